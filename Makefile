@@ -1,0 +1,92 @@
+# nbflow developer tasks. `make lab` and `make test` are all a person needs:
+# each installs what it needs into .venv first, quickly when already done.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+VPIP   := $(VENV)/bin/pip
+
+# Extra arguments: make test PYTEST_ARGS="-k foo -x", make lab LAB_ARGS="--no-browser",
+# make bench BENCH_ARGS="--quick".
+PYTEST_ARGS ?=
+LAB_ARGS    ?=
+BENCH_ARGS  ?=
+# Set to 1 to treat "pytest collected no tests" (exit 5) as success.
+ALLOW_NO_TESTS ?=
+
+INSTALL_STAMP := $(VENV)/.nbflow-install.stamp
+BENCH_STAMP   := $(VENV)/.nbflow-bench.stamp
+
+# Front end: only when labextension/package.json exists.
+LABEXT       := labextension
+HAVE_LABEXT  := $(wildcard $(LABEXT)/package.json)
+NPM_STAMP    := $(LABEXT)/node_modules/.nbflow-npm.stamp
+JS_STAMP     := $(LABEXT)/.nbflow-build.stamp
+JS_SOURCES    = $(wildcard $(LABEXT)/package.json $(LABEXT)/package-lock.json \
+                  $(LABEXT)/tsconfig*.json $(LABEXT)/*.config.js $(LABEXT)/*.config.mjs \
+                  $(LABEXT)/*.config.cjs $(LABEXT)/*.config.ts) \
+                $(shell find $(LABEXT)/src $(LABEXT)/style $(LABEXT)/schema -type f 2>/dev/null)
+
+# --allow-root only when running as root.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: all venv install js test lab bench clean
+
+all: test
+
+# ---------------------------------------------------------------- python env
+
+venv: $(VPY)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPIP) install --upgrade pip
+
+install: $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): pyproject.toml | $(VPY)
+	$(VPIP) install -e '.[test]'
+	@touch $@
+
+# ---------------------------------------------------------------- front end
+
+ifneq ($(HAVE_LABEXT),)
+js: $(JS_STAMP)
+
+$(NPM_STAMP): $(LABEXT)/package.json $(wildcard $(LABEXT)/package-lock.json)
+	cd $(LABEXT) && (npm ci || npm install)
+	@mkdir -p $(@D) && touch $@
+
+# The build may call `jupyter labextension build`, so the venv comes first on PATH.
+$(JS_STAMP): $(NPM_STAMP) $(JS_SOURCES) $(INSTALL_STAMP)
+	cd $(LABEXT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm run build
+	@touch $@
+else
+js:
+	@echo "make js: no $(LABEXT)/package.json yet; nothing to build"
+endif
+
+# ---------------------------------------------------------------- commands
+
+test: install js
+	@rc=0; $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ] && [ -n "$(ALLOW_NO_TESTS)" ]; then \
+	  echo "make test: pytest collected no tests (allowed by ALLOW_NO_TESTS)"; rc=0; \
+	fi; \
+	exit $$rc
+
+lab: install js
+	@mkdir -p notebooks
+	env -u NBFLOW_CHECKPOINTER $(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
+
+$(BENCH_STAMP): pyproject.toml | $(VPY)
+	$(VPIP) install -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
+	$(VPY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo
+	find . -path ./$(LABEXT)/node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

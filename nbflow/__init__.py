@@ -1,0 +1,72 @@
+"""nbflow: LangGraph's Functional API, native to Jupyter.
+
+``from nbflow import entrypoint, task, interrupt, Command, InMemorySaver``
+runs code written for ``langgraph.func`` unchanged. This module re-exports
+the public API only; importing it never imports IPython, ipywidgets or any
+Jupyter module (those live in :mod:`nbflow.notebook`).
+"""
+
+from .cache import InMemoryCache
+from .checkpoint import BaseCheckpointSaver, InMemorySaver, MemorySaver, SqliteSaver
+from .context import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
+from .errors import (
+    CheckpointerRequiredError,
+    CheckpointNotFoundError,
+    ConfigError,
+    DeserializationError,
+    GraphInterrupt,
+    InvalidStreamModeError,
+    NbflowError,
+    NonDeterminismError,
+    ResumeError,
+    ResumeValidationError,
+    SerializationError,
+    TaskContextError,
+)
+from .func import TaskFunction, Workflow, entrypoint, task
+from .messages import add_messages
+from .policies import CachePolicy, RetryPolicy
+from .store import InMemoryStore
+from .types import Command, Interrupt, PregelTask, StateSnapshot, StreamWriter, TaskRecord
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BaseCheckpointSaver",
+    "CachePolicy",
+    "CheckpointNotFoundError",
+    "CheckpointerRequiredError",
+    "Command",
+    "ConfigError",
+    "DeserializationError",
+    "GraphInterrupt",
+    "InMemoryCache",
+    "InMemorySaver",
+    "InMemoryStore",
+    "Interrupt",
+    "InvalidStreamModeError",
+    "MemorySaver",
+    "NbflowError",
+    "NonDeterminismError",
+    "PregelTask",
+    "ResumeError",
+    "ResumeValidationError",
+    "RetryPolicy",
+    "Runtime",
+    "SerializationError",
+    "SqliteSaver",
+    "StateSnapshot",
+    "StreamWriter",
+    "TaskContextError",
+    "TaskFunction",
+    "TaskRecord",
+    "Workflow",
+    "add_messages",
+    "entrypoint",
+    "get_config",
+    "get_runtime",
+    "get_store",
+    "get_stream_writer",
+    "interrupt",
+    "task",
+]

@@ -1,0 +1,180 @@
+"""An in-process checkpointer: everything lives in dicts, nothing survives the process.
+
+Layout (all guarded by one lock)::
+
+    _threads: {thread_id: _Thread}           insertion order = activity order
+    _Thread.namespaces: {checkpoint_ns: _Namespace}
+    _Thread.writes: [WriteRecord, ...]        every write of the thread, seq order
+    _Namespace.checkpoints: {checkpoint_id: CheckpointRecord}
+    _Namespace.ids: [checkpoint_id, ...]      sorted ascending (ids are time-sortable,
+                                              so this is normally an append)
+    _Namespace.writes: {checkpoint_id: [WriteRecord, ...]}
+
+Records are frozen dataclasses holding ``bytes`` payloads, so they are stored and
+handed out as-is: nobody can mutate them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import threading
+from typing import Sequence
+
+from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+
+__all__ = ["InMemorySaver", "MemorySaver"]
+
+
+class _Namespace:
+    __slots__ = ("checkpoints", "ids", "writes")
+
+    def __init__(self) -> None:
+        self.checkpoints: dict[str, CheckpointRecord] = {}
+        self.ids: list[str] = []
+        self.writes: dict[str, list[WriteRecord]] = {}
+
+
+class _Thread:
+    __slots__ = ("namespaces", "writes", "has_checkpoint")
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, _Namespace] = {}
+        self.writes: list[WriteRecord] = []
+        self.has_checkpoint = False
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
+
+
+class InMemorySaver(BaseCheckpointSaver):
+    """Thread-safe, in-memory :class:`BaseCheckpointSaver`.
+
+    Costs: latest checkpoint O(1), checkpoint by id O(1), ``get_writes`` O(writes
+    of that checkpoint), ``list_checkpoints`` O(log n + returned), ``put_writes``
+    O(rows), ``list_threads`` O(threads).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Ordered: the most recently written thread is the last key.
+        self._threads: dict[str, _Thread] = {}
+        self._seq = 0
+
+    # -- helpers (call with the lock held) -----------------------------------
+
+    def _touch(self, thread_id: str) -> _Thread:
+        """The thread's data, moved to the most-recent end of the activity order."""
+        t = self._threads.pop(thread_id, None)
+        if t is None:
+            t = _Thread()
+        self._threads[thread_id] = t
+        return t
+
+    def _ns(self, thread_id: str, checkpoint_ns: str) -> _Namespace | None:
+        t = self._threads.get(thread_id)
+        if t is None:
+            return None
+        return t.namespaces.get(checkpoint_ns)
+
+    # -- writes ---------------------------------------------------------------
+
+    def put_checkpoint(self, record: CheckpointRecord) -> None:
+        with self._lock:
+            t = self._touch(record.thread_id)
+            t.has_checkpoint = True
+            ns = t.namespaces.get(record.checkpoint_ns)
+            if ns is None:
+                ns = t.namespaces[record.checkpoint_ns] = _Namespace()
+            cid = record.checkpoint_id
+            if cid not in ns.checkpoints:
+                ids = ns.ids
+                if not ids or ids[-1] < cid:
+                    ids.append(cid)
+                else:
+                    bisect.insort(ids, cid)
+            ns.checkpoints[cid] = record
+
+    def put_writes(self, records: Sequence[WriteRecord]) -> None:
+        if not records:
+            return
+        with self._lock:
+            for rec in records:
+                self._seq += 1
+                rec = dataclasses.replace(rec, seq=self._seq)
+                t = self._touch(rec.thread_id)
+                ns = t.namespaces.get(rec.checkpoint_ns)
+                if ns is None:
+                    ns = t.namespaces[rec.checkpoint_ns] = _Namespace()
+                bucket = ns.writes.get(rec.checkpoint_id)
+                if bucket is None:
+                    ns.writes[rec.checkpoint_id] = [rec]
+                else:
+                    bucket.append(rec)
+                t.writes.append(rec)
+
+    def delete_thread(self, thread_id: str) -> None:
+        with self._lock:
+            self._threads.pop(thread_id, None)
+
+    # -- reads ----------------------------------------------------------------
+
+    def get_checkpoint(
+        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointRecord | None:
+        with self._lock:
+            ns = self._ns(thread_id, checkpoint_ns)
+            if ns is None:
+                return None
+            if checkpoint_id is None:
+                if not ns.ids:
+                    return None
+                return ns.checkpoints[ns.ids[-1]]
+            return ns.checkpoints.get(checkpoint_id)
+
+    def list_checkpoints(
+        self,
+        thread_id: str,
+        checkpoint_ns: str = "",
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        _check_limit(limit)
+        with self._lock:
+            ns = self._ns(thread_id, checkpoint_ns)
+            if ns is None:
+                return []
+            ids = ns.ids
+            end = len(ids) if before is None else bisect.bisect_left(ids, before)
+            start = 0 if limit is None else max(0, end - limit)
+            cps = ns.checkpoints
+            return [cps[ids[i]] for i in range(end - 1, start - 1, -1)]
+
+    def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
+        with self._lock:
+            ns = self._ns(thread_id, checkpoint_ns)
+            if ns is None:
+                return []
+            return list(ns.writes.get(checkpoint_id, ()))
+
+    def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            if t is None:
+                return []
+            if checkpoint_ns is None:
+                return list(t.writes)
+            return [w for w in t.writes if w.checkpoint_ns == checkpoint_ns]
+
+    def list_threads(self) -> list[str]:
+        with self._lock:
+            return [tid for tid, t in reversed(self._threads.items()) if t.has_checkpoint]
+
+    def __repr__(self) -> str:
+        return f"<InMemorySaver threads={len(self._threads)}>"
+
+
+MemorySaver = InMemorySaver

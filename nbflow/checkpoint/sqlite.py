@@ -1,0 +1,451 @@
+"""A durable checkpointer on one SQLite file (stdlib :mod:`sqlite3` only).
+
+Durability and concurrency:
+
+* Connections the saver opens itself use ``journal_mode=WAL`` with
+  ``synchronous=NORMAL``: a transaction is in the WAL file (the OS page cache)
+  when ``COMMIT`` returns, so it survives the process crashing or being
+  SIGKILLed (not necessarily a power cut, which is not what we defend against).
+* Every ``put_checkpoint`` / ``put_writes`` call is one ``BEGIN IMMEDIATE``
+  transaction, so writers from several processes queue on the file's write
+  lock (``busy_timeout``) instead of failing half-way; a ``database is locked``
+  that still escapes is retried until the timeout is spent.
+* One connection per saver, guarded by a lock, so a saver is safe to share
+  between threads.
+
+Schema (version :data:`SCHEMA_VERSION`, kept in the ``meta`` table)::
+
+    checkpoints(thread_id, checkpoint_ns, checkpoint_id, parent_id, created_at,
+                step, source, channels BLOB, metadata BLOB)
+    writes(seq INTEGER PRIMARY KEY AUTOINCREMENT, thread_id, checkpoint_ns,
+           checkpoint_id, task_id, name, path, kind, payload BLOB, started_at,
+           ended_at, summary)
+    threads(thread_id PRIMARY KEY, touched)   -- threads with a checkpoint; activity
+                                              -- stamp of the newest one (see _TOUCH_THREAD)
+    meta(key PRIMARY KEY, value)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from ..errors import ConfigError
+from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+
+__all__ = ["SqliteSaver", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
+
+_T = TypeVar("_T")
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        thread_id     TEXT NOT NULL,
+        checkpoint_ns TEXT NOT NULL DEFAULT '',
+        checkpoint_id TEXT NOT NULL,
+        parent_id     TEXT,
+        created_at    REAL NOT NULL,
+        step          INTEGER NOT NULL,
+        source        TEXT NOT NULL,
+        channels      BLOB NOT NULL,
+        metadata      BLOB NOT NULL,
+        PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS writes (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        thread_id     TEXT NOT NULL,
+        checkpoint_ns TEXT NOT NULL DEFAULT '',
+        checkpoint_id TEXT NOT NULL,
+        task_id       TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        path          TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        payload       BLOB NOT NULL,
+        started_at    REAL,
+        ended_at      REAL,
+        summary       TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
+        ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
+    """CREATE INDEX IF NOT EXISTS writes_by_thread ON writes (thread_id, seq)""",
+    """CREATE TABLE IF NOT EXISTS threads (
+        thread_id TEXT PRIMARY KEY,
+        touched   INTEGER NOT NULL
+    )""",
+    # The AUTOINCREMENT counter of ``writes`` is the saver's activity clock
+    # (see _TOUCH_THREAD); make sure its row exists before anyone needs it.
+    """INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'writes', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'writes')""",
+)
+
+# Constant SQL text, so sqlite3's statement cache prepares each one once.
+_CKPT_COLS = (
+    "thread_id, checkpoint_ns, checkpoint_id, parent_id, created_at, step, source, channels, metadata"
+)
+_WRITE_COLS = (
+    "thread_id, checkpoint_ns, checkpoint_id, task_id, name, path, kind, payload,"
+    " started_at, ended_at, summary"
+)
+_INSERT_CKPT = f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+# Activity order for list_threads, without costing put_writes anything: a
+# write's activity stamp is its own ``seq``; a checkpoint takes the next value of
+# the same AUTOINCREMENT counter (bumping sqlite_sequence only leaves a gap in
+# ``seq``: SQLite always hands out more than the stored value), kept in
+# ``threads.touched``. A thread's activity = max(touched, its newest seq).
+_BUMP_CLOCK = "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'writes'"
+_TOUCH_THREAD = (
+    "INSERT INTO threads (thread_id, touched)"
+    " VALUES (?, (SELECT seq FROM sqlite_sequence WHERE name = 'writes'))"
+    " ON CONFLICT (thread_id) DO UPDATE SET touched = excluded.touched"
+)
+_GET_LATEST = (
+    f"SELECT {_CKPT_COLS} FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?"
+    " ORDER BY checkpoint_id DESC LIMIT 1"
+)
+_GET_BY_ID = (
+    f"SELECT {_CKPT_COLS} FROM checkpoints"
+    " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+)
+_LIST_CKPTS = (
+    f"SELECT {_CKPT_COLS} FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?"
+    " ORDER BY checkpoint_id DESC LIMIT ?"
+)
+_LIST_CKPTS_BEFORE = (
+    f"SELECT {_CKPT_COLS} FROM checkpoints"
+    " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?"
+    " ORDER BY checkpoint_id DESC LIMIT ?"
+)
+_GET_WRITES = (
+    f"SELECT {_WRITE_COLS}, seq FROM writes"
+    " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY seq"
+)
+_LIST_WRITES_ALL = f"SELECT {_WRITE_COLS}, seq FROM writes WHERE thread_id = ? ORDER BY seq"
+_LIST_WRITES_NS = (
+    f"SELECT {_WRITE_COLS}, seq FROM writes WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY seq"
+)
+_LIST_THREADS = (
+    "SELECT thread_id FROM threads ORDER BY max(touched,"
+    " coalesce((SELECT max(seq) FROM writes WHERE writes.thread_id = threads.thread_id), 0))"
+    " DESC, thread_id"
+)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def _is_thread_misuse(exc: sqlite3.ProgrammingError) -> bool:
+    return "thread" in str(exc).lower()
+
+
+class SqliteSaver(BaseCheckpointSaver):
+    """A :class:`BaseCheckpointSaver` on a SQLite database.
+
+    ``SqliteSaver(path)`` opens (and owns) a connection to ``path`` (``str`` or
+    :class:`os.PathLike`; parent directories are created; ``":memory:"`` works).
+    ``SqliteSaver(conn)`` uses an existing :class:`sqlite3.Connection` as-is
+    (its pragmas are left alone and :meth:`close` does not close it); create it
+    with ``sqlite3.connect(path, check_same_thread=False)`` if the saver will be
+    used from more than one thread, which the engine does.
+    """
+
+    def __init__(
+        self,
+        conn_or_path: sqlite3.Connection | str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._busy_timeout = float(busy_timeout)
+        self._closed = False
+        if isinstance(conn_or_path, sqlite3.Connection):
+            self._conn = conn_or_path
+            self._owns_conn = False
+            self.path: str | None = None
+        elif isinstance(conn_or_path, (str, os.PathLike)):
+            path = os.fspath(conn_or_path)
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            self.path = path
+            self._conn = self._open(path, self._busy_timeout)
+            self._owns_conn = True
+        else:
+            raise ConfigError(
+                "SqliteSaver expects a sqlite3.Connection or a file path, "
+                f"got {type(conn_or_path).__name__}"
+            )
+        try:
+            self._setup()
+        except BaseException:
+            if self._owns_conn:
+                self._conn.close()
+            raise
+
+    # -- construction ----------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def from_conn_string(
+        cls, conn_string: str | os.PathLike[str], **kwargs: Any
+    ) -> Iterator["SqliteSaver"]:
+        """``with SqliteSaver.from_conn_string("x.sqlite") as saver: ...``; closes on exit."""
+        saver = cls(conn_string, **kwargs)
+        try:
+            yield saver
+        finally:
+            saver.close()
+
+    @staticmethod
+    def _open(path: str, busy_timeout: float) -> sqlite3.Connection:
+        uri = path.startswith("file:")
+        if not uri and path not in ("", ":memory:"):
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        conn = sqlite3.connect(
+            path,
+            timeout=busy_timeout,
+            check_same_thread=False,
+            isolation_level=None,
+            uri=uri,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # Several processes may open a fresh file at once; switching the
+            # journal mode needs an exclusive lock and can report "locked"
+            # without going through the busy handler, hence the retry.
+            _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone(), busy_timeout)
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _setup(self) -> None:
+        def create() -> None:
+            with self._write_tx() as conn:
+                for stmt in _SCHEMA:
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0])
+            if version > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the checkpoint database has schema version {version}, newer than this "
+                    f"nbflow understands ({SCHEMA_VERSION}); upgrade nbflow"
+                )
+
+        self._run(create, write=True)
+
+    # -- plumbing --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (call with the lock held).
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so a transaction
+        never has to upgrade a read lock (which SQLite cannot wait for). If a
+        user-supplied connection is already inside a transaction of its own, a
+        savepoint is used instead and the user's COMMIT makes it durable.
+        """
+        conn = self._conn
+        if conn.in_transaction:
+            conn.execute("SAVEPOINT nbflow_write")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO nbflow_write")
+                conn.execute("RELEASE nbflow_write")
+                raise
+            conn.execute("RELEASE nbflow_write")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # Also reached when COMMIT itself fails: undo, so a retry starts clean.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def _run(self, fn: Callable[[], _T], *, write: bool = False) -> _T:
+        """Run ``fn`` under the lock, translating thread misuse and retrying busy errors."""
+        with self._lock:
+            try:
+                if write and not self._conn.in_transaction:
+                    return _retry_busy(fn, self._busy_timeout)
+                # Reads, and writes inside a caller's own open transaction (a
+                # retry cannot help there: the caller holds the locks).
+                return fn()
+            except sqlite3.ProgrammingError as exc:
+                if _is_thread_misuse(exc):
+                    raise ConfigError(
+                        "SqliteSaver was given a sqlite3.Connection that can only be used in "
+                        "the thread that created it, but nbflow calls the checkpointer from "
+                        "worker threads. Create it with "
+                        "sqlite3.connect(path, check_same_thread=False), or pass SqliteSaver "
+                        f"the path instead. ({exc})"
+                    ) from exc
+                raise
+
+    # -- writes ----------------------------------------------------------------
+
+    def put_checkpoint(self, record: CheckpointRecord) -> None:
+        row = (
+            record.thread_id,
+            record.checkpoint_ns,
+            record.checkpoint_id,
+            record.parent_id,
+            record.created_at,
+            record.step,
+            record.source,
+            record.channels,
+            record.metadata,
+        )
+
+        def put() -> None:
+            with self._write_tx() as conn:
+                conn.execute(_INSERT_CKPT, row)
+                conn.execute(_BUMP_CLOCK)
+                conn.execute(_TOUCH_THREAD, (record.thread_id,))
+
+        self._run(put, write=True)
+
+    def put_writes(self, records: Sequence[WriteRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            (
+                r.thread_id,
+                r.checkpoint_ns,
+                r.checkpoint_id,
+                r.task_id,
+                r.name,
+                r.path,
+                r.kind,
+                r.payload,
+                r.started_at,
+                r.ended_at,
+                r.summary,
+            )
+            for r in records
+        ]
+        def put() -> None:
+            with self._write_tx() as conn:
+                if len(rows) == 1:
+                    conn.execute(_INSERT_WRITE, rows[0])
+                else:
+                    conn.executemany(_INSERT_WRITE, rows)
+
+        self._run(put, write=True)
+
+    def delete_thread(self, thread_id: str) -> None:
+        def delete() -> None:
+            with self._write_tx() as conn:
+                conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
+
+        self._run(delete, write=True)
+
+    # -- reads -----------------------------------------------------------------
+
+    def get_checkpoint(
+        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointRecord | None:
+        if checkpoint_id is None:
+            sql, args = _GET_LATEST, (thread_id, checkpoint_ns)
+        else:
+            sql, args = _GET_BY_ID, (thread_id, checkpoint_ns, checkpoint_id)
+        row = self._run(lambda: self._conn.execute(sql, args).fetchone())
+        return None if row is None else CheckpointRecord(*row)
+
+    def list_checkpoints(
+        self,
+        thread_id: str,
+        checkpoint_ns: str = "",
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        if limit is None:
+            limit = -1  # SQLite: no limit
+        elif limit < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
+        if before is None:
+            sql, args = _LIST_CKPTS, (thread_id, checkpoint_ns, limit)
+        else:
+            sql, args = _LIST_CKPTS_BEFORE, (thread_id, checkpoint_ns, before, limit)
+        rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
+        return [CheckpointRecord(*row) for row in rows]
+
+    def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
+        args = (thread_id, checkpoint_ns, checkpoint_id)
+        rows = self._run(lambda: self._conn.execute(_GET_WRITES, args).fetchall())
+        return [WriteRecord(*row) for row in rows]
+
+    def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
+        if checkpoint_ns is None:
+            sql, args = _LIST_WRITES_ALL, (thread_id,)
+        else:
+            sql, args = _LIST_WRITES_NS, (thread_id, checkpoint_ns)
+        rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
+        return [WriteRecord(*row) for row in rows]
+
+    def list_threads(self) -> list[str]:
+        rows = self._run(lambda: self._conn.execute(_LIST_THREADS).fetchall())
+        return [row[0] for row in rows]
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The underlying connection (do not use it concurrently with the saver)."""
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection if the saver opened it (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._owns_conn:
+                self._conn.close()
+
+    def __repr__(self) -> str:
+        where = self.path if self.path is not None else "<connection>"
+        return f"<SqliteSaver {where!r}{' closed' if self._closed else ''}>"
+
+
+def _retry_busy(fn: Callable[[], _T], timeout: float) -> _T:
+    """Call ``fn``; on ``database is locked``/``busy`` retry with backoff until ``timeout``.
+
+    ``fn`` must be all-or-nothing (one whole transaction), which :meth:`_write_tx`
+    guarantees by rolling back on any failure.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)

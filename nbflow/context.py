@@ -1,0 +1,118 @@
+"""The current run scope, and the helpers user code calls from inside a run.
+
+One ``ContextVar`` holds the :class:`Scope` of the code that is running: the
+entrypoint body or one task. Task futures copy the context when they are
+created, so a task always sees its own scope, on whatever thread or loop it
+runs. The public helpers (:func:`interrupt`, :func:`get_stream_writer`,
+:func:`get_config`, :func:`get_store`, :func:`get_runtime`) read that scope
+and fail with :class:`~nbflow.errors.TaskContextError` outside a run.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .errors import TaskContextError
+from .types import StreamWriter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loop import Run
+
+ContextT = TypeVar("ContextT")
+
+
+class Scope:
+    """Where a piece of workflow code runs: its run, call position and counters."""
+
+    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts")
+
+    def __init__(self, run: "Run", path: str, task_id: str, name: str) -> None:
+        self.run = run
+        self.path = path
+        self.task_id = task_id
+        self.name = name
+        self.calls = 0
+        self.interrupts = 0
+
+    def next_path(self) -> str:
+        i = self.calls
+        self.calls = i + 1
+        return f"{self.path}.{i}" if self.path else str(i)
+
+
+_current: ContextVar[Scope | None] = ContextVar("nbflow_scope", default=None)
+
+
+def current_scope() -> Scope | None:
+    return _current.get()
+
+
+def require_scope(what: str) -> Scope:
+    scope = _current.get()
+    if scope is None:
+        raise TaskContextError(
+            f"{what} was called outside a workflow run. Call it from code running inside an "
+            "@entrypoint function or a @task it calls."
+        )
+    return scope
+
+
+def _noop_writer(_chunk: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    thread_id: str | None
+    checkpoint_id: str | None
+    checkpoint_ns: str
+    task_id: str
+    task_name: str
+
+
+@dataclass(frozen=True)
+class Runtime(Generic[ContextT]):
+    """What the ``runtime`` parameter of an entrypoint or task receives."""
+
+    context: ContextT | None = None
+    store: Any = None
+    stream_writer: StreamWriter = field(default=_noop_writer, repr=False)
+    previous: Any = None
+    execution_info: ExecutionInfo | None = None
+
+
+def interrupt(value: Any, response_schema: Any = None) -> Any:
+    """Pause the run and ask a human; returns the answer once resumed.
+
+    ``response_schema`` (a pydantic model class or a JSON-schema dict)
+    describes the expected answer: it is shown on the :class:`Interrupt`,
+    the resume value is validated against it, and a pydantic model is
+    returned as an instance of that model.
+    """
+    scope = require_scope("interrupt()")
+    return scope.run.interrupt(scope, value, response_schema)
+
+
+def get_stream_writer() -> StreamWriter:
+    """The writer for ``custom`` stream chunks of the current run."""
+    scope = require_scope("get_stream_writer()")
+    return scope.run.stream_writer
+
+
+def get_config() -> dict:
+    """The config of the current run (``configurable`` holds thread and checkpoint ids)."""
+    scope = require_scope("get_config()")
+    return scope.run.user_config(scope)
+
+
+def get_store() -> Any:
+    """The long-term store given to the entrypoint (``store=``), or None."""
+    scope = require_scope("get_store()")
+    return scope.run.store
+
+
+def get_runtime() -> Runtime:
+    scope = require_scope("get_runtime()")
+    return scope.run.runtime_for(scope)

@@ -1,0 +1,112 @@
+"""The nbflow exception tree.
+
+Every error nbflow raises on purpose derives from :class:`NbflowError`, and
+also from the built-in exception a Python user would expect (``TypeError`` for
+a value of the wrong type, ``ValueError`` for bad input, ``RuntimeError`` for
+calling things in the wrong place), so both ``except NbflowError`` and the
+ordinary ``except ValueError`` work.
+
+    BaseException
+    ├── GraphInterrupt            control flow: a run pauses at interrupt()
+    └── Exception
+        └── NbflowError
+            ├── SerializationError        (TypeError)   a value cannot be stored
+            ├── DeserializationError      (ValueError)  stored data is refused
+            ├── ConfigError               (ValueError)  missing thread_id, bad option
+            ├── InvalidStreamModeError    (ValueError)
+            ├── CheckpointNotFoundError   (ValueError)  unknown checkpoint_id
+            ├── ResumeError               (ValueError)  Command(resume=...) that fits nothing
+            │   └── ResumeValidationError               resume value fails response_schema
+            ├── NonDeterminismError       (RuntimeError) replay saw a different task
+            ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
+            └── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
+
+``GraphInterrupt`` derives from ``BaseException`` so that a user's
+``except Exception:`` inside a workflow cannot swallow a pause.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NbflowError(Exception):
+    """Base class of every error raised by nbflow itself."""
+
+
+class SerializationError(NbflowError, TypeError):
+    """A value cannot be encoded by the checkpoint serializer."""
+
+
+class DeserializationError(NbflowError, ValueError):
+    """Stored data names a type the serializer refuses to revive, or is corrupt."""
+
+
+class ConfigError(NbflowError, ValueError):
+    """The ``config`` passed to a call is missing something or holds a bad value."""
+
+
+class InvalidStreamModeError(NbflowError, ValueError):
+    """An unknown ``stream_mode``."""
+
+
+class CheckpointNotFoundError(NbflowError, ValueError):
+    """A ``checkpoint_id`` that the thread does not have."""
+
+
+class ResumeError(NbflowError, ValueError):
+    """A ``Command(resume=...)`` that does not match the pending interrupts."""
+
+
+class ResumeValidationError(ResumeError):
+    """A resume value does not satisfy the interrupt's ``response_schema``.
+
+    ``errors`` lists ``(location, message)`` pairs, location being a tuple of
+    keys/indices into the submitted value. The interrupt stays pending.
+    """
+
+    def __init__(self, message: str, errors: list[tuple[tuple[Any, ...], str]] | None = None):
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class NonDeterminismError(NbflowError, RuntimeError):
+    """On replay, the workflow called a different task than the one recorded."""
+
+
+class TaskContextError(NbflowError, RuntimeError):
+    """A task, ``interrupt()`` or a run-scoped helper was used outside a run."""
+
+
+class CheckpointerRequiredError(NbflowError, RuntimeError):
+    """The operation needs a checkpointer and the entrypoint has none."""
+
+
+class GraphInterrupt(BaseException):
+    """Raised by :func:`nbflow.interrupt` to pause the run. Not an error.
+
+    ``interrupts`` holds the :class:`nbflow.Interrupt` objects raised.
+    """
+
+    def __init__(self, interrupts: tuple[Any, ...] = ()):
+        super().__init__(interrupts)
+        self.interrupts = tuple(interrupts)
+
+
+# LangGraph's name for the same signal.
+NodeInterrupt = GraphInterrupt
+
+__all__ = [
+    "NbflowError",
+    "SerializationError",
+    "DeserializationError",
+    "ConfigError",
+    "InvalidStreamModeError",
+    "CheckpointNotFoundError",
+    "ResumeError",
+    "ResumeValidationError",
+    "NonDeterminismError",
+    "TaskContextError",
+    "CheckpointerRequiredError",
+    "GraphInterrupt",
+]

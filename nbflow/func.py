@@ -1,0 +1,361 @@
+"""``@task`` and ``@entrypoint``: the user-facing decorators and the workflow object.
+
+``@entrypoint(...)`` turns a function into a :class:`Workflow` with
+LangGraph's surface (``invoke``/``ainvoke``/``stream``/``astream``,
+``get_state``/``get_state_history``/``update_state``). Each call builds a
+:class:`~nbflow.loop.Run`; this module only translates between the public
+signatures and the run loop (inputs in, outcomes and stream chunks out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import queue
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
+
+from . import events as ev
+from .checkpoint.base import BaseCheckpointSaver
+from .context import ContextT, current_scope
+from .errors import TaskContextError
+from .loop import INJECTABLE, Outcome, Run
+from .policies import CachePolicy, RetryPolicy, normalize_retry
+from .workers import pool
+
+R = TypeVar("R")
+S = TypeVar("S")
+INTERRUPT_KEY = ev.INTERRUPT_KEY
+
+
+def _callable_name(func: Any) -> str:
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return type(func).__name__
+
+
+def _injectable_params(func: Any, skip_first: bool) -> tuple[tuple[str, ...], dict[str, float]]:
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return (), {}
+    if skip_first and params:
+        params = params[1:]
+    names, positions = [], {}
+    for i, p in enumerate(params):
+        if p.name in INJECTABLE and p.kind is not inspect.Parameter.VAR_KEYWORD:
+            names.append(p.name)
+            keyword_only = p.kind is inspect.Parameter.KEYWORD_ONLY
+            positions[p.name] = float("inf") if keyword_only else i
+    return tuple(names), positions
+
+
+def _pop_deprecated(kwargs: dict, old: str, new: str, current: Any, since: str) -> Any:
+    if old in kwargs:
+        warnings.warn(f"`{old}` is deprecated (since {since}); use `{new}` instead.",
+                      DeprecationWarning, stacklevel=3)
+        value = kwargs.pop(old)
+        return current if current is not None else value
+    return current
+
+
+def _no_extra(kwargs: dict, who: str) -> None:
+    if kwargs:
+        raise TypeError(f"{who} got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+
+
+class TaskFunction(Generic[R]):
+    """A function decorated with ``@task``. Calling it inside a run returns a future."""
+
+    def __init__(self, func: Callable[..., Any], *, name: str | None = None,
+                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+                 cache_policy: CachePolicy | None = None) -> None:
+        self.func = func
+        self.name = name or _callable_name(func)
+        self.retry_policies = normalize_retry(retry_policy)
+        self.cache_policy = cache_policy
+        target = func.__call__ if not inspect.isroutine(func) and not isinstance(func, functools.partial) and callable(func) and not inspect.isclass(func) else func
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
+        inject, positions = _injectable_params(func, skip_first=False)
+        self.inject = tuple(n for n in inject if n != "previous")
+        self.positions = positions
+        try:
+            functools.update_wrapper(self, func)
+        except AttributeError:  # pragma: no cover - exotic callables
+            pass
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        scope = current_scope()
+        if scope is None:
+            raise TaskContextError(
+                f"task {self.name!r} was called outside a workflow. Tasks only run inside an "
+                "@entrypoint function (or another @task): call it from there, or call the plain "
+                f"function via {self.name}.func(...) if you want to run it directly."
+            )
+        return scope.run.call_task(scope, self, args, kwargs)
+
+    def clear_cache(self, cache: Any) -> None:
+        """Forget every cached result of this task in ``cache``."""
+        cache.clear([("__nbflow_task__", self.name)])
+
+    async def aclear_cache(self, cache: Any) -> None:
+        self.clear_cache(cache)
+
+    def __repr__(self) -> str:
+        return f"<nbflow task {self.name!r}>"
+
+
+def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
+         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+         cache_policy: CachePolicy | None = None, **kwargs: Any):
+    """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``)."""
+    retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
+    _no_extra(kwargs, "task()")
+
+    def decorate(func: Callable[..., Any]) -> TaskFunction:
+        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy)
+
+    if __func_or_none__ is not None:
+        return decorate(__func_or_none__)
+    return decorate
+
+
+class entrypoint(Generic[ContextT]):
+    """Decorator that turns a function into a durable workflow (:class:`Workflow`)."""
+
+    @dataclass
+    class final(Generic[R, S]):
+        """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``."""
+
+        value: R
+        save: S
+
+    def __init__(self, checkpointer: BaseCheckpointSaver | None = None, store: Any = None,
+                 cache: Any = None, context_schema: type | None = None,
+                 cache_policy: CachePolicy | None = None,
+                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None, **kwargs: Any) -> None:
+        context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
+        retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
+        _no_extra(kwargs, "entrypoint()")
+        if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
+            raise TypeError(
+                f"checkpointer must be an nbflow saver such as InMemorySaver() or SqliteSaver(path), "
+                f"got {type(checkpointer).__module__}.{type(checkpointer).__qualname__}"
+            )
+        self.checkpointer = checkpointer
+        self.store = store
+        self.cache = cache
+        self.context_schema = context_schema
+        self.cache_policy = cache_policy
+        self.retry_policy = retry_policy
+
+    def __call__(self, func: Callable[..., Any]) -> "Workflow":
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise NotImplementedError(
+                f"@entrypoint cannot decorate the generator function {_callable_name(func)!r}. "
+                "Return a value instead, and emit intermediate data with get_stream_writer() "
+                "and stream_mode='custom'."
+            )
+        return Workflow(func, self)
+
+
+class Workflow:
+    """What ``@entrypoint`` returns: invoke it, stream it, inspect and edit its threads."""
+
+    def __init__(self, func: Callable[..., Any], spec: entrypoint) -> None:
+        self.func = func
+        self.name = _callable_name(func)
+        self.checkpointer = spec.checkpointer
+        self.store = spec.store
+        self.cache = spec.cache
+        self.context_schema = spec.context_schema
+        self.cache_policy = spec.cache_policy
+        self.retry_policies = normalize_retry(spec.retry_policy)
+        self.is_async = inspect.iscoroutinefunction(func)
+        try:
+            params = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):
+            params = [None]
+        if not params:
+            raise TypeError(
+                f"@entrypoint function {self.name!r} must take one positional parameter, the run's "
+                "input (use a dict to pass several values)."
+            )
+        self.inject, _ = _injectable_params(func, skip_first=True)
+        functools.update_wrapper(self, func)
+
+    def __repr__(self) -> str:
+        return f"<nbflow workflow {self.name!r}>"
+
+    # ------------------------------------------------------------------ running
+    def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
+             sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
+             checkpointer: BaseCheckpointSaver | None = None) -> Run:
+        if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
+                and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
+            context = self.context_schema(**context)
+        return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
+                   sink=sink, modes=modes).prepare()
+
+    @staticmethod
+    def _output(outcome: Outcome) -> Any:
+        if outcome.status == "interrupted":
+            return {INTERRUPT_KEY: list(outcome.interrupts)}
+        return outcome.value
+
+    def invoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
+               **kwargs: Any) -> Any:
+        """Run to completion (or to the next interrupt) and return the result.
+
+        Paused runs return ``{"__interrupt__": [Interrupt, ...]}``. Works for
+        async entrypoints too, also from inside a running event loop.
+        """
+        scope = current_scope()
+        if scope is not None:
+            import time
+
+            tid, path, child = scope.run.nested_run(scope, self, input, context)
+            if not isinstance(child, Run):
+                return child
+            started = time.time()
+            return scope.run.nested_done(tid, path, self, input, child.execute_blocking(), started)
+        return self._output(self._run(input, config, context).execute_blocking())
+
+    async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
+                      **kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is not None:
+            import time
+
+            tid, path, child = scope.run.nested_run(scope, self, input, context)
+            if not isinstance(child, Run):
+                return child
+            started = time.time()
+            outcome = await (child.aexecute() if self.is_async else asyncio.to_thread(child.execute))
+            return scope.run.nested_done(tid, path, self, input, outcome, started)
+        run = self._run(input, config, context)
+        if self.is_async:
+            return self._output(await run.aexecute())
+        return self._output(await asyncio.to_thread(run.execute))
+
+    def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
+               stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
+               **kwargs: Any) -> Iterator[Any]:
+        """Yield chunks as the run produces them (default mode ``updates``)."""
+        modes, single = ev.normalize_modes(stream_mode)
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        run = self._run(input, config, context, sink=q.put, modes=modes)
+
+        def drive() -> None:
+            try:
+                run.execute_blocking()
+                q.put(_Done(None))
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+                q.put(_Done(e))
+
+        threading.Thread(target=drive, name=f"nbflow-stream-{self.name}", daemon=True).start()
+        return _consume(q, modes, single, subgraphs)
+
+    async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
+                      stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
+                      **kwargs: Any) -> AsyncIterator[Any]:
+        modes, single = ev.normalize_modes(stream_mode)
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue = asyncio.Queue()
+        owner = threading.get_ident()
+
+        def sink(item: Any) -> None:
+            if threading.get_ident() == owner:
+                q.put_nowait(item)
+            else:
+                loop.call_soon_threadsafe(q.put_nowait, item)
+
+        run = self._run(input, config, context, sink=sink, modes=modes)
+
+        async def drive() -> None:
+            try:
+                if self.is_async:
+                    await run.aexecute()
+                else:
+                    await asyncio.to_thread(run.execute)
+                sink(_Done(None))
+            except BaseException as e:  # noqa: BLE001
+                sink(_Done(e))
+
+        driver = asyncio.ensure_future(drive())
+        try:
+            while True:
+                item = await q.get()
+                if isinstance(item, _Done):
+                    if item.error is not None:
+                        raise item.error
+                    return
+                for out in _shape(item, modes, single, subgraphs):
+                    yield out
+        finally:
+            if not driver.done():
+                await asyncio.wait([driver])
+
+    # ------------------------------------------------------------------ history (see nbflow.history)
+    def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
+        from .history import get_state
+
+        return get_state(self, config)
+
+    async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
+        return self.get_state(config, subgraphs=subgraphs)
+
+    def get_state_history(self, config: Mapping[str, Any], *, filter: Mapping[str, Any] | None = None,
+                          before: Mapping[str, Any] | None = None, limit: int | None = None):
+        from .history import get_state_history
+
+        return get_state_history(self, config, filter=filter, before=before, limit=limit)
+
+    async def aget_state_history(self, config, *, filter=None, before=None, limit=None):
+        for snap in self.get_state_history(config, filter=filter, before=before, limit=limit):
+            yield snap
+
+    def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
+        from .history import update_state
+
+        return update_state(self, config, values, as_node=as_node)
+
+    async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
+        return self.update_state(config, values, as_node=as_node)
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    error: BaseException | None
+
+
+def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) -> list[Any]:
+    ns = event.ns
+    if ns and not subgraphs and type(event) not in (ev.Custom, ev.Message):
+        return []
+    out = []
+    for mode, chunk in ev.to_chunks(event, modes):
+        item = chunk if single else (mode, chunk)
+        if subgraphs:
+            item = (ns, item) if single else (ns, mode, chunk)
+        out.append(item)
+    return out
+
+
+def _consume(q: queue.SimpleQueue, modes, single, subgraphs) -> Iterator[Any]:
+    while True:
+        item = q.get()
+        if isinstance(item, _Done):
+            if item.error is not None:
+                raise item.error
+            return
+        yield from _shape(item, modes, single, subgraphs)
+
+
+__all__ = ["task", "entrypoint", "Workflow", "TaskFunction"]

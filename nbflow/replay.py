@@ -1,0 +1,182 @@
+"""Replay decisions, pure: the journal of one invocation and what it answers.
+
+An invocation runs under one ``input`` checkpoint. Every task call gets a
+position: its call index inside its parent, joined with dots ("0", "1",
+"1.0" for the first call made by task "1"). The task id is a hash of the
+checkpoint id, the namespace and that position, so replaying the same code
+after a pause or a crash lands on the same ids and the recorded results are
+served instead of running the tasks again.
+
+* :func:`task_id_for` / :func:`interrupt_id_for` -- deterministic ids.
+* :class:`Journal` -- built from the checkpoint's write rows: recorded
+  results by task id (decoded lazily), resume values by interrupt id, and the
+  interrupts still waiting for an answer.
+* :meth:`Journal.lookup` -- raises :class:`NonDeterminismError` when the task
+  recorded at a position is not the one being called now.
+* :func:`resolve_resume` -- maps a ``Command(resume=...)`` onto pending
+  interrupt ids, or says precisely why it cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, RESUME, WriteRecord
+from .errors import NonDeterminismError, ResumeError
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _digest(text: str) -> str:
+    return blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def task_id_for(checkpoint_id: str, ns: str, path: str) -> str:
+    h = _digest(f"task|{checkpoint_id}|{ns}|{path}")
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def interrupt_id_for(checkpoint_id: str, ns: str, path: str, index: int) -> str:
+    return _digest(f"interrupt|{checkpoint_id}|{ns}|{path}|{index}")
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptRecord:
+    """The stored form of an :class:`~nbflow.types.Interrupt`."""
+
+    id: str
+    value: Any
+    path: str
+    task: str
+    json_schema: dict | None = None
+    schema_ref: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "value": self.value,
+            "path": self.path,
+            "task": self.task,
+            "json_schema": self.json_schema,
+            "schema_ref": self.schema_ref,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "InterruptRecord":
+        return cls(
+            id=d["id"],
+            value=d.get("value"),
+            path=d.get("path", ""),
+            task=d.get("task", ""),
+            json_schema=d.get("json_schema"),
+            schema_ref=d.get("schema_ref"),
+        )
+
+
+@dataclass(slots=True)
+class Recorded:
+    name: str
+    path: str
+    kind: str
+    payload: bytes
+    _value: Any = field(default=None, repr=False)
+    _decoded: bool = field(default=False, repr=False)
+
+    def value(self, loads: Callable[[bytes], Any]) -> Any:
+        if not self._decoded:
+            self._value = loads(self.payload)
+            self._decoded = True
+        return self._value
+
+
+class Journal:
+    """What one invocation has recorded so far. Mutated only by adding entries."""
+
+    __slots__ = ("results", "resumes", "pending", "root_task_id", "root_error")
+
+    def __init__(self, root_task_id: str = "") -> None:
+        self.results: dict[str, Recorded] = {}
+        self.resumes: dict[str, Any] = {}
+        self.pending: tuple[InterruptRecord, ...] = ()
+        self.root_task_id = root_task_id
+        self.root_error: dict | None = None
+
+    @classmethod
+    def from_writes(
+        cls, writes: Iterable[WriteRecord], loads: Callable[[bytes], Any], root_task_id: str
+    ) -> "Journal":
+        j = cls(root_task_id)
+        last_pending: list[dict] = []
+        for w in writes:
+            kind = w.kind
+            if kind in (RESULT, CACHED):
+                if w.task_id != root_task_id:
+                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload)
+            elif kind == RESUME:
+                j.resumes.update(loads(w.payload))
+            elif kind == INTERRUPT and w.task_id == root_task_id:
+                last_pending = loads(w.payload)
+            elif kind == ERROR and w.task_id == root_task_id:
+                j.root_error = loads(w.payload)
+        j.pending = tuple(
+            InterruptRecord.from_dict(d) for d in last_pending if d["id"] not in j.resumes
+        )
+        return j
+
+    def lookup(self, task_id: str, name: str, path: str) -> Recorded | None:
+        rec = self.results.get(task_id)
+        if rec is not None and rec.name != name:
+            raise NonDeterminismError(
+                f"non-deterministic replay at task position {path!r}: the recorded run called "
+                f"task {rec.name!r} here, but this run called {name!r}. A resumed workflow must make "
+                "the same task calls in the same order; move randomness, clocks and I/O that "
+                "decide control flow into @task functions, or start a new thread."
+            )
+        return rec
+
+    def record(self, task_id: str, name: str, path: str, kind: str, payload: bytes, value: Any) -> None:
+        self.results[task_id] = Recorded(name, path, kind, payload, value, True)
+
+
+def resolve_resume(
+    resume: Any, pending: Sequence[InterruptRecord], thread_id: str
+) -> dict[str, Any]:
+    """Map the value of ``Command(resume=...)`` to ``{interrupt_id: answer}``."""
+    if not pending:
+        raise ResumeError(
+            f"thread {thread_id!r} has no pending interrupt, so Command(resume=...) has nothing to "
+            "answer. Start a new run with invoke(<input>, config), or check get_state(config).interrupts."
+        )
+    ids = {p.id for p in pending}
+    if isinstance(resume, Mapping) and resume:
+        keys = list(resume)
+        known = [k for k in keys if isinstance(k, str) and k in ids]
+        if known and len(known) == len(keys):
+            return dict(resume)
+        looks_like_ids = all(isinstance(k, str) and _HEX32.match(k) for k in keys)
+        if known or looks_like_ids:
+            unknown = [k for k in keys if k not in ids]
+            raise ResumeError(
+                f"Command(resume=...) for thread {thread_id!r} names interrupt id(s) {unknown} that "
+                f"are not pending. Pending: {_describe(pending)}."
+            )
+    if len(pending) == 1:
+        return {pending[0].id: resume}
+    raise ResumeError(
+        f"thread {thread_id!r} has {len(pending)} pending interrupts, so a single resume value is "
+        f"ambiguous. Answer them with Command(resume={{interrupt_id: value, ...}}). Pending: "
+        f"{_describe(pending)}."
+    )
+
+
+def _describe(pending: Sequence[InterruptRecord]) -> str:
+    parts = []
+    for p in pending:
+        v = repr(p.value)
+        if len(v) > 60:
+            v = v[:57] + "..."
+        parts.append(f"{p.id} (task {p.task or '<entrypoint>'!r}: {v})")
+    return "; ".join(parts)

@@ -1,0 +1,107 @@
+"""Public value types that cross module boundaries.
+
+``Command``, ``Interrupt``, ``StateSnapshot`` and ``PregelTask`` keep
+LangGraph's names, fields and reprs so code and printed output written for
+``langgraph.types`` carry over. ``TaskRecord`` is nbflow's own: one row of a
+thread's task history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple, Sequence
+
+StreamWriter = Callable[[Any], None]
+"""A callable that emits one ``custom`` stream chunk."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Sent as the input of ``invoke``/``stream`` to resume a paused run.
+
+    ``resume`` is the answer to the pending interrupt, or a mapping
+    ``{interrupt_id: answer}`` when several are pending.
+    ``update``/``goto``/``graph`` exist for signature compatibility with
+    LangGraph's Graph API; the Functional API does not use them.
+    """
+
+    graph: str | None = None
+    update: Any = None
+    resume: Any = None
+    goto: Any = ()
+
+    PARENT = "__parent__"
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """A pending question raised by :func:`nbflow.interrupt`.
+
+    ``response_schema`` is what was passed to ``interrupt()`` (a pydantic
+    model class or a JSON-schema dict), or None. ``json_schema`` is its JSON
+    Schema form, available even after a restart when the class is gone.
+    """
+
+    value: Any
+    id: str
+    response_schema: Any = field(default=None, repr=False, compare=False)
+    json_schema: dict | None = field(default=None, repr=False, compare=False)
+    task: str = field(default="", repr=False, compare=False)
+
+
+class PregelTask(NamedTuple):
+    id: str
+    name: str
+    path: tuple[Any, ...]
+    error: Exception | None = None
+    interrupts: tuple[Interrupt, ...] = ()
+    state: Any = None
+    result: Any = None
+
+
+class StateSnapshot(NamedTuple):
+    values: Any
+    next: tuple[str, ...]
+    config: dict
+    metadata: dict | None
+    created_at: str | None
+    parent_config: dict | None
+    tasks: tuple[PregelTask, ...]
+    interrupts: tuple[Interrupt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One task execution in a thread, as recorded by the checkpointer.
+
+    ``outcome`` is ``"ok"``, ``"error"``, ``"interrupted"`` or ``"cached"``.
+    ``invocation`` is the checkpoint id of the invocation the task ran under.
+    """
+
+    thread_id: str
+    checkpoint_ns: str
+    invocation: str
+    task_id: str
+    name: str
+    path: str
+    input_summary: str
+    started_at: float | None
+    ended_at: float | None
+    outcome: str
+    error: str | None = None
+    result_summary: str = ""
+    interrupts: tuple[Interrupt, ...] = ()
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    @property
+    def position(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.path.split(".")) if self.path else ()
+
+
+def interrupt_list(interrupts: Sequence[Interrupt]) -> tuple[Interrupt, ...]:
+    return tuple(interrupts)

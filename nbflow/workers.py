@@ -1,0 +1,214 @@
+"""Where task code physically runs: a thread pool, a background event loop, futures.
+
+* :class:`TaskFuture` -- what calling a ``@task`` returns. A
+  ``concurrent.futures.Future`` (``.result()``, callbacks) that is also
+  awaitable. A sync task that no worker has picked up yet is run by the
+  thread that asks for its result ("inline claim"), so a chain of
+  ``t(x).result()`` calls costs no thread hand-off, and a task waiting on
+  sub-tasks can never starve the pool.
+* :class:`WorkerPool` -- daemon threads sized for I/O-bound work (default
+  256, ``NBFLOW_MAX_WORKERS``); a thread is started whenever no idle one is
+  free, so 100 sleeping tasks really sleep at the same time.
+* :func:`background_loop` -- one daemon thread running an asyncio loop, for
+  async work started from sync code.
+* :func:`run_coroutine_blocking` -- run a coroutine to completion from sync
+  code, also when this thread already runs an event loop (a Jupyter cell).
+"""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import concurrent.futures
+import contextvars
+import itertools
+import os
+import queue
+import threading
+from typing import Any, Callable, Coroutine
+
+_PENDING = concurrent.futures._base.PENDING  # state name used by Future
+
+
+class TaskFuture(concurrent.futures.Future):
+    """The future returned by calling a task inside a workflow."""
+
+    _job: Callable[[], None] | None = None
+    _atask: asyncio.Task | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._claims = itertools.count().__next__
+
+    @classmethod
+    def completed(cls, value: Any) -> "TaskFuture":
+        f = cls()
+        f._claims()
+        f.set_result(value)
+        return f
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> "TaskFuture":
+        f = cls()
+        f._claims()
+        f.set_exception(exc)
+        return f
+
+    def _claim(self) -> bool:
+        # itertools.count.__next__ is atomic under the GIL: exactly one caller gets 0.
+        return self._claims() == 0
+
+    def _run_claimed(self) -> None:
+        if self._claim():
+            job = self._job
+            self._job = None
+            job()
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._job is not None and self._state == _PENDING:
+            self._run_claimed()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._job is not None and self._state == _PENDING:
+            self._run_claimed()
+        return super().exception(timeout)
+
+    def __await__(self):
+        if self.done():
+            return self.result()
+            yield  # pragma: no cover - makes this a generator
+        atask = self._atask
+        if atask is not None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is atask.get_loop():
+                return (yield from atask.__await__())
+        return (yield from asyncio.wrap_future(self).__await__())
+
+    def __iter__(self):  # allow `yield from fut` in generator-based coroutines
+        return self.__await__()
+
+
+class WorkerPool:
+    """A growable pool of daemon worker threads. ``submit`` never blocks."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._backlog = 0
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1
+            elif self._threads < self.max_workers:
+                self._threads += 1
+                # _thread: unlike threading.Thread.start(), does not wait for the new
+                # thread to be scheduled, so a burst of submits spawns workers quickly.
+                _thread.start_new_thread(self._work, ())
+            else:
+                self._backlog += 1
+            self._queue.put(fn)
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            fn = get()
+            try:
+                fn()
+            except BaseException:  # pragma: no cover - jobs handle their own errors
+                pass
+            fn = None
+            with self._lock:
+                if self._backlog > 0:
+                    self._backlog -= 1
+                else:
+                    self._idle += 1
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> WorkerPool:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = WorkerPool(int(os.environ.get("NBFLOW_MAX_WORKERS", "256")))
+    return _pool
+
+
+def submit_sync(fut: TaskFuture, job: Callable[[], None]) -> None:
+    """Schedule ``job`` (which completes ``fut``) on the pool, claimable inline."""
+    fut._job = job
+    pool().submit(fut._run_claimed)
+
+
+_bg_loop: asyncio.AbstractEventLoop | None = None
+_bg_lock = threading.Lock()
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The shared event loop thread for async work started from sync code."""
+    global _bg_loop
+    if _bg_loop is None:
+        with _bg_lock:
+            if _bg_loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="nbflow-event-loop", daemon=True).start()
+                ready.wait()
+                _bg_loop = loop
+    return _bg_loop
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def start_async(fut: TaskFuture, coro: Coroutine, ctx: contextvars.Context) -> None:
+    """Run an async task: on this thread's loop if there is one, else on the background loop."""
+    loop = running_loop()
+    if loop is not None:
+        fut._atask = loop.create_task(coro, context=ctx)
+        return
+    bg = background_loop()
+    bg.call_soon_threadsafe(_create_on_loop, bg, fut, coro, ctx)
+
+
+def _create_on_loop(loop, fut: TaskFuture, coro: Coroutine, ctx: contextvars.Context) -> None:
+    fut._atask = loop.create_task(coro, context=ctx)
+
+
+_runners = threading.local()
+
+
+def run_coroutine_blocking(coro: Coroutine) -> Any:
+    """Run ``coro`` to completion from sync code and return its result.
+
+    With no loop running in this thread, a per-thread :class:`asyncio.Runner`
+    is reused; inside a running loop (Jupyter), the coroutine runs on the
+    background loop thread while this thread waits.
+    """
+    if running_loop() is None:
+        runner = getattr(_runners, "runner", None)
+        if runner is None:
+            runner = _runners.runner = asyncio.Runner()
+        return runner.run(coro, context=contextvars.copy_context())
+    return asyncio.run_coroutine_threadsafe(coro, background_loop()).result()
