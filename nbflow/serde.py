@@ -1,10 +1,9 @@
-"""The checkpoint serializer: turns task results, workflow inputs and state into
-bytes and back, safely.
+"""The checkpoint serializer: owns the byte format of every value nbflow stores
+(task results, inputs, state) and the one-line previews shown for them.
 
-This module owns the on-disk value format of every checkpoint.  It is pure (no
-I/O) and self-contained.  Public API: :class:`Serializer` (``dumps``/``loads``),
-the module-level :data:`default_serializer`, :func:`dumps`, :func:`loads`,
-:func:`register_type` and :func:`summarize` (a one-line preview for UIs/logs).
+Pure module (no I/O).  Public API: :class:`Serializer` (``dumps``/``loads``),
+:data:`default_serializer`, :func:`dumps`, :func:`loads`, :func:`register_type`,
+:func:`summarize`.
 
 Format: UTF-8 JSON.  JSON-native values (str, bool, None, finite float, int,
 list, dict with str keys) are written as themselves; everything else becomes a
@@ -410,19 +409,9 @@ class Serializer:
 
 
 # ---------------------------------------------------------------- encoders
-def _enc_datetime(s: Serializer, o: _dt.datetime) -> dict:
-    d = {TAG: "datetime", "v": [o.year, o.month, o.day, o.hour, o.minute, o.second, o.microsecond],
-         "tz": s._tz(o.tzinfo)}
-    if o.fold:
-        d["fold"] = 1
-    return d
-
-
-def _enc_time(s: Serializer, o: _dt.time) -> dict:
-    d = {TAG: "time", "v": [o.hour, o.minute, o.second, o.microsecond], "tz": s._tz(o.tzinfo)}
-    if o.fold:
-        d["fold"] = 1
-    return d
+def _clock(s: Serializer, tag: str, o: Any, v: list) -> dict:
+    d = {TAG: tag, "v": v + [o.hour, o.minute, o.second, o.microsecond], "tz": s._tz(o.tzinfo)}
+    return {**d, "fold": 1} if o.fold else d
 
 
 _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
@@ -432,9 +421,9 @@ _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
     bytes: lambda s, o: {TAG: "bytes", "v": _b64(o)},
     bytearray: lambda s, o: {TAG: "bytearray", "v": _b64(o)},
     complex: lambda s, o: {TAG: "complex", "v": [s._enc(o.real), s._enc(o.imag)]},
-    _dt.datetime: _enc_datetime,
+    _dt.datetime: lambda s, o: _clock(s, "datetime", o, [o.year, o.month, o.day]),
     _dt.date: lambda s, o: {TAG: "date", "v": o.isoformat()},
-    _dt.time: _enc_time,
+    _dt.time: lambda s, o: _clock(s, "time", o, []),
     _dt.timedelta: lambda s, o: {TAG: "timedelta", "v": [o.days, o.seconds, o.microseconds]},
     _dt.timezone: lambda s, o: s._tz(o),
     zoneinfo.ZoneInfo: lambda s, o: s._tz(o),
@@ -448,20 +437,18 @@ _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
 
 
 # ---------------------------------------------------------------- decoders
-def _dec_float(d: dict) -> float:
-    if d["v"] not in ("nan", "inf", "-inf"):
-        raise ValueError(f"bad float {d['v']!r}")
-    return float(d["v"])
-
-
-def _dec_int(d: dict) -> int:
-    if type(d["v"]) is not str or not re.fullmatch(r"-?[0-9a-f]+", d["v"]):
-        raise ValueError("bad hex int")
-    return int(d["v"], 16)
+def _ok(value: Any, good: bool) -> Any:
+    if not good:
+        raise ValueError(f"bad value {value!r}")
+    return value
 
 
 def _pairs(v: Any) -> list:
     return [(k, x) for k, x in v]
+
+
+def _ints(v: Any) -> list[int]:
+    return [_ok(x, type(x) is int) for x in v]
 
 
 def _dec_tz(d: dict) -> Any:
@@ -474,7 +461,7 @@ def _dec_tz(d: dict) -> Any:
             raise DeserializationError(f"time zone {key!r} is not in the system tz database; "
                                        "`import tzdata` (pip install tzdata) before loading")
         return zoneinfo.ZoneInfo(key)
-    off = _dt.timedelta(*[int(x) for x in d["offset"]])
+    off = _dt.timedelta(*_ints(d["offset"]))
     return _dt.timezone(off, d["name"]) if "name" in d else _dt.timezone(off)
 
 
@@ -485,20 +472,12 @@ def _dec_path(d: dict) -> Any:
     return cls(str(d["v"]))
 
 
-def _dec_enum(d: dict) -> Any:
-    return _resolve(d["cls"], "Enum class", lambda c: issubclass(c, enum.Enum))(d["v"])
-
-
-def _dec_namedtuple(d: dict) -> Any:
-    cls = _resolve(d["cls"], "NamedTuple class", lambda c: issubclass(c, tuple) and hasattr(c, "_fields"))
-    return cls(*d["v"])
-
-
 def _dec_dataclass(d: dict) -> Any:
     cls = _resolve(d["cls"], "dataclass", dataclasses.is_dataclass)
     obj = cls(**d["f"])
+    later = {f.name for f in dataclasses.fields(cls) if not f.init}
     for k, v in (d.get("nf") or {}).items():
-        object.__setattr__(obj, k, v)
+        object.__setattr__(obj, _ok(k, k in later), v)  # only real init=False fields
     return obj
 
 
@@ -514,15 +493,14 @@ def _dec_pydantic(d: dict) -> Any:
         data[alias if by_alias and isinstance(alias, str) else k] = v
     obj = cls.model_validate(data)
     for k, v in (d.get("p") or {}).items():
-        setattr(obj, k, v)
+        setattr(obj, _ok(k, k in cls.__private_attributes__), v)
     return obj
 
 
 def _dec_ext(d: dict) -> Any:
-    reg = _REGISTRY.get(d["name"])
-    if reg is None:
+    if d["name"] not in _REGISTRY:
         raise _refuse(d["name"], "registered type", "no type is registered under that name")
-    return reg[2](d["v"])
+    return _REGISTRY[d["name"]][2](d["v"])
 
 
 def _np_dtype(np: Any, s: Any) -> Any:
@@ -535,17 +513,14 @@ def _dec_ndarray(d: dict) -> Any:
     np = _need("numpy")
     shape = tuple(int(n) for n in d["shape"])
     if d["dtype"] == "O":
-        items = d["v"]
-        arr = np.empty(len(items), dtype=object)
-        for i, x in enumerate(items):
+        arr = np.empty(len(d["v"]), dtype=object)
+        for i, x in enumerate(d["v"]):
             arr[i] = x
         return arr.reshape(shape)
     dtype, raw = _np_dtype(np, d["dtype"]), _unb64(d["v"])
     if min(shape, default=0) < 0 or math.prod(shape) * dtype.itemsize != len(raw):
         raise ValueError("array size does not match its shape")
-    if dtype.itemsize == 0:
-        return np.empty(shape, dtype)
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy() if dtype.itemsize else np.empty(shape, dtype)
 
 
 def _dec_npscalar(d: dict) -> Any:
@@ -558,24 +533,15 @@ def _dec_npscalar(d: dict) -> Any:
 
 def _dec_pdarr(d: dict) -> Any:
     pd, np = _need("pandas"), _need("numpy")
-    k = d["k"]
-    if k == "cat":
-        dtype = pd.CategoricalDtype(d["cats"], ordered=bool(d["ordered"]))
-        return pd.Categorical.from_codes(d["codes"], dtype=dtype)
-    if k == "dttz":
+    if d["k"] == "cat":
+        return pd.Categorical.from_codes(d["codes"], dtype=pd.CategoricalDtype(d["cats"], ordered=bool(d["ordered"])))
+    if d["k"] == "dttz":
         return pd.Series(d["v"]).dt.tz_localize("UTC").dt.tz_convert(d["tz"]).array
-    if k == "ext":
-        name = d["dtype"]
-        if name == "str":
-            dtype = pd.StringDtype("python", na_value=np.nan)
-        elif name == "string":
-            dtype = pd.StringDtype("python")
-        elif name in _PD_EXT:
-            dtype = name
-        else:
-            raise _refuse(name, "pandas dtype", "it is not one of the supported extension dtypes")
-        return pd.array(d["v"], dtype=dtype)
-    raise ValueError(f"bad pandas array kind {k!r}")
+    name = d["dtype"]
+    if name not in _PD_EXT and name not in ("str", "string"):
+        raise _refuse(name, "pandas dtype", "it is not one of the supported extension dtypes")
+    dtype = {"str": pd.StringDtype("python", na_value=np.nan), "string": pd.StringDtype("python")}.get(name, name)
+    return pd.array(d["v"], dtype=dtype)
 
 
 def _dec_pdindex(d: dict) -> Any:
@@ -586,16 +552,9 @@ def _dec_pdindex(d: dict) -> Any:
         return pd.MultiIndex(levels=d["levels"], codes=d["codes"], names=d["names"])
     v, freq = d["v"], d.get("freq")
     if freq is not None:
-        if type(freq) is not str:
-            raise ValueError("bad freq")
         cls = pd.TimedeltaIndex if v.dtype.kind == "m" else pd.DatetimeIndex
-        return cls(v, freq=freq, name=d["name"])
+        return cls(v, freq=_ok(freq, type(freq) is str), name=d["name"])
     return pd.Index(v, dtype=v.dtype, name=d["name"])
-
-
-def _dec_series(d: dict) -> Any:
-    pd = _need("pandas")
-    return pd.Series(d["v"], index=d["index"], name=d["name"], dtype=d["v"].dtype)
 
 
 def _dec_dataframe(d: dict) -> Any:
@@ -612,8 +571,8 @@ def _dec_pdts(d: dict) -> Any:
 
 
 _DECODERS: dict[str, Callable[[dict], Any]] = {
-    "int": _dec_int,
-    "float": _dec_float,
+    "int": lambda d: int(_ok(d["v"], type(d["v"]) is str and re.fullmatch(r"-?[0-9a-f]+", d["v"]) is not None), 16),
+    "float": lambda d: float(_ok(d["v"], d["v"] in ("nan", "inf", "-inf"))),
     "dict": lambda d: dict(_pairs(d["v"])),
     "tuple": lambda d: tuple(d["v"]),
     "set": lambda d: set(d["v"]),
@@ -621,10 +580,10 @@ _DECODERS: dict[str, Callable[[dict], Any]] = {
     "bytes": lambda d: _unb64(d["v"]),
     "bytearray": lambda d: bytearray(_unb64(d["v"])),
     "complex": lambda d: complex(float(d["v"][0]), float(d["v"][1])),
-    "datetime": lambda d: _dt.datetime(*[int(x) for x in d["v"]], tzinfo=d["tz"], fold=int(d.get("fold", 0))),
+    "datetime": lambda d: _dt.datetime(*_ints(d["v"]), tzinfo=d["tz"], fold=int(d.get("fold", 0))),
     "date": lambda d: _dt.date.fromisoformat(d["v"]),
-    "time": lambda d: _dt.time(*[int(x) for x in d["v"]], tzinfo=d["tz"], fold=int(d.get("fold", 0))),
-    "timedelta": lambda d: _dt.timedelta(*[int(x) for x in d["v"]]),
+    "time": lambda d: _dt.time(*_ints(d["v"]), tzinfo=d["tz"], fold=int(d.get("fold", 0))),
+    "timedelta": lambda d: _dt.timedelta(*_ints(d["v"])),
     "tz": _dec_tz,
     "uuid": lambda d: uuid.UUID(hex=d["v"]),
     "decimal": lambda d: decimal.Decimal(str(d["v"])),
@@ -632,8 +591,9 @@ _DECODERS: dict[str, Callable[[dict], Any]] = {
     "counter": lambda d: collections.Counter(dict(_pairs(d["v"]))),
     "deque": lambda d: collections.deque(d["v"], None if d["maxlen"] is None else int(d["maxlen"])),
     "path": _dec_path,
-    "enum": _dec_enum,
-    "namedtuple": _dec_namedtuple,
+    "enum": lambda d: _resolve(d["cls"], "Enum class", lambda c: issubclass(c, enum.Enum))(d["v"]),
+    "namedtuple": lambda d: _resolve(d["cls"], "NamedTuple class",
+                                     lambda c: issubclass(c, tuple) and hasattr(c, "_fields"))(*d["v"]),
     "dataclass": _dec_dataclass,
     "pydantic": _dec_pydantic,
     "ext": _dec_ext,
@@ -641,7 +601,7 @@ _DECODERS: dict[str, Callable[[dict], Any]] = {
     "npscalar": _dec_npscalar,
     "pdarr": _dec_pdarr,
     "pdindex": _dec_pdindex,
-    "series": _dec_series,
+    "series": lambda d: _need("pandas").Series(d["v"], index=d["index"], name=d["name"], dtype=d["v"].dtype),
     "dataframe": _dec_dataframe,
     "pdts": _dec_pdts,
     "pdtd": lambda d: _need("pandas").Timedelta(d["v"]),

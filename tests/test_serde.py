@@ -693,3 +693,14 @@ def test_summarize_numpy_pandas():
     assert summarize(np.zeros((2, 3))) == "ndarray(shape=(2, 3), dtype=float64)"
     assert summarize(pd.DataFrame({"a": [1], "b": [2]})) == "DataFrame(1 rows × 2 columns: a, b)"
     assert "Series" in summarize(pd.Series([1, 2], name="s"))
+
+
+def test_refuses_setting_arbitrary_attributes():
+    good = json.loads(dumps(WithDerived([1])))
+    for bad in ("__class__", "__dict__", "items_x"):
+        payload = {**good, "nf": {bad: {}}}
+        with pytest.raises(DeserializationError):
+            loads(_handcrafted(payload))
+    p = json.loads(dumps(Person(name="a", born=dt.datetime(2000, 1, 1), address=Address(city="c", since=dt.date(2000, 1, 1)))))
+    with pytest.raises(DeserializationError):
+        loads(_handcrafted({**p, "p": {"__class__": 1}}))

@@ -347,11 +347,14 @@ class SqliteSaver(BaseCheckpointSaver):
             for r in records
         ]
         def put() -> None:
+            conn = self._conn
+            if len(rows) == 1 and conn.isolation_level is None and not conn.in_transaction:
+                # One statement in autocommit mode is its own transaction: same
+                # atomicity and durability, without the BEGIN/COMMIT round trips.
+                conn.execute(_INSERT_WRITE, rows[0])
+                return
             with self._write_tx() as conn:
-                if len(rows) == 1:
-                    conn.execute(_INSERT_WRITE, rows[0])
-                else:
-                    conn.executemany(_INSERT_WRITE, rows)
+                conn.executemany(_INSERT_WRITE, rows)
 
         self._run(put, write=True)
 
