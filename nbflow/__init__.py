@@ -27,7 +27,7 @@ from .func import TaskFunction, Workflow, entrypoint, task
 from .messages import add_messages
 from .policies import CachePolicy, RetryPolicy
 from .store import InMemoryStore
-from .types import Command, Interrupt, PregelTask, StateSnapshot, StreamWriter, TaskRecord
+from .types import Command, Interrupt, Invocation, PregelTask, StateSnapshot, StreamWriter, TaskRecord
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "InMemorySaver",
     "InMemoryStore",
     "Interrupt",
+    "Invocation",
     "InvalidStreamModeError",
     "MemorySaver",
     "NbflowError",

@@ -26,7 +26,7 @@ ContextT = TypeVar("ContextT")
 class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
-    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts")
+    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave")
 
     def __init__(self, run: "Run", path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -35,6 +35,8 @@ class Scope:
         self.name = name
         self.calls = 0
         self.interrupts = 0
+        self.waits = 0  # how many task results this code has waited for so far
+        self.wave = 0   # the caller's `waits` when this task was called
 
     def next_path(self) -> str:
         i = self.calls

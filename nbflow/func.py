@@ -24,11 +24,11 @@ from .context import ContextT, current_scope
 from .errors import TaskContextError
 from .loop import INJECTABLE, Outcome, Run
 from .policies import CachePolicy, RetryPolicy, normalize_retry
-from .workers import pool
 
 R = TypeVar("R")
 S = TypeVar("S")
 INTERRUPT_KEY = ev.INTERRUPT_KEY
+_MISSING: Any = object()
 
 
 def _callable_name(func: Any) -> str:
@@ -302,7 +302,73 @@ class Workflow:
             if not driver.done():
                 await asyncio.wait([driver])
 
+    def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
+                      context: Any = None) -> Iterator[Any]:
+        """Yield the raw :mod:`nbflow.events` objects of one run, as they happen.
+
+        This is what the notebook views consume. Errors raised before the run
+        starts (bad config, a resume that fits nothing) raise here; an error
+        during the run arrives as a final :class:`~nbflow.events.RunError`
+        event instead of being raised.
+        """
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        run = self._run(input, config, context, sink=q.put, modes=("*",))
+
+        def drive() -> None:
+            try:
+                run.execute_blocking()
+            except BaseException:  # noqa: BLE001 - reported by the RunError event
+                pass
+            q.put(_Done(None))
+
+        threading.Thread(target=drive, name=f"nbflow-events-{self.name}", daemon=True).start()
+
+        def consume() -> Iterator[Any]:
+            while True:
+                item = q.get()
+                if isinstance(item, _Done):
+                    return
+                yield item
+
+        return consume()
+
     # ------------------------------------------------------------------ history (see nbflow.history)
+    def get_task_history(self, config: Mapping[str, Any]) -> list:
+        """Every task execution recorded in the thread (:class:`~nbflow.TaskRecord`), oldest first."""
+        from .history import get_task_history
+
+        return get_task_history(self, config)
+
+    def get_invocations(self, config: Mapping[str, Any]) -> list:
+        """The thread's invocations (:class:`~nbflow.history.Invocation`), oldest first."""
+        from .history import get_invocations
+
+        return get_invocations(self, config)
+
+    def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = _MISSING,
+             thread_id: str | None = None) -> dict:
+        """Branch a past invocation after its first ``task_index`` tasks; returns the new config.
+
+        The new checkpoint reuses the recorded results of those tasks
+        (optionally replacing the last one with ``value``); run it with
+        ``invoke(None, new_config)`` and every later task executes again.
+        """
+        from .history import fork
+
+        return fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
+
+    def get_graph_mermaid(self, config: Mapping[str, Any]) -> str:
+        """A Mermaid flowchart of the tasks the invocation in ``config`` actually ran."""
+        from .history import mermaid
+
+        return mermaid(self, config)
+
+    def list_threads(self) -> list[str]:
+        """Thread ids in this workflow's checkpointer, most recently active first."""
+        from .history import _saver
+
+        return _saver(self, "list_threads()").list_threads()
+
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
         from .history import get_state
 

@@ -14,12 +14,12 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, CheckpointRecord, new_checkpoint_id
+from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .loop import END, PREVIOUS, START, parse_config
 from .replay import InterruptRecord, Journal, task_id_for
 from .serde import default_serializer, summarize
-from .types import Interrupt, PregelTask, StateSnapshot, TaskRecord
+from .types import Interrupt, Invocation, PregelTask, StateSnapshot, TaskRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .func import Workflow
@@ -153,29 +153,160 @@ def get_task_history(wf: "Workflow", config: Mapping[str, Any]) -> list[TaskReco
     """Every task execution recorded in the thread, oldest first."""
     saver = _saver(wf, "get_task_history()")
     t = parse_config(config, needs_thread=True, who=f"get_task_history() of {wf.name!r}")
-    out: list[TaskRecord] = []
+    return [_task_record(w) for w in saver.list_writes(t.thread_id, t.checkpoint_ns)
+            if w.path and w.kind in (RESULT, CACHED, ERROR, INTERRUPT)]
+
+
+def _task_record(w, loads=_loads) -> TaskRecord:
+    err = None
+    interrupts: tuple = ()
+    result_summary = ""
+    if w.kind == ERROR:
+        p = loads(w.payload)
+        err = f"{p.get('type')}: {p.get('message')}"
+        outcome = "error"
+    elif w.kind == INTERRUPT:
+        interrupts = tuple(_interrupt_of(InterruptRecord.from_dict(d)) for d in loads(w.payload))
+        outcome = "interrupted"
+    else:
+        outcome = "ok" if w.kind == RESULT else "cached"
+        try:
+            result_summary = summarize(loads(w.payload), 80)
+        except Exception:  # noqa: BLE001 - a refused type still has a row
+            result_summary = "<unreadable>"
+    return TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
+                      w.summary, w.started_at, w.ended_at, outcome, err, result_summary, interrupts, w.wave)
+
+
+def get_invocations(wf: "Workflow", config: Mapping[str, Any]) -> list[Invocation]:
+    """The thread's invocations and state edits, oldest first, with their tasks and interrupts."""
+    saver = _saver(wf, "get_invocations()")
+    t = parse_config(config, needs_thread=True, who=f"get_invocations() of {wf.name!r}")
+    records = list(reversed(saver.list_checkpoints(t.thread_id, t.checkpoint_ns)))
+    writes: dict[str, list] = {}
     for w in saver.list_writes(t.thread_id, t.checkpoint_ns):
-        if not w.path or w.kind not in (RESULT, CACHED, ERROR, INTERRUPT):
+        writes.setdefault(w.checkpoint_id, []).append(w)
+    done_by = {r.parent_id: r for r in records if r.source == "loop"}
+    out: list[Invocation] = []
+    for rec in records:
+        if rec.source == "loop":
             continue
-        err = None
-        interrupts: tuple = ()
-        result_summary = ""
-        if w.kind == ERROR:
-            p = _loads(w.payload)
-            err = f"{p.get('type')}: {p.get('message')}"
-            outcome = "error"
-        elif w.kind == INTERRUPT:
-            interrupts = tuple(_interrupt_of(InterruptRecord.from_dict(d)) for d in _loads(w.payload))
-            outcome = "interrupted"
+        channels = _loads(rec.channels)
+        meta = _loads(rec.metadata)
+        if rec.source == "update":
+            out.append(Invocation(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step,
+                                  "update", None, "update", rec.created_at, rec.created_at, channels.get(END)))
+            continue
+        ws = writes.get(rec.checkpoint_id, [])
+        root = task_id_for(rec.checkpoint_id, rec.checkpoint_ns, "")
+        journal = Journal.from_writes(ws, _loads, root)
+        asked: dict[str, Interrupt] = {}
+        for w in ws:
+            if w.kind == INTERRUPT and w.task_id == root:
+                for d in _loads(w.payload):
+                    asked.setdefault(d["id"], _interrupt_of(InterruptRecord.from_dict(d)))
+        tasks = tuple(_task_record(w) for w in ws if w.path and w.kind in (RESULT, CACHED, ERROR, INTERRUPT))
+        finished = done_by.get(rec.checkpoint_id)
+        if finished is not None:
+            status, ended, value = "done", finished.created_at, _loads(finished.channels).get(END)
         else:
-            outcome = "ok" if w.kind == RESULT else "cached"
-            try:
-                result_summary = summarize(_loads(w.payload), 80)
-            except Exception:  # noqa: BLE001 - a refused type still has a row
-                result_summary = "<unreadable>"
-        out.append(TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
-                              w.summary, w.started_at, w.ended_at, outcome, err, result_summary, interrupts))
+            value = None
+            ended = max((w.ended_at or 0.0 for w in ws), default=None) or None
+            if journal.pending:
+                status = "interrupted"
+            elif journal.root_error is not None:
+                status = "error"
+            else:
+                status = "running"
+        err = journal.root_error
+        out.append(Invocation(
+            rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step, rec.source,
+            channels.get(START), status, rec.created_at, ended, value,
+            finished.checkpoint_id if finished is not None else None,
+            tuple(_interrupt_of(p) for p in journal.pending), tuple(asked.values()), dict(journal.resumes),
+            f"{err.get('type')}: {err.get('message')}" if err and status == "error" else None,
+            tasks, meta.get("forked_from")))
     return out
 
 
-__all__ = ["get_state", "get_state_history", "update_state", "get_task_history", "checkpoint_view", "START"]
+def _invocation_checkpoint(saver, t) -> CheckpointRecord:
+    """The input/fork checkpoint of the invocation a config points at (the latest by default)."""
+    rec = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, t.checkpoint_id)
+    if rec is None:
+        what = f"checkpoint {t.checkpoint_id!r}" if t.checkpoint_id else "any checkpoint"
+        raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no {what}; nothing to fork.")
+    seen = 0
+    while rec is not None and rec.source not in UNFINISHED:
+        seen += 1
+        if rec.parent_id is None or seen > 10_000:
+            raise CheckpointNotFoundError(
+                f"checkpoint {rec.checkpoint_id!r} of thread {t.thread_id!r} does not belong to an invocation "
+                "(it is a state edit); pick an invocation's checkpoint from get_invocations(config)."
+            )
+        rec = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, rec.parent_id)
+    return rec
+
+
+def fork(wf: "Workflow", config: Mapping[str, Any], *, task_index: int, value: Any, thread_id: str | None) -> dict:
+    """Branch an invocation after its first ``task_index`` tasks (in call order). See Workflow.fork."""
+    from .func import _MISSING
+
+    saver = _saver(wf, "fork()")
+    t = parse_config(config, needs_thread=True, who=f"fork() of {wf.name!r}")
+    base = _invocation_checkpoint(saver, t)
+    ns = base.checkpoint_ns
+    root = task_id_for(base.checkpoint_id, ns, "")
+    results = [w for w in saver.get_writes(t.thread_id, ns, base.checkpoint_id)
+               if w.kind in (RESULT, CACHED) and w.task_id != root]
+    results.sort(key=lambda w: tuple(int(p) for p in w.path.split(".")))
+    if not isinstance(task_index, int) or task_index < 0 or task_index > len(results):
+        raise ValueError(
+            f"task_index must be an int from 0 to {len(results)} (the invocation {base.checkpoint_id!r} of "
+            f"thread {t.thread_id!r} recorded {len(results)} task results), got {task_index!r}"
+        )
+    if value is not _MISSING and task_index == 0:
+        raise ValueError("fork(value=...) replaces the result of task task_index-1, so task_index must be >= 1")
+    kept = results[:task_index]
+    new_thread = str(thread_id) if thread_id is not None else t.thread_id
+    same_thread = new_thread == t.thread_id
+    new_id = new_checkpoint_id()
+    origin = {"thread_id": t.thread_id, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
+              "replaced": value is not _MISSING}
+    meta = {"source": "fork", "step": base.step, "parents": {}, "forked_from": origin}
+    rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
+                           base.step, "fork", base.channels, _dumps(meta))
+    new_writes = []
+    for i, w in enumerate(kept):
+        payload = w.payload
+        if value is not _MISSING and i == len(kept) - 1:
+            try:
+                payload = _dumps(value)
+            except TypeError as e:
+                raise type(e)(f"fork(value=...) for task {w.name!r} cannot be checkpointed: {e}") from e
+        new_writes.append(WriteRecord(new_thread, ns, new_id, task_id_for(new_id, ns, w.path), w.name, w.path,
+                                      w.kind, payload, w.started_at, w.ended_at, w.summary, w.wave))
+    saver.put_checkpoint(rec)
+    if new_writes:
+        saver.put_writes(new_writes)
+    return _config(new_thread, ns, new_id)
+
+
+def mermaid(wf: "Workflow", config: Mapping[str, Any]) -> str:
+    """Mermaid text for the invocation ``config`` points at (the latest one by default)."""
+    from .graph import mermaid_for
+
+    invocations = [i for i in get_invocations(wf, config) if i.source != "update"]
+    if not invocations:
+        t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
+        raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no invocation to draw yet; run it first.")
+    t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
+    chosen = invocations[-1]
+    if t.checkpoint_id is not None:
+        saver = _saver(wf, "get_graph_mermaid()")
+        target = _invocation_checkpoint(saver, t).checkpoint_id
+        chosen = next(i for i in invocations if i.checkpoint_id == target)
+    return mermaid_for(chosen, wf.name)
+
+
+__all__ = ["get_state", "get_state_history", "update_state", "get_task_history", "get_invocations", "fork",
+           "mermaid", "checkpoint_view", "START"]

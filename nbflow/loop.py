@@ -158,6 +158,7 @@ class Run:
         self.want_checkpoints = sink is not None and bool(self.modes & {"checkpoints", "debug", "*"})
         self.want_ends = sink is not None
         self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else _noop_writer
+        self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
         self._user_config: dict | None = None
         # set by prepare()
         self.checkpoint: CheckpointRecord | None = None
@@ -210,7 +211,9 @@ class Run:
             self._put_writes([self._write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
             self.journal.resumes.update(answers)
             self.resuming = True
-        elif raw is None and unfinished and is_latest:
+        elif unfinished and is_latest and (raw is None or self.parent is not None):
+            # A nested run's namespace belongs to one call of its parent, so an
+            # unfinished checkpoint there is this very call, paused or crashed.
             self._adopt(base, channels)  # retry after an error / crash: replay the journal
             self.resuming = True
         elif raw is None and unfinished:
@@ -269,9 +272,10 @@ class Run:
 
     # ------------------------------------------------------------------ storage
     def _write(self, task_id: str, name: str, path: str, kind: str, payload: bytes,
-               started: float | None = None, ended: float | None = None, summary: str = "") -> WriteRecord:
+               started: float | None = None, ended: float | None = None, summary: str = "",
+               wave: int = 0) -> WriteRecord:
         return WriteRecord(self.thread_id, self.ns_str, self.checkpoint_id, task_id, name, path,
-                           kind, payload, started, ended, summary)
+                           kind, payload, started, ended, summary, wave)
 
     def _put_writes(self, writes: list[WriteRecord]) -> None:
         self.saver.put_writes(writes)
@@ -320,6 +324,18 @@ class Run:
     def runtime_for(self, scope: Scope) -> Runtime:
         info = ExecutionInfo(self.thread_id, self.checkpoint_id, self.ns_str, scope.task_id, scope.name)
         return Runtime(self.context, self.store, self.stream_writer, self.previous, info)
+
+    def _install_messages(self, ctx: contextvars.Context | None, scope: Scope) -> Any:
+        from . import lc
+
+        if not lc.available():
+            return None
+        meta = {"langgraph_step": self.step, "langgraph_node": scope.name, "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
+                "langgraph_checkpoint_ns": self.ns_str, "checkpoint_ns": self.ns_str, "thread_id": self.thread_id,
+                "nbflow_task_id": scope.task_id}
+        ns = self.ns
+        return lc.install(ctx, lambda msg, m: self.sink(ev.Message(ns, msg, m)), meta)
 
     def _write_custom(self, chunk: Any) -> None:
         self.sink(ev.Custom(self.ns, chunk))
@@ -386,12 +402,13 @@ class Run:
                                      True, now, now, self.step))
             return TaskFuture.completed(value)
         if task.cache_policy is not None and self.cache is not None:
-            hit = self._cache_lookup(task, tid, path, args, kwargs)
+            hit = self._cache_lookup(task, tid, path, args, kwargs, scope.waits)
             if hit is not None:
                 return hit
         ckey = self._cache_key(task, args, kwargs) if task.cache_policy is not None and self.cache is not None else None
         fut = TaskFuture()
         child = Scope(self, path, tid, task.name)
+        child.wave = scope.waits
         if task.inject:
             kwargs = {**self.injections(child, tuple(n for n in task.inject if n not in kwargs
                                                      and task.positions[n] >= len(args))), **kwargs}
@@ -399,6 +416,8 @@ class Run:
             self.outstanding.append(fut)
         ctx = contextvars.copy_context()
         ctx.run(_current.set, child)
+        if self.want_messages:
+            self._install_messages(ctx, child)
         if task.is_async:
             start_async(fut, self._arun_task(child, task, args, kwargs, fut, ckey), ctx)
         else:
@@ -411,7 +430,7 @@ class Run:
             key = key.hex()
         return (("__nbflow_task__", task.name), str(key))
 
-    def _cache_lookup(self, task, tid, path, args, kwargs) -> TaskFuture | None:
+    def _cache_lookup(self, task, tid, path, args, kwargs, wave: int) -> TaskFuture | None:
         key = self._cache_key(task, args, kwargs)
         found = self.cache.get([key])
         if key not in found:
@@ -421,7 +440,7 @@ class Run:
         now = time.time()
         if self.saver is not None:
             self._put_writes([self._write(tid, task.name, path, CACHED, payload, now, now,
-                                          summarize(args, 80))])
+                                          summarize(args, 80), wave)])
         self.journal.record(tid, task.name, path, CACHED, payload, value)
         if self.want_ends:
             self.sink(ev.TaskEnd(self.ns, tid, task.name, path, value, None, (), True, False, now, now, self.step))
@@ -458,7 +477,7 @@ class Run:
                 ) from e
         if self.saver is not None:
             self._put_writes([self._write(child.task_id, task.name, child.path, RESULT, payload,
-                                          started, ended, summarize(args, 80))])
+                                          started, ended, summarize(args, 80), child.wave)])
             self.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)
         if ckey is not None:
             self.cache.set({ckey: (payload, task.cache_policy.ttl)})
@@ -478,10 +497,11 @@ class Run:
                     mine.append(rec.to_dict())
             if self.saver is not None and mine:
                 self._put_writes([self._write(child.task_id, task.name, child.path, INTERRUPT, self.dumps(mine),
-                                              started, ended, summarize(args, 80))])
+                                              started, ended, summarize(args, 80), child.wave)])
         elif self.saver is not None:
             self._put_writes([self._write(child.task_id, task.name, child.path, ERROR,
-                                          self.dumps(_error_payload(exc)), started, ended, summarize(args, 80))])
+                                          self.dumps(_error_payload(exc)), started, ended, summarize(args, 80),
+                                          child.wave)])
         if self.want_ends:
             self.sink(ev.TaskEnd(self.ns, child.task_id, task.name, child.path, None,
                                  None if interrupts else exc, interrupts, False, False, started, ended, self.step))
@@ -581,6 +601,7 @@ class Run:
         while True:
             scope = self._root_scope()
             token = _current.set(scope)
+            lc_token = self._install_messages(None, scope) if self.want_messages else None
             try:
                 result, exc = self.wf.func(self.input, **self._body_kwargs(scope)), None
                 if isinstance(result, TaskFuture):
@@ -588,6 +609,10 @@ class Run:
             except BaseException as e:  # noqa: BLE001
                 result, exc = None, e
             finally:
+                if lc_token is not None:
+                    from . import lc
+
+                    lc.reset(lc_token)
                 _current.reset(token)
             self._drain()
             if exc is None or self.root.interrupts:
@@ -608,6 +633,7 @@ class Run:
         while True:
             scope = self._root_scope()
             token = _current.set(scope)
+            lc_token = self._install_messages(None, scope) if self.want_messages else None
             try:
                 result, exc = await self.wf.func(self.input, **self._body_kwargs(scope)), None
                 if inspect.isawaitable(result):
@@ -615,6 +641,10 @@ class Run:
             except BaseException as e:  # noqa: BLE001
                 result, exc = None, e
             finally:
+                if lc_token is not None:
+                    from . import lc
+
+                    lc.reset(lc_token)
                 _current.reset(token)
             await self._adrain()
             if exc is None or self.root.interrupts:
@@ -671,6 +701,8 @@ class Run:
             value, save = _unpack_final(result)
             if self.saver is not None:
                 self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, {END: value, PREVIOUS: save})
+            if self.sink is not None:
+                self.sink(ev.RunEnd(self.ns, wf.name, value))
             return Outcome("done", value)
         if self.interrupts:
             items = sorted(self.interrupts.values(), key=lambda ri: (_path_key(ri[0].path), ri[0].id))

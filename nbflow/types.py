@@ -9,7 +9,7 @@ thread's task history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple
 
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
@@ -91,6 +91,7 @@ class TaskRecord:
     error: str | None = None
     result_summary: str = ""
     interrupts: tuple[Interrupt, ...] = ()
+    wave: int = 0  # tasks of one caller with the same wave were started together (a fan-out)
 
     @property
     def duration(self) -> float | None:
@@ -103,5 +104,36 @@ class TaskRecord:
         return tuple(int(p) for p in self.path.split(".")) if self.path else ()
 
 
-def interrupt_list(interrupts: Sequence[Interrupt]) -> tuple[Interrupt, ...]:
-    return tuple(interrupts)
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One invocation of an entrypoint on a thread (or a ``update_state`` edit).
+
+    ``status``: ``"done"``, ``"interrupted"`` (waiting for ``pending``),
+    ``"error"``, ``"running"`` (unfinished: still going, or its process died)
+    or ``"update"``. ``asked`` holds every interrupt raised during it and
+    ``answers`` the resume values given, by interrupt id.
+    """
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_id: str | None
+    step: int
+    source: str
+    input: Any
+    status: str
+    started_at: float
+    ended_at: float | None
+    value: Any = None
+    result_checkpoint_id: str | None = None
+    pending: tuple[Interrupt, ...] = ()
+    asked: tuple[Interrupt, ...] = ()
+    answers: dict = field(default_factory=dict)
+    error: str | None = None
+    tasks: tuple[TaskRecord, ...] = ()
+    forked_from: dict | None = None
+
+    @property
+    def config(self) -> dict:
+        return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.checkpoint_ns,
+                                 "checkpoint_id": self.checkpoint_id}}

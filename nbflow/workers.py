@@ -27,7 +27,16 @@ import queue
 import threading
 from typing import Any, Callable, Coroutine
 
+from .context import _current
+
 _PENDING = concurrent.futures._base.PENDING  # state name used by Future
+
+
+def _note_wait() -> None:
+    """Count a wait in the calling workflow code, so later calls start a new fan-out wave."""
+    scope = _current.get()
+    if scope is not None:
+        scope.waits += 1
 
 
 class TaskFuture(concurrent.futures.Future):
@@ -65,6 +74,7 @@ class TaskFuture(concurrent.futures.Future):
             job()
 
     def result(self, timeout: float | None = None) -> Any:
+        _note_wait()
         if self._job is not None and self._state == _PENDING:
             self._run_claimed()
         return super().result(timeout)
@@ -75,6 +85,7 @@ class TaskFuture(concurrent.futures.Future):
         return super().exception(timeout)
 
     def __await__(self):
+        _note_wait()
         if self.done():
             return self.result()
             yield  # pragma: no cover - makes this a generator

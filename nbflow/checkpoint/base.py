@@ -62,6 +62,7 @@ class WriteRecord:
     started_at: float | None = None
     ended_at: float | None = None
     summary: str = ""          # short human-readable input summary
+    wave: int = 0              # results the caller had awaited before this call (fan-out grouping)
     seq: int = 0               # assigned by the saver on insert; 0 before
 
 

@@ -73,7 +73,8 @@ _SCHEMA = (
         payload       BLOB NOT NULL,
         started_at    REAL,
         ended_at      REAL,
-        summary       TEXT NOT NULL DEFAULT ''
+        summary       TEXT NOT NULL DEFAULT '',
+        wave          INTEGER NOT NULL DEFAULT 0
     )""",
     """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
         ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
@@ -94,10 +95,10 @@ _CKPT_COLS = (
 )
 _WRITE_COLS = (
     "thread_id, checkpoint_ns, checkpoint_id, task_id, name, path, kind, payload,"
-    " started_at, ended_at, summary"
+    " started_at, ended_at, summary, wave"
 )
 _INSERT_CKPT = f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
-_INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 # Activity order for list_threads, without costing put_writes anything: a
 # write's activity stamp is its own ``seq``; a checkpoint takes the next value of
 # the same AUTOINCREMENT counter (bumping sqlite_sequence only leaves a gap in
@@ -343,6 +344,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 r.started_at,
                 r.ended_at,
                 r.summary,
+                r.wave,
             )
             for r in records
         ]

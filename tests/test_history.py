@@ -1,0 +1,211 @@
+"""State, history, update_state, replay (time travel), task records, fork and the Mermaid picture."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from typing import Any
+
+import pytest
+
+from nbflow import (
+    CachePolicy,
+    CheckpointerRequiredError,
+    CheckpointNotFoundError,
+    Command,
+    InMemoryCache,
+    entrypoint,
+    interrupt,
+    task,
+)
+
+
+def cfg(tid: str = "h1", **extra: Any) -> dict:
+    return {"configurable": {"thread_id": tid, **extra}}
+
+
+@pytest.fixture
+def counted(checkpointer):
+    counts = collections.Counter()
+
+    @task
+    def step(name: str, x: int) -> int:
+        counts[name] += 1
+        return x + 1
+
+    @entrypoint(checkpointer=checkpointer)
+    def flow(x: int, *, previous: Any = None) -> int:
+        a = step("a", x).result()
+        b = step("b", a).result()
+        c = step("c", b).result()
+        return c + (previous or 0)
+
+    return flow, counts
+
+
+def test_unknown_thread_gives_empty_state(counted):
+    flow, _ = counted
+    snap = flow.get_state(cfg("never-used"))
+    assert snap.values == {} and snap.next == () and snap.interrupts == ()
+    assert list(flow.get_state_history(cfg("never-used"))) == []
+    assert asyncio.run(flow.aget_state(cfg("never-used"))).values == {}
+
+
+def test_unknown_checkpoint_id_is_named(counted):
+    flow, _ = counted
+    flow.invoke(1, cfg())
+    with pytest.raises(CheckpointNotFoundError, match="nope-123"):
+        flow.get_state(cfg(checkpoint_id="nope-123"))
+    with pytest.raises(CheckpointNotFoundError, match="nope-123"):
+        flow.invoke(None, cfg(checkpoint_id="nope-123"))
+
+
+def test_get_state_at_a_checkpoint_and_async_history(counted):
+    flow, _ = counted
+    flow.invoke(1, cfg())
+    flow.invoke(10, cfg())
+    hist = list(flow.get_state_history(cfg()))
+    assert flow.get_state(hist[2].config).values == 4
+
+    async def collect():
+        return [s async for s in flow.aget_state_history(cfg(), limit=3)]
+
+    assert [s.config for s in asyncio.run(collect())] == [h.config for h in hist[:3]]
+    assert [s.metadata["source"] for s in flow.get_state_history(cfg(), filter={"source": "input"})] == ["input"] * 2
+
+
+def test_update_state_before_first_run_sets_previous(checkpointer):
+    @entrypoint(checkpointer=checkpointer)
+    def flow(x: int, *, previous: Any = None) -> Any:
+        return {"x": x, "previous": previous}
+
+    new_cfg = flow.update_state(cfg("u"), {"seed": 1})
+    assert new_cfg["configurable"]["checkpoint_id"]
+    snap = flow.get_state(cfg("u"))
+    assert snap.values == {"seed": 1} and snap.metadata["source"] == "update"
+    assert flow.invoke(5, cfg("u")) == {"x": 5, "previous": {"seed": 1}}
+    flow.update_state(cfg("u"), 42)
+    assert flow.invoke(6, cfg("u"))["previous"] == 42
+
+
+def test_update_state_needs_checkpointer():
+    @entrypoint()
+    def flow(x):
+        return x
+
+    with pytest.raises(CheckpointerRequiredError, match="update_state"):
+        flow.update_state(cfg(), 1)
+    with pytest.raises(CheckpointerRequiredError):
+        flow.get_state(cfg())
+
+
+def test_replay_from_checkpoint_reruns_later_tasks(counted):
+    flow, counts = counted
+    assert flow.invoke(1, cfg()) == 4
+    first_input = [h for h in flow.get_state_history(cfg()) if h.metadata["source"] == "input"][-1]
+    counts.clear()
+    assert flow.invoke(None, first_input.config) == 4
+    assert counts == {"a": 1, "b": 1, "c": 1}  # ran again, not served from the first branch
+    newest = flow.get_state(cfg())
+    assert newest.values == 4 and newest.metadata["source"] == "loop"
+    fork_ckpt = flow.get_state(newest.parent_config)
+    assert fork_ckpt.metadata["source"] == "fork" and fork_ckpt.parent_config == first_input.config
+    # replaying a finished checkpoint returns its value without running anything
+    counts.clear()
+    assert flow.invoke(None, newest.config) == 4 and not counts
+
+
+def test_task_history_records(checkpointer):
+    gate = threading.Barrier(2, timeout=10)
+    cache = InMemoryCache()
+
+    @task
+    def together(i: int) -> int:
+        gate.wait()
+        return i
+
+    @task(cache_policy=CachePolicy())
+    def cached(x: int) -> int:
+        return x
+
+    @task
+    def broken() -> None:
+        raise ValueError("bad input 7")
+
+    @task
+    def ask() -> str:
+        return interrupt("ok?")
+
+    @entrypoint(checkpointer=checkpointer, cache=cache)
+    def flow(mode: str) -> Any:
+        pair = [f.result() for f in [together(0), together(1)]]
+        cached(1).result()
+        cached(1).result()
+        if mode == "fail":
+            broken().result()
+        return pair + [ask().result()]
+
+    with pytest.raises(ValueError):
+        flow.invoke("fail", cfg("th"))
+    flow.invoke("ask", cfg("th"))
+    flow.invoke(Command(resume="yes"), cfg("th"))
+    recs = flow.get_task_history(cfg("th"))
+    outcomes = [(r.name, r.outcome) for r in recs]
+    assert ("broken", "error") in outcomes and ("ask", "interrupted") in outcomes and ("ask", "ok") in outcomes
+    assert ("cached", "cached") in outcomes
+    err = next(r for r in recs if r.outcome == "error")
+    assert "bad input 7" in err.error
+    first = recs[0].invocation
+    t0, t1 = sorted((r for r in recs if r.name == "together" and r.invocation == first), key=lambda r: r.position)
+    assert t0.started_at < t1.ended_at and t1.started_at < t0.ended_at  # overlapped
+    assert all(r.duration is not None and r.duration >= 0 for r in recs)
+    assert t0.input_summary == "(0,)"
+    invs = flow.get_invocations(cfg("th"))
+    assert [i.status for i in invs] == ["error", "done"]
+    assert invs[1].answers and invs[1].asked[0].value == "ok?" and invs[1].value == [0, 1, "yes"]
+    assert {r.invocation for r in recs} == {i.checkpoint_id for i in invs}
+
+
+def test_fork_from_a_task(counted):
+    flow, counts = counted
+    assert flow.invoke(1, cfg("f")) == 4
+    counts.clear()
+    # new thread, reuse the first task, re-execute the rest
+    new = flow.fork(cfg("f"), task_index=1, thread_id="f-branch")
+    assert new["configurable"]["thread_id"] == "f-branch"
+    assert flow.invoke(None, new) == 4
+    assert counts == {"b": 1, "c": 1}
+    (inv,) = flow.get_invocations(cfg("f-branch"))
+    assert inv.forked_from["thread_id"] == "f" and inv.forked_from["task_index"] == 1
+    # same thread, replacing task 2's result
+    counts.clear()
+    branch = flow.fork(cfg("f"), task_index=2, value=100)
+    assert flow.invoke(None, branch) == 101  # c(100)
+    assert counts == {"c": 1}
+    assert flow.get_state(branch).parent_config is not None
+    with pytest.raises(ValueError, match="task_index"):
+        flow.fork(cfg("f"), task_index=9)
+
+
+def test_mermaid_shows_fanout_and_interrupts(checkpointer):
+    @task
+    def part(i: int) -> int:
+        return i
+
+    @entrypoint(checkpointer=checkpointer)
+    def flow(n: int) -> int:
+        total = sum(f.result() for f in [part(i) for i in range(n)])
+        return total + interrupt({"total": total})
+
+    flow.invoke(3, cfg("g"))
+    text = flow.get_graph_mermaid(cfg("g"))
+    assert text.startswith("flowchart TD")
+    assert text.count('["part') == 3
+    assert "{{" in text and "· waiting" in text
+    assert "start --> t0" in text and "start --> t2" in text  # a fan-out, however fast the tasks
+    flow.invoke(Command(resume=10), cfg("g"))
+    text = flow.get_graph_mermaid(cfg("g"))
+    assert "→ 10" in text and "return: 13" in text
+    with pytest.raises(CheckpointNotFoundError):
+        flow.get_graph_mermaid(cfg("empty"))
