@@ -9,7 +9,7 @@ its own unless it is installed and a message object or dict needs converting.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Sequence
+from typing import Any
 
 
 def _lc():

@@ -13,7 +13,6 @@ import functools
 import subprocess
 import sys
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,6 @@ from nbflow import (
     Command,
     ConfigError,
     InMemoryCache,
-    InMemorySaver,
     InMemoryStore,
     Interrupt,
     NonDeterminismError,
@@ -41,7 +39,7 @@ from nbflow import (
     interrupt,
     task,
 )
-from nbflow import loop as nbloop
+from nbflow import execution as nbloop
 
 
 def cfg(tid: str = "t1") -> dict:
