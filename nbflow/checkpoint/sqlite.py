@@ -6,22 +6,21 @@ Durability and concurrency:
   ``synchronous=NORMAL``: a transaction is in the WAL file (the OS page cache)
   when ``COMMIT`` returns, so it survives the process crashing or being
   SIGKILLed (not necessarily a power cut, which is not what we defend against).
-* Every ``put_checkpoint`` / ``put_writes`` call is one ``BEGIN IMMEDIATE``
-  transaction, so writers from several processes queue on the file's write
-  lock (``busy_timeout``) instead of failing half-way; a ``database is locked``
-  that still escapes is retried until the timeout is spent.
+* Every ``put_checkpoint`` / ``put_writes`` call is one transaction: a single
+  statement in autocommit mode when that is all it takes, else ``BEGIN
+  IMMEDIATE`` ... ``COMMIT``. Writers from several processes queue on the
+  file's write lock (``busy_timeout``) instead of failing half-way; a
+  ``database is locked`` that still escapes is retried until the timeout is spent.
 * One connection per saver, guarded by a lock, so a saver is safe to share
   between threads.
 
 Schema (version :data:`SCHEMA_VERSION`, kept in the ``meta`` table)::
 
     checkpoints(thread_id, checkpoint_ns, checkpoint_id, parent_id, created_at,
-                step, source, channels BLOB, metadata BLOB)
+                step, source, channels BLOB, metadata BLOB, touched)
     writes(seq INTEGER PRIMARY KEY AUTOINCREMENT, thread_id, checkpoint_ns,
            checkpoint_id, task_id, name, path, kind, payload BLOB, started_at,
-           ended_at, summary)
-    threads(thread_id PRIMARY KEY, touched)   -- threads with a checkpoint; activity
-                                              -- stamp of the newest one (see _TOUCH_THREAD)
+           ended_at, summary, wave)
     meta(key PRIMARY KEY, value)
 """
 
@@ -59,6 +58,7 @@ _SCHEMA = (
         source        TEXT NOT NULL,
         channels      BLOB NOT NULL,
         metadata      BLOB NOT NULL,
+        touched       REAL NOT NULL DEFAULT 0,
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
     )""",
     """CREATE TABLE IF NOT EXISTS writes (
@@ -79,12 +79,8 @@ _SCHEMA = (
     """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
         ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
     """CREATE INDEX IF NOT EXISTS writes_by_thread ON writes (thread_id, seq)""",
-    """CREATE TABLE IF NOT EXISTS threads (
-        thread_id TEXT PRIMARY KEY,
-        touched   INTEGER NOT NULL
-    )""",
     # The AUTOINCREMENT counter of ``writes`` is the saver's activity clock
-    # (see _TOUCH_THREAD); make sure its row exists before anyone needs it.
+    # (see _INSERT_CKPT); make sure its row exists before anyone needs it.
     """INSERT INTO sqlite_sequence (name, seq)
         SELECT 'writes', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'writes')""",
 )
@@ -97,19 +93,14 @@ _WRITE_COLS = (
     "thread_id, checkpoint_ns, checkpoint_id, task_id, name, path, kind, payload,"
     " started_at, ended_at, summary, wave"
 )
-_INSERT_CKPT = f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
-_INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-# Activity order for list_threads, without costing put_writes anything: a
-# write's activity stamp is its own ``seq``; a checkpoint takes the next value of
-# the same AUTOINCREMENT counter (bumping sqlite_sequence only leaves a gap in
-# ``seq``: SQLite always hands out more than the stored value), kept in
-# ``threads.touched``. A thread's activity = max(touched, its newest seq).
-_BUMP_CLOCK = "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'writes'"
-_TOUCH_THREAD = (
-    "INSERT INTO threads (thread_id, touched)"
-    " VALUES (?, (SELECT seq FROM sqlite_sequence WHERE name = 'writes'))"
-    " ON CONFLICT (thread_id) DO UPDATE SET touched = excluded.touched"
+# ``touched`` orders threads by activity for list_threads at no extra statement:
+# the writes counter's current value plus one half, so a checkpoint sorts after
+# every write made before it and before every write made after it.
+_INSERT_CKPT = (
+    f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}, touched) VALUES (?,?,?,?,?,?,?,?,?,"
+    " (SELECT seq FROM sqlite_sequence WHERE name = 'writes') + 0.5)"
 )
+_INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _GET_LATEST = (
     f"SELECT {_CKPT_COLS} FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?"
     " ORDER BY checkpoint_id DESC LIMIT 1"
@@ -136,9 +127,8 @@ _LIST_WRITES_NS = (
     f"SELECT {_WRITE_COLS}, seq FROM writes WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY seq"
 )
 _LIST_THREADS = (
-    "SELECT thread_id FROM threads ORDER BY max(touched,"
-    " coalesce((SELECT max(seq) FROM writes WHERE writes.thread_id = threads.thread_id), 0))"
-    " DESC, thread_id"
+    "SELECT thread_id FROM checkpoints c GROUP BY thread_id ORDER BY max(max(touched),"
+    " coalesce((SELECT max(seq) FROM writes w WHERE w.thread_id = c.thread_id), 0)) DESC, max(rowid) DESC"
 )
 
 
@@ -321,10 +311,12 @@ class SqliteSaver(BaseCheckpointSaver):
         )
 
         def put() -> None:
+            conn = self._conn
+            if conn.isolation_level is None and not conn.in_transaction:
+                conn.execute(_INSERT_CKPT, row)  # one statement: its own transaction
+                return
             with self._write_tx() as conn:
                 conn.execute(_INSERT_CKPT, row)
-                conn.execute(_BUMP_CLOCK)
-                conn.execute(_TOUCH_THREAD, (record.thread_id,))
 
         self._run(put, write=True)
 
@@ -365,7 +357,6 @@ class SqliteSaver(BaseCheckpointSaver):
             with self._write_tx() as conn:
                 conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
-                conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
 
         self._run(delete, write=True)
 
