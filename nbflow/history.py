@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
-from .loop import END, PREVIOUS, START, parse_config
+from .loop import END, START, parse_config, result_channels
 from .replay import InterruptRecord, Journal, task_id_for
 from .serde import default_serializer, summarize
 from .types import Interrupt, Invocation, PregelTask, StateSnapshot, TaskRecord
@@ -29,8 +29,8 @@ _dumps = default_serializer.dumps
 UNFINISHED = ("input", "fork")
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+def _iso(ts: float, _fromts=datetime.fromtimestamp, _utc=timezone.utc) -> str:
+    return _fromts(ts, _utc).isoformat()
 
 
 def _config(rec_thread: str, ns: str, checkpoint_id: str | None) -> dict | None:
@@ -48,24 +48,24 @@ def _interrupt_of(rec: InterruptRecord) -> Interrupt:
 
 def checkpoint_view(wf: "Workflow", rec: CheckpointRecord, channels: dict, meta: dict,
                     pending: tuple[InterruptRecord, ...], error: dict | None = None) -> StateSnapshot:
-    unfinished = rec.source in UNFINISHED
-    interrupts = tuple(_interrupt_of(p) for p in pending)
+    interrupts = tuple(map(_interrupt_of, pending)) if pending else ()
     tasks: tuple[PregelTask, ...] = ()
-    if unfinished:
-        err = None
-        if error is not None:
-            err = RuntimeError(f"{error.get('type')}: {error.get('message')}")
+    nxt: tuple[str, ...] = ()
+    if rec.source in UNFINISHED:
+        err = RuntimeError(f"{error.get('type')}: {error.get('message')}") if error is not None else None
         tasks = (PregelTask(task_id_for(rec.checkpoint_id, rec.checkpoint_ns, ""), wf.name,
                             ("__pregel_pull", wf.name), err, interrupts),)
+        nxt = (wf.name,)
+    # positional: this runs once per checkpoint when listing a long history
     return StateSnapshot(
-        values=channels[END] if END in channels else {},
-        next=(wf.name,) if unfinished else (),
-        config=_config(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
-        metadata=meta,
-        created_at=_iso(rec.created_at),
-        parent_config=_config(rec.thread_id, rec.checkpoint_ns, rec.parent_id),
-        tasks=tasks,
-        interrupts=interrupts,
+        channels[END] if END in channels else {},
+        nxt,
+        _config(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
+        meta,
+        _iso(rec.created_at),
+        _config(rec.thread_id, rec.checkpoint_ns, rec.parent_id),
+        tasks,
+        interrupts,
     )
 
 
@@ -140,7 +140,7 @@ def update_state(wf: "Workflow", config: Mapping[str, Any], values: Any, as_node
     step = base.step + 1 if base is not None else -1
     meta = {"source": "update", "step": step, "parents": {}}
     try:
-        blob = _dumps({END: values, PREVIOUS: values})
+        blob = _dumps(result_channels(values, values))
     except TypeError as e:
         raise type(e)(f"update_state() value for thread {t.thread_id!r} cannot be checkpointed: {e}") from e
     rec = CheckpointRecord(t.thread_id, t.checkpoint_ns, new_checkpoint_id(),

@@ -234,7 +234,7 @@ class Run(TaskExecution):
         self.checkpoint_id = ckpt.checkpoint_id
         self.step = ckpt.step
         self.input = channels.get(START)
-        self.previous = channels.get(PREVIOUS)
+        self.previous = previous_of(channels)
         root = task_id_for(ckpt.checkpoint_id, self.ns_str, "")
         if journal is None:
             journal = Journal.from_writes(
@@ -472,7 +472,7 @@ class Run(TaskExecution):
                 raise exc
             value, save = _unpack_final(result)
             if self.saver is not None:
-                self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, {END: value, PREVIOUS: save})
+                self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, result_channels(value, save))
             if self.sink is not None:
                 self.sink(ev.RunEnd(self.ns, wf.name, value))
             return Outcome("done", value)
@@ -493,7 +493,7 @@ class Run(TaskExecution):
             raise exc
         value, save = _unpack_final(result)
         if self.saver is not None:
-            self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, {END: value, PREVIOUS: save})
+            self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, result_channels(value, save))
         if self.sink is not None:
             self.sink(ev.RunEnd(self.ns, wf.name, value))
         return Outcome("done", value)
@@ -513,6 +513,16 @@ async def _settle(f: TaskFuture) -> None:
         await f
     except BaseException:  # noqa: BLE001 - outcome already recorded by the task
         pass
+
+
+def result_channels(value: Any, save: Any) -> dict:
+    """Channels of a finished state. ``previous`` is not stored twice when it is the value."""
+    return {END: value} if save is value else {END: value, PREVIOUS: save}
+
+
+def previous_of(channels: dict) -> Any:
+    """What the next run's ``previous`` is: the saved value, which defaults to the returned one."""
+    return channels[PREVIOUS] if PREVIOUS in channels else channels.get(END)
 
 
 def _unpack_final(result: Any) -> tuple[Any, Any]:

@@ -49,6 +49,7 @@ _TAG_JSON = '"__nb__"'
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
 _JSON_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=False)
 _PLAIN = json.JSONDecoder()
+_SCAN = _PLAIN.scan_once
 _BIG = 1 << 12000  # larger ints are written in hex (decimal str() is capped by Python)
 _PATHS = {c.__name__: c for c in (pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath,
                                   pathlib.WindowsPath, pathlib.PurePath, pathlib.Path)}
@@ -383,7 +384,11 @@ class Serializer:
         try:
             text = data.decode() if type(data) is bytes else data if type(data) is str else bytes(data).decode()
             if _TAG_JSON not in text:
-                return _PLAIN.decode(text)
+                try:  # the C scanner alone: our own output has no surrounding whitespace
+                    obj, end = _SCAN(text, 0)
+                except StopIteration:
+                    obj, end = None, -1
+                return obj if end == len(text) else _PLAIN.decode(text)
             return json.loads(text, object_hook=self._hook)
         except DeserializationError:
             raise
