@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import events as ev
-from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT
+from .checkpoint.base import CACHED, ERROR, INTERRUPT, REPLAYED, RESULT
 from .context import Scope, _current
 from .errors import CheckpointerRequiredError, GraphInterrupt, SerializationError
 from .policies import retry_delay, select_policy
@@ -88,6 +88,10 @@ class TaskExecution:
         rec = self.journal.lookup(tid, task.name, path)
         if rec is not None:
             value = rec.value(self.loads)
+            if self.saver is not None:
+                now = time.time()
+                self.replayed.append(self._write(tid, task.name, path, REPLAYED, b"null", now, now,
+                                                 summarize(args, 80), scope.waits))
             if self.want_ends:
                 now = time.time()
                 self.sink(ev.TaskEnd(self.ns, tid, task.name, path, value, None, (), rec.kind == CACHED,

@@ -38,6 +38,8 @@ def mermaid_for(inv: Invocation, name: str) -> str:
     latest: dict[str, TaskRecord] = {}
     resumed: set[str] = set()
     for t in inv.tasks:
+        if t.outcome == "replayed":  # the same execution served again: keep the original
+            continue
         if t.path in latest and latest[t.path].outcome == "interrupted":
             resumed.add(t.path)
         latest[t.path] = t

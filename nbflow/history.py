@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
+from .checkpoint.base import CACHED, ERROR, INTERRUPT, REPLAYED, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .loop import END, START, parse_config, result_channels
 from .replay import InterruptRecord, Journal, task_id_for
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _loads = default_serializer.loads
 _dumps = default_serializer.dumps
 UNFINISHED = ("input", "fork")
+TASK_KINDS = (RESULT, CACHED, ERROR, INTERRUPT, REPLAYED)
 
 
 def _iso(ts: float, _fromts=datetime.fromtimestamp, _utc=timezone.utc) -> str:
@@ -154,7 +155,7 @@ def get_task_history(wf: "Workflow", config: Mapping[str, Any]) -> list[TaskReco
     saver = _saver(wf, "get_task_history()")
     t = parse_config(config, needs_thread=True, who=f"get_task_history() of {wf.name!r}")
     return [_task_record(w) for w in saver.list_writes(t.thread_id, t.checkpoint_ns)
-            if w.path and w.kind in (RESULT, CACHED, ERROR, INTERRUPT)]
+            if w.path and w.kind in TASK_KINDS]
 
 
 def _task_record(w, loads=_loads) -> TaskRecord:
@@ -168,6 +169,8 @@ def _task_record(w, loads=_loads) -> TaskRecord:
     elif w.kind == INTERRUPT:
         interrupts = tuple(_interrupt_of(InterruptRecord.from_dict(d)) for d in loads(w.payload))
         outcome = "interrupted"
+    elif w.kind == REPLAYED:
+        outcome = "replayed"
     else:
         outcome = "ok" if w.kind == RESULT else "cached"
         try:
@@ -205,7 +208,7 @@ def get_invocations(wf: "Workflow", config: Mapping[str, Any]) -> list[Invocatio
             if w.kind == INTERRUPT and w.task_id == root:
                 for d in _loads(w.payload):
                     asked.setdefault(d["id"], _interrupt_of(InterruptRecord.from_dict(d)))
-        tasks = tuple(_task_record(w) for w in ws if w.path and w.kind in (RESULT, CACHED, ERROR, INTERRUPT))
+        tasks = tuple(_task_record(w) for w in ws if w.path and w.kind in TASK_KINDS)
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
             status, ended, value = "done", finished.created_at, _loads(finished.channels).get(END)

@@ -148,6 +148,7 @@ class Run(TaskExecution):
         self.thread_id = self.target.thread_id
         self.lock = threading.Lock()
         self.outstanding: list[TaskFuture] = []
+        self.replayed: list[WriteRecord] = []  # rows for tasks served from the journal, written in one batch
         self.interrupts: dict[str, tuple[InterruptRecord, Interrupt]] = {}
         self.want_starts = sink is not None and bool(self.modes & {"tasks", "debug", "*"})
         self.want_checkpoints = sink is not None and bool(self.modes & {"checkpoints", "debug", "*"})
@@ -459,6 +460,9 @@ class Run(TaskExecution):
     # ------------------------------------------------------------------ conclusion
     def _conclude(self, result: Any, exc: BaseException | None) -> Outcome:
         wf = self.wf
+        if self.replayed:
+            self._put_writes(self.replayed)
+            self.replayed = []
         if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
             # raised by user code directly (e.g. NodeInterrupt): register what it carries
             for i, intr in enumerate(exc.interrupts or (Interrupt(None, ""),)):

@@ -74,7 +74,8 @@ class StateSnapshot(NamedTuple):
 class TaskRecord:
     """One task execution in a thread, as recorded by the checkpointer.
 
-    ``outcome`` is ``"ok"``, ``"error"``, ``"interrupted"`` or ``"cached"``.
+    ``outcome`` is ``"ok"``, ``"error"``, ``"interrupted"``, ``"cached"`` or
+    ``"replayed"`` (a recorded result served again when the invocation resumed).
     ``invocation`` is the checkpoint id of the invocation the task ran under.
     """
 

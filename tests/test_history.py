@@ -154,6 +154,7 @@ def test_task_history_records(checkpointer):
     outcomes = [(r.name, r.outcome) for r in recs]
     assert ("broken", "error") in outcomes and ("ask", "interrupted") in outcomes and ("ask", "ok") in outcomes
     assert ("cached", "cached") in outcomes
+    assert ("together", "replayed") in outcomes  # served from the journal on resume
     err = next(r for r in recs if r.outcome == "error")
     assert "bad input 7" in err.error
     first = recs[0].invocation

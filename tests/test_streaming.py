@@ -243,3 +243,18 @@ def test_nested_entrypoint_interrupt_and_resume(checkpointer):
     out = parent.invoke("doc", cfg("ni"))
     assert out["__interrupt__"][0].value == {"approve": "doc"}
     assert parent.invoke(Command(resume="ok"), cfg("ni")) == "DOC:OK"
+
+
+def test_add_messages_dicts_and_langchain():
+    from nbflow import add_messages
+
+    merged = add_messages([{"role": "user", "content": "hi", "id": "1"}],
+                          [{"role": "assistant", "content": "yo", "id": "2"},
+                           {"role": "user", "content": "hi again", "id": "1"}])
+    lc = pytest.importorskip("langchain_core.messages")
+    assert [m.content for m in merged] == ["hi again", "yo"]  # same id replaces, new id appends
+    assert isinstance(merged[0], lc.HumanMessage) and isinstance(merged[1], lc.AIMessage)
+    removed = add_messages(merged, [lc.RemoveMessage(id="2")])
+    assert [m.id for m in removed] == ["1"]
+    fresh = add_messages([], [{"role": "user", "content": "no id"}])
+    assert fresh[0].id  # ids are assigned

@@ -32,8 +32,9 @@ ERROR = "error"          # a task failed; payload = {"type": ..., "message": ...
 INTERRUPT = "interrupt"  # interrupt() paused; payload = interrupt record (value, id, schema)
 RESUME = "resume"        # the user answered an interrupt; payload = {interrupt_id: value}
 CACHED = "cached"        # a task result served from the cache; payload = the value
+REPLAYED = "replayed"    # a recorded result served again on resume; payload = null
 ROOT = "__root__"        # task_id used for writes that belong to the run itself
-WRITE_KINDS = (RESULT, ERROR, INTERRUPT, RESUME, CACHED)
+WRITE_KINDS = (RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,17 @@ class RunController:
 
     def _state(self) -> dict:
         m = self.model
-        return {"status": m.status, "header": m.header(), "forms": m.forms, "result": m.result()}
+        header = m.header()
+        if m.started_at is not None:
+            end = m.ended_at if m.ended_at is not None else time.time()
+            header["elapsed"] = round(max(0.0, end - m.started_at), 3)
+        return {"status": m.status, "header": header, "forms": m.forms, "result": m.result()}
+
+    def adopt_pending(self, interrupts: Any) -> None:
+        """Treat ``interrupts`` (read from the checkpointer) as this view's pending questions."""
+        with self.lock:
+            self.model.set_pending(interrupts)
+            self.model.status = "interrupted" if self.model.pending else self.model.status
 
     # ------------------------------------------------------------------ starting
     def start(self, input: Any, config: dict | None = None) -> None:
@@ -179,6 +189,8 @@ class RunController:
             if delay > 0:
                 time.sleep(delay)
             wake.clear()
+            if not self._streaming:
+                return  # the consumer does the final flush
             self.flush()
 
     def flush(self) -> None:

@@ -119,6 +119,9 @@ class RunModel:
         self.ops = []
         self.sent = len(self.entries)
         self.seq += 1
+        for op in ops:  # the sender serializes these later, while the model may change
+            if op["op"] == "append":
+                op["entry"] = dict(op["entry"])
         return ops
 
     def snapshot(self, limit: int = SNAPSHOT_LIMIT) -> dict:
@@ -206,14 +209,14 @@ class RunModel:
         self.status = "done"
         self.ended_at = e.ts
         self.value, self.has_value = e.value, True
-        self._set_pending(())
+        self.set_pending(())
 
     def _on_interrupted(self, e: ev.RunInterrupted) -> None:
         if e.ns:
             return  # the parent run reports the same interrupts
         self.status = "interrupted"
         self.ended_at = e.ts
-        self._set_pending(e.interrupts)
+        self.set_pending(e.interrupts)
         for intr in e.interrupts:
             self._append({"kind": "interrupt", "text": summarize(intr.value, PREVIEW), "iid": intr.id,
                           "task": getattr(intr, "task", "") or "", "depth": 0})
@@ -226,11 +229,11 @@ class RunModel:
         self.status = "error"
         self.ended_at = e.ts
         self.error = text
-        self._set_pending(())
+        self.set_pending(())
         self._append({"kind": "error", "text": text, "depth": 0})
 
     # ------------------------------------------------------------------ outside events
-    def _set_pending(self, interrupts: Iterable) -> None:
+    def set_pending(self, interrupts: Iterable) -> None:
         self.pending = tuple(interrupts)
         self.forms = form_specs(self.pending)
 
@@ -241,7 +244,7 @@ class RunModel:
             intr = by_id.get(iid)
             self._append({"kind": "answer", "text": summarize(value, PREVIEW), "iid": iid,
                           "task": getattr(intr, "task", "") if intr else "", "depth": 0})
-        self._set_pending(())
+        self.set_pending(())
         self.status = "running"
         self.ended_at = None
 
@@ -252,7 +255,7 @@ class RunModel:
         """A run that could not start or whose stream broke (not a RunError event)."""
         self.status = "error"
         self.error = _error_text(exc)
-        self._set_pending(())
+        self.set_pending(())
         self._append({"kind": "error", "text": self.error, "depth": 0})
 
     def load_invocation(self, inv: Any) -> None:
@@ -285,7 +288,7 @@ class RunModel:
         if inv.status == "done":
             self.value, self.has_value = inv.value, True
         if inv.status == "interrupted":
-            self._set_pending(inv.pending)
+            self.set_pending(inv.pending)
             for intr in inv.pending:
                 self._append({"kind": "interrupt", "text": summarize(intr.value, PREVIEW), "iid": intr.id,
                               "task": intr.task, "depth": 0})
