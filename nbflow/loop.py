@@ -199,6 +199,11 @@ class Run(TaskExecution):
         is_latest = base is not None and latest is not None and base.checkpoint_id == latest.checkpoint_id
 
         if isinstance(raw, Command):
+            if raw.update is not None or raw.goto or raw.graph is not None:
+                raise ConfigError(
+                    f"Command(update=..., goto=..., graph=...) belongs to LangGraph's Graph API; entrypoint "
+                    f"{wf.name!r} is resumed with Command(resume=<answer>) only."
+                )
             if not unfinished:
                 resolve_resume(raw.resume, (), str(t.thread_id))  # raises: nothing pending
             self._adopt(base, channels)

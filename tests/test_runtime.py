@@ -705,3 +705,14 @@ def test_interrupt_objects_are_langgraph_shaped():
     i = Interrupt(value={"a": 1}, id="abc")
     assert repr(i) == "Interrupt(value={'a': 1}, id='abc')"
     assert Command(resume=1).resume == 1
+
+
+def test_graph_api_command_fields_are_refused(checkpointer):
+    @entrypoint(checkpointer=checkpointer)
+    def wf(x):
+        return interrupt("q")
+
+    wf.invoke(1, cfg())
+    with pytest.raises(ConfigError, match="resume"):
+        wf.invoke(Command(goto="somewhere"), cfg())
+    assert wf.invoke(Command(resume=2), cfg()) == 2  # still pending, nothing lost
