@@ -613,3 +613,50 @@ def test_sqlite_sigkill_after_put_writes_loses_nothing(tmp_path):
         # everything acknowledged is there (the process may have committed a few more)
         assert stored[: len(acked)] == acked
         assert stored == list(range(len(stored)))
+
+
+def test_sqlite_group_commit_shares_one_transaction_and_its_failure(tmp_path):
+    import threading as _t
+
+    saver = SqliteSaver(tmp_path / "gc.sqlite")
+    cp = ckpt("G")
+    saver.put_checkpoint(cp)
+    commits: list[int] = []
+    real = saver._insert_rows
+
+    def counting(rows):
+        commits.append(len(rows))
+        return real(rows)
+
+    def run_batch(fail: bool) -> list:
+        errors: list = []
+        saver._insert_rows = (lambda rows: (_ for _ in ()).throw(OSError("disk full"))) if fail else counting
+
+        def writer(i: int) -> None:
+            try:
+                saver.put_write(wr(cp, f"task-{fail}-{i}"))
+            except OSError as e:
+                errors.append(e)
+
+        with saver._lock:  # hold the connection: the three writers queue up behind it
+            threads = [_t.Thread(target=writer, args=(i,)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for _ in range(1000):
+                if len(saver._gc_rows) == 3:
+                    break
+                _t.Event().wait(0.005)
+            assert len(saver._gc_rows) == 3
+        for t in threads:
+            t.join(10)
+        return errors
+
+    assert run_batch(fail=False) == [] and commits == [3]  # one transaction for all three
+    assert len(saver.list_writes("G")) == 3
+    errors = run_batch(fail=True)
+    assert len(errors) == 3  # every caller whose rows were in the failed transaction is told
+    assert len(saver.list_writes("G")) == 3
+    saver._insert_rows = real
+    saver.put_write(wr(cp, "after"))  # the saver keeps working
+    assert len(saver.list_writes("G")) == 4
+    saver.close()

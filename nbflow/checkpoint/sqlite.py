@@ -159,6 +159,11 @@ class SqliteSaver(BaseCheckpointSaver):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
         self._lock = threading.RLock()
+        self._gc_mutex = threading.Lock()  # guards the group-commit queue below
+        self._gc_rows: list[tuple] = []
+        self._gc_open = 1     # batch number new rows join
+        self._gc_done = 0     # highest batch committed (or failed)
+        self._gc_failed: dict[int, BaseException] = {}
         self._busy_timeout = float(busy_timeout)
         self._closed = False
         if isinstance(conn_or_path, sqlite3.Connection):
@@ -340,17 +345,42 @@ class SqliteSaver(BaseCheckpointSaver):
             )
             for r in records
         ]
-        def put() -> None:
-            conn = self._conn
-            if len(rows) == 1 and conn.isolation_level is None and not conn.in_transaction:
-                # One statement in autocommit mode is its own transaction: same
-                # atomicity and durability, without the BEGIN/COMMIT round trips.
-                conn.execute(_INSERT_WRITE, rows[0])
-                return
-            with self._write_tx() as conn:
-                conn.executemany(_INSERT_WRITE, rows)
+        # Group commit: rows queue up while another thread holds the connection;
+        # whoever gets it next commits everything queued in one transaction. Each
+        # caller returns only once its own rows are committed (or raises if that
+        # transaction failed), so durability per task is unchanged.
+        with self._gc_mutex:
+            batch = self._gc_open
+            self._gc_rows.extend(rows)
+        with self._lock:
+            with self._gc_mutex:
+                if batch <= self._gc_done:
+                    failure = self._gc_failed.get(batch)
+                    if failure is not None:
+                        raise failure
+                    return
+                take, self._gc_rows = self._gc_rows, []
+                upto = self._gc_open
+                self._gc_open += 1
+            try:
+                self._run(lambda: self._insert_rows(take), write=True)
+            except BaseException as exc:
+                with self._gc_mutex:
+                    self._gc_failed[upto] = exc
+                    self._gc_done = upto
+                raise
+            with self._gc_mutex:
+                self._gc_done = upto
 
-        self._run(put, write=True)
+    def _insert_rows(self, rows: list[tuple]) -> None:
+        conn = self._conn
+        if len(rows) == 1 and conn.isolation_level is None and not conn.in_transaction:
+            # One statement in autocommit mode is its own transaction: same
+            # atomicity and durability, without the BEGIN/COMMIT round trips.
+            conn.execute(_INSERT_WRITE, rows[0])
+            return
+        with self._write_tx() as conn:
+            conn.executemany(_INSERT_WRITE, rows)
 
     def delete_thread(self, thread_id: str) -> None:
         def delete() -> None:
