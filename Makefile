@@ -27,10 +27,17 @@ JS_SOURCES    = $(wildcard $(LABEXT)/package.json $(LABEXT)/package-lock.json \
                   $(LABEXT)/*.config.cjs $(LABEXT)/*.config.ts) \
                 $(shell find $(LABEXT)/src $(LABEXT)/style $(LABEXT)/schema -type f 2>/dev/null)
 
+# Playwright (the browser tests in tests/browser/) drives Debian's Chromium at
+# /usr/bin/chromium and must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD ?= 1
+
+# The tutorials, executed by `make notebooks` and checked by pytest --nbval.
+TUTORIALS = $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab bench clean
+.PHONY: all venv install js test lab notebooks bench clean
 
 all: test
 
@@ -78,6 +85,11 @@ test: install js
 lab: install js
 	@mkdir -p notebooks
 	env -u NBFLOW_CHECKPOINTER $(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
+
+# Re-execute the tutorials in place, saving fresh outputs (what `make test`
+# compares them with through pytest --nbval).
+notebooks: install js
+	$(VPY) tests/refresh_notebooks.py $(TUTORIALS)
 
 $(BENCH_STAMP): pyproject.toml | $(VPY)
 	$(VPIP) install -e '.[bench]'

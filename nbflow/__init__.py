@@ -71,3 +71,23 @@ __all__ = [
     "interrupt",
     "task",
 ]
+
+
+def load_ipython_extension(ipython):  # %load_ext nbflow; IPython is imported only now
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    from .notebook import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def __getattr__(name):  # nbflow.show / timeline / inbox load the notebook layer on first use
+    if name in ("show", "timeline", "inbox"):
+        from . import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'nbflow' has no attribute {name!r}")

@@ -321,5 +321,16 @@ def errors_by_field(errors: Any) -> list[dict]:
     return out
 
 
-__all__ = ["AnswerError", "jsonable", "pretty", "value_view", "field_spec", "schema_fields", "is_inbox_request",
-           "form_spec", "form_specs", "decode_answer", "errors_by_field"]
+__all__ = [
+    "AnswerError",
+    "decode_answer",
+    "errors_by_field",
+    "field_spec",
+    "form_spec",
+    "form_specs",
+    "is_inbox_request",
+    "jsonable",
+    "pretty",
+    "schema_fields",
+    "value_view",
+]

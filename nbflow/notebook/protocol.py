@@ -44,4 +44,4 @@ def message(kind: str, **fields) -> dict:
     return {"kind": kind, "v": VERSION, **fields}
 
 
-__all__ = ["VERSION", "TO_FRONTEND", "TO_KERNEL", "OPS", "ENTRY_KINDS", "FORM_KINDS", "STATUSES", "message"]
+__all__ = ["ENTRY_KINDS", "FORM_KINDS", "OPS", "STATUSES", "TO_FRONTEND", "TO_KERNEL", "VERSION", "message"]

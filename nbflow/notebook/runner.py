@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..types import Command
 from .views import RunModel
@@ -53,7 +54,7 @@ class RunController:
         self._consumer: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
         self._last_flush = 0.0
-        self.on_settled: list[Callable[["RunController"], None]] = []
+        self.on_settled: list[Callable[[RunController], None]] = []
 
     # ------------------------------------------------------------------ state
     @property
@@ -172,12 +173,12 @@ class RunController:
             if flusher is not None:
                 flusher.join()
             self.flush()
-            self._idle.set()
-            for callback in list(self.on_settled):
+            for callback in list(self.on_settled):  # before wait() returns: listeners are up to date
                 try:
                     callback(self)
                 except Exception:  # noqa: BLE001 - a listener must not break the run view
                     pass
+            self._idle.set()
 
     def _flush_loop(self) -> None:
         wake = self._wake
@@ -218,10 +219,14 @@ class RunController:
         if consumer is not None and consumer is not threading.current_thread():
             consumer.join(timeout)
 
+    def __repr__(self) -> str:
+        m = self.model
+        return f"<nbflow run {m.name}" + (f" · thread {m.thread_id}" if m.thread_id else "") + ">"
+
     def wait(self, timeout: float | None = None) -> str:
         """Block until the run is no longer running (or ``timeout`` s); returns the status."""
         self._idle.wait(timeout)
         return self.model.status
 
 
-__all__ = ["RunController", "FLUSH_INTERVAL"]
+__all__ = ["FLUSH_INTERVAL", "RunController"]

@@ -77,6 +77,7 @@ class Session:
         else:
             self.default = parse_spec(DEFAULT_SPEC, self.cwd)
         self.savers: dict[str, BaseCheckpointSaver] = {}
+        self.spec_text: dict[str, str] = {}
         self.workflows: dict[str, Any] = {}
         self.last_thread: dict[str, str] = {}
         self._issued: dict[int, set[str]] = {}
@@ -94,6 +95,7 @@ class Session:
                     spec.path.parent.mkdir(parents=True, exist_ok=True)
                     saver = SqliteSaver(str(spec.path))
                 self.savers[spec.key] = saver
+                self.spec_text[spec.key] = spec.text
             return saver
 
     def default_saver(self) -> BaseCheckpointSaver:
@@ -109,7 +111,7 @@ class Session:
     def describe_saver(self, saver: Any) -> str:
         for key, s in self.savers.items():
             if s is saver:
-                return "memory" if key == "memory" else f"sqlite:{key[len('sqlite:'):]}"
+                return self.spec_text.get(key, key)
         if saver is None:
             return "none"
         return type(saver).__name__
@@ -173,4 +175,4 @@ def reset_session(new: Session | None = None) -> Session:
         return _session
 
 
-__all__ = ["Session", "Spec", "SpecError", "parse_spec", "session", "reset_session", "ENV_VAR", "DEFAULT_SPEC"]
+__all__ = ["DEFAULT_SPEC", "ENV_VAR", "Session", "Spec", "SpecError", "parse_spec", "reset_session", "session"]

@@ -18,7 +18,8 @@ classes produce, so everything a view shows is tested as plain data.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .. import events as ev
 from ..serde import summarize
@@ -180,7 +181,7 @@ class RunModel:
     def _on_task_start(self, e: ev.TaskStart) -> None:
         self.tasks_started += 1
         entry = self._append({"kind": "task", "name": e.name, "path": e.path, "state": "running",
-                              "depth": len(e.ns), "started": e.ts})
+                              "depth": len(e.ns) + e.path.count("."), "started": e.ts})
         self._tasks[(e.ns, e.task_id)] = entry["id"]
 
     def _on_task_end(self, e: ev.TaskEnd) -> None:
@@ -193,12 +194,13 @@ class RunModel:
         fields.update(state=state, duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=e.replayed)
         eid = self._tasks.pop((e.ns, e.task_id), None)
         if eid is None:
-            self.tasks_started += 1
-            self._append({"kind": "task", "name": e.name, "path": e.path, "depth": len(e.ns),
+            if not e.replayed:
+                self.tasks_started += 1
+            self._append({"kind": "task", "name": e.name, "path": e.path, "depth": len(e.ns) + e.path.count("."),
                           "started": e.started, **fields})
         else:
             self._patch(eid, **fields)
-        if state != "interrupted":
+        if state != "interrupted" and not e.replayed:
             self.tasks_done += 1
 
     def _on_run_end(self, e: ev.RunEnd) -> None:
@@ -264,9 +266,9 @@ class RunModel:
         self._append({"kind": "run", "text": f"loaded from the checkpointer: input {summarize(inv.input, PREVIEW)}",
                       "depth": 0})
         asked = {i.id: i for i in inv.asked}
-        for t in sorted(inv.tasks, key=lambda t: (t.position, t.outcome != "interrupted")):
+        for t in _executions(inv):
             self.tasks_started += 1
-            state = {"ok": "ok", "cached": "ok", "error": "error", "interrupted": "interrupted"}.get(t.outcome, "ok")
+            state = {"error": "error", "interrupted": "interrupted"}.get(t.outcome, "ok")
             if state != "interrupted":
                 self.tasks_done += 1
             entry = {"kind": "task", "name": t.name, "path": t.path, "depth": t.path.count("."), "state": state,
@@ -313,9 +315,11 @@ _MARK = {"ok": "✓", "error": "✗", "interrupted": "⏸", "running": "…"}
 
 
 def _task_lines(model: RunModel) -> list[tuple[str, dict]]:
-    """One line per log item worth a transcript: each task position once (its latest real outcome)."""
+    """The log items worth a transcript line, in order: each task position once (its latest real
+    outcome), each question once (with its answer after it), nested runs and errors."""
     rows: list[tuple[str, dict]] = []
     where: dict[tuple, int] = {}
+    asked: set[str] = set()
     for e in model.entries:
         kind = e["kind"]
         if kind == "task":
@@ -327,9 +331,34 @@ def _task_lines(model: RunModel) -> list[tuple[str, dict]]:
             else:
                 where[key] = len(rows)
                 rows.append(("task", e))
-        elif kind in ("answer", "error", "run") and (kind != "run" or e.get("depth")):
+        elif kind == "interrupt":
+            if e.get("iid") not in asked:
+                asked.add(e.get("iid"))
+                rows.append((kind, e))
+        elif kind in ("answer", "error") or (kind == "run" and e.get("depth")):
+            if kind == "error" and not e.get("depth"):
+                continue  # the run's own error is the last line
             rows.append((kind, e))
-    return rows
+    return _sort_task_blocks(rows)
+
+
+def _position(path: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in path.split(".")) if path else ()
+
+
+def _sort_task_blocks(rows: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """Tasks that ran in parallel start in any order: sort each run of task lines by call position."""
+    out: list[tuple[str, dict]] = []
+    block: list[tuple[str, dict]] = []
+    for row in rows:
+        if row[0] == "task":
+            block.append(row)
+            continue
+        out.extend(sorted(block, key=lambda r: _position(r[1]["path"])))
+        block = []
+        out.append(row)
+    out.extend(sorted(block, key=lambda r: _position(r[1]["path"])))
+    return out
 
 
 def transcript(model: RunModel) -> str:
@@ -347,14 +376,14 @@ def transcript(model: RunModel) -> str:
             elif state == "error":
                 line += f": {e.get('error', '')}"
             lines.append(line)
+        elif kind == "interrupt":
+            lines.append(f"{pad}? interrupt: {e['text']}")
         elif kind == "answer":
             lines.append(f"{pad}↳ answer: {e['text']}")
-        elif kind == "error" and e.get("depth"):
+        elif kind == "error":
             lines.append(f"{pad}✗ {e['text']}")
         elif kind == "run":
             lines.append(f"{pad}· {e['text']}")
-    for intr in model.pending:
-        lines.append(f"  ? interrupt: {summarize(intr.value, PREVIEW)}")
     if model.status == "error" and model.error:
         lines.append(f"  ✗ error: {model.error}")
     if model.has_value:
@@ -382,10 +411,10 @@ def static_html(model: RunModel) -> str:
                          f"<b>{_esc(e['name'])}</b>{badges}{tail}</li>")
         elif kind == "answer":
             parts.append(f'<li class="nbflow-answer">↳ answer: <code>{_esc(e["text"])}</code></li>')
+        elif kind == "interrupt":
+            parts.append(f'<li class="nbflow-interrupt">? interrupt: <code>{_esc(e["text"])}</code></li>')
         else:
             parts.append(f'<li class="nbflow-{kind}">{_esc(e["text"])}</li>')
-    for intr in model.pending:
-        parts.append(f'<li class="nbflow-interrupt">? interrupt: <code>{_esc(summarize(intr.value, PREVIEW))}</code></li>')
     parts.append("</ul>")
     if model.status == "error" and model.error:
         parts.append(f'<div class="nbflow-error">{_esc(model.error)}</div>')
@@ -396,18 +425,32 @@ def static_html(model: RunModel) -> str:
 
 
 # ---------------------------------------------------------------------------- timeline
-def _task_rows(inv: Any, t0: float) -> list[dict]:
-    """Tasks of one invocation in call order, with offsets from ``t0`` and the ``fork`` index."""
-    tasks = sorted(inv.tasks, key=lambda t: (t.position, t.outcome != "interrupted"))
+def _executions(inv: Any) -> list:
+    """An invocation's task records in call order, without the ``replayed`` markers of tasks
+    that also have a real record (a replay is shown on the record it served)."""
+    tasks = sorted(inv.tasks, key=lambda t: (t.position, t.outcome == "replayed", t.outcome != "interrupted"))
+    real = {t.path for t in tasks if t.outcome != "replayed"}
+    return [t for t in tasks if t.outcome != "replayed" or t.path not in real]
+
+
+def _task_rows(inv: Any) -> list[dict]:
+    """Tasks of one invocation in call order, with offsets from its start and the ``fork`` index.
+
+    A result copied into a forked invocation keeps its original (earlier) times:
+    it is drawn at 0 with no length and flagged ``reused``.
+    """
+    t0 = inv.started_at
+    tasks = _executions(inv)
     forkable = [t for t in tasks if t.outcome in ("ok", "cached")]
     fork_index = {id(t): i for i, t in enumerate(forkable)}
     rows = []
     for i, t in enumerate(tasks):
         start = (t.started_at - t0) if t.started_at is not None else 0.0
-        dur = t.duration or 0.0
+        reused = t.outcome == "replayed" or start < -1e-3
+        dur = 0.0 if reused else (t.duration or 0.0)
         rows.append({"i": i, "name": t.name, "path": t.path, "depth": t.path.count("."), "outcome": t.outcome,
-                     "offset": max(0.0, start), "duration": max(0.0, dur), "result": t.result_summary,
-                     "error": t.error or "", "input": t.input_summary, "wave": t.wave,
+                     "offset": 0.0 if reused else max(0.0, start), "duration": max(0.0, dur), "reused": reused,
+                     "result": t.result_summary, "error": t.error or "", "input": t.input_summary, "wave": t.wave,
                      "fork": fork_index.get(id(t)),
                      "interrupts": [summarize(x.value, PREVIEW) for x in t.interrupts]})
     return rows
@@ -417,10 +460,9 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
     """A thread's invocations for the timeline view (JSON-able); tasks carry offsets on a time axis."""
     out = []
     for n, inv in enumerate(invocations):
-        starts = [t.started_at for t in inv.tasks if t.started_at is not None]
-        t0 = min([inv.started_at, *starts])
-        rows = _task_rows(inv, t0)
-        span = max([(inv.ended_at or t0) - t0, *(r["offset"] + r["duration"] for r in rows), 0.0])
+        rows = _task_rows(inv)
+        span = max([(inv.ended_at or inv.started_at) - inv.started_at,
+                    *(r["offset"] + r["duration"] for r in rows), 0.0])
         out.append({
             "index": n, "checkpoint_id": inv.checkpoint_id, "status": inv.status, "source": inv.source,
             "input": summarize(inv.input, PREVIEW), "started_at": inv.started_at, "ended_at": inv.ended_at,
@@ -449,11 +491,13 @@ def timeline_transcript(data: dict) -> str:
             head += " · forked"
         lines.append(head)
         for t in inv["tasks"]:
-            mark = {"ok": "✓", "cached": "✓", "error": "✗", "interrupted": "⏸"}.get(t["outcome"], "?")
+            mark = {"ok": "✓", "cached": "✓", "replayed": "✓", "error": "✗", "interrupted": "⏸"}.get(t["outcome"], "?")
             line = "      " + "  " * t["depth"] + f"{mark} {t['name']}"
             if t["outcome"] == "cached":
                 line += " (cached)"
-            if t["outcome"] in ("ok", "cached"):
+            if t["reused"]:
+                line += " (reused)"
+            if t["outcome"] in ("ok", "cached", "replayed"):
                 line += f" → {t['result']}"
             elif t["error"]:
                 line += f": {t['error']}"
@@ -488,5 +532,14 @@ def inbox_html(items: list[dict]) -> str:
     return '<pre class="nbflow-inbox nbflow-static">' + _esc(inbox_transcript(items)) + "</pre>"
 
 
-__all__ = ["RunModel", "transcript", "static_html", "timeline_model", "timeline_transcript", "timeline_html",
-           "inbox_transcript", "inbox_html", "SNAPSHOT_LIMIT"]
+__all__ = [
+    "SNAPSHOT_LIMIT",
+    "RunModel",
+    "inbox_html",
+    "inbox_transcript",
+    "static_html",
+    "timeline_html",
+    "timeline_model",
+    "timeline_transcript",
+    "transcript",
+]

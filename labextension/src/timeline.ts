@@ -1,0 +1,140 @@
+// The timeline: a thread's invocations in order, each with its tasks as bars on a time axis
+// (tasks that ran in parallel overlap). Selecting one shows its saved value, questions and
+// task results, with "Replay from here" and "Fork from this task".
+
+import { AnyModel } from "./model";
+import { ToFrontend, msg } from "./protocol";
+import { append, badge, clear, duration, h } from "./dom";
+
+interface Task {
+  i: number; name: string; path: string; depth: number; outcome: string; offset: number; duration: number;
+  result: string; error: string; input: string; fork: number | null; interrupts: string[];
+}
+interface Invocation {
+  index: number; status: string; source: string; input: string; span: number; value: string; preview: string;
+  error: string; asked: { id: string; value: string; answered: boolean; answer: string }[];
+  pending: string[]; forked_from: Record<string, unknown> | null; tasks: Task[]; started_at: number; ended_at: number | null;
+}
+interface Data { name: string; thread_id: string; invocations: Invocation[] }
+
+function gantt(inv: Invocation): HTMLElement {
+  const box = h("div", { class: "nbflow-gantt" });
+  const span = inv.span > 0 ? inv.span : 1;
+  for (const t of inv.tasks) {
+    const left = Math.min(100, (100 * t.offset) / span);
+    const width = Math.max(0.6, Math.min(100 - left, (100 * t.duration) / span));
+    const bar = h("div", {
+      class: "nbflow-bar", "data-outcome": t.outcome,
+      title: `${t.name} · ${duration(t.duration)}${t.result ? " → " + t.result : ""}${t.error ? " · " + t.error : ""}`,
+    });
+    bar.style.left = `${left}%`;
+    bar.style.width = `${width}%`;
+    const label = h("div", { class: "nbflow-gantt-label", text: t.name });
+    label.style.paddingLeft = `${t.depth}em`;
+    box.append(h("div", { class: "nbflow-gantt-row", "data-task": t.i }, label, h("div", { class: "nbflow-gantt-track" }, bar)));
+  }
+  if (inv.tasks.length) {
+    box.append(h("div", { class: "nbflow-gantt-row nbflow-gantt-axis" }, h("div", { class: "nbflow-gantt-label" }),
+      h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: duration(inv.span) }))));
+  }
+  return box;
+}
+
+function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
+  const box = h("div", { class: "nbflow-details" });
+  if (inv.status !== "update") {
+    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Replay from here" });
+    replay.addEventListener("click", () => send(msg("replay", { index: inv.index })));
+    box.append(h("div", { class: "nbflow-details-actions" }, replay));
+  }
+  if (inv.value) append(box, h("div", { class: "nbflow-result-label", text: inv.status === "update" ? "Saved state" : "Return value" }), h("pre", { class: "nbflow-result", text: inv.value }));
+  if (inv.error) append(box, h("div", { class: "nbflow-run-error", text: inv.error }));
+  for (const a of inv.asked) {
+    append(box, h("div", { class: "nbflow-entry", "data-kind": "interrupt" }, h("span", { class: "nbflow-mark", text: "?" }), h("code", { text: a.value }),
+      a.answered ? h("span", { text: "  ↳ " }) : badge("waiting"), a.answered ? h("code", { text: a.answer }) : null));
+  }
+  const table = h("div", { class: "nbflow-task-table" });
+  for (const t of inv.tasks) {
+    const row = h("div", { class: "nbflow-entry", "data-kind": "task", "data-state": t.outcome === "cached" ? "ok" : t.outcome },
+      h("span", { class: "nbflow-mark", text: t.outcome === "error" ? "✗" : t.outcome === "interrupted" ? "⏸" : "✓" }),
+      h("span", { class: "nbflow-task-name", text: t.name }), t.outcome === "cached" ? badge("cached", "cached") : null,
+      h("span", { class: "nbflow-duration", text: duration(t.duration) }),
+      t.result ? h("code", { class: "nbflow-preview", text: t.result }) : null,
+      t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null);
+    if (t.fork !== null) {
+      const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task" });
+      fork.addEventListener("click", () => {
+        fork.hidden = true;
+        const value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "new result as JSON (or text); leave empty to run this task again" });
+        const go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" });
+        const cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" });
+        const editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
+        go.addEventListener("click", () => {
+          const text = value.value.trim();
+          const fields: Record<string, unknown> = { invocation: inv.index, task: t.i };
+          if (text) {
+            try { fields.value = JSON.parse(text); } catch { fields.value = value.value; }
+          }
+          send(msg("fork", fields));
+          editor.remove();
+          fork.hidden = false;
+        });
+        cancel.addEventListener("click", () => { editor.remove(); fork.hidden = false; });
+        row.after(editor);
+      });
+      row.append(fork);
+    }
+    table.append(row);
+  }
+  box.append(table);
+  return box;
+}
+
+export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
+  const root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" });
+  const title = h("span", { class: "nbflow-name" });
+  const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "↻ Refresh" });
+  refresh.addEventListener("click", () => model.send(msg("refresh")));
+  const errorBox = h("div", { class: "nbflow-error", hidden: true });
+  const list = h("div", { class: "nbflow-invocations" });
+  append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list);
+  el.append(root);
+  let selected = -1;
+
+  const draw = () => {
+    const data: Data = model.get("data") ?? { name: "", thread_id: "", invocations: [] };
+    const n = data.invocations.length;
+    title.textContent = `${data.name} · thread ${data.thread_id} · ${n} invocation${n === 1 ? "" : "s"}`;
+    if (selected < 0 || selected >= n) selected = n - 1;
+    clear(list);
+    for (const inv of data.invocations) {
+      const card = h("div", { class: "nbflow-inv", "data-index": inv.index, "data-status": inv.status, "aria-selected": String(inv.index === selected) });
+      const head = h("button", { type: "button", class: "nbflow-inv-head" },
+        h("span", { class: "nbflow-inv-index", text: `#${inv.index}` }),
+        h("span", { class: "nbflow-status", "data-status": inv.status, text: inv.status }),
+        inv.status === "update" ? h("span", { text: "state edited" }) : h("code", { class: "nbflow-preview", text: inv.input }),
+        inv.forked_from ? badge("fork", "fork") : null,
+        h("span", { class: "nbflow-duration", text: inv.ended_at ? duration(inv.ended_at - inv.started_at) : "" }),
+        inv.preview ? h("span", { class: "nbflow-arrow", text: "→" }) : null,
+        inv.preview ? h("code", { class: "nbflow-preview", text: inv.preview }) : null);
+      head.addEventListener("click", () => { selected = inv.index; draw(); });
+      append(card, head, inv.tasks.length ? gantt(inv) : null);
+      if (inv.index === selected) card.append(details(inv, (m) => model.send(m)));
+      list.append(card);
+    }
+  };
+  const onCustom = (content: ToFrontend) => {
+    if (content?.kind === "action_error") {
+      errorBox.hidden = false;
+      errorBox.textContent = content.message;
+    }
+  };
+  const onData = () => { errorBox.hidden = true; draw(); };
+  model.on("change:data", onData);
+  model.on("msg:custom", onCustom);
+  draw();
+  return () => {
+    model.off("change:data", onData);
+    model.off("msg:custom", onCustom);
+  };
+}

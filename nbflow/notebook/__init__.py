@@ -1,0 +1,63 @@
+"""nbflow in Jupyter: ``%load_ext nbflow``, run views, interrupt forms, timeline, inbox.
+
+Modules, from pure to I/O:
+
+* :mod:`.protocol` -- the widget wire format (message kinds, version);
+* :mod:`.forms`    -- interrupt → form spec, front-end answer → resume value;
+* :mod:`.views`    -- events → log entries and header state, transcripts,
+  static HTML, the timeline model (pure, no Jupyter imports);
+* :mod:`.session`  -- the notebook's default checkpointer, workflows, thread ids;
+* :mod:`.runner`   -- drives a run for a view on background threads, batching;
+* :mod:`.widgets`  -- the anywidget views and ``show`` / ``timeline`` / ``inbox``;
+* :mod:`.magics`   -- ``%%entrypoint`` and ``%nbflow``.
+
+The front end is bundled from ``labextension/`` into ``static/``. The
+runtime (everything outside this package) never imports it.
+
+The package itself imports nothing heavy: IPython and the widget libraries
+load with :mod:`.magics` / :mod:`.widgets`, on first use of what needs them,
+so the pure modules can be imported (and tested) without Jupyter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_WIDGETS = ("show", "timeline", "inbox", "RunView", "Timeline", "Inbox")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbflow`` (or ``nbflow.notebook``): the magics and the ``%%entrypoint`` transformer."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'nbflow.notebook' has no attribute {name!r}")
+
+
+__all__ = [
+    "Inbox",
+    "RunView",
+    "Timeline",
+    "inbox",
+    "load_ipython_extension",
+    "show",
+    "timeline",
+    "unload_ipython_extension",
+]
+
+
+__all__ = ["Inbox", "RunView", "Timeline", "inbox", "load_ipython_extension", "show", "timeline",
+           "unload_ipython_extension"]

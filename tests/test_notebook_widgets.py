@@ -1,0 +1,491 @@
+"""Widget tests through model state and messages.
+
+A front-end click is simulated by calling the widget's custom-message handler
+with the same JSON ``labextension/src`` sends; what the kernel sends back is
+recorded by patching the comm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import comm
+import pytest
+
+from nbflow import (
+    Command,
+    InMemorySaver,
+    entrypoint,
+    get_stream_writer,
+    interrupt,
+    task,
+)
+from nbflow.notebook import protocol
+from nbflow.notebook.session import Session, reset_session
+from nbflow.notebook.widgets import STATIC, Inbox, RunView, inbox, show, timeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_session(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
+    yield reset_session(Session(tmp_path))
+    reset_session(Session(tmp_path))
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every comm message, as (comm_id, data) pairs, in order."""
+    log: list[tuple[str, dict]] = []
+    lock = threading.Lock()
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        if msg_type == "comm_msg":
+            with lock:
+                log.append((self.comm_id, json.loads(json.dumps(data))))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
+    return log
+
+
+def custom(log, widget, kind=None):
+    out = [d["content"] for cid, d in log if cid == widget.comm.comm_id and d.get("method") == "custom"]
+    return [c for c in out if kind is None or c["kind"] == kind]
+
+
+def click(widget, **content):
+    """What the front end sends: {kind, v, ...}."""
+    widget._handle_custom_msg({"v": protocol.VERSION, **content}, [])
+
+
+def cfg(tid):
+    return {"configurable": {"thread_id": tid}}
+
+
+@task
+def draft(topic: str) -> str:
+    return f"Essay about {topic}"
+
+
+def make_review_flow(saver=None):
+    @entrypoint(checkpointer=saver or InMemorySaver())
+    def review_flow(topic: str) -> dict:
+        text = draft(topic).result()
+        ok = interrupt({"question": "Approve?", "draft": text})
+        return {"draft": text, "approved": ok}
+
+    return review_flow
+
+
+# ---------------------------------------------------------------------------- run view
+def test_run_view_live_then_form_submit_resumes_same_view(sent):
+    wf = make_review_flow()
+    view = show(wf, "cats")
+    assert view.thread_id == "review_flow-1"
+    assert view.wait(10) == "interrupted"
+    assert view.status == "interrupted" and view.header["tasks_done"] == 1
+    (form,) = view.forms
+    assert form["kind"] == "text" and form["display"]["type"] == "fields"
+    # a (re)rendered front end asks for the log
+    click(view, kind="snapshot_request")
+    snap = custom(sent, view, "snapshot")[-1]
+    assert [e["kind"] for e in snap["entries"]] == ["run", "task", "interrupt"]
+    assert snap["v"] == protocol.VERSION
+    # the user types an answer and presses submit
+    click(view, kind="resume", id=form["id"], value="yes")
+    assert view.wait(10) == "done"
+    assert view.value == {"draft": "Essay about cats", "approved": "yes"}
+    assert view.forms == [] and "approved" in view.result["text"]
+    kinds = [e["kind"] for e in view.controller.model.entries]
+    assert kinds[-2:] == ["run", "task"] and "answer" in kinds
+    assert custom(sent, view, "batch"), "log changes go out as batches"
+    bundle, _ = view._repr_mimebundle_()
+    assert bundle["text/plain"].splitlines()[0] == "review_flow · thread review_flow-1 · done"
+    assert 'data-status="done"' in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert view._repr_html_() == bundle["text/html"] and repr(view) == bundle["text/plain"]
+
+
+def test_batches_rebuild_the_log_exactly(sent):
+    @entrypoint()
+    def chatty(n: int) -> int:
+        w = get_stream_writer()
+        for i in range(n):
+            w({"i": i})
+        return n
+
+    view = show(chatty, 3000)
+    assert view.wait(20) == "done"
+    batches = custom(sent, view, "batch")
+    seqs = [b["seq"] for b in batches]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    rebuilt: dict[int, dict] = {}
+    for b in batches:
+        for op in b["ops"]:
+            if op["op"] == "append":
+                rebuilt[op["entry"]["id"]] = dict(op["entry"])
+            elif op["op"] == "patch":
+                rebuilt[op["id"]].update(op["set"])
+            else:
+                rebuilt[op["id"]]["text"] += op["text"]
+    assert list(rebuilt.values()) == view.controller.model.entries
+    assert len(rebuilt) == 3001
+    assert len(sent) < 200, f"{len(sent)} comm messages for 3000 events"
+    assert view.header["custom"] == 3000
+
+
+def test_snapshot_then_batches_in_order(sent):
+    gate = threading.Event()
+
+    @entrypoint()
+    def slow(n: int) -> int:
+        w = get_stream_writer()
+        w("first")
+        gate.wait(5)
+        w("second")
+        return n
+
+    view = show(slow, 1)
+    deadline = time.time() + 5
+    while view.header.get("custom") != 1 and time.time() < deadline:
+        time.sleep(0.01)
+    click(view, kind="snapshot_request")
+    gate.set()
+    view.wait(5)
+    msgs = custom(sent, view)
+    i = max(k for k, m in enumerate(msgs) if m["kind"] == "snapshot")
+    snap = msgs[i]
+    later = [m for m in msgs[i + 1:] if m["kind"] == "batch"]
+    assert all(b["seq"] > snap["seq"] for b in later)
+    texts = [e.get("text") for e in snap["entries"]] + [
+        op["entry"].get("text") for b in later for op in b["ops"] if op["op"] == "append"]
+    assert texts.index("'first'") < texts.index("'second'")
+
+
+def test_schema_form_validation_errors_go_back_to_the_form(sent):
+    pydantic = pytest.importorskip("pydantic")
+
+    class Review(pydantic.BaseModel):
+        approved: bool
+        score: int = pydantic.Field(ge=1, le=5)
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def rate(topic: str) -> dict:
+        r = interrupt(f"Rate {topic}", response_schema=Review)
+        return {"approved": r.approved, "score": r.score}
+
+    view = show(rate, "cats")
+    assert view.wait(10) == "interrupted"
+    (form,) = view.forms
+    assert form["kind"] == "schema" and {f["name"] for f in form["fields"]} == {"approved", "score"}
+    click(view, kind="resume", id=form["id"], value={"approved": True, "score": 9})
+    (err,) = custom(sent, view, "resume_error")
+    assert err["id"] == form["id"] and err["errors"][0]["field"] == "score"
+    assert view.status == "interrupted" and view.forms == [form]  # nothing was sent
+    with pytest.raises(ValueError):
+        view.resume({"approved": True, "score": 0})
+    click(view, kind="resume", id=form["id"], value={"approved": True, "score": 4})
+    assert view.wait(10) == "done" and view.value == {"approved": True, "score": 4}
+
+
+def test_options_and_inbox_forms_resume_with_the_right_values(sent):
+    @entrypoint(checkpointer=InMemorySaver())
+    def pick(_: int) -> dict:
+        color = interrupt(["red", "green", "blue"])
+        review = interrupt([{"action_request": {"action": "send", "args": {"to": "x"}},
+                             "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True,
+                                        "allow_ignore": False},
+                             "description": "Send it?"}])
+        return {"color": color, "review": review}
+
+    view = show(pick, 0)
+    view.wait(10)
+    (form,) = view.forms
+    assert form["kind"] == "options"
+    click(view, kind="resume", id=form["id"], option=2)
+    assert view.wait(10) == "interrupted"
+    (form,) = view.forms
+    assert form["kind"] == "inbox" and form["actions"] == ["accept", "edit", "response"]
+    click(view, kind="resume", id=form["id"], value={"type": "ignore", "args": None})
+    assert custom(sent, view, "resume_error")[-1]["message"].startswith("the answer must be one of")
+    click(view, kind="resume", id=form["id"], value={"type": "edit", "args": {"to": "y"}})
+    assert view.wait(10) == "done"
+    edited = {"type": "edit", "args": {"action": "send", "args": {"to": "y"}}}
+    assert view.value == {"color": "blue", "review": [edited]}
+
+
+def test_several_pending_interrupts_are_answered_by_id(sent):
+    @task
+    def ask(q: str) -> str:
+        return interrupt(q)
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def two(_: int) -> list:
+        a, b = ask("first?"), ask("second?")
+        return [a.result(), b.result()]
+
+    view = show(two, 0)
+    assert view.wait(10) == "interrupted"
+    assert len(view.forms) == 2
+    with pytest.raises(ValueError, match="2 interrupts are pending"):
+        view.resume("ambiguous")
+    first = next(f for f in view.forms if "first" in f["display"]["text"])
+    click(view, kind="resume", id=first["id"], value="A")
+    assert view.wait(10) == "interrupted"
+    (second,) = view.forms
+    assert "second" in second["display"]["text"]
+    click(view, kind="resume", id=second["id"], value="B")
+    assert view.wait(10) == "done" and view.value == ["A", "B"]
+    click(view, kind="resume", id=second["id"], value="again")
+    assert custom(sent, view, "resume_error")[-1]["message"] == "this question was already answered"
+
+
+def test_run_error_and_pre_run_errors():
+    @entrypoint(checkpointer=InMemorySaver())
+    def broken(x: int) -> int:
+        return 1 // x
+
+    view = show(broken, 0)
+    assert view.wait(10) == "error"
+    assert view.header["error"] == "ZeroDivisionError: integer division or modulo by zero"
+    assert view.transcript.splitlines()[-1] == "  ✗ error: ZeroDivisionError: integer division or modulo by zero"
+    with pytest.raises(Exception, match="no pending interrupt"):
+        show(broken, Command(resume=1), cfg("broken-1"))
+    with pytest.raises(TypeError):
+        show(lambda x: x, 1)
+
+
+def test_messages_stream_into_one_growing_entry():
+    fake = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+
+    model = fake.GenericFakeChatModel(messages=iter(["Hello there, general Kenobi"]))
+
+    @task
+    def chat(prompt: str) -> str:
+        return model.invoke(prompt).content
+
+    @entrypoint()
+    def talk(prompt: str) -> str:
+        return chat(prompt).result()
+
+    view = show(talk, "hi")
+    assert view.wait(10) == "done"
+    messages = [e for e in view.controller.model.entries if e["kind"] == "message"]
+    assert len(messages) == 1
+    assert messages[0]["text"] == "Hello there, general Kenobi" and messages[0]["node"] == "chat"
+
+
+def test_attach_after_the_fact_and_method_resume():
+    saver = InMemorySaver()
+    wf = make_review_flow(saver)
+    wf.invoke("owls", cfg("t1"))
+    view = show(wf, config=cfg("t1"))
+    assert view.status == "interrupted" and len(view.forms) == 1
+    view.resume("sure")
+    assert view.wait(10) == "done" and view.value["approved"] == "sure"
+    with pytest.raises(RuntimeError, match="nothing to answer"):
+        view.resume("again")
+
+
+def test_thread_ids_are_readable_and_unique_per_checkpointer():
+    saver = InMemorySaver()
+    wf = make_review_flow(saver)
+    wf.invoke("x", cfg("review_flow-1"))
+    v = show(wf, "y")
+    assert v.thread_id == "review_flow-2"
+    assert show(wf, "z").thread_id == "review_flow-3"
+    assert show(make_review_flow(), "w").thread_id == "review_flow-1"  # another checkpointer
+
+
+# ---------------------------------------------------------------------------- timeline
+def test_timeline_replay_and_fork(sent):
+    calls = []
+
+    @task
+    def step(x: int) -> int:
+        calls.append(x)
+        return x * 10
+
+    @task
+    def finish(y: int) -> int:
+        return y + 1
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def flow(x: int) -> int:
+        return finish(step(x).result()).result()
+
+    flow.invoke(2, cfg("t"))
+    tl = timeline(flow, cfg("t"))
+    assert [i["status"] for i in tl.data["invocations"]] == ["done"]
+    assert repr(tl).splitlines()[0] == "flow · thread t · 1 invocation"
+    bundle, _ = tl._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(tl) and "application/vnd.jupyter.widget-view+json" in bundle
+    run = tl.replay(0)
+    assert run.wait(10) == "done" and run.value == 21 and calls == [2, 2]
+    assert tl.runs.children == (run,)
+    # Fork from task #0 with an edited value: step is not run, finish runs on the new value
+    forked = tl.fork(0, 0, value=100)
+    assert forked.wait(10) == "done" and forked.value == 101 and calls == [2, 2]
+    deadline = time.time() + 5
+    while len(tl.data["invocations"]) < 3 and time.time() < deadline:
+        time.sleep(0.02)
+    assert len(tl.data["invocations"]) == 3 and tl.data["invocations"][-1]["forked_from"]
+    # the same through the front end's buttons
+    click(tl.core, kind="fork", invocation=0, task=1)  # re-run "finish" only
+    tl.runs.children[0].wait(10)
+    assert tl.runs.children[0].value == 21 and calls == [2, 2]
+    click(tl.core, kind="replay", index=99)
+    assert "invocation index" in custom(sent, tl.core, "action_error")[-1]["message"]
+    click(tl.core, kind="refresh")
+
+
+# ---------------------------------------------------------------------------- inbox
+def test_inbox_lists_waiting_threads_and_answers_in_place(sent):
+    saver = InMemorySaver()
+    wf = make_review_flow(saver)
+
+    @entrypoint(checkpointer=saver)
+    def other(x: int) -> int:
+        return x
+
+    wf.invoke("a", cfg("t-old"))
+    time.sleep(0.01)
+    wf.invoke("b", cfg("t-new"))
+    other.invoke(1, cfg("t-other"))
+    box = inbox([wf, other])
+    assert isinstance(box, Inbox)
+    assert [i["thread_id"] for i in box.items] == ["t-new", "t-old"]  # newest first
+    assert [d["key"] for d in box.data] == ["review_flow/t-new", "review_flow/t-old"]
+    assert repr(box).splitlines()[0] == "nbflow inbox · 2 threads waiting for input"
+    form = box.data[0]["forms"][0]
+    click(box, kind="resume", thread_id="t-new", workflow="review_flow", id=form["id"], value="ok")
+    box.wait(10)
+    assert [i["thread_id"] for i in box.items] == ["t-old"]
+    assert box.resume("t-old", "fine") is None
+    box.wait(10)
+    assert box.runs[("review_flow", "t-old")].status == "done"
+    assert box.items == [] and repr(box) == "nbflow inbox · nothing is waiting for input"
+    click(box, kind="resume", thread_id="t-old", id="x", value=1)
+    assert "no thread 't-old' is waiting" in custom(sent, box, "resume_error")[-1]["message"]
+
+
+def test_inbox_item_updates_in_place_when_asked_again():
+    @entrypoint(checkpointer=InMemorySaver())
+    def twice(_: int) -> list:
+        return [interrupt("one?"), interrupt("two?")]
+
+    twice.invoke(0, cfg("t"))
+    box = inbox(twice)
+    assert box.data[0]["questions"] == ["'one?'"]
+    box.resume("t", 1)
+    box.wait(10)
+    assert box.data[0]["questions"] == ["'two?'"] and box.data[0]["state"] == "waiting"
+    box.resume("t", 2)
+    box.wait(10)
+    assert box.items == []
+
+
+# ---------------------------------------------------------------------------- front end assets
+def test_protocol_kinds_exist_on_both_sides():
+    ts = (ROOT / "labextension" / "src" / "protocol.ts").read_text()
+
+    def ts_list(name):
+        m = re.search(rf"export const {name} = \[(.*?)\] as const;", ts, re.DOTALL)
+        assert m, name
+        return tuple(re.findall(r'"([^"]+)"', m.group(1)))
+
+    for name in ("TO_FRONTEND", "TO_KERNEL", "OPS", "ENTRY_KINDS", "FORM_KINDS", "STATUSES"):
+        assert ts_list(name) == getattr(protocol, name), name
+    assert f"export const VERSION = {protocol.VERSION};" in ts
+    # every kind is handled somewhere in the front end sources
+    src = "\n".join(p.read_text() for p in (ROOT / "labextension" / "src").glob("*.ts") if p.name != "protocol.ts")
+    for kind in protocol.TO_FRONTEND + protocol.TO_KERNEL + protocol.OPS:
+        assert f'"{kind}"' in src, kind
+
+
+def test_built_bundle_has_the_dom_hooks_and_theme_css():
+    js = (STATIC / "widget.js").read_text()
+    css = (STATIC / "widget.css").read_text()
+    for hook in ("nbflow-run", "data-status", "nbflow-interrupt", "data-interrupt-id", "nbflow-answer",
+                 "data-field", "nbflow-submit", "nbflow-error", "nbflow-result", "snapshot_request"):
+        assert hook in js, hook
+    assert "export" in js and "render" in js
+    assert "var(--jp-" in css
+    assert RunView._esm is not None and "nbflow-run" in str(RunView._esm)
+
+
+def test_built_bundle_is_up_to_date(tmp_path):
+    """The committed static/ files are what `npm run build` makes from labextension/ today."""
+    esbuild = ROOT / "labextension" / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        pytest.skip("labextension/node_modules is not installed (make js)")
+    package = json.loads((ROOT / "labextension" / "package.json").read_text())
+    cmd = package["scripts"]["build"].split()
+    out = tmp_path / "widget.js"
+    cmd = [str(esbuild), *[f"--outfile={out}" if a.startswith("--outfile=") else a for a in cmd[1:]]]
+    subprocess.run(cmd, cwd=ROOT / "labextension", check=True, capture_output=True)
+    assert out.read_text() == (STATIC / "widget.js").read_text(), "run `npm run build` in labextension/"
+    assert (tmp_path / "widget.css").read_text() == (STATIC / "widget.css").read_text()
+
+
+# ---------------------------------------------------------------------------- kernel restart
+_FIRST = """
+import os, nbflow.notebook as nb
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_line_magic("load_ext", "nbflow.notebook")
+ip.run_cell('''
+from nbflow import task, interrupt
+@task
+def draft(topic):
+    with open("draft-calls.txt", "a") as f:
+        f.write("x")
+    return "Essay about " + topic
+''')
+r = ip.run_cell('''%%entrypoint review_flow --run "cats"
+text = draft(inputs).result()
+ok = interrupt({"question": "Approve?", "draft": text})
+return {"draft": text, "approved": ok}
+''')
+view = r.result
+print(view.wait(20), view.thread_id)
+"""
+
+_SECOND = _FIRST.split("r = ip.run_cell")[0] + """
+ip.run_cell('''%%entrypoint review_flow
+text = draft(inputs).result()
+ok = interrupt({"question": "Approve?", "draft": text})
+return {"draft": text, "approved": ok}
+''')
+view = nb.show(ip.user_ns["review_flow"], config={"configurable": {"thread_id": "review_flow-1"}})
+print(view.status)
+view.resume("yes")
+print(view.wait(20), view.value)
+print(open("draft-calls.txt").read())
+"""
+
+
+def test_resume_after_kernel_restart_from_the_sqlite_default(tmp_path):
+    def run(code):
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120, check=False, env={**os.environ, "NBFLOW_CHECKPOINTER": ""})
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split("\n")
+
+    first = run(_FIRST)
+    assert "interrupted review_flow-1" in first
+    assert (tmp_path / ".nbflow" / "checkpoints.sqlite").is_file()
+    second = run(_SECOND)
+    assert "interrupted" in second
+    assert "done {'draft': 'Essay about cats', 'approved': 'yes'}" in second
+    assert "x" in second  # draft ran once, before the restart; the resumed run replayed it
