@@ -244,6 +244,26 @@ def copy_notebooks(dest: Path) -> Path:
     return dest
 
 
+def clean_copy(src: Path, dest: Path, drop_tag: str | None = None) -> int:
+    """Write ``src`` to ``dest`` without outputs, execution counts or widget state.
+
+    With ``drop_tag``, cells carrying that tag are left out; returns how many.
+    """
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    before = len(nb.cells)
+    if drop_tag is not None:
+        nb.cells = [c for c in nb.cells if drop_tag not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, dest)
+    return before - len(nb.cells)
+
+
 def save_artifact(src: Path, name: str | None = None) -> Path:
     """Copy a file into ``test-artifacts/`` at the repo root (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)

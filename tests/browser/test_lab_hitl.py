@@ -19,11 +19,10 @@ validation message ``.nbflow-error``, result ``[data-testid=nbflow-result]``.
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
 from .jlab import open_notebook, run_all_cells, screenshot, wait_kernel_idle
-from .lab import NOTEBOOKS
+from .lab import NOTEBOOKS, clean_copy
 
 pytestmark = pytest.mark.browser
 
@@ -33,24 +32,10 @@ ANSWER = "Mention the whiskers, typed in Chromium."
 RUN_MS = 90_000  # kernel start + every cell up to the question, on a busy 2-core CI machine
 
 
-def write_browser_copy(src, dest) -> int:
-    """Copy the notebook without the cells tagged ``answer-from-code`` and without outputs."""
-    nb = nbformat.read(src, as_version=4)
-    before = len(nb.cells)
-    nb.cells = [c for c in nb.cells if ANSWER_TAG not in c.get("metadata", {}).get("tags", [])]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    nb.metadata.pop("widgets", None)
-    nbformat.write(nb, dest)
-    return before - len(nb.cells)
-
-
 def test_answer_an_interrupt_by_typing_in_the_form(page, lab, lab_root, tmp_path):
     from playwright.sync_api import expect
 
-    removed = write_browser_copy(NOTEBOOKS / NOTEBOOK, lab_root / NOTEBOOK)
+    removed = clean_copy(NOTEBOOKS / NOTEBOOK, lab_root / NOTEBOOK, drop_tag=ANSWER_TAG)
     assert removed >= 1, f"{NOTEBOOK} has no cell tagged {ANSWER_TAG!r}; Run All would answer the form itself"
 
     panel = open_notebook(page, lab, NOTEBOOK)
