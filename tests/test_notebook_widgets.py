@@ -489,3 +489,17 @@ def test_resume_after_kernel_restart_from_the_sqlite_default(tmp_path):
     assert "interrupted" in second
     assert "done {'draft': 'Essay about cats', 'approved': 'yes'}" in second
     assert "x" in second  # draft ran once, before the restart; the resumed run replayed it
+
+
+def test_inbox_follows_answers_given_in_a_run_view():
+    saver = InMemorySaver()
+    wf = make_review_flow(saver)
+    box = inbox([wf])
+    assert box.items == []
+    view = show(wf, "cats", cfg("elsewhere"))
+    view.wait(10)
+    assert [i["thread_id"] for i in box.items] == ["elsewhere"]  # a new question appears by itself
+    view.resume("looks good")
+    view.wait(10)
+    assert view.status == "done"
+    assert box.items == []  # answered in the run view: gone from the inbox without a refresh

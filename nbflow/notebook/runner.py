@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,16 @@ from ..types import Command
 from .views import RunModel
 
 FLUSH_INTERVAL = 0.05
+
+# Every settled run is announced here too, so views showing the same thread
+# elsewhere (an inbox drawn earlier) can update. Held weakly: a listener that
+# is garbage-collected simply stops hearing.
+_settle_listeners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def listen_to_all_runs(listener: Any) -> None:
+    """``listener.run_settled(controller)`` is called whenever any run of this kernel settles."""
+    _settle_listeners.add(listener)
 
 Publish = Callable[[list, dict], None]
 
@@ -173,7 +184,8 @@ class RunController:
             if flusher is not None:
                 flusher.join()
             self.flush()
-            for callback in list(self.on_settled):  # before wait() returns: listeners are up to date
+            callbacks = [*self.on_settled, *(ls.run_settled for ls in list(_settle_listeners))]
+            for callback in callbacks:  # before wait() returns: listeners are up to date
                 try:
                     callback(self)
                 except Exception:  # noqa: BLE001 - a listener must not break the run view

@@ -33,7 +33,7 @@ from ..errors import ResumeValidationError
 from ..serde import summarize
 from . import protocol
 from .forms import AnswerError, decode_answer, errors_by_field, form_specs
-from .runner import RunController
+from .runner import RunController, listen_to_all_runs
 from .session import session
 from .views import (
     inbox_html,
@@ -360,6 +360,24 @@ class Inbox(_Base):
         self.runs: dict[tuple[str, str], RunController] = {}
         self.on_msg(self._on_msg)
         self.refresh()
+        listen_to_all_runs(self)
+
+    def run_settled(self, controller: RunController) -> None:
+        """A run somewhere in this kernel stopped: update that thread's item (answered elsewhere)."""
+        wf = next((w for w in self.workflows if w is controller.workflow), None)
+        thread_id = controller.model.thread_id
+        if wf is None or thread_id is None or controller in self.runs.values():
+            return
+        key = (wf.name, str(thread_id))
+        with self._lock:
+            fresh = self._scan(wf, key[1])
+            if fresh is not None:
+                self._waiting[key] = fresh
+            elif key in self._waiting:
+                del self._waiting[key]
+            else:
+                return
+            self._sync()
 
     # ------------------------------------------------------------------ reading
     def _scan(self, wf: Any, thread_id: str) -> dict | None:
