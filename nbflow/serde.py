@@ -618,9 +618,16 @@ _DECODERS: dict[str, Callable[[dict], Any]] = {
 _ADDR = re.compile(r"\s+at\s+0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
 
 
+_PLAIN_SCALARS = (int, float, bool, type(None))
+
+
 def summarize(obj: Any, limit: int = 80) -> str:
     """A short, deterministic, one-line preview of any value (never raises)."""
     limit = max(int(limit), 2)
+    if type(obj) is tuple and len(obj) <= 4 and all(type(x) in _PLAIN_SCALARS for x in obj):
+        s = repr(obj)  # fast path: task arguments are very often a few numbers
+        if len(s) <= limit:
+            return s
     try:
         s = _pv(obj, limit + 1, 0)
     except Exception:

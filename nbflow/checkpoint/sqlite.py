@@ -18,7 +18,7 @@ Schema (version :data:`SCHEMA_VERSION`, kept in the ``meta`` table)::
 
     checkpoints(thread_id, checkpoint_ns, checkpoint_id, parent_id, created_at,
                 step, source, channels BLOB, metadata BLOB, touched)
-    writes(seq INTEGER PRIMARY KEY AUTOINCREMENT, thread_id, checkpoint_ns,
+    writes(seq INTEGER PRIMARY KEY, thread_id, checkpoint_ns,
            checkpoint_id, task_id, name, path, kind, payload BLOB, started_at,
            ended_at, summary, wave)
     meta(key PRIMARY KEY, value)
@@ -62,7 +62,7 @@ _SCHEMA = (
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
     )""",
     """CREATE TABLE IF NOT EXISTS writes (
-        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq           INTEGER PRIMARY KEY,  -- the rowid: increasing for every live thread
         thread_id     TEXT NOT NULL,
         checkpoint_ns TEXT NOT NULL DEFAULT '',
         checkpoint_id TEXT NOT NULL,
@@ -78,11 +78,7 @@ _SCHEMA = (
     )""",
     """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
         ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
-    """CREATE INDEX IF NOT EXISTS writes_by_thread ON writes (thread_id, seq)""",
-    # The AUTOINCREMENT counter of ``writes`` is the saver's activity clock
-    # (see _INSERT_CKPT); make sure its row exists before anyone needs it.
-    """INSERT INTO sqlite_sequence (name, seq)
-        SELECT 'writes', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'writes')""",
+
 )
 
 # Constant SQL text, so sqlite3's statement cache prepares each one once.
@@ -98,7 +94,7 @@ _WRITE_COLS = (
 # every write made before it and before every write made after it.
 _INSERT_CKPT = (
     f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}, touched) VALUES (?,?,?,?,?,?,?,?,?,"
-    " (SELECT seq FROM sqlite_sequence WHERE name = 'writes') + 0.5)"
+    " coalesce((SELECT max(seq) FROM writes), 0) + 0.5)"
 )
 _INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _GET_LATEST = (
