@@ -19,6 +19,7 @@ import concurrent.futures
 import contextvars
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import events as ev
@@ -33,7 +34,7 @@ from .workers import TaskFuture, start_async, submit_sync
 
 if TYPE_CHECKING:  # pragma: no cover
     from .func import TaskFunction, Workflow
-    from .loop import Outcome
+    from .loop import Outcome, Run
 
 # Patch points for tests: retries sleep through these.
 sleep = time.sleep
@@ -245,8 +246,8 @@ class TaskExecution:
             return value
 
     # ------------------------------------------------------------------ nested entrypoints
-    def nested_run(self, scope: Scope, wf: "Workflow", input: Any, context: Any) -> tuple[str, str, Any]:
-        """Begin an entrypoint invoked inside this run: ``(task_id, path, recorded value | child Run)``.
+    def nested_run(self, scope: Scope, wf: "Workflow", input: Any, context: Any) -> "NestedCall":
+        """Begin an entrypoint invoked inside this run.
 
         The child shares this run's thread and saver (unless it has its own)
         and writes its checkpoints under the namespace ``name:task_id``; its
@@ -256,16 +257,16 @@ class TaskExecution:
         tid = task_id_for(self.checkpoint_id, self.ns_str, path)
         rec = self.journal.lookup(tid, wf.name, path)
         if rec is not None:
-            return tid, path, rec.value(self.loads)
+            return NestedCall(self, wf, input, tid, path, None, rec.value(self.loads))
         from .loop import Run
 
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
                     sink=self.sink, modes=tuple(self.modes), parent=self, ns=self.ns + (f"{wf.name}:{tid}",))
-        return tid, path, child.prepare()
+        return NestedCall(self, wf, input, tid, path, child.prepare())
 
-    def nested_done(self, tid: str, path: str, wf: "Workflow", input: Any, outcome: Outcome, started: float) -> Any:
+    def nested_done(self, tid: str, path: str, wf: "Workflow", input: Any, outcome: "Outcome", started: float) -> Any:
         if outcome.status == "interrupted":
             raise GraphInterrupt(outcome.interrupts)
         value = outcome.value
@@ -276,3 +277,20 @@ class TaskExecution:
             self.journal.record(tid, wf.name, path, RESULT, payload, value)
         return value
 
+
+
+@dataclass(frozen=True, slots=True)
+class NestedCall:
+    """An entrypoint called inside a run: already recorded (``value``) or to run (``child``)."""
+
+    parent: "Run"
+    wf: "Workflow"
+    input: Any
+    task_id: str
+    path: str
+    child: "Run | None"
+    value: Any = None
+    started: float = field(default_factory=time.time)
+
+    def finish(self, outcome: "Outcome") -> Any:
+        return self.parent.nested_done(self.task_id, self.path, self.wf, self.input, outcome, self.started)

@@ -217,28 +217,19 @@ class Workflow:
         async entrypoints too, also from inside a running event loop.
         """
         scope = current_scope()
-        if scope is not None:
-            import time
-
-            tid, path, child = scope.run.nested_run(scope, self, input, context)
-            if not isinstance(child, Run):
-                return child
-            started = time.time()
-            return scope.run.nested_done(tid, path, self, input, child.execute_blocking(), started)
+        if scope is not None:  # inside another run: a nested, journaled call
+            call = scope.run.nested_run(scope, self, input, context)
+            return call.value if call.child is None else call.finish(call.child.execute_blocking())
         return self._output(self._run(input, config, context).execute_blocking())
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       **kwargs: Any) -> Any:
         scope = current_scope()
         if scope is not None:
-            import time
-
-            tid, path, child = scope.run.nested_run(scope, self, input, context)
-            if not isinstance(child, Run):
-                return child
-            started = time.time()
-            outcome = await (child.aexecute() if self.is_async else asyncio.to_thread(child.execute))
-            return scope.run.nested_done(tid, path, self, input, outcome, started)
+            call = scope.run.nested_run(scope, self, input, context)
+            if call.child is None:
+                return call.value
+            return call.finish(await (call.child.aexecute() if self.is_async else asyncio.to_thread(call.child.execute)))
         run = self._run(input, config, context)
         if self.is_async:
             return self._output(await run.aexecute())

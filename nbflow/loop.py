@@ -26,12 +26,13 @@ Design notes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import events as ev
 from .checkpoint.base import (
@@ -363,12 +364,31 @@ class Run(TaskExecution):
     def _body_kwargs(self, scope: Scope) -> dict:
         return self.injections(scope, self.wf.inject) if self.wf.inject else {}
 
-    def _entry_retry_delay(self, exc: BaseException, failures: int) -> float | None:
-        return self._retry_delay(self.wf, exc, failures)
-
     def _emit_start(self) -> None:
         if self.sink is not None:
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
+
+    @contextlib.contextmanager
+    def _body_scope(self) -> Iterator[Scope]:
+        """The entrypoint body's scope for one attempt (and the messages bridge, when streamed)."""
+        scope = self._root_scope()
+        token = _current.set(scope)
+        lc_token = self._install_messages(None, scope) if self.want_messages else None
+        try:
+            yield scope
+        finally:
+            if lc_token is not None:
+                from . import lc
+
+                lc.reset(lc_token)
+            _current.reset(token)
+
+    def _after_attempt(self, exc: BaseException | None, failures: int) -> tuple[float | None, int]:
+        """(seconds to wait before another attempt or None to stop, failures so far)."""
+        if exc is None or self.root.interrupts:
+            return None, failures
+        failures += 1
+        return self._retry_delay(self.wf, exc, failures), failures
 
     def execute(self) -> Outcome:
         """Sync driver: run attempts (with the entrypoint's retry policy), then conclude."""
@@ -377,30 +397,18 @@ class Run(TaskExecution):
         self._emit_start()
         failures = 0
         while True:
-            scope = self._root_scope()
-            token = _current.set(scope)
-            lc_token = self._install_messages(None, scope) if self.want_messages else None
-            try:
-                result, exc = self.wf.func(self.input, **self._body_kwargs(scope)), None
-                if isinstance(result, TaskFuture):
-                    result = result.result()
-            except BaseException as e:  # noqa: BLE001
-                result, exc = None, e
-            finally:
-                if lc_token is not None:
-                    from . import lc
-
-                    lc.reset(lc_token)
-                _current.reset(token)
+            with self._body_scope() as scope:
+                try:
+                    result, exc = self.wf.func(self.input, **self._body_kwargs(scope)), None
+                    if isinstance(result, TaskFuture):
+                        result = result.result()
+                except BaseException as e:  # noqa: BLE001
+                    result, exc = None, e
             self._drain()
-            if exc is None or self.root.interrupts:
-                break
-            failures += 1
-            delay = self._entry_retry_delay(exc, failures)
+            delay, failures = self._after_attempt(exc, failures)
             if delay is None:
-                break
+                return self._conclude(result, exc)
             _execution.sleep(delay)
-        return self._conclude(result, exc)
 
     async def aexecute(self) -> Outcome:
         """Async driver: the same as :meth:`execute`, awaiting the body and the tasks."""
@@ -409,30 +417,18 @@ class Run(TaskExecution):
         self._emit_start()
         failures = 0
         while True:
-            scope = self._root_scope()
-            token = _current.set(scope)
-            lc_token = self._install_messages(None, scope) if self.want_messages else None
-            try:
-                result, exc = await self.wf.func(self.input, **self._body_kwargs(scope)), None
-                if inspect.isawaitable(result):
-                    result = await result
-            except BaseException as e:  # noqa: BLE001
-                result, exc = None, e
-            finally:
-                if lc_token is not None:
-                    from . import lc
-
-                    lc.reset(lc_token)
-                _current.reset(token)
+            with self._body_scope() as scope:
+                try:
+                    result, exc = await self.wf.func(self.input, **self._body_kwargs(scope)), None
+                    if inspect.isawaitable(result):
+                        result = await result
+                except BaseException as e:  # noqa: BLE001
+                    result, exc = None, e
             await self._adrain()
-            if exc is None or self.root.interrupts:
-                break
-            failures += 1
-            delay = self._entry_retry_delay(exc, failures)
+            delay, failures = self._after_attempt(exc, failures)
             if delay is None:
-                break
+                return self._conclude(result, exc)
             await _execution.asleep(delay)
-        return self._conclude(result, exc)
 
     def execute_blocking(self) -> Outcome:
         """Run to completion from sync code, whatever the entrypoint's flavour."""
