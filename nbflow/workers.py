@@ -9,6 +9,8 @@
 * :class:`WorkerPool` -- daemon threads sized for I/O-bound work (default
   256, ``NBFLOW_MAX_WORKERS``); a thread is started whenever no idle one is
   free, so 100 sleeping tasks really sleep at the same time.
+* :class:`Dispatcher` -- decides between the two: a job its caller waits for
+  at once runs in the caller's thread, any other goes to the pool within 0.2 ms.
 * :func:`background_loop` -- one daemon thread running an asyncio loop, for
   async work started from sync code.
 * :func:`run_coroutine_blocking` -- run a coroutine to completion from sync
@@ -19,12 +21,14 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import collections
 import concurrent.futures
 import contextvars
 import itertools
 import os
 import queue
 import threading
+import time
 from typing import Any, Callable, Coroutine
 
 from .context import _current
@@ -97,6 +101,8 @@ class TaskFuture(concurrent.futures.Future):
                 running = None
             if running is atask.get_loop():
                 return (yield from atask.__await__())
+        if self._job is not None:  # a sync task awaited from async code: start it now
+            pool().submit(self._run_claimed)
         return (yield from asyncio.wrap_future(self).__await__())
 
     def __iter__(self):  # allow `yield from fut` in generator-based coroutines
@@ -156,10 +162,53 @@ def pool() -> WorkerPool:
     return _pool
 
 
+class Dispatcher:
+    """Hands new sync jobs to the pool after a short delay, unless their caller took them first.
+
+    ``x = t(x).result()`` asks for the result microseconds after the call: the
+    caller runs the job itself (inline claim) and no worker is ever woken for
+    it. A job nobody asks for within :attr:`delay` goes to the pool, so tasks
+    still run in parallel with each other and with the caller's own code. One
+    daemon thread; it wakes once per burst of calls, not once per call.
+    """
+
+    delay = 0.0002
+
+    def __init__(self) -> None:
+        self._pending: collections.deque[TaskFuture] = collections.deque()
+        self._event = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def defer(self, fut: TaskFuture) -> None:
+        self._pending.append(fut)
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    _thread.start_new_thread(self._loop, ())
+                    self._started = True
+        if not self._event.is_set():
+            self._event.set()
+
+    def _loop(self) -> None:
+        pending, event, submit = self._pending, self._event, pool().submit
+        while True:
+            event.wait()
+            event.clear()  # before draining: a job deferred from now on sets it again
+            time.sleep(self.delay)
+            while pending:
+                fut = pending.popleft()
+                if fut._job is not None:  # not claimed by its caller meanwhile
+                    submit(fut._run_claimed)
+
+
+_dispatcher = Dispatcher()
+
+
 def submit_sync(fut: TaskFuture, job: Callable[[], None]) -> None:
-    """Schedule ``job`` (which completes ``fut``) on the pool, claimable inline."""
+    """Schedule ``job`` (which completes ``fut``): run by its caller if asked for at once, else by the pool."""
     fut._job = job
-    pool().submit(fut._run_claimed)
+    _dispatcher.defer(fut)
 
 
 _bg_loop: asyncio.AbstractEventLoop | None = None

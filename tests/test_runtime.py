@@ -716,3 +716,22 @@ def test_graph_api_command_fields_are_refused(checkpointer):
     with pytest.raises(ConfigError, match="resume"):
         wf.invoke(Command(goto="somewhere"), cfg())
     assert wf.invoke(Command(resume=2), cfg()) == 2  # still pending, nothing lost
+
+
+def test_task_runs_while_the_caller_does_other_work():
+    started = threading.Event()
+
+    @task
+    def background() -> str:
+        started.set()
+        return "done"
+
+    @entrypoint()
+    def wf(_: Any) -> list:
+        fut = background()
+        # The caller is busy with its own code and has not asked for the result:
+        # the task must start anyway (it is not deferred until .result()).
+        ran_meanwhile = started.wait(10)
+        return [ran_meanwhile, fut.result()]
+
+    assert wf.invoke(0) == [True, "done"]
