@@ -88,16 +88,7 @@ class TaskExecution:
         tid = task_id_for(self.checkpoint_id, self.ns_str, path)
         rec = self.journal.lookup(tid, task.name, path)
         if rec is not None:
-            value = rec.value(self.loads)
-            if self.saver is not None:
-                now = time.time()
-                self.replayed.append(self._write(tid, task.name, path, REPLAYED, b"null", now, now,
-                                                 summarize(args, 80), scope.waits))
-            if self.want_ends:
-                now = time.time()
-                self.sink(ev.TaskEnd(self.ns, tid, task.name, path, value, None, (), rec.kind == CACHED,
-                                     True, now, now, self.step))
-            return TaskFuture.completed(value)
+            return TaskFuture.completed(self._serve_recorded(rec, tid, task.name, path, args, scope.waits))
         ckey = None
         if task.cache_policy is not None and self.cache is not None:
             ckey = self._cache_key(task, args, kwargs)
@@ -121,6 +112,17 @@ class TaskExecution:
         else:
             submit_sync(fut, lambda: ctx.run(self._run_task, child, task, args, kwargs, fut, ckey))
         return fut
+
+    def _serve_recorded(self, rec: Any, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+        """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
+        value = rec.value(self.loads)
+        now = time.time()
+        if self.saver is not None:  # written in one batch when the attempt concludes
+            self.replayed.append(self._write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
+        if self.want_ends:
+            self.sink(ev.TaskEnd(self.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now,
+                                 self.step))
+        return value
 
     def _cache_key(self, task: "TaskFunction", args: tuple, kwargs: dict) -> tuple[tuple[str, ...], str]:
         key = task.cache_policy.key_func(*args, **kwargs)
@@ -257,26 +259,26 @@ class TaskExecution:
         tid = task_id_for(self.checkpoint_id, self.ns_str, path)
         rec = self.journal.lookup(tid, wf.name, path)
         if rec is not None:
-            return NestedCall(self, wf, input, tid, path, None, rec.value(self.loads))
+            value = self._serve_recorded(rec, tid, wf.name, path, input, scope.waits)
+            return NestedCall(self, wf, input, tid, path, scope.waits, None, value)
         from .loop import Run
 
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
                     sink=self.sink, modes=tuple(self.modes), parent=self, ns=self.ns + (f"{wf.name}:{tid}",))
-        return NestedCall(self, wf, input, tid, path, child.prepare())
+        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
 
-    def nested_done(self, tid: str, path: str, wf: "Workflow", input: Any, outcome: "Outcome", started: float) -> Any:
+    def nested_done(self, call: "NestedCall", outcome: "Outcome") -> Any:
         if outcome.status == "interrupted":
             raise GraphInterrupt(outcome.interrupts)
         value = outcome.value
         if self.saver is not None:
             payload = self.dumps(value)
-            self._put_writes([self._write(tid, wf.name, path, RESULT, payload, started, time.time(),
-                                          summarize(input, 80))])
-            self.journal.record(tid, wf.name, path, RESULT, payload, value)
+            self._put_writes([self._write(call.task_id, call.wf.name, call.path, RESULT, payload, call.started,
+                                          time.time(), summarize(call.input, 80), call.wave)])
+            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
         return value
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +290,10 @@ class NestedCall:
     input: Any
     task_id: str
     path: str
+    wave: int
     child: "Run | None"
     value: Any = None
     started: float = field(default_factory=time.time)
 
     def finish(self, outcome: "Outcome") -> Any:
-        return self.parent.nested_done(self.task_id, self.path, self.wf, self.input, outcome, self.started)
+        return self.parent.nested_done(self, outcome)

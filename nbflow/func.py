@@ -240,18 +240,8 @@ class Workflow:
                **kwargs: Any) -> Iterator[Any]:
         """Yield chunks as the run produces them (default mode ``updates``)."""
         modes, single = ev.normalize_modes(stream_mode)
-        q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=modes)
-
-        def drive() -> None:
-            try:
-                run.execute_blocking()
-                q.put(_Done(None))
-            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-                q.put(_Done(e))
-
-        threading.Thread(target=drive, name=f"nbflow-stream-{self.name}", daemon=True).start()
-        return _consume(q, modes, single, subgraphs)
+        events = self._events_in_background(input, config, context, modes, raise_errors=True)
+        return (item for event in events for item in _shape(event, modes, single, subgraphs))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
@@ -302,26 +292,24 @@ class Workflow:
         during the run arrives as a final :class:`~nbflow.events.RunError`
         event instead of being raised.
         """
+        return self._events_in_background(input, config, context, ("*",), raise_errors=False)
+
+    def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
+                              modes: tuple[str, ...], *, raise_errors: bool) -> Iterator[Any]:
+        """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
+        return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=("*",))
+        run = self._run(input, config, context, sink=q.put, modes=modes)
 
         def drive() -> None:
             try:
                 run.execute_blocking()
-            except BaseException:  # noqa: BLE001 - reported by the RunError event
-                pass
-            q.put(_Done(None))
+                q.put(_Done(None))
+            except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
+                q.put(_Done(e if raise_errors else None))
 
-        threading.Thread(target=drive, name=f"nbflow-events-{self.name}", daemon=True).start()
-
-        def consume() -> Iterator[Any]:
-            while True:
-                item = q.get()
-                if isinstance(item, _Done):
-                    return
-                yield item
-
-        return consume()
+        threading.Thread(target=drive, name=f"nbflow-run-{self.name}", daemon=True).start()
+        return _drain_queue(q)
 
     # ------------------------------------------------------------------ history (see nbflow.history)
     def get_task_history(self, config: Mapping[str, Any]) -> list:
@@ -405,14 +393,14 @@ def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) ->
     return out
 
 
-def _consume(q: queue.SimpleQueue, modes, single, subgraphs) -> Iterator[Any]:
+def _drain_queue(q: queue.SimpleQueue) -> Iterator[Any]:
     while True:
         item = q.get()
         if isinstance(item, _Done):
             if item.error is not None:
                 raise item.error
             return
-        yield from _shape(item, modes, single, subgraphs)
+        yield item
 
 
 __all__ = ["task", "entrypoint", "Workflow", "TaskFunction"]

@@ -471,31 +471,27 @@ class Run(TaskExecution):
                 value = getattr(intr, "value", intr)
                 self.root.interrupts[iid] = (InterruptRecord(iid, value, "", wf.name), Interrupt(value, iid))
         if self.parent is not None:
+            # A nested run hands interrupts and errors to its parent, which records them.
             if self.root.interrupts or isinstance(exc, GraphInterrupt):
                 return Outcome("interrupted", None, tuple(i for _, i in self.root.interrupts.values()))
             if exc is not None:
                 raise exc
-            value, save = _unpack_final(result)
-            if self.saver is not None:
-                self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, result_channels(value, save))
-            if self.sink is not None:
-                self.sink(ev.RunEnd(self.ns, wf.name, value))
-            return Outcome("done", value)
-        if self.interrupts:
-            items = sorted(self.interrupts.values(), key=lambda ri: (_path_key(ri[0].path), ri[0].id))
-            if self.saver is not None:
-                self._put_writes([self._write(self.root_task_id, wf.name, "", INTERRUPT,
-                                              self.dumps([r.to_dict() for r, _ in items]))])
-            intrs = tuple(i for _, i in items)
-            if exc is not None and not isinstance(exc, GraphInterrupt):
+        else:
+            if self.interrupts:
+                items = sorted(self.interrupts.values(), key=lambda ri: (_path_key(ri[0].path), ri[0].id))
+                if self.saver is not None:
+                    self._put_writes([self._write(self.root_task_id, wf.name, "", INTERRUPT,
+                                                  self.dumps([r.to_dict() for r, _ in items]))])
+                intrs = tuple(i for _, i in items)
+                if exc is not None and not isinstance(exc, GraphInterrupt):
+                    self._record_error(exc)
+                    raise exc
+                if self.sink is not None:
+                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs))
+                return Outcome("interrupted", None, intrs)
+            if exc is not None:
                 self._record_error(exc)
                 raise exc
-            if self.sink is not None:
-                self.sink(ev.RunInterrupted(self.ns, wf.name, intrs))
-            return Outcome("interrupted", None, intrs)
-        if exc is not None:
-            self._record_error(exc)
-            raise exc
         value, save = _unpack_final(result)
         if self.saver is not None:
             self._put_checkpoint("loop", self.step + 1, self.checkpoint_id, result_channels(value, save))

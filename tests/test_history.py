@@ -210,3 +210,23 @@ def test_mermaid_shows_fanout_and_interrupts(checkpointer):
     assert "→ 10" in text and "return: 13" in text
     with pytest.raises(CheckpointNotFoundError):
         flow.get_graph_mermaid(cfg("empty"))
+
+
+def test_nested_entrypoint_replay_is_recorded_like_a_task(checkpointer):
+    runs = []
+
+    @entrypoint()
+    def child(x: int) -> int:
+        runs.append(x)
+        return x * 2
+
+    @entrypoint(checkpointer=checkpointer)
+    def parent(x: int) -> int:
+        doubled = child.invoke(x)
+        return doubled + interrupt("add what?")
+
+    parent.invoke(5, cfg("nr"))
+    assert parent.invoke(Command(resume=1), cfg("nr")) == 11
+    assert runs == [5]  # served from the journal on resume
+    outcomes = [(r.name, r.outcome) for r in parent.get_task_history(cfg("nr"))]
+    assert outcomes == [("child", "ok"), ("child", "replayed")]
