@@ -298,15 +298,13 @@ def mermaid(wf: "Workflow", config: Mapping[str, Any]) -> str:
     """Mermaid text for the invocation ``config`` points at (the latest one by default)."""
     from .graph import mermaid_for
 
+    t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
     invocations = [i for i in get_invocations(wf, config) if i.source != "update"]
     if not invocations:
-        t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no invocation to draw yet; run it first.")
-    t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
     chosen = invocations[-1]
     if t.checkpoint_id is not None:
-        saver = _saver(wf, "get_graph_mermaid()")
-        target = _invocation_checkpoint(saver, t).checkpoint_id
+        target = _invocation_checkpoint(wf.checkpointer, t).checkpoint_id
         chosen = next(i for i in invocations if i.checkpoint_id == target)
     return mermaid_for(chosen, wf.name)
 
