@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from . import tap
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, REPLAYED, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .loop import END, START, parse_config, result_channels
@@ -147,6 +148,8 @@ def update_state(wf: "Workflow", config: Mapping[str, Any], values: Any, as_node
     rec = CheckpointRecord(t.thread_id, t.checkpoint_ns, new_checkpoint_id(),
                            base.checkpoint_id if base else None, time.time(), step, "update", blob, _dumps(meta))
     saver.put_checkpoint(rec)
+    tap.edited(saver, t.thread_id, wf.name, tap.ThreadEdited(_ns_tuple(t.checkpoint_ns), "update_state",
+                                                             rec.checkpoint_id))
     return _config(t.thread_id, t.checkpoint_ns, rec.checkpoint_id)
 
 
@@ -291,7 +294,12 @@ def fork(wf: "Workflow", config: Mapping[str, Any], *, task_index: int, value: A
     saver.put_checkpoint(rec)
     if new_writes:
         saver.put_writes(new_writes)
+    tap.edited(saver, new_thread, wf.name, tap.ThreadEdited(_ns_tuple(ns), "fork", new_id, t.thread_id))
     return _config(new_thread, ns, new_id)
+
+
+def _ns_tuple(ns: str) -> tuple[str, ...]:
+    return tuple(ns.split("|")) if ns else ()
 
 
 def mermaid(wf: "Workflow", config: Mapping[str, Any]) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import events as ev
+from . import tap
 from .checkpoint.base import (
     ERROR,
     INTERRUPT,
@@ -65,6 +66,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 START, END, PREVIOUS = "__start__", "__end__", "__previous__"
 INJECTABLE = ("config", "previous", "runtime", "store", "writer")
+# What a run builds for the tap when somebody listens (token-level messages only when streamed).
+TAP_MODES = ("tasks", "checkpoints", "custom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +142,17 @@ class Run(TaskExecution):
         self.context = context
         self.store = wf.store if wf.store is not None or parent is None else parent.store
         self.cache = wf.cache if wf.cache is not None or parent is None else parent.cache
-        self.sink = sink
-        self.modes = frozenset(modes)
         self.parent = parent
         self.root: Run = parent.root if parent is not None else self
         self.ns = ns
         self.ns_str = "|".join(ns)
         self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
         self.thread_id = self.target.thread_id
+        if parent is None and tap.listening():  # the process-wide tap hears every top-level run
+            sink = tap.run_sink(saver, self.thread_id, wf.name, sink)
+            modes = (*modes, *TAP_MODES)
+        self.sink = sink
+        self.modes = frozenset(modes)
         self.lock = threading.Lock()
         self.outstanding: list[TaskFuture] = []
         self.replayed: list[WriteRecord] = []  # rows for tasks served from the journal, written in one batch
