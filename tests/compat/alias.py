@@ -71,8 +71,8 @@ MODULES: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "langgraph.runtime": _names("nbflow.context", "Runtime", "get_runtime", "RunControl"),
     "langgraph.warnings": _names(
-        "nbflow.jsonschemas", "LangGraphDeprecationWarning", "LangGraphDeprecatedSinceV05",
-        "LangGraphDeprecatedSinceV10",
+        "nbflow.deprecations", "LangGraphDeprecationWarning", "LangGraphDeprecatedSinceV05",
+        "LangGraphDeprecatedSinceV10", "LangGraphDeprecatedSinceV11",
     ),
     "langgraph.checkpoint": _NONE,
     "langgraph.checkpoint.base": _names("nbflow.checkpoint", "BaseCheckpointSaver"),

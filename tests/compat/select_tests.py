@@ -224,6 +224,12 @@ class Missing:
 '''
 
 
+def _segment(source: str, node: ast.stmt) -> str:
+    """The source lines of a top-level statement, decorators included."""
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return "\n".join(source.splitlines()[first - 1:node.end_lineno])
+
+
 def _guard_import(node: ast.stmt, used: set[str]) -> list[str]:
     lines = []
     if isinstance(node, ast.ImportFrom):
@@ -302,7 +308,7 @@ def trim_module(sel: FileSelection) -> str:
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             if id(node) not in keep_tests:
                 if id(node) in reached_ids:
-                    out.append(ast.get_source_segment(sel.source, node))
+                    out.append(_segment(sel.source, node))
                 continue
             body = [
                 item for item in node.body
@@ -315,7 +321,7 @@ def trim_module(sel: FileSelection) -> str:
                 decorator_list=node.decorator_list, type_params=getattr(node, "type_params", []),
             )))
         elif always_kept(node) or id(node) in keep_tests or id(node) in reached_ids:
-            out.append(ast.get_source_segment(sel.source, node) or ast.unparse(node))
+            out.append(_segment(sel.source, node))
         else:
             continue
         out.append("")
