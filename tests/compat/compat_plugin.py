@@ -1,6 +1,6 @@
 """pytest plugin for the compat session (see :mod:`harness`).
 
-* installs the ``langgraph`` import alias (:mod:`alias`) before any test module
+* installs the ``langgraph`` import alias (:mod:`compat_alias`) before any test module
   is imported, and refuses to run if a real LangGraph is installed;
 * provides the fixture names LangGraph's tests use, over nbflow's objects:
   ``sync_checkpointer`` (memory, SQLite file, SQLite file + AES),
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-import alias
+import compat_alias as alias
 
 alias.install()
 

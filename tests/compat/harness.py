@@ -5,11 +5,11 @@
 1. fetches LangGraph's published sdist with pip into ``.cache/compat/dist``
    (outside git; checked against a pinned SHA-256),
 2. extracts its ``tests/`` folder to ``.cache/compat/langgraph-1.2.22/upstream``,
-3. selects the Functional-API tests (:mod:`select_tests`) and writes trimmed
+3. selects the Functional-API tests (:mod:`compat_select`) and writes trimmed
    copies, their helper modules and snapshots to ``.../run/tests`` plus
    ``.../run/selection.json`` (kept and excluded tests, with reasons),
 4. runs pytest there in a subprocess whose ``langgraph`` imports are answered
-   by nbflow (:mod:`alias`, installed by the plugin :mod:`compat_plugin`, which
+   by nbflow (:mod:`compat_alias`, installed by the plugin :mod:`compat_plugin`, which
    also provides LangGraph's fixture names and applies ``known_failures.txt``).
 
 The exit status is pytest's: 0 when every case passes or is a listed known
@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-import select_tests  # noqa: E402
+import compat_select as select_tests  # noqa: E402
 
 VERSION = "1.2.22"
 SDIST = f"langgraph-{VERSION}.tar.gz"

@@ -1,4 +1,4 @@
-"""Answer ``import langgraph...`` with nbflow's objects (the compat harness's import alias).
+"""Answer ``import langgraph...`` with nbflow's objects (the compat harness's import compat_alias as alias).
 
 :func:`install` puts a finder first on :data:`sys.meta_path` that owns the
 whole ``langgraph`` namespace, so an installed LangGraph can never be picked up
