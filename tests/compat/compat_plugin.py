@@ -1,7 +1,7 @@
 """pytest plugin for the compat session (see :mod:`harness`).
 
 * installs the ``langgraph`` import alias (:mod:`compat_alias`) before any test module
-  is imported, and refuses to run if a real LangGraph is installed;
+  is imported (it owns the whole namespace, so an installed LangGraph is never used; checked at the end);
 * provides the fixture names LangGraph's tests use, over nbflow's objects:
   ``sync_checkpointer`` (memory, SQLite file, SQLite file + AES),
   ``async_checkpointer`` (memory, AsyncSqliteSaver file), ``sync_store`` /
