@@ -4,7 +4,7 @@ Every workload is a function ``fn(lib, quick) -> dict`` where ``lib`` is a
 namespace with the attributes
 
     name, version, entrypoint, task, interrupt, Command, InMemorySaver,
-    make_sqlite_saver(path), get_stream_writer (or None)
+    make_sqlite_saver(path), make_sqlite_conn_saver(path), get_stream_writer (or None)
 
 so the workflow code below is the same for both libraries; only
 :func:`load_lib` knows where each name comes from. A workload returns
