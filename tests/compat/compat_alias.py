@@ -24,14 +24,20 @@ __all__ = ["MODULES", "install", "uninstall"]
 
 
 def _names(module: str, *names: str, **renamed: str) -> Callable[[], dict[str, Any]]:
-    """Take ``names`` from nbflow module ``module`` (``renamed``: langgraph name -> nbflow name)."""
+    """Take ``names`` from nbflow module ``module`` or, failing that, from ``nbflow`` itself
+    (``renamed``: langgraph name -> nbflow name)."""
 
     def load() -> dict[str, Any]:
         mod = importlib.import_module(module)
+        top = importlib.import_module("nbflow")
         out = {}
         for name in names:
-            if hasattr(mod, name):
-                out[name] = getattr(mod, name)
+            # The module named here, else nbflow's public namespace (where the
+            # runtime may export a name from a module this table does not know).
+            for source in (mod, top):
+                if hasattr(source, name):
+                    out[name] = getattr(source, name)
+                    break
         for lg_name, nb_name in renamed.items():
             if hasattr(mod, nb_name):
                 out[lg_name] = getattr(mod, nb_name)
