@@ -164,3 +164,14 @@ def test_known_failures_file_is_well_formed():
     for test_id, note in known.items():
         assert test_id.startswith("tests/test_") and "::" in test_id, test_id
         assert note.split(":")[0] in categories, f"{test_id}: unknown category in {note!r}"
+
+
+def test_a_tampered_sdist_is_refused_and_removed(tmp_path):
+    import harness
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / harness.SDIST).write_bytes(b"not the real sdist")
+    with pytest.raises(harness.CompatSetupError, match="expected"):
+        harness.fetch_sdist(tmp_path)
+    assert not (dist / harness.SDIST).exists()
