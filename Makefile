@@ -37,7 +37,7 @@ TUTORIALS = $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks bench clean
+.PHONY: all venv install js test lab notebooks bench clean compat
 
 all: test
 
@@ -81,6 +81,12 @@ test: install js
 	  echo "make test: pytest collected no tests (allowed by ALLOW_NO_TESTS)"; rc=0; \
 	fi; \
 	exit $$rc
+
+# LangGraph 1.2.22's own Functional-API tests against nbflow (tests/compat/harness.py;
+# `make test` runs them too, via tests/compat/test_compat.py). COMPAT_ARGS go to pytest.
+COMPAT_ARGS ?=
+compat: install
+	$(VPY) tests/compat/harness.py $(COMPAT_ARGS)
 
 lab: install js
 	@mkdir -p notebooks

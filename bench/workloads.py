@@ -4,7 +4,7 @@ Every workload is a function ``fn(lib, quick) -> dict`` where ``lib`` is a
 namespace with the attributes
 
     name, version, entrypoint, task, interrupt, Command, InMemorySaver,
-    make_sqlite_saver(path), get_stream_writer (or None)
+    make_sqlite_saver(path), make_sqlite_conn_saver(path), get_stream_writer (or None)
 
 so the workflow code below is the same for both libraries; only
 :func:`load_lib` knows where each name comes from. A workload returns
@@ -63,6 +63,7 @@ def load_lib(name: str) -> types.SimpleNamespace:
             return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
 
         return types.SimpleNamespace(
+            make_sqlite_conn_saver=make_sqlite_saver,  # the idiom of LangGraph's docs
             name="langgraph",
             version=_dist_version("langgraph", langgraph),
             entrypoint=entrypoint,
@@ -80,7 +81,13 @@ def load_lib(name: str) -> types.SimpleNamespace:
         def make_sqlite_saver(path: str) -> Any:
             return nbflow.SqliteSaver(path)
 
+        def make_sqlite_conn_saver(path: str) -> Any:  # LangGraph's docs' idiom, on nbflow
+            import sqlite3
+
+            return nbflow.SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+
         return types.SimpleNamespace(
+            make_sqlite_conn_saver=make_sqlite_conn_saver,
             name="nbflow",
             version=_dist_version("nbflow", nbflow),
             entrypoint=nbflow.entrypoint,
@@ -126,6 +133,10 @@ class _Savers:
             self.count += 1
             path = os.path.join(self.tmp.name, f"bench-{self.count}.sqlite")
             return self.lib.make_sqlite_saver(path)
+        if kind == "sqlite_conn":  # SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+            self.count += 1
+            path = os.path.join(self.tmp.name, f"bench-{self.count}.sqlite")
+            return self.lib.make_sqlite_conn_saver(path)
         raise ValueError(kind)
 
     def close(self) -> None:
@@ -521,6 +532,11 @@ WORKLOADS: list[Workload] = [
     Workload("fanout_sqlite", "fan-out 1000 tasks, SQLite", "µs/task", _fanout("sqlite"), ("ratio", 10)),
     Workload("chain_memory", "chain 200 tasks, memory", "µs/task", _chain("memory"), ("ratio", 20)),
     Workload("chain_sqlite", "chain 200 tasks, SQLite", "µs/task", _chain("sqlite"), ("ratio", 10)),
+    # Issue 7 §4: both libraries given SqliteSaver(sqlite3.connect(path, check_same_thread=False)).
+    Workload("chain_sqlite_conn", "chain 200 tasks, SQLite user connection", "µs/task",
+             _chain("sqlite_conn"), ("ratio", 10)),
+    Workload("invoke_sqlite_conn", "trivial invoke, SQLite user connection", "µs/call",
+             _invoke("sqlite_conn"), ("ratio", 10)),
     Workload("invoke_memory", "trivial invoke, memory", "µs/call", _invoke("memory"), ("below", 100)),
     Workload("invoke_sqlite", "trivial invoke, SQLite", "µs/call", _invoke("sqlite"), ("below", 100)),
     Workload("sleep_sync", "100 sync tasks x sleep 50 ms", "s", _sleep_sync, ("below", 0.15)),

@@ -14,13 +14,14 @@ import functools
 import inspect
 import queue
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
 from . import events as ev
+from . import jsonschemas
 from .checkpoint.base import BaseCheckpointSaver
 from .context import ContextT, current_scope
+from .deprecations import warn_renamed_argument
 from .errors import TaskContextError
 from .loop import INJECTABLE, Outcome, Run
 from .policies import CachePolicy, RetryPolicy, normalize_retry
@@ -58,8 +59,7 @@ def _injectable_params(func: Any, skip_first: bool) -> tuple[tuple[str, ...], di
 
 def _pop_deprecated(kwargs: dict, old: str, new: str, current: Any, since: str) -> Any:
     if old in kwargs:
-        warnings.warn(f"`{old}` is deprecated (since {since}); use `{new}` instead.",
-                      DeprecationWarning, stacklevel=3)
+        warn_renamed_argument(old, new, since)  # LangGraph's warning class and message
         value = kwargs.pop(old)
         return current if current is not None else value
     return current
@@ -347,6 +347,12 @@ class Workflow:
         from .history import _saver
 
         return _saver(self, "list_threads()").list_threads()
+
+    # JSON Schemas and the deprecated config_schema(), as LangGraph reports them (nbflow.jsonschemas)
+    def get_input_jsonschema(self, config: Any = None) -> dict: return jsonschemas.get_input_jsonschema(self)
+    def get_output_jsonschema(self, config: Any = None) -> dict: return jsonschemas.get_output_jsonschema(self)
+    def get_context_jsonschema(self) -> dict | None: return jsonschemas.get_context_jsonschema(self)
+    def config_schema(self, *, include: Any = None) -> Any: return jsonschemas.config_schema(self)
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
         from .history import get_state

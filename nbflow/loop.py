@@ -31,6 +31,7 @@ import contextvars
 import inspect
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
@@ -94,8 +95,8 @@ def parse_config(config: Mapping[str, Any] | None, *, needs_thread: bool, who: s
             "{'configurable': {'thread_id': 'my-thread'}} "
             f"(got {dict(config)!r})."
         )
-    if thread_id is not None and not isinstance(thread_id, (str, int)):
-        raise ConfigError(f"{who}: thread_id must be a str or int, got {type(thread_id).__name__}")
+    if thread_id is not None and not isinstance(thread_id, (str, int, uuid.UUID)):  # UUID: as LangGraph
+        raise ConfigError(f"{who}: thread_id must be a str, int or uuid.UUID, got {type(thread_id).__name__}")
     return Target(
         None if thread_id is None else str(thread_id),
         str(conf.get("checkpoint_ns") or ""),

@@ -3,8 +3,10 @@
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .memory import InMemorySaver, MemorySaver
 from .sqlite import SqliteSaver
+from .aiosqlite import AsyncSqliteSaver
 
 __all__ = [
+    "AsyncSqliteSaver",
     "BaseCheckpointSaver",
     "CheckpointRecord",
     "WriteRecord",

@@ -19,8 +19,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from typing import Sequence
+from typing import Any, Sequence
 
+from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 
 __all__ = ["InMemorySaver", "MemorySaver"]
@@ -57,7 +58,9 @@ class InMemorySaver(BaseCheckpointSaver):
     O(rows), ``list_threads`` O(threads).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, serde: Any = None) -> None:
+        # The serializer the engine uses for this saver's payloads (None: nbflow's default).
+        self.serde = default_serializer if serde is None else serde
         self._lock = threading.Lock()
         # Ordered: the most recently written thread is the last key.
         self._threads: dict[str, _Thread] = {}

@@ -13,6 +13,17 @@ Durability and concurrency:
   ``database is locked`` that still escapes is retried until the timeout is spent.
 * One connection per saver, guarded by a lock, so a saver is safe to share
   between threads.
+* A connection the user passes in (``SqliteSaver(sqlite3.connect(path,
+  check_same_thread=False))``, the idiom of LangGraph's docs) is adopted as
+  LangGraph's SqliteSaver adopts it -- switched to ``journal_mode=WAL`` (a
+  property of the file, so it persists) -- and, when it is at SQLite's default
+  ``synchronous=FULL``, lowered to ``NORMAL`` for the saver's life: the same
+  crash guarantee as a saver-opened connection, without one fsync per commit
+  (which is what made a user's connection ~15x slower per task than a path).
+  Pass ``synchronous="full"`` (or ``"extra"``) to keep fsync on every commit,
+  or ``synchronous=None`` to leave the connection's setting untouched. Nothing
+  is changed on a connection that is inside a transaction or on ``:memory:``
+  databases (no journal file to switch).
 
 Schema (version :data:`SCHEMA_VERSION`, kept in the ``meta`` table)::
 
@@ -34,6 +45,7 @@ import time
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..errors import ConfigError
+from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
@@ -42,6 +54,7 @@ SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
 
 _T = TypeVar("_T")
+_SYNC_LEVELS = {"off": 0, "normal": 1, "full": 2, "extra": 3}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS meta (
@@ -143,9 +156,16 @@ class SqliteSaver(BaseCheckpointSaver):
     ``SqliteSaver(path)`` opens (and owns) a connection to ``path`` (``str`` or
     :class:`os.PathLike`; parent directories are created; ``":memory:"`` works).
     ``SqliteSaver(conn)`` uses an existing :class:`sqlite3.Connection` as-is
-    (its pragmas are left alone and :meth:`close` does not close it); create it
-    with ``sqlite3.connect(path, check_same_thread=False)`` if the saver will be
-    used from more than one thread, which the engine does.
+    (:meth:`close` does not close it); create it with ``sqlite3.connect(path,
+    check_same_thread=False)`` if the saver will be used from more than one
+    thread, which the engine does. Such a connection is put in WAL mode, and
+    ``synchronous`` is set to ``"normal"`` unless another ``synchronous``
+    value (``"off"``, ``"normal"``, ``"full"``, ``"extra"``, or ``None``: leave
+    it as it is) is passed; see the module docstring for why.
+
+    ``serde`` is the serializer the engine uses for this saver's payloads
+    (default: nbflow's strict JSON serializer; e.g.
+    :class:`nbflow.encrypted.EncryptedSerializer` to encrypt them at rest).
     """
 
     def __init__(
@@ -153,7 +173,10 @@ class SqliteSaver(BaseCheckpointSaver):
         conn_or_path: sqlite3.Connection | str | os.PathLike[str],
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        serde: Any = None,
+        synchronous: str | None = "normal",
     ) -> None:
+        self.serde = default_serializer if serde is None else serde
         self._lock = threading.RLock()
         self._gc_mutex = threading.Lock()  # guards the group-commit queue below
         self._gc_rows: list[tuple] = []
@@ -166,6 +189,7 @@ class SqliteSaver(BaseCheckpointSaver):
             self._conn = conn_or_path
             self._owns_conn = False
             self.path: str | None = None
+            self._adopt(conn_or_path, synchronous)
         elif isinstance(conn_or_path, (str, os.PathLike)):
             path = os.fspath(conn_or_path)
             if isinstance(path, bytes):
@@ -223,6 +247,29 @@ class SqliteSaver(BaseCheckpointSaver):
             conn.close()
             raise
         return conn
+
+    def _adopt(self, conn: sqlite3.Connection, synchronous: str | None) -> None:
+        """Put a user's connection in WAL mode (and ``synchronous`` as asked); see the module doc."""
+        if synchronous is not None and str(synchronous).lower() not in _SYNC_LEVELS:
+            raise ConfigError(
+                f"SqliteSaver: synchronous must be one of {sorted(_SYNC_LEVELS)} or None, "
+                f"got {synchronous!r}"
+            )
+
+        def adopt() -> None:
+            if conn.in_transaction:
+                return  # journal mode cannot change inside a transaction: leave it
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode not in ("wal", "memory"):
+                _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone(),
+                            self._busy_timeout)
+                mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if synchronous is not None and mode == "wal":
+                level = _SYNC_LEVELS[str(synchronous).lower()]
+                if int(conn.execute("PRAGMA synchronous").fetchone()[0]) != level:
+                    conn.execute(f"PRAGMA synchronous = {level}")
+
+        self._run(adopt)
 
     def _setup(self) -> None:
         def create() -> None:

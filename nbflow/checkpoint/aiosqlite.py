@@ -1,0 +1,104 @@
+"""``AsyncSqliteSaver``: the SQLite checkpointer with LangGraph's async construction.
+
+LangGraph users write::
+
+    async with AsyncSqliteSaver.from_conn_string("checkpoints.sqlite") as saver:
+        app = entrypoint(checkpointer=saver)(workflow)
+        await app.ainvoke(...)
+
+This module owns that shape. The storage is :class:`~nbflow.checkpoint.sqlite.SqliteSaver`
+itself (same file format, same transactions and durability, so a file written by
+one is read by the other): nbflow's engine calls savers synchronously from its
+worker threads, so no second, asyncio-native SQLite driver is needed.
+What is async here is what touches the disk on the caller's event loop: opening
+(schema setup, WAL switch) and closing run in a worker thread, and every read a
+user makes directly has an awaitable twin (``aget_checkpoint``,
+``alist_checkpoints``, ``aget_writes``, ``alist_writes``, ``alist_threads``,
+``adelete_thread``) that runs off the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from typing import Any, AsyncIterator
+
+from ..errors import ConfigError
+from .base import CheckpointRecord, WriteRecord
+from .sqlite import SqliteSaver
+
+__all__ = ["AsyncSqliteSaver"]
+
+
+class AsyncSqliteSaver(SqliteSaver):
+    """A :class:`SqliteSaver` made and used from asyncio code.
+
+    ``AsyncSqliteSaver.from_conn_string(path)`` is an *async* context manager
+    (``async with``); the constructor takes what :class:`SqliteSaver` takes (a
+    path or a ``sqlite3.Connection``) for code that builds it directly. An
+    ``aiosqlite.Connection`` is refused with an explanation: pass its path.
+    ``async with saver:`` closes it on exit.
+    """
+
+    def __init__(self, conn_or_path: sqlite3.Connection | str | os.PathLike[str], **kwargs: Any) -> None:
+        if type(conn_or_path).__module__.split(".")[0] == "aiosqlite":
+            raise ConfigError(
+                "AsyncSqliteSaver does not take an aiosqlite connection: nbflow drives SQLite "
+                "from its own worker threads. Pass the database path instead, e.g. "
+                "AsyncSqliteSaver.from_conn_string('checkpoints.sqlite')."
+            )
+        super().__init__(conn_or_path, **kwargs)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def from_conn_string(  # type: ignore[override]
+        cls, conn_string: str | os.PathLike[str], **kwargs: Any
+    ) -> AsyncIterator["AsyncSqliteSaver"]:
+        """``async with AsyncSqliteSaver.from_conn_string("x.sqlite") as saver: ...``; closes on exit."""
+        saver = await asyncio.to_thread(cls, conn_string, **kwargs)
+        try:
+            yield saver
+        finally:
+            await saver.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection (if the saver opened it) without blocking the loop."""
+        await asyncio.to_thread(self.close)
+
+    async def __aenter__(self) -> "AsyncSqliteSaver":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    # -- awaitable twins of the reads (and delete) a user calls directly ---------
+
+    async def aget_checkpoint(
+        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointRecord | None:
+        return await asyncio.to_thread(self.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def alist_checkpoints(
+        self, thread_id: str, checkpoint_ns: str = "", *, before: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        return await asyncio.to_thread(
+            self.list_checkpoints, thread_id, checkpoint_ns, before=before, limit=limit
+        )
+
+    async def aget_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
+        return await asyncio.to_thread(self.get_writes, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def alist_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
+        return await asyncio.to_thread(self.list_writes, thread_id, checkpoint_ns)
+
+    async def alist_threads(self) -> list[str]:
+        return await asyncio.to_thread(self.list_threads)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+    def __repr__(self) -> str:
+        return "<Async" + super().__repr__()[1:]
