@@ -8,7 +8,7 @@ Jupyter module (those live in :mod:`nbflow.notebook`).
 
 from .cache import InMemoryCache
 from .checkpoint import BaseCheckpointSaver, InMemorySaver, MemorySaver, SqliteSaver
-from .context import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
+from .engine.scope import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,

@@ -3,8 +3,9 @@
 ``@entrypoint(...)`` turns a function into a :class:`Workflow` with
 LangGraph's surface (``invoke``/``ainvoke``/``stream``/``astream``,
 ``get_state``/``get_state_history``/``update_state``). Each call builds a
-:class:`~nbflow.loop.Run`; this module only translates between the public
-signatures and the run loop (inputs in, outcomes and stream chunks out).
+:class:`~nbflow.engine.run.Run`; this module only translates between the public
+signatures and the engine (inputs in, outcomes and stream chunks out), and
+hands history questions to :mod:`nbflow.history`.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
 from . import events as ev
+from . import history
 from .checkpoint.base import BaseCheckpointSaver
-from .context import ContextT, current_scope
+from .config import INJECTABLE, MISSING
+from .engine.outcome import run_async, run_blocking
+from .engine.run import Ending, Run
+from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
-from .loop import INJECTABLE, Outcome, Run
 from .policies import CachePolicy, RetryPolicy, normalize_retry
+from .types import final
 
 R = TypeVar("R")
 S = TypeVar("S")
 INTERRUPT_KEY = ev.INTERRUPT_KEY
-_MISSING: Any = object()
 
 
 def _callable_name(func: Any) -> str:
@@ -129,12 +133,7 @@ def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None
 class entrypoint(Generic[ContextT]):
     """Decorator that turns a function into a durable workflow (:class:`Workflow`)."""
 
-    @dataclass
-    class final(Generic[R, S]):
-        """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``."""
-
-        value: R
-        save: S
+    final = final  # entrypoint.final(value, save): return value, save another as the next `previous`
 
     def __init__(self, checkpointer: BaseCheckpointSaver | None = None, store: Any = None,
                  cache: Any = None, context_schema: type | None = None,
@@ -204,7 +203,7 @@ class Workflow:
                    sink=sink, modes=modes).prepare()
 
     @staticmethod
-    def _output(outcome: Outcome) -> Any:
+    def _output(outcome: Ending) -> Any:
         if outcome.status == "interrupted":
             return {INTERRUPT_KEY: list(outcome.interrupts)}
         return outcome.value
@@ -227,13 +226,8 @@ class Workflow:
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
-            if call.child is None:
-                return call.value
-            return call.finish(await (call.child.aexecute() if self.is_async else asyncio.to_thread(call.child.execute)))
-        run = self._run(input, config, context)
-        if self.is_async:
-            return self._output(await run.aexecute())
-        return self._output(await asyncio.to_thread(run.execute))
+            return call.value if call.child is None else call.finish(await call.child.execute_async())
+        return self._output(await self._run(input, config, context).execute_async())
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
@@ -251,25 +245,14 @@ class Workflow:
         q: asyncio.Queue = asyncio.Queue()
         owner = threading.get_ident()
 
-        def sink(item: Any) -> None:
+        def put(item: Any) -> None:
             if threading.get_ident() == owner:
                 q.put_nowait(item)
             else:
                 loop.call_soon_threadsafe(q.put_nowait, item)
 
-        run = self._run(input, config, context, sink=sink, modes=modes)
-
-        async def drive() -> None:
-            try:
-                if self.is_async:
-                    await run.aexecute()
-                else:
-                    await asyncio.to_thread(run.execute)
-                sink(_Done(None))
-            except BaseException as e:  # noqa: BLE001
-                sink(_Done(e))
-
-        driver = asyncio.ensure_future(drive())
+        run = self._run(input, config, context, sink=put, modes=modes)
+        driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
         try:
             while True:
                 item = await q.get()
@@ -300,31 +283,20 @@ class Workflow:
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
         run = self._run(input, config, context, sink=q.put, modes=modes)
-
-        def drive() -> None:
-            try:
-                run.execute_blocking()
-                q.put(_Done(None))
-            except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
-                q.put(_Done(e if raise_errors else None))
-
-        threading.Thread(target=drive, name=f"nbflow-run-{self.name}", daemon=True).start()
+        threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
+                         name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)
 
     # ------------------------------------------------------------------ history (see nbflow.history)
     def get_task_history(self, config: Mapping[str, Any]) -> list:
         """Every task execution recorded in the thread (:class:`~nbflow.TaskRecord`), oldest first."""
-        from .history import get_task_history
-
-        return get_task_history(self, config)
+        return history.get_task_history(self, config)
 
     def get_invocations(self, config: Mapping[str, Any]) -> list:
         """The thread's invocations (:class:`~nbflow.history.Invocation`), oldest first."""
-        from .history import get_invocations
+        return history.get_invocations(self, config)
 
-        return get_invocations(self, config)
-
-    def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = _MISSING,
+    def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = MISSING,
              thread_id: str | None = None) -> dict:
         """Branch a past invocation after its first ``task_index`` tasks; returns the new config.
 
@@ -332,44 +304,32 @@ class Workflow:
         (optionally replacing the last one with ``value``); run it with
         ``invoke(None, new_config)`` and every later task executes again.
         """
-        from .history import fork
-
-        return fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
+        return history.fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
 
     def get_graph_mermaid(self, config: Mapping[str, Any]) -> str:
         """A Mermaid flowchart of the tasks the invocation in ``config`` actually ran."""
-        from .history import mermaid
-
-        return mermaid(self, config)
+        return history.mermaid(self, config)
 
     def list_threads(self) -> list[str]:
         """Thread ids in this workflow's checkpointer, most recently active first."""
-        from .history import _saver
-
-        return _saver(self, "list_threads()").list_threads()
+        return history.saver_of(self, "list_threads()").list_threads()
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
-        from .history import get_state
-
-        return get_state(self, config)
+        return history.get_state(self, config)
 
     async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
         return self.get_state(config, subgraphs=subgraphs)
 
     def get_state_history(self, config: Mapping[str, Any], *, filter: Mapping[str, Any] | None = None,
                           before: Mapping[str, Any] | None = None, limit: int | None = None):
-        from .history import get_state_history
-
-        return get_state_history(self, config, filter=filter, before=before, limit=limit)
+        return history.get_state_history(self, config, filter=filter, before=before, limit=limit)
 
     async def aget_state_history(self, config, *, filter=None, before=None, limit=None):
         for snap in self.get_state_history(config, filter=filter, before=before, limit=limit):
             yield snap
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
-        from .history import update_state
-
-        return update_state(self, config, values, as_node=as_node)
+        return history.update_state(self, config, values, as_node=as_node)
 
     async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
         return self.update_state(config, values, as_node=as_node)
@@ -378,6 +338,33 @@ class Workflow:
 @dataclass(frozen=True, slots=True)
 class _Done:
     error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pump:
+    """A run whose events, and then a final :class:`_Done`, go to ``put``: what every stream consumes."""
+
+    run: Run
+    put: Callable[[Any], None]
+    raise_errors: bool
+
+    def _done(self, get: Callable[[], Any]) -> None:
+        try:
+            get()
+        except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
+            self.put(_Done(e if self.raise_errors else None))
+            return
+        self.put(_Done(None))
+
+    def execute_blocking(self) -> None:
+        run_blocking(self.run.drive().then(self._done))
+
+    async def execute_async(self) -> None:
+        await run_async(self.run.drive().then(self._done))
+
+
+def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
+    return _Pump(run, put, raise_errors)
 
 
 def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) -> list[Any]:

@@ -9,7 +9,7 @@ thread's task history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Generic, NamedTuple, TypeVar
 
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
@@ -138,3 +138,22 @@ class Invocation:
     def config(self) -> dict:
         return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.checkpoint_ns,
                                  "checkpoint_id": self.checkpoint_id}}
+
+
+_V = TypeVar("_V")
+_S = TypeVar("_S")
+
+
+@dataclass
+class final(Generic[_V, _S]):  # noqa: N801 - LangGraph's name: entrypoint.final
+    """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``.
+
+    Reached by users as ``entrypoint.final``; defined here so the engine can
+    recognise it without importing the decorators.
+    """
+
+    value: _V
+    save: _S
+
+
+final.__qualname__ = "entrypoint.final"

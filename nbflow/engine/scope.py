@@ -1,24 +1,31 @@
-"""The current run scope, and the helpers user code calls from inside a run.
+"""The current run scope, task futures, and the helpers user code calls from inside a run.
 
 One ``ContextVar`` holds the :class:`Scope` of the code that is running: the
-entrypoint body or one task. Task futures copy the context when they are
-created, so a task always sees its own scope, on whatever thread or loop it
-runs. The public helpers (:func:`interrupt`, :func:`get_stream_writer`,
-:func:`get_config`, :func:`get_store`, :func:`get_runtime`) read that scope
-and fail with :class:`~nbflow.errors.TaskContextError` outside a run.
+entrypoint body or one task. Task jobs run in a copy of the caller's context
+with their own scope set, so a task always sees its own scope, on whatever
+thread or loop it runs. The public helpers (:func:`interrupt`,
+:func:`get_stream_writer`, :func:`get_config`, :func:`get_store`,
+:func:`get_runtime`) read that scope and fail with
+:class:`~nbflow.errors.TaskContextError` outside a run.
+
+:class:`TaskFuture` is what calling a ``@task`` returns; waiting on one counts
+a *wait* in the waiting code's scope, which groups later calls into fan-out waves.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import Generator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import TaskContextError
-from .types import StreamWriter
+from ..errors import TaskContextError
+from ..executors.base import JobFuture
+from ..kinds import child_path
+from ..types import StreamWriter
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .loop import Run
+    from .run import Run
 
 ContextT = TypeVar("ContextT")
 
@@ -41,14 +48,28 @@ class Scope:
     def next_path(self) -> str:
         i = self.calls
         self.calls = i + 1
-        return f"{self.path}.{i}" if self.path else str(i)
+        return child_path(self.path, i)
+
+    def restart(self) -> None:
+        """A retried attempt makes its calls and interrupts from the start again."""
+        self.calls = self.interrupts = 0
 
 
 _current: ContextVar[Scope | None] = ContextVar("nbflow_scope", default=None)
 
 
 def current_scope() -> Scope | None:
+    """The scope of the workflow code running here, or None outside a run."""
     return _current.get()
+
+
+def enter_scope(scope: Scope) -> Token[Scope | None]:
+    """Make ``scope`` current in this context; undo with :func:`leave_scope`."""
+    return _current.set(scope)
+
+
+def leave_scope(token: Token[Scope | None]) -> None:
+    _current.reset(token)
 
 
 def require_scope(what: str) -> Scope:
@@ -61,7 +82,27 @@ def require_scope(what: str) -> Scope:
     return scope
 
 
-def _noop_writer(_chunk: Any) -> None:
+def _note_wait() -> None:
+    """Count a wait in the calling workflow code, so later calls start a new fan-out wave."""
+    scope = _current.get()
+    if scope is not None:
+        scope.waits += 1
+
+
+class TaskFuture(JobFuture):
+    """The future returned by calling a task inside a workflow (``.result()`` or ``await``)."""
+
+    def result(self, timeout: float | None = None) -> Any:
+        _note_wait()
+        return super().result(timeout)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        _note_wait()
+        return (yield from super().__await__())
+
+
+def noop_writer(_chunk: Any) -> None:
+    """The stream writer of a run nobody streams ``custom`` chunks from."""
     return None
 
 
@@ -80,7 +121,7 @@ class Runtime(Generic[ContextT]):
 
     context: ContextT | None = None
     store: Any = None
-    stream_writer: StreamWriter = field(default=_noop_writer, repr=False)
+    stream_writer: StreamWriter = field(default=noop_writer, repr=False)
     previous: Any = None
     execution_info: ExecutionInfo | None = None
 
@@ -118,3 +159,8 @@ def get_store() -> Any:
 def get_runtime() -> Runtime:
     scope = require_scope("get_runtime()")
     return scope.run.runtime_for(scope)
+
+
+__all__ = ["Scope", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope", "noop_writer",
+           "ExecutionInfo", "Runtime", "interrupt", "get_stream_writer", "get_config", "get_store", "get_runtime",
+           "ContextT"]

@@ -1,0 +1,243 @@
+"""One task call, written once: replay journal → cache → run with retry → record.
+
+:func:`call_task` is what calling a ``@task`` inside a run does. A result
+recorded at this call's position is served from the journal; a cached one
+from the cache; otherwise the call becomes a *job* handed to the run's
+executor (:mod:`nbflow.executors`), and the job is the pipeline
+:func:`task_pipeline` -- attempts with the task's retry policy, the result
+recorded to the saver the moment it is known, the future settled. The
+pipeline is one composition of :mod:`nbflow.engine.outcome` values, so sync
+and async tasks share every line of it.
+
+Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
+:func:`serve_recorded` (a replayed task or nested entrypoint).
+
+Every function takes the :class:`~nbflow.engine.run.Run` it works for as its
+first argument; nothing here keeps state of its own.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import events as ev
+from ..errors import CheckpointerRequiredError, GraphInterrupt, SerializationError
+from ..kinds import WriteKind
+from ..policies import retry_delay, select_policy
+from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
+from ..schema import json_schema_of, schema_ref, validate_value
+from ..serde import summarize
+from ..types import Interrupt
+from .outcome import Thunk, flavour
+from .scope import Scope, TaskFuture, enter_scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .outcome import Outcome
+    from .run import Run
+
+RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
+                                              WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+
+
+def error_payload(exc: BaseException) -> dict:
+    """How an error is stored: its type name and message."""
+    return {"type": type(exc).__qualname__, "message": str(exc)}
+
+
+def retry_decision(policies: tuple, exc: BaseException, failures: int) -> float | None:
+    """Seconds to wait before the next attempt after ``failures`` failures, or None to give up (pure)."""
+    if not policies or not isinstance(exc, Exception):
+        return None
+    policy = select_policy(policies, exc)
+    if policy is None or failures >= policy.max_attempts:
+        return None
+    return retry_delay(policy, failures)
+
+
+# ---------------------------------------------------------------------- interrupts
+def interrupt(run: "Run", scope: Scope, value: Any, response_schema: Any) -> Any:
+    """The answer to this ``interrupt()`` when the run is resuming, else record it and pause."""
+    if run.saver is None:
+        raise CheckpointerRequiredError(
+            f"interrupt() in {scope.name!r} needs a checkpointer to remember the run while it waits. "
+            f"Pass checkpointer=InMemorySaver() (or SqliteSaver(path)) to @entrypoint {run.wf.name!r}."
+        )
+    k = scope.interrupts
+    scope.interrupts = k + 1
+    iid = interrupt_id_for(run.checkpoint_id, run.ns_str, scope.path, k)
+    if iid in run.resumes:
+        answer = run.resumes[iid]
+        if response_schema is not None and not isinstance(response_schema, Mapping):
+            return validate_value(response_schema, answer)
+        return answer
+    json_schema = ref = None
+    if response_schema is not None:
+        json_schema = json_schema_of(response_schema)
+        ref = schema_ref(response_schema)
+    try:
+        run.dumps(value)
+    except SerializationError as e:
+        raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
+    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref)
+    intr = Interrupt(value, iid, response_schema, json_schema, scope.name)
+    root = run.root
+    with root.lock:
+        root.interrupts[iid] = (rec, intr)
+    raise GraphInterrupt((intr,))
+
+
+# ---------------------------------------------------------------------- a task call
+def call_task(run: "Run", scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
+    """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
+    path = scope.next_path()
+    tid = task_id_for(run.checkpoint_id, run.ns_str, path)
+    rec = run.journal.lookup(tid, task.name, path)
+    if rec is not None:
+        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits))
+    ckey = None
+    if task.cache_policy is not None and run.cache is not None:
+        ckey = cache_key(task, args, kwargs)
+        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits)
+        if hit is not None:
+            return hit
+    fut = TaskFuture()
+    child = Scope(run, path, tid, task.name)
+    child.wave = scope.waits
+    if task.inject:
+        kwargs = {**run.injections(child, tuple(n for n in task.inject if n not in kwargs
+                                               and task.positions[n] >= len(args))), **kwargs}
+    with run.lock:
+        run.outstanding.append(fut)
+    ctx = contextvars.copy_context()
+    ctx.run(enter_scope, child)
+    if run.want_messages:
+        run.install_messages(ctx, child)
+    executor = run.plugs.loop_executor if task.is_async else run.plugs.executor
+    executor.submit(fut, lambda: task_pipeline(run, child, task, args, kwargs, fut, ckey).run(), ctx)
+    return fut
+
+
+def task_pipeline(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
+                  ckey: Any) -> "Outcome[Any]":
+    """The job of one task call: attempts under the retry policy, recording, settling ``fut``."""
+    F = flavour(task.is_async)
+    started = task_started(run, child, task, args, kwargs)
+    func = task.func
+
+    def attempt() -> "Outcome[Any]":
+        return F.call(lambda: func(*args, **kwargs)).then(
+            lambda get: task_succeeded(run, child, task, args, get(), started, ckey))
+
+    def decide(exc: BaseException, failures: int) -> float | None:
+        delay = retry_decision(task.retry_policies, exc, failures)
+        if delay is not None:
+            child.restart()
+        return delay
+
+    def settle(get: Thunk[Any]) -> Any:
+        try:
+            value = get()
+        except BaseException as exc:
+            task_failed(run, child, task, args, exc, started)
+            fut.set_exception(exc)
+            raise
+        fut.set_result(value)
+        return value
+
+    return F.retry(attempt, decide, run.plugs.clock).then(settle)  # type: ignore[arg-type]
+
+
+def serve_recorded(run: "Run", rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+    """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
+    value = rec.value(run.loads)
+    now = time.time()
+    if run.saver is not None:  # written in one batch when the attempt concludes
+        run.replayed.append(run.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step))
+    return value
+
+
+def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], str]:
+    key = task.cache_policy.key_func(*args, **kwargs)
+    if isinstance(key, bytes):
+        key = key.hex()
+    return (("__nbflow_task__", task.name), str(key))
+
+
+def cache_lookup(run: "Run", key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
+    found = run.cache.get([key])
+    if key not in found:
+        return None
+    payload = found[key]
+    value = run.loads(payload)
+    now = time.time()
+    if run.saver is not None:
+        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now, summarize(args, 80), wave)])
+    run.journal.record(tid, task.name, path, CACHED, payload, value)
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step))
+    return TaskFuture.completed(value)
+
+
+def task_started(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
+    now = time.time()
+    if run.want_starts:
+        run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
+                              args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs},
+                              run.step, now))
+    return now
+
+
+def task_succeeded(run: "Run", child: Scope, task: Any, args: tuple, value: Any, started: float,
+                   ckey: Any = None) -> Any:
+    ended = time.time()
+    payload = None
+    if run.saver is not None or ckey is not None:
+        try:
+            payload = run.dumps(value)
+        except SerializationError as e:
+            hint = " (it is a task future: call .result() on it first)" \
+                if isinstance(value, concurrent.futures.Future) else ""
+            raise SerializationError(
+                f"task {task.name!r} returned a {type(value).__module__}.{type(value).__qualname__} "
+                f"that cannot be checkpointed{hint}: {e}"
+            ) from e
+    if run.saver is not None:
+        run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
+                                  started, ended, summarize(args, 80), child.wave)])
+        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)  # type: ignore[arg-type]
+    if ckey is not None:
+        run.cache.set({ckey: (payload, task.cache_policy.ttl)})
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
+                            started, ended, run.step))
+    return value
+
+
+def task_failed(run: "Run", child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
+    ended = time.time()
+    interrupts: tuple = ()
+    if isinstance(exc, GraphInterrupt):
+        interrupts = exc.interrupts
+        mine = []
+        for intr in interrupts:
+            rec = run.root.interrupts.get(intr.id, (None, None))[0]
+            if rec is not None and rec.path == child.path:  # raised here, not by a sub-task
+                mine.append(rec.to_dict())
+        if run.saver is not None and mine:
+            run.put_writes([run.write(child.task_id, task.name, child.path, INTERRUPT, run.dumps(mine),
+                                      started, ended, summarize(args, 80), child.wave)])
+    elif run.saver is not None:
+        run.put_writes([run.write(child.task_id, task.name, child.path, ERROR, run.dumps(error_payload(exc)),
+                                  started, ended, summarize(args, 80), child.wave)])
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, None,
+                            None if interrupts else exc, interrupts, False, False, started, ended, run.step))
+
+
+__all__ = ["call_task", "task_pipeline", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
