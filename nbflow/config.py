@@ -8,8 +8,9 @@ latter (:data:`START`, :data:`END`, :data:`PREVIOUS`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Mapping
+from typing import Any, Final, overload
 
 from .errors import ConfigError
 from .serde import default_serializer
@@ -40,6 +41,13 @@ class Target:
     checkpoint_ns: str
     checkpoint_id: str | None
 
+    @property
+    def thread(self) -> str:
+        """The thread id of a config parsed with ``needs_thread=True`` (where it cannot be missing)."""
+        if self.thread_id is None:
+            raise ConfigError("this call needs a thread id: pass {'configurable': {'thread_id': ...}}")
+        return self.thread_id
+
 
 def parse_config(config: Mapping[str, Any] | None, *, needs_thread: bool, who: str) -> Target:
     """Read thread id, namespace and checkpoint id out of ``config``, or say what is wrong with it."""
@@ -65,6 +73,18 @@ def parse_config(config: Mapping[str, Any] | None, *, needs_thread: bool, who: s
         str(conf.get("checkpoint_ns") or ""),
         conf.get("checkpoint_id") or None,
     )
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: str) -> dict: ...
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: None) -> None: ...
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: str | None) -> dict | None: ...
 
 
 def config_for(thread_id: str, ns: str, checkpoint_id: str | None) -> dict | None:

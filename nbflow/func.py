@@ -16,8 +16,9 @@ import inspect
 import queue
 import threading
 import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from . import events as ev
 from . import history
@@ -84,7 +85,9 @@ class TaskFunction(Generic[R]):
         self.name = name or _callable_name(func)
         self.retry_policies = normalize_retry(retry_policy)
         self.cache_policy = cache_policy
-        target = func.__call__ if not inspect.isroutine(func) and not isinstance(func, functools.partial) and callable(func) and not inspect.isclass(func) else func
+        is_callable_object = (not inspect.isroutine(func) and not isinstance(func, functools.partial)
+                              and callable(func) and not inspect.isclass(func))
+        target = func.__call__ if is_callable_object else func  # type: ignore[operator]
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
         inject, positions = _injectable_params(func, skip_first=False)
         self.inject = tuple(n for n in inject if n != "previous")
@@ -154,7 +157,7 @@ class entrypoint(Generic[ContextT]):
         self.cache_policy = cache_policy
         self.retry_policy = retry_policy
 
-    def __call__(self, func: Callable[..., Any]) -> "Workflow":
+    def __call__(self, func: Callable[..., Any]) -> Workflow:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise NotImplementedError(
                 f"@entrypoint cannot decorate the generator function {_callable_name(func)!r}. "
@@ -180,14 +183,14 @@ class Workflow:
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
-            params = [None]
+            params = [None]  # type: ignore[list-item]
         if not params:
             raise TypeError(
                 f"@entrypoint function {self.name!r} must take one positional parameter, the run's "
                 "input (use a dict to pass several values)."
             )
         self.inject, _ = _injectable_params(func, skip_first=True)
-        functools.update_wrapper(self, func)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<nbflow workflow {self.name!r}>"

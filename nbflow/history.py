@@ -9,7 +9,8 @@ imports the engine or the decorators: a workflow is only read for its
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Mapping, Protocol
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from . import tap
 from .checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
@@ -61,14 +62,14 @@ def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecor
 def get_state(wf: WorkflowLike, config: Mapping[str, Any]) -> StateSnapshot:
     saver = saver_of(wf, "get_state()")
     t = parse_config(config, needs_thread=True, who=f"get_state() of {wf.name!r}")
-    rec = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, t.checkpoint_id)
+    rec = saver.get_checkpoint(t.thread, t.checkpoint_ns, t.checkpoint_id)
     if rec is None:
         if t.checkpoint_id is not None:
             raise CheckpointNotFoundError(
                 f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}; "
                 "list them with get_state_history(config)."
             )
-        return empty_snapshot(t.thread_id)
+        return empty_snapshot(t.thread)
     return _snapshot(wf, saver, rec, with_writes=True)
 
 
@@ -79,13 +80,13 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
     before_id = None
     if before is not None:
         before_id = parse_config(before, needs_thread=False, who="get_state_history(before=...)").checkpoint_id
-    records = saver.list_checkpoints(t.thread_id, t.checkpoint_ns, before=before_id,
+    records = saver.list_checkpoints(t.thread, t.checkpoint_ns, before=before_id,
                                      limit=None if filter else limit)
     finished = {r.parent_id for r in records if r.source == Source.LOOP}
     count = 0
     for rec in records:
         snap = _snapshot(wf, saver, rec, with_writes=rec.checkpoint_id not in finished)
-        if filter and any(snap.metadata.get(k) != v for k, v in filter.items()):
+        if filter and any((snap.metadata or {}).get(k) != v for k, v in filter.items()):
             continue
         yield snap
         count += 1
@@ -97,7 +98,7 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
     """Save ``values`` as the thread's state: the next run's ``previous`` (metadata source "update")."""
     saver = saver_of(wf, "update_state()")
     t = parse_config(config, needs_thread=True, who=f"update_state() of {wf.name!r}")
-    base = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, t.checkpoint_id)
+    base = saver.get_checkpoint(t.thread, t.checkpoint_ns, t.checkpoint_id)
     if t.checkpoint_id is not None and base is None:
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}")
     step = base.step + 1 if base is not None else -1
@@ -107,13 +108,13 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
         blob = dumps(result_channels(values, values))
     except TypeError as e:
         raise type(e)(f"update_state() value for thread {t.thread_id!r} cannot be checkpointed: {e}") from e
-    rec = CheckpointRecord(t.thread_id, t.checkpoint_ns, new_checkpoint_id(),
+    rec = CheckpointRecord(t.thread, t.checkpoint_ns, new_checkpoint_id(),
                            base.checkpoint_id if base else None, time.time(), step, Source.UPDATE.value, blob,
                            dumps(meta))
     saver.put_checkpoint(rec)
-    tap.edited(saver, t.thread_id, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "update_state",
+    tap.edited(saver, t.thread, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "update_state",
                                                              rec.checkpoint_id))
-    return config_for(t.thread_id, t.checkpoint_ns, rec.checkpoint_id)  # type: ignore[arg-type,return-value]
+    return config_for(t.thread, t.checkpoint_ns, rec.checkpoint_id)
 
 
 def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRecord]:
@@ -121,7 +122,7 @@ def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRe
     saver = saver_of(wf, "get_task_history()")
     t = parse_config(config, needs_thread=True, who=f"get_task_history() of {wf.name!r}")
     loads = serializer_of(saver).loads
-    return [_task_record(w, loads) for w in saver.list_writes(t.thread_id, t.checkpoint_ns)
+    return [_task_record(w, loads) for w in saver.list_writes(t.thread, t.checkpoint_ns)
             if w.path and w.kind in TASK_KINDS]
 
 
@@ -153,9 +154,9 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
     saver = saver_of(wf, "get_invocations()")
     t = parse_config(config, needs_thread=True, who=f"get_invocations() of {wf.name!r}")
     loads = serializer_of(saver).loads
-    records = list(reversed(saver.list_checkpoints(t.thread_id, t.checkpoint_ns)))
+    records = list(reversed(saver.list_checkpoints(t.thread, t.checkpoint_ns)))
     writes: dict[str, list] = {}
-    for w in saver.list_writes(t.thread_id, t.checkpoint_ns):
+    for w in saver.list_writes(t.thread, t.checkpoint_ns):
         writes.setdefault(w.checkpoint_id, []).append(w)
     done_by = {r.parent_id: r for r in records if r.source == Source.LOOP}
     out: list[Invocation] = []
@@ -166,7 +167,8 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
         meta = loads(rec.metadata)
         if rec.source == Source.UPDATE:
             out.append(Invocation(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step,
-                                  Source.UPDATE.value, None, RunStatus.UPDATE.value, rec.created_at, rec.created_at, channels.get(END)))
+                                  Source.UPDATE.value, None, RunStatus.UPDATE.value, rec.created_at, rec.created_at,
+                                  channels.get(END)))
             continue
         ws = writes.get(rec.checkpoint_id, [])
         root = task_id_for(rec.checkpoint_id, rec.checkpoint_ns, "")
@@ -182,7 +184,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             status, ended, value = RunStatus.DONE.value, finished.created_at, loads(finished.channels).get(END)
         else:
             value = None
-            ended = max((w.ended_at or 0.0 for w in ws), default=None) or None
+            ended = max((w.ended_at or 0.0 for w in ws), default=None) or None  # type: ignore[assignment]
             if journal.pending:
                 status = RunStatus.INTERRUPTED.value
             elif journal.root_error is not None:
@@ -202,7 +204,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
 
 def _invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointRecord:
     """The input/fork checkpoint of the invocation a config points at (the latest by default)."""
-    rec = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, t.checkpoint_id)
+    rec = saver.get_checkpoint(t.thread, t.checkpoint_ns, t.checkpoint_id)
     if rec is None:
         what = f"checkpoint {t.checkpoint_id!r}" if t.checkpoint_id else "any checkpoint"
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no {what}; nothing to fork.")
@@ -214,7 +216,13 @@ def _invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointR
                 f"checkpoint {rec.checkpoint_id!r} of thread {t.thread_id!r} does not belong to an invocation "
                 "(it is a state edit); pick an invocation's checkpoint from get_invocations(config)."
             )
-        rec = saver.get_checkpoint(t.thread_id, t.checkpoint_ns, rec.parent_id)
+        parent = saver.get_checkpoint(t.thread, t.checkpoint_ns, rec.parent_id)
+        if parent is None:
+            raise CheckpointNotFoundError(
+                f"checkpoint {rec.checkpoint_id!r} of thread {t.thread_id!r} names a parent "
+                f"{rec.parent_id!r} the checkpointer does not have; pick another from get_invocations(config)."
+            )
+        rec = parent
     return rec
 
 
@@ -225,7 +233,7 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     base = _invocation_checkpoint(saver, t)
     ns = base.checkpoint_ns
     root = task_id_for(base.checkpoint_id, ns, "")
-    results = [w for w in saver.get_writes(t.thread_id, ns, base.checkpoint_id)
+    results = [w for w in saver.get_writes(t.thread, ns, base.checkpoint_id)
                if w.kind in (RESULT, CACHED) and w.task_id != root]
     results.sort(key=lambda w: Position.key(w.path))
     if not isinstance(task_index, int) or task_index < 0 or task_index > len(results):
@@ -236,10 +244,10 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     if value is not MISSING and task_index == 0:
         raise ValueError("fork(value=...) replaces the result of task task_index-1, so task_index must be >= 1")
     kept = results[:task_index]
-    new_thread = str(thread_id) if thread_id is not None else t.thread_id
-    same_thread = new_thread == t.thread_id
+    new_thread = str(thread_id) if thread_id is not None else t.thread
+    same_thread = new_thread == t.thread
     new_id = new_checkpoint_id()
-    origin = {"thread_id": t.thread_id, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
+    origin = {"thread_id": t.thread, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
               "replaced": value is not MISSING}
     dumps = serializer_of(saver).dumps
     meta = {"source": Source.FORK.value, "step": base.step, "parents": {}, "forked_from": origin}
@@ -258,8 +266,8 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     saver.put_checkpoint(rec)
     if new_writes:
         saver.put_writes(new_writes)
-    tap.edited(saver, new_thread, wf.name, tap.ThreadEdited(ns_tuple(ns), "fork", new_id, t.thread_id))
-    return config_for(new_thread, ns, new_id)  # type: ignore[return-value]
+    tap.edited(saver, new_thread, wf.name, tap.ThreadEdited(ns_tuple(ns), "fork", new_id, t.thread))
+    return config_for(new_thread, ns, new_id)
 
 
 def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
@@ -270,7 +278,7 @@ def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no invocation to draw yet; run it first.")
     chosen = invocations[-1]
     if t.checkpoint_id is not None:
-        target = _invocation_checkpoint(wf.checkpointer, t).checkpoint_id
+        target = _invocation_checkpoint(saver_of(wf, "get_graph_mermaid()"), t).checkpoint_id
         chosen = next(i for i in invocations if i.checkpoint_id == target)
     return mermaid_for(chosen, wf.name)
 

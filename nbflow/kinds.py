@@ -76,12 +76,12 @@ class TaskOutcome(StrEnum):
     REPLAYED = "replayed"
 
     @classmethod
-    def of_write(cls, kind: str) -> "TaskOutcome":
+    def of_write(cls, kind: str) -> TaskOutcome:
         """The outcome a journal row of ``kind`` stands for."""
         return _OUTCOME_OF_WRITE[kind]
 
 
-_OUTCOME_OF_WRITE = {
+_OUTCOME_OF_WRITE: dict[str, TaskOutcome] = {
     WriteKind.RESULT: TaskOutcome.OK,
     WriteKind.CACHED: TaskOutcome.CACHED,
     WriteKind.ERROR: TaskOutcome.ERROR,
@@ -101,7 +101,7 @@ class Position:
     parts: tuple[int, ...] = ()
 
     @classmethod
-    def parse(cls, path: str) -> "Position":
+    def parse(cls, path: str) -> Position:
         if not path:
             return ROOT_POSITION
         try:
@@ -115,7 +115,7 @@ class Position:
         """Sort key of a stored path (the parts as a tuple)."""
         return tuple(int(p) for p in path.split(".")) if path else ()
 
-    def child(self, index: int) -> "Position":
+    def child(self, index: int) -> Position:
         return Position((*self.parts, index))
 
     @property

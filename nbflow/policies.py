@@ -103,9 +103,7 @@ def default_retry_on(exc: BaseException) -> bool:
         if not isinstance(status, int):
             return True
         return 500 <= status < 600
-    if isinstance(exc, _NEVER_RETRY):
-        return False
-    return True
+    return not isinstance(exc, _NEVER_RETRY)
 
 
 class RetryPolicy(NamedTuple):
@@ -145,7 +143,7 @@ def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
     """
     retry_on = policy.retry_on
     if _is_exc_class(retry_on):
-        return isinstance(exc, retry_on)
+        return isinstance(exc, retry_on)  # type: ignore[arg-type]
     if isinstance(retry_on, Sequence) and not isinstance(retry_on, (str, bytes)):
         classes = tuple(retry_on)
         bad = [c for c in classes if not _is_exc_class(c)]

@@ -9,7 +9,7 @@ finished invocation whose ``values`` is the return value. Both the engine
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .checkpoint.base import CheckpointRecord
@@ -20,7 +20,7 @@ from .schema import resolve_schema_ref
 from .types import Interrupt, PregelTask, StateSnapshot
 
 
-def iso(ts: float, _fromts: Any = datetime.fromtimestamp, _utc: Any = timezone.utc) -> str:
+def iso(ts: float, _fromts: Any = datetime.fromtimestamp, _utc: Any = UTC) -> str:
     """A checkpoint time as LangGraph shows it (ISO 8601, UTC)."""
     return str(_fromts(ts, _utc).isoformat())
 
@@ -44,9 +44,9 @@ def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict
         nxt = (name,)
     # positional: this runs once per checkpoint when listing a long history
     return StateSnapshot(
-        channels[END] if END in channels else {},
+        channels[END] if END in channels else {},  # noqa: SIM401 - no dict built when END is there
         nxt,
-        config_for(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),  # type: ignore[arg-type]
+        config_for(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
         meta,
         iso(rec.created_at),
         config_for(rec.thread_id, rec.checkpoint_ns, rec.parent_id),

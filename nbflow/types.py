@@ -8,8 +8,9 @@ thread's task history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
@@ -145,7 +146,7 @@ _S = TypeVar("_S")
 
 
 @dataclass
-class final(Generic[_V, _S]):  # noqa: N801 - LangGraph's name: entrypoint.final
+class final(Generic[_V, _S]):
     """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``.
 
     Reached by users as ``entrypoint.final``; defined here so the engine can

@@ -26,7 +26,7 @@ import concurrent.futures
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 from ..executors.base import Clock, JobFuture
 from ..executors.eventloop import run_coroutine_blocking
@@ -36,7 +36,7 @@ U = TypeVar("U")
 
 Thunk = Callable[[], T]
 # Seconds to wait before another attempt, or None to give up, after the n-th failure.
-RetryDecision = Callable[[BaseException, int], Union[float, None]]
+RetryDecision = Callable[[BaseException, int], float | None]
 
 
 def _raiser(exc: BaseException) -> Callable[[], Any]:
@@ -59,13 +59,16 @@ class Immediate(Generic[T]):
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def value(cls, value: U) -> "Immediate[U]":
+    def value(cls, value: U) -> Immediate[U]:
         return Immediate(lambda: value)
 
     @classmethod
     def call(cls, fn: Callable[[], Any], *, unwrap: bool = False,
-             within: Callable[[], AbstractContextManager[Any]] | None = None) -> "Immediate[Any]":
-        """``fn()``; with ``within``, ``fn(s)`` inside ``with within() as s``; ``unwrap`` waits for a future it returns."""
+             within: Callable[[], AbstractContextManager[Any]] | None = None) -> Immediate[Any]:
+        """``fn()``; with ``within``, ``fn(s)`` inside ``with within() as s``.
+
+        ``unwrap`` also waits for a task future ``fn`` returns.
+        """
         def thunk() -> Any:
             if within is None:
                 result = fn()
@@ -81,16 +84,16 @@ class Immediate(Generic[T]):
         return Immediate(thunk)
 
     @classmethod
-    def defer(cls, build: Callable[[], "Immediate[U]"]) -> "Immediate[U]":
+    def defer(cls, build: Callable[[], Immediate[U]]) -> Immediate[U]:
         """The work ``build()`` describes, built only when run."""
         return Immediate(lambda: build().run())
 
     @classmethod
-    def sleep(cls, clock: Clock, seconds: float) -> "Immediate[None]":
+    def sleep(cls, clock: Clock, seconds: float) -> Immediate[None]:
         return Immediate(lambda: clock.sleep(seconds))
 
     @classmethod
-    def settle_all(cls, unsettled: Callable[[], Sequence[concurrent.futures.Future]]) -> "Immediate[None]":
+    def settle_all(cls, unsettled: Callable[[], Sequence[concurrent.futures.Future]]) -> Immediate[None]:
         """Wait until ``unsettled()`` is empty (it is asked again after each wait), never raising."""
         def thunk() -> None:
             while True:
@@ -102,7 +105,7 @@ class Immediate(Generic[T]):
         return Immediate(thunk)
 
     # ------------------------------------------------------------------ combinators
-    def then(self, fn: Callable[[Thunk[T]], U]) -> "Immediate[U]":
+    def then(self, fn: Callable[[Thunk[T]], U]) -> Immediate[U]:
         """``fn`` gets a thunk of this work's value (or error); its result is the new value."""
         thunk = self._thunk
 
@@ -114,7 +117,7 @@ class Immediate(Generic[T]):
             return fn(lambda: value)
         return Immediate(go)
 
-    def ensure(self, after: "Immediate[Any]") -> "Immediate[T]":
+    def ensure(self, after: Immediate[Any]) -> Immediate[T]:
         """Run ``after`` once this work is over, whether it succeeded or not; keep this work's value or error."""
         thunk, then_run = self._thunk, after._thunk
 
@@ -125,20 +128,20 @@ class Immediate(Generic[T]):
                 then_run()
         return Immediate(go)
 
-    def bind(self, fn: Callable[[T], "Immediate[U]"]) -> "Immediate[U]":
+    def bind(self, fn: Callable[[T], Immediate[U]]) -> Immediate[U]:
         """Continue with the work ``fn(value)`` describes (errors skip ``fn``)."""
         thunk = self._thunk
         return Immediate(lambda: fn(thunk()).run())
 
     @classmethod
-    def retry(cls, attempt: Callable[[], "Immediate[T]"], decide: RetryDecision, clock: Clock) -> "Immediate[T]":
+    def retry(cls, attempt: Callable[[], Immediate[T]], decide: RetryDecision, clock: Clock) -> Immediate[T]:
         """Run ``attempt()`` until it succeeds or ``decide`` gives up (then its last error is raised)."""
         def go() -> T:
             failures = 0
             while True:
                 try:
                     return attempt().run()
-                except BaseException as exc:  # noqa: BLE001 - decide() picks what to retry
+                except BaseException as exc:
                     failures += 1
                     delay = decide(exc, failures)
                     if delay is None:
@@ -162,15 +165,18 @@ class Pending(Generic[T]):
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def value(cls, value: U) -> "Pending[U]":
+    def value(cls, value: U) -> Pending[U]:
         async def go() -> U:
             return value
         return Pending(go)
 
     @classmethod
     def call(cls, fn: Callable[[], Any], *, unwrap: bool = False,
-             within: Callable[[], AbstractContextManager[Any]] | None = None) -> "Pending[Any]":
-        """``await fn()``; with ``within``, ``await fn(s)`` inside it; ``unwrap`` also awaits an awaitable it returns."""
+             within: Callable[[], AbstractContextManager[Any]] | None = None) -> Pending[Any]:
+        """``await fn()``; with ``within``, ``await fn(s)`` inside it.
+
+        ``unwrap`` also awaits an awaitable ``fn`` returns.
+        """
         async def go() -> Any:
             if within is None:
                 result = await fn()
@@ -186,15 +192,15 @@ class Pending(Generic[T]):
         return Pending(go)
 
     @classmethod
-    def defer(cls, build: Callable[[], "Pending[U]"]) -> "Pending[U]":
+    def defer(cls, build: Callable[[], Pending[U]]) -> Pending[U]:
         return Pending(lambda: build().run())
 
     @classmethod
-    def sleep(cls, clock: Clock, seconds: float) -> "Pending[None]":
+    def sleep(cls, clock: Clock, seconds: float) -> Pending[None]:
         return Pending(lambda: clock.asleep(seconds))
 
     @classmethod
-    def settle_all(cls, unsettled: Callable[[], Sequence[Any]]) -> "Pending[None]":
+    def settle_all(cls, unsettled: Callable[[], Sequence[Any]]) -> Pending[None]:
         async def go() -> None:
             while True:
                 pending = unsettled()
@@ -204,7 +210,7 @@ class Pending(Generic[T]):
         return Pending(go)
 
     # ------------------------------------------------------------------ combinators
-    def then(self, fn: Callable[[Thunk[T]], U]) -> "Pending[U]":
+    def then(self, fn: Callable[[Thunk[T]], U]) -> Pending[U]:
         afunc = self._afunc
 
         async def go() -> U:
@@ -215,7 +221,7 @@ class Pending(Generic[T]):
             return fn(lambda: value)
         return Pending(go)
 
-    def ensure(self, after: "Pending[Any]") -> "Pending[T]":
+    def ensure(self, after: Pending[Any]) -> Pending[T]:
         afunc, then_run = self._afunc, after._afunc
 
         async def go() -> T:
@@ -225,7 +231,7 @@ class Pending(Generic[T]):
                 await then_run()
         return Pending(go)
 
-    def bind(self, fn: Callable[[T], "Pending[U]"]) -> "Pending[U]":
+    def bind(self, fn: Callable[[T], Pending[U]]) -> Pending[U]:
         afunc = self._afunc
 
         async def go() -> U:
@@ -233,13 +239,13 @@ class Pending(Generic[T]):
         return Pending(go)
 
     @classmethod
-    def retry(cls, attempt: Callable[[], "Pending[T]"], decide: RetryDecision, clock: Clock) -> "Pending[T]":
+    def retry(cls, attempt: Callable[[], Pending[T]], decide: RetryDecision, clock: Clock) -> Pending[T]:
         async def go() -> T:
             failures = 0
             while True:
                 try:
                     return await attempt().run()
-                except BaseException as exc:  # noqa: BLE001 - decide() picks what to retry
+                except BaseException as exc:
                     failures += 1
                     delay = decide(exc, failures)
                     if delay is None:
@@ -259,8 +265,8 @@ async def _settle(f: Any) -> None:
         pass
 
 
-Outcome = Union[Immediate[T], Pending[T]]
-Flavour = Union[type[Immediate[Any]], type[Pending[Any]]]
+Outcome = Immediate[T] | Pending[T]
+Flavour = type[Immediate[Any]] | type[Pending[Any]]
 
 
 def flavour(is_async: bool) -> Flavour:
@@ -268,14 +274,14 @@ def flavour(is_async: bool) -> Flavour:
     return Pending if is_async else Immediate
 
 
-def run_blocking(work: "Outcome[T]") -> T:
+def run_blocking(work: Outcome[T]) -> T:
     """Do ``work`` from sync code: here, or (async work) on an event loop while this thread waits."""
     if isinstance(work, Pending):
         return run_coroutine_blocking(work.run())
     return work.run()
 
 
-async def run_async(work: "Outcome[T]") -> T:
+async def run_async(work: Outcome[T]) -> T:
     """Do ``work`` from async code: on this loop, or (sync work) on a thread while this loop goes on."""
     if isinstance(work, Pending):
         return await work.run()

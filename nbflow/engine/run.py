@@ -79,7 +79,7 @@ class Run:
         context: Any = None,
         sink: Callable[[Any], None] | None = None,
         modes: tuple[str, ...] = (),
-        parent: "Run | None" = None,
+        parent: Run | None = None,
         ns: tuple[str, ...] = (),
         plugs: Plugs | None = None,
     ) -> None:
@@ -91,11 +91,11 @@ class Run:
         self.dumps = self.serde.dumps
         self.loads = self.serde.loads
         self.context = context
-        self.store = wf.store if wf.store is not None or parent is None else parent.store
-        self.cache = wf.cache if wf.cache is not None or parent is None else parent.cache
+        self.store: Any = wf.store if wf.store is not None or parent is None else parent.store
+        self.cache: Any = wf.cache if wf.cache is not None or parent is None else parent.cache
         self.parent = parent
         self.root: Run = parent.root if parent is not None else self
-        self.plugs = plugs or (parent.plugs if parent is not None else current_plugs())
+        self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
         self.ns = ns
         self.ns_str = "|".join(ns)
         self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
@@ -129,7 +129,7 @@ class Run:
         self.finished_value: Ending | None = None
 
     # ------------------------------------------------------------------ prepare
-    def prepare(self) -> "Run":
+    def prepare(self) -> Run:
         """Load the thread and decide what this invocation does (I/O: reads, first writes)."""
         raw = self.raw_input
         saver = self.saver
@@ -270,7 +270,7 @@ class Run:
     def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
         pending = self.journal.pending if rec.source in (Source.INPUT, Source.FORK) else ()
         view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
-        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, view.metadata,
+        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, meta,
                                      view.next, view.tasks, rec.step, rec.created_at))
 
     # ------------------------------------------------------------------ run-scoped helpers
@@ -348,22 +348,22 @@ class Run:
                 self.outstanding.clear()
             return pending
 
-    def drive(self) -> "Outcome[Ending]":
+    def drive(self) -> Outcome[Ending]:
         """The whole invocation as one piece of work (nothing happens until it is run)."""
-        return flavour(self.wf.is_async).defer(self._drive_now)  # type: ignore[attr-defined,no-any-return]
+        return flavour(self.wf.is_async).defer(self._drive_now)  # type: ignore[arg-type]
 
-    def _drive_now(self) -> "Outcome[Ending]":
+    def _drive_now(self) -> Outcome[Ending]:
         """Announce the run; attempts of the body (with the entrypoint's retry policy); the conclusion."""
         F = flavour(self.wf.is_async)
         if self.finished_value is not None:
-            return F.value(self.finished_value)  # type: ignore[return-value]
+            return F.value(self.finished_value)
         if self.sink is not None:
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
         body_scope = self._body_scope
         call_body = self._call_body
         settle_all = F.settle_all(self._unsettled)
 
-        def attempt() -> "Outcome[Any]":
+        def attempt() -> Outcome[Any]:
             # an attempt ends once every task it started has finished, whatever the body did
             return F.call(call_body, unwrap=True, within=body_scope).ensure(settle_all)  # type: ignore[arg-type]
 
@@ -438,7 +438,7 @@ class Run:
             self.sink(ev.RunError(self.ns, self.wf.name, exc))
 
     # ------------------------------------------------------------------ nested entrypoints
-    def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> "NestedCall":
+    def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
         """Begin an entrypoint invoked inside this run.
 
         The child shares this run's thread and saver (unless it has its own)
@@ -454,10 +454,10 @@ class Run:
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
-                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=self.ns + (f"{wf.name}:{tid}",))
+                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"))
         return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
 
-    def nested_done(self, call: "NestedCall", outcome: Ending) -> Any:
+    def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
         if outcome.status == INTERRUPTED:
             raise GraphInterrupt(outcome.interrupts)
         value = outcome.value

@@ -35,7 +35,7 @@ class Scope:
 
     __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave")
 
-    def __init__(self, run: "Run", path: str, task_id: str, name: str) -> None:
+    def __init__(self, run: Run, path: str, task_id: str, name: str) -> None:
         self.run = run
         self.path = path
         self.task_id = task_id

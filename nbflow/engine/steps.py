@@ -59,7 +59,7 @@ def retry_decision(policies: tuple, exc: BaseException, failures: int) -> float 
 
 
 # ---------------------------------------------------------------------- interrupts
-def interrupt(run: "Run", scope: Scope, value: Any, response_schema: Any) -> Any:
+def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
     """The answer to this ``interrupt()`` when the run is resuming, else record it and pause."""
     if run.saver is None:
         raise CheckpointerRequiredError(
@@ -91,7 +91,7 @@ def interrupt(run: "Run", scope: Scope, value: Any, response_schema: Any) -> Any
 
 
 # ---------------------------------------------------------------------- a task call
-def call_task(run: "Run", scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
+def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
     """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
     path = scope.next_path()
     tid = task_id_for(run.checkpoint_id, run.ns_str, path)
@@ -121,14 +121,14 @@ def call_task(run: "Run", scope: Scope, task: Any, args: tuple, kwargs: dict) ->
     return fut
 
 
-def task_pipeline(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
-                  ckey: Any) -> "Outcome[Any]":
+def task_pipeline(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
+                  ckey: Any) -> Outcome[None]:
     """The job of one task call: attempts under the retry policy, recording, settling ``fut``."""
     F = flavour(task.is_async)
     started = task_started(run, child, task, args, kwargs)
     func = task.func
 
-    def attempt() -> "Outcome[Any]":
+    def attempt() -> Outcome[Any]:
         return F.call(lambda: func(*args, **kwargs)).then(
             lambda get: task_succeeded(run, child, task, args, get(), started, ckey))
 
@@ -138,20 +138,20 @@ def task_pipeline(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict
             child.restart()
         return delay
 
-    def settle(get: Thunk[Any]) -> Any:
+    def settle(get: Thunk[Any]) -> None:
+        # The job ends here whatever happened: the future carries the value or the error.
         try:
             value = get()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on fut
             task_failed(run, child, task, args, exc, started)
             fut.set_exception(exc)
-            raise
+            return
         fut.set_result(value)
-        return value
 
     return F.retry(attempt, decide, run.plugs.clock).then(settle)  # type: ignore[arg-type]
 
 
-def serve_recorded(run: "Run", rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
     """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
     value = rec.value(run.loads)
     now = time.time()
@@ -169,7 +169,7 @@ def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], st
     return (("__nbflow_task__", task.name), str(key))
 
 
-def cache_lookup(run: "Run", key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
+def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
     found = run.cache.get([key])
     if key not in found:
         return None
@@ -184,7 +184,7 @@ def cache_lookup(run: "Run", key: Any, task: Any, tid: str, path: str, args: tup
     return TaskFuture.completed(value)
 
 
-def task_started(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
+def task_started(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
     now = time.time()
     if run.want_starts:
         run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
@@ -193,7 +193,7 @@ def task_started(run: "Run", child: Scope, task: Any, args: tuple, kwargs: dict)
     return now
 
 
-def task_succeeded(run: "Run", child: Scope, task: Any, args: tuple, value: Any, started: float,
+def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, started: float,
                    ckey: Any = None) -> Any:
     ended = time.time()
     payload = None
@@ -219,7 +219,7 @@ def task_succeeded(run: "Run", child: Scope, task: Any, args: tuple, value: Any,
     return value
 
 
-def task_failed(run: "Run", child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
+def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
     ended = time.time()
     interrupts: tuple = ()
     if isinstance(exc, GraphInterrupt):

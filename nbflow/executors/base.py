@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Generator
 from contextvars import Context
 from typing import Any, Protocol, runtime_checkable
 
-_PENDING = concurrent.futures._base.PENDING  # type: ignore[attr-defined]  # state name used by Future
+_PENDING = concurrent.futures._base.PENDING  # state name used by Future
 
 Job = Callable[[], Any]
 """A task call as the engine hands it over: returns None (sync) or a coroutine (async)."""
@@ -57,7 +57,7 @@ class Executor(Protocol):
 
     runs_coroutines: bool
 
-    def submit(self, future: "JobFuture", job: Job, context: Context) -> None: ...
+    def submit(self, future: JobFuture, job: Job, context: Context) -> None: ...
 
 
 @runtime_checkable
@@ -102,7 +102,7 @@ class JobFuture(concurrent.futures.Future):
 
     _job: Callable[[], None] | None = None
     _start_now: Callable[[Callable[[], None]], None] | None = None
-    _atask: "asyncio.Task[Any] | None" = None
+    _atask: asyncio.Task[Any] | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -128,7 +128,7 @@ class JobFuture(concurrent.futures.Future):
         self._start_now = start_now
         self._job = job
 
-    def attach_task(self, atask: "asyncio.Task[Any]") -> None:
+    def attach_task(self, atask: asyncio.Task[Any]) -> None:
         """The asyncio task running this future's coroutine job (awaited directly on its own loop)."""
         self._atask = atask
 
@@ -151,12 +151,12 @@ class JobFuture(concurrent.futures.Future):
 
     # ------------------------------------------------------------------ caller side
     def result(self, timeout: float | None = None) -> Any:
-        if self._job is not None and self._state == _PENDING:  # type: ignore[attr-defined]
+        if self._job is not None and self._state == _PENDING:
             self.run_claimed()
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        if self._job is not None and self._state == _PENDING:  # type: ignore[attr-defined]
+        if self._job is not None and self._state == _PENDING:
             self.run_claimed()
         return super().exception(timeout)
 
@@ -170,7 +170,8 @@ class JobFuture(concurrent.futures.Future):
             except RuntimeError:
                 running = None
             if running is atask.get_loop():
-                return (yield from atask.__await__())
+                yield from atask.__await__()  # the job settles this future and returns nothing
+                return concurrent.futures.Future.result(self, 0)
         if self._job is not None and self._start_now is not None:  # a sync job awaited from async code
             self._start_now(self.run_claimed)
         return (yield from asyncio.wrap_future(self).__await__())

@@ -54,7 +54,7 @@ class WorkerPool:
             fn: Callable[[], None] | None = get()
             try:
                 fn()  # type: ignore[misc]
-            except BaseException:  # noqa: BLE001, S110 - jobs settle their own futures
+            except BaseException:  # noqa: BLE001 - jobs settle their own futures
                 pass
             fn = None
             with self._lock:
