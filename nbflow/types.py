@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from .kinds import Position
+
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
 
@@ -103,7 +105,8 @@ class TaskRecord:
 
     @property
     def position(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.path.split(".")) if self.path else ()
+        """The call position as a tuple of ints (``"1.0"`` → ``(1, 0)``), for sorting."""
+        return Position.key(self.path)
 
 
 @dataclass(frozen=True, slots=True)
