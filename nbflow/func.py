@@ -359,11 +359,14 @@ class _Pump:
             return
         self.put(_Done(None))
 
+    def _finish(self, _run: Run, get: Callable[[], Any]) -> None:
+        self._done(get)
+
     def execute_blocking(self) -> None:
-        run_blocking(self.run.drive().then(self._done))
+        run_blocking(self.run.work().then(self._finish), self.run)
 
     async def execute_async(self) -> None:
-        await run_async(self.run.drive().then(self._done))
+        await run_async(self.run.work().then(self._finish), self.run)
 
 
 def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:

@@ -4,16 +4,22 @@ The engine describes a piece of work -- a task call with its retries, an
 attempt of the entrypoint body -- as an *outcome*, composed with the same
 combinators whatever the flavour:
 
-* :class:`Immediate` -- runs on this thread when :meth:`~Immediate.run` is
-  called and returns the value (sync entrypoints and tasks);
-* :class:`Pending` -- :meth:`~Pending.run` returns a coroutine that does the
-  same work, awaiting where the sync flavour blocks (async ones).
+* :class:`Immediate` -- ``run(env)`` does the work on this thread and returns
+  the value (sync entrypoints and tasks);
+* :class:`Pending` -- ``run(env)`` returns a coroutine that does the same
+  work, awaiting where the sync flavour blocks (async ones).
 
-Each flavour is a class with the same constructors (:meth:`call`,
-:meth:`sleep`, :meth:`settle_all`), combinators (:meth:`then`, :meth:`bind`)
-and the :meth:`retry` loop, so the engine picks ``Immediate`` or ``Pending``
-once and writes its pipeline once. (The idea follows DBOS Transact's
-``_outcome.py``.)
+Both classes have the same constructors (:meth:`~Immediate.call`,
+:meth:`~Immediate.value`, :meth:`~Immediate.settle_all`) and combinators
+(:meth:`~Immediate.first`, :meth:`~Immediate.map`, :meth:`~Immediate.then`,
+:meth:`~Immediate.ensure`, :meth:`~Immediate.retry`), so the engine picks one class with :func:`flavour`
+and writes its pipeline once. (The idea follows DBOS Transact's ``_outcome.py``.)
+
+An outcome is a description of work over an *environment* ``env`` -- the
+object every step receives first (a :class:`~nbflow.engine.steps.TaskCall`,
+a :class:`~nbflow.engine.run.Run`) -- so a pipeline is built once per flavour
+at import time and run many times, each with its own env: the hot path
+allocates nothing but the env. Nothing happens until :meth:`run` is called.
 
 ``then(fn)`` hands ``fn`` a *thunk* -- calling it returns the value or raises
 the error of the work so far -- so one function handles success and failure.
@@ -22,7 +28,6 @@ the error of the work so far -- so one function handles success and failure.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
@@ -35,8 +40,9 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 Thunk = Callable[[], T]
-# Seconds to wait before another attempt, or None to give up, after the n-th failure.
-RetryDecision = Callable[[BaseException, int], float | None]
+# (env, error, failures so far) -> seconds to wait before another attempt, or None to give up.
+RetryDecision = Callable[[Any, BaseException, int], float | None]
+ClockOf = Callable[[Any], Clock]
 
 
 def _raiser(exc: BaseException) -> Callable[[], Any]:
@@ -46,143 +52,150 @@ def _raiser(exc: BaseException) -> Callable[[], Any]:
 
 
 class Immediate(Generic[T]):
-    """Work done on this thread when :meth:`run` is called."""
+    """Work done on this thread by ``run(env)``."""
 
-    __slots__ = ("_thunk",)
+    __slots__ = ("_fn",)
     is_async = False
 
-    def __init__(self, thunk: Thunk[T]) -> None:
-        self._thunk = thunk
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self._fn = fn
 
-    def run(self) -> T:
-        return self._thunk()
+    def run(self, env: Any = None) -> T:
+        return self._fn(env)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def value(cls, value: U) -> Immediate[U]:
-        return Immediate(lambda: value)
+        return Immediate(lambda env: value)
 
     @classmethod
-    def call(cls, fn: Callable[[], Any], *, unwrap: bool = False,
-             within: Callable[[], AbstractContextManager[Any]] | None = None) -> Immediate[Any]:
-        """``fn()``; with ``within``, ``fn(s)`` inside ``with within() as s``.
+    def call(cls, fn: Callable[..., Any], *, unwrap: bool = False,
+             within: Callable[[Any], AbstractContextManager[Any]] | None = None) -> Immediate[Any]:
+        """``fn(env)``; with ``within``, ``fn(env, s)`` inside ``with within(env) as s``.
 
         ``unwrap`` also waits for a task future ``fn`` returns.
         """
-        def thunk() -> Any:
+        if within is None and not unwrap:
+            return Immediate(fn)
+
+        def go(env: Any) -> Any:
             if within is None:
-                result = fn()
+                result = fn(env)
             else:
-                with within() as s:
-                    result = fn(s)  # type: ignore[call-arg]
+                with within(env) as s:
+                    result = fn(env, s)
                     if unwrap and isinstance(result, JobFuture):
                         return result.result()
                     return result
             if unwrap and isinstance(result, JobFuture):
                 result = result.result()
             return result
-        return Immediate(thunk)
+        return Immediate(go)
 
     @classmethod
-    def defer(cls, build: Callable[[], Immediate[U]]) -> Immediate[U]:
-        """The work ``build()`` describes, built only when run."""
-        return Immediate(lambda: build().run())
-
-    @classmethod
-    def sleep(cls, clock: Clock, seconds: float) -> Immediate[None]:
-        return Immediate(lambda: clock.sleep(seconds))
-
-    @classmethod
-    def settle_all(cls, unsettled: Callable[[], Sequence[concurrent.futures.Future]]) -> Immediate[None]:
-        """Wait until ``unsettled()`` is empty (it is asked again after each wait), never raising."""
-        def thunk() -> None:
+    def settle_all(cls, unsettled: Callable[[Any], Sequence[Any]]) -> Immediate[None]:
+        """Wait until ``unsettled(env)`` is empty (it is asked again after each wait), never raising."""
+        def go(env: Any) -> None:
             while True:
-                pending = unsettled()
+                pending = unsettled(env)
                 if not pending:
                     return
                 for f in pending:
                     f.exception()  # waits; a sync job nobody started runs here
-        return Immediate(thunk)
+        return Immediate(go)
 
     # ------------------------------------------------------------------ combinators
-    def then(self, fn: Callable[[Thunk[T]], U]) -> Immediate[U]:
-        """``fn`` gets a thunk of this work's value (or error); its result is the new value."""
-        thunk = self._thunk
+    def first(self, fn: Callable[[Any], Any]) -> Immediate[T]:
+        """Call ``fn(env)`` before this work (its result is dropped; an error stops the work)."""
+        inner = self._fn
 
-        def go() -> U:
+        def go(env: Any) -> T:
+            fn(env)
+            return inner(env)
+        return Immediate(go)
+
+    def map(self, fn: Callable[[Any, T], U]) -> Immediate[U]:
+        """``fn(env, value)`` on success; an error passes by."""
+        inner = self._fn
+        return Immediate(lambda env: fn(env, inner(env)))
+
+    def then(self, fn: Callable[[Any, Thunk[T]], U]) -> Immediate[U]:
+        """``fn(env, thunk)``, the thunk giving this work's value (or raising its error)."""
+        inner = self._fn
+
+        def go(env: Any) -> U:
             try:
-                value = thunk()
+                value = inner(env)
             except BaseException as exc:  # noqa: BLE001 - handed to fn, which decides
-                return fn(_raiser(exc))
-            return fn(lambda: value)
+                return fn(env, _raiser(exc))
+            return fn(env, lambda: value)
         return Immediate(go)
 
     def ensure(self, after: Immediate[Any]) -> Immediate[T]:
-        """Run ``after`` once this work is over, whether it succeeded or not; keep this work's value or error."""
-        thunk, then_run = self._thunk, after._thunk
+        """Do ``after`` once this work is over, whether it succeeded or not; keep this work's value or error."""
+        inner, then_run = self._fn, after._fn
 
-        def go() -> T:
+        def go(env: Any) -> T:
             try:
-                return thunk()
+                return inner(env)
             finally:
-                then_run()
+                then_run(env)
         return Immediate(go)
 
-    def bind(self, fn: Callable[[T], Immediate[U]]) -> Immediate[U]:
-        """Continue with the work ``fn(value)`` describes (errors skip ``fn``)."""
-        thunk = self._thunk
-        return Immediate(lambda: fn(thunk()).run())
+    def retry(self, decide: RetryDecision, clock_of: ClockOf) -> Immediate[T]:
+        """Do this work again until it succeeds or ``decide`` gives up (then its last error is raised)."""
+        attempt = self._fn
 
-    @classmethod
-    def retry(cls, attempt: Callable[[], Immediate[T]], decide: RetryDecision, clock: Clock) -> Immediate[T]:
-        """Run ``attempt()`` until it succeeds or ``decide`` gives up (then its last error is raised)."""
-        def go() -> T:
+        def go(env: Any) -> T:
             failures = 0
             while True:
                 try:
-                    return attempt().run()
+                    return attempt(env)
                 except BaseException as exc:
                     failures += 1
-                    delay = decide(exc, failures)
+                    delay = decide(env, exc, failures)
                     if delay is None:
                         raise
-                clock.sleep(delay)
+                clock_of(env).sleep(delay)
         return Immediate(go)
 
 
 class Pending(Generic[T]):
-    """Work done by awaiting the coroutine :meth:`run` returns."""
+    """Work done by awaiting the coroutine ``run(env)`` returns."""
 
-    __slots__ = ("_afunc",)
+    __slots__ = ("_afn",)
     is_async = True
 
-    def __init__(self, afunc: Callable[[], Awaitable[T]]) -> None:
-        self._afunc = afunc
+    def __init__(self, afn: Callable[[Any], Awaitable[T]]) -> None:
+        self._afn = afn
 
-    def run(self) -> Coroutine[Any, Any, T]:
-        work = self._afunc()
+    def run(self, env: Any = None) -> Coroutine[Any, Any, T]:
+        work = self._afn(env)
         return work if inspect.iscoroutine(work) else _as_coroutine(work)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def value(cls, value: U) -> Pending[U]:
-        async def go() -> U:
+        async def go(env: Any) -> U:
             return value
         return Pending(go)
 
     @classmethod
-    def call(cls, fn: Callable[[], Any], *, unwrap: bool = False,
-             within: Callable[[], AbstractContextManager[Any]] | None = None) -> Pending[Any]:
-        """``await fn()``; with ``within``, ``await fn(s)`` inside it.
+    def call(cls, fn: Callable[..., Any], *, unwrap: bool = False,
+             within: Callable[[Any], AbstractContextManager[Any]] | None = None) -> Pending[Any]:
+        """``await fn(env)``; with ``within``, ``await fn(env, s)`` inside it.
 
         ``unwrap`` also awaits an awaitable ``fn`` returns.
         """
-        async def go() -> Any:
+        if within is None and not unwrap:
+            return Pending(fn)
+
+        async def go(env: Any) -> Any:
             if within is None:
-                result = await fn()
+                result = await fn(env)
             else:
-                with within() as s:
-                    result = await fn(s)  # type: ignore[call-arg]
+                with within(env) as s:
+                    result = await fn(env, s)
                     if unwrap and inspect.isawaitable(result):
                         return await result
                     return result
@@ -192,65 +205,66 @@ class Pending(Generic[T]):
         return Pending(go)
 
     @classmethod
-    def defer(cls, build: Callable[[], Pending[U]]) -> Pending[U]:
-        return Pending(lambda: build().run())
-
-    @classmethod
-    def sleep(cls, clock: Clock, seconds: float) -> Pending[None]:
-        return Pending(lambda: clock.asleep(seconds))
-
-    @classmethod
-    def settle_all(cls, unsettled: Callable[[], Sequence[Any]]) -> Pending[None]:
-        async def go() -> None:
+    def settle_all(cls, unsettled: Callable[[Any], Sequence[Any]]) -> Pending[None]:
+        async def go(env: Any) -> None:
             while True:
-                pending = unsettled()
+                pending = unsettled(env)
                 if not pending:
                     return
                 await asyncio.gather(*(_settle(f) for f in pending))
         return Pending(go)
 
     # ------------------------------------------------------------------ combinators
-    def then(self, fn: Callable[[Thunk[T]], U]) -> Pending[U]:
-        afunc = self._afunc
+    def first(self, fn: Callable[[Any], Any]) -> Pending[T]:
+        inner = self._afn
 
-        async def go() -> U:
+        async def go(env: Any) -> T:
+            fn(env)
+            return await inner(env)
+        return Pending(go)
+
+    def map(self, fn: Callable[[Any, T], U]) -> Pending[U]:
+        inner = self._afn
+
+        async def go(env: Any) -> U:
+            return fn(env, await inner(env))
+        return Pending(go)
+
+    def then(self, fn: Callable[[Any, Thunk[T]], U]) -> Pending[U]:
+        inner = self._afn
+
+        async def go(env: Any) -> U:
             try:
-                value = await afunc()
+                value = await inner(env)
             except BaseException as exc:  # noqa: BLE001 - handed to fn, which decides
-                return fn(_raiser(exc))
-            return fn(lambda: value)
+                return fn(env, _raiser(exc))
+            return fn(env, lambda: value)
         return Pending(go)
 
     def ensure(self, after: Pending[Any]) -> Pending[T]:
-        afunc, then_run = self._afunc, after._afunc
+        inner, then_run = self._afn, after._afn
 
-        async def go() -> T:
+        async def go(env: Any) -> T:
             try:
-                return await afunc()
+                return await inner(env)
             finally:
-                await then_run()
+                await then_run(env)
         return Pending(go)
 
-    def bind(self, fn: Callable[[T], Pending[U]]) -> Pending[U]:
-        afunc = self._afunc
+    def retry(self, decide: RetryDecision, clock_of: ClockOf) -> Pending[T]:
+        attempt = self._afn
 
-        async def go() -> U:
-            return await fn(await afunc()).run()
-        return Pending(go)
-
-    @classmethod
-    def retry(cls, attempt: Callable[[], Pending[T]], decide: RetryDecision, clock: Clock) -> Pending[T]:
-        async def go() -> T:
+        async def go(env: Any) -> T:
             failures = 0
             while True:
                 try:
-                    return await attempt().run()
+                    return await attempt(env)
                 except BaseException as exc:
                     failures += 1
-                    delay = decide(exc, failures)
+                    delay = decide(env, exc, failures)
                     if delay is None:
                         raise
-                await clock.asleep(delay)
+                await clock_of(env).asleep(delay)
         return Pending(go)
 
 
@@ -274,19 +288,19 @@ def flavour(is_async: bool) -> Flavour:
     return Pending if is_async else Immediate
 
 
-def run_blocking(work: Outcome[T]) -> T:
+def run_blocking(work: Outcome[T], env: Any = None) -> T:
     """Do ``work`` from sync code: here, or (async work) on an event loop while this thread waits."""
     if isinstance(work, Pending):
-        return run_coroutine_blocking(work.run())
-    return work.run()
+        return run_coroutine_blocking(work.run(env))
+    return work.run(env)
 
 
-async def run_async(work: Outcome[T]) -> T:
+async def run_async(work: Outcome[T], env: Any = None) -> T:
     """Do ``work`` from async code: on this loop, or (sync work) on a thread while this loop goes on."""
     if isinstance(work, Pending):
-        return await work.run()
-    return await asyncio.to_thread(work.run)
+        return await work.run(env)
+    return await asyncio.to_thread(work.run, env)
 
 
 __all__ = ["Immediate", "Pending", "Outcome", "Flavour", "flavour", "run_blocking", "run_async", "Thunk",
-           "RetryDecision"]
+           "RetryDecision", "ClockOf"]

@@ -14,7 +14,7 @@ Design notes
 * An attempt ends when the body has returned or raised *and* every task it
   started has finished. All interrupts raised during the attempt, by any task
   running in parallel, are surfaced together.
-* :meth:`Run.drive` is the whole invocation as one outcome
+* :data:`RUN_PIPELINES` is the whole invocation as one outcome
   (:mod:`nbflow.engine.outcome`); :meth:`execute_blocking` and
   :meth:`execute_async` only run it, from sync or async code.
 * Events (:mod:`nbflow.events`) go to ``sink``, the only way out of a run; a
@@ -29,13 +29,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import events as ev
 from .. import lc, tap
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 from ..config import END, PREVIOUS, START, parse_config, previous_of, result_channels, serializer_of
 from ..errors import CheckpointerRequiredError, CheckpointNotFoundError, ConfigError, GraphInterrupt, SerializationError
+from ..executors.base import Clock
 from ..kinds import Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
 from ..schema import resolve_schema_ref, to_plain, validate_value
@@ -43,12 +44,9 @@ from ..serde import summarize
 from ..snapshot import checkpoint_view
 from ..types import Command, Interrupt, final
 from . import steps
-from .outcome import Thunk, flavour, run_async, run_blocking
+from .outcome import Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
 from .scope import ExecutionInfo, Runtime, Scope, TaskFuture, enter_scope, leave_scope, noop_writer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .outcome import Outcome
 
 # What a run builds for the tap when somebody listens (token-level messages only when streamed).
 TAP_MODES = ("tasks", "checkpoints", "custom")
@@ -348,39 +346,31 @@ class Run:
                 self.outstanding.clear()
             return pending
 
-    def drive(self) -> Outcome[Ending]:
-        """The whole invocation as one piece of work (nothing happens until it is run)."""
-        return flavour(self.wf.is_async).defer(self._drive_now)  # type: ignore[arg-type]
-
-    def _drive_now(self) -> Outcome[Ending]:
-        """Announce the run; attempts of the body (with the entrypoint's retry policy); the conclusion."""
-        F = flavour(self.wf.is_async)
-        if self.finished_value is not None:
-            return F.value(self.finished_value)
+    def _announce(self) -> None:
         if self.sink is not None:
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
-        body_scope = self._body_scope
-        call_body = self._call_body
-        settle_all = F.settle_all(self._unsettled)
 
-        def attempt() -> Outcome[Any]:
-            # an attempt ends once every task it started has finished, whatever the body did
-            return F.call(call_body, unwrap=True, within=body_scope).ensure(settle_all)  # type: ignore[arg-type]
+    def _decide(self, exc: BaseException, failures: int) -> float | None:
+        if self.root.interrupts:
+            return None
+        return steps.retry_decision(self.wf.retry_policies, exc, failures)
 
-        def decide(exc: BaseException, failures: int) -> float | None:
-            if self.root.interrupts:
-                return None
-            return steps.retry_decision(self.wf.retry_policies, exc, failures)
+    def _clock(self) -> Clock:
+        return self.plugs.clock
 
-        return F.retry(attempt, decide, self.plugs.clock).then(self._conclude)  # type: ignore[arg-type]
+    def work(self) -> Outcome[Ending]:
+        """The whole invocation as one outcome, to run with this run as its environment."""
+        if self.finished_value is not None:
+            return flavour(self.wf.is_async).value(self.finished_value)
+        return RUN_PIPELINES[self.wf.is_async]
 
     def execute_blocking(self) -> Ending:
         """Run to completion from sync code, whatever the entrypoint's flavour."""
-        return run_blocking(self.drive())
+        return run_blocking(self.work(), self)
 
     async def execute_async(self) -> Ending:
         """Run to completion from async code, whatever the entrypoint's flavour."""
-        return await run_async(self.drive())
+        return await run_async(self.work(), self)
 
     # ------------------------------------------------------------------ conclusion
     def _conclude(self, get: Thunk[Any]) -> Ending:
@@ -469,6 +459,17 @@ class Run:
         return value
 
 
+def _run_pipeline(F: Any) -> Outcome[Ending]:
+    """One invocation: announce it; attempts of the body, each ending once all its tasks have
+    finished, under the entrypoint's retry policy; the conclusion."""
+    attempt = F.call(Run._call_body, unwrap=True, within=Run._body_scope).ensure(F.settle_all(Run._unsettled))
+    return attempt.retry(Run._decide, Run._clock).then(Run._conclude).first(Run._announce)
+
+
+# Built once per flavour; every invocation runs one of them with its Run as the environment.
+RUN_PIPELINES: dict[bool, Outcome[Ending]] = {False: _run_pipeline(Immediate), True: _run_pipeline(Pending)}
+
+
 @dataclass(frozen=True, slots=True)
 class NestedCall:
     """An entrypoint called inside a run: already recorded (``value``) or to run (``child``)."""
@@ -487,4 +488,4 @@ class NestedCall:
         return self.parent.nested_done(self, outcome)
 
 
-__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES"]
+__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES"]

@@ -93,8 +93,10 @@ class TaskFuture(JobFuture):
     """The future returned by calling a task inside a workflow (``.result()`` or ``await``)."""
 
     def result(self, timeout: float | None = None) -> Any:
-        _note_wait()
-        return super().result(timeout)
+        scope = _current.get()
+        if scope is not None:
+            scope.waits += 1
+        return JobFuture.result(self, timeout)
 
     def __await__(self) -> Generator[Any, None, Any]:
         _note_wait()

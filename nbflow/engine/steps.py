@@ -4,7 +4,7 @@
 recorded at this call's position is served from the journal; a cached one
 from the cache; otherwise the call becomes a *job* handed to the run's
 executor (:mod:`nbflow.executors`), and the job is the pipeline
-:func:`task_pipeline` -- attempts with the task's retry policy, the result
+:class:`TaskCall` -- attempts with the task's retry policy, the result
 recorded to the saver the moment it is known, the future settled. The
 pipeline is one composition of :mod:`nbflow.engine.outcome` values, so sync
 and async tasks share every line of it.
@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
 from ..errors import CheckpointerRequiredError, GraphInterrupt, SerializationError
+from ..executors.base import Clock
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
 from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
-from .outcome import Thunk, flavour
+from .outcome import Immediate, Outcome, Pending, Thunk
 from .scope import Scope, TaskFuture, enter_scope
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .outcome import Outcome
     from .run import Run
 
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
@@ -117,38 +117,69 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     if run.want_messages:
         run.install_messages(ctx, child)
     executor = run.plugs.loop_executor if task.is_async else run.plugs.executor
-    executor.submit(fut, lambda: task_pipeline(run, child, task, args, kwargs, fut, ckey).run(), ctx)
+    executor.submit(fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
     return fut
 
 
-def task_pipeline(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
-                  ckey: Any) -> Outcome[None]:
-    """The job of one task call: attempts under the retry policy, recording, settling ``fut``."""
-    F = flavour(task.is_async)
-    started = task_started(run, child, task, args, kwargs)
-    func = task.func
+class TaskCall:
+    """The job of one task call, and the environment its pipeline runs in.
 
-    def attempt() -> Outcome[Any]:
-        return F.call(lambda: func(*args, **kwargs)).then(
-            lambda get: task_succeeded(run, child, task, args, get(), started, ckey))
+    Calling it runs :data:`TASK_PIPELINES` for the task's flavour -- attempt,
+    record, retry under the task's policy, settle the future -- so sync and
+    async tasks share every step. A sync job returns None; an async one
+    returns the coroutine to run.
+    """
 
-    def decide(exc: BaseException, failures: int) -> float | None:
-        delay = retry_decision(task.retry_policies, exc, failures)
-        if delay is not None:
-            child.restart()
-        return delay
+    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started")
 
-    def settle(get: Thunk[Any]) -> None:
-        # The job ends here whatever happened: the future carries the value or the error.
-        try:
-            value = get()
-        except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on fut
-            task_failed(run, child, task, args, exc, started)
-            fut.set_exception(exc)
-            return
-        fut.set_result(value)
+    def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
+                 ckey: Any) -> None:
+        self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
+        self.fut, self.ckey = fut, ckey
+        self.started = 0.0
 
-    return F.retry(attempt, decide, run.plugs.clock).then(settle)  # type: ignore[arg-type]
+    def __call__(self) -> Any:
+        self.started = task_started(self.run, self.child, self.task, self.args, self.kwargs)
+        return TASK_PIPELINES[self.task.is_async].run(self)
+
+
+def _attempt(call: TaskCall) -> Any:
+    return call.task.func(*call.args, **call.kwargs)
+
+
+def _record(call: TaskCall, value: Any) -> Any:
+    return task_succeeded(call.run, call.child, call.task, call.args, value, call.started, call.ckey)
+
+
+def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
+    delay = retry_decision(call.task.retry_policies, exc, failures)
+    if delay is not None:
+        call.child.restart()  # the next attempt makes its calls and interrupts from the start
+    return delay
+
+
+def _clock(call: TaskCall) -> Clock:
+    return call.run.plugs.clock
+
+
+def _settle(call: TaskCall, get: Thunk[Any]) -> None:
+    # The job ends here whatever happened: the future carries the value or the error.
+    try:
+        value = get()
+    except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on the future
+        task_failed(call.run, call.child, call.task, call.args, exc, call.started)
+        call.fut.set_exception(exc)
+        return
+    call.fut.set_result(value)
+
+
+def _task_pipeline(F: Any) -> Outcome[None]:
+    """One task call: attempt → record the result → (retry on failure) → settle the future."""
+    return F.call(_attempt).map(_record).retry(_decide, _clock).then(_settle)
+
+
+# Built once per flavour; every call runs one of them with its TaskCall as the environment.
+TASK_PIPELINES: dict[bool, Outcome[None]] = {False: _task_pipeline(Immediate), True: _task_pipeline(Pending)}
 
 
 def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
@@ -240,4 +271,4 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
                             None if interrupts else exc, interrupts, False, False, started, ended, run.step))
 
 
-__all__ = ["call_task", "task_pipeline", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
+__all__ = ["call_task", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload", "retry_decision"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _thread
 import collections
+import functools
 import os
 import queue
 import threading
@@ -132,7 +133,7 @@ class LocalExecutor:
     runs_coroutines = False
 
     def submit(self, future: JobFuture, job: Job, context: Context) -> None:
-        future.defer_to(lambda: context.run(job), _submit_to_pool)
+        future.defer_to(functools.partial(context.run, job), _submit_to_pool)
         _dispatcher.defer(future)
 
     def __repr__(self) -> str:
