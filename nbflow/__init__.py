@@ -17,6 +17,7 @@ from .errors import (
     GraphInterrupt,
     InvalidStreamModeError,
     NbflowError,
+    NodeTimeoutError,
     NonDeterminismError,
     ResumeError,
     ResumeValidationError,
@@ -25,7 +26,7 @@ from .errors import (
 )
 from .func import TaskFunction, Workflow, entrypoint, task
 from .messages import add_messages
-from .policies import CachePolicy, RetryPolicy
+from .policies import CachePolicy, RetryPolicy, TimeoutPolicy
 from .store import InMemoryStore
 from .types import Command, Interrupt, Invocation, PregelTask, StateSnapshot, StreamWriter, TaskRecord
 
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidStreamModeError",
     "MemorySaver",
     "NbflowError",
+    "NodeTimeoutError",
     "NonDeterminismError",
     "PregelTask",
     "ResumeError",
@@ -61,6 +63,7 @@ __all__ = [
     "TaskContextError",
     "TaskFunction",
     "TaskRecord",
+    "TimeoutPolicy",
     "Workflow",
     "add_messages",
     "entrypoint",

@@ -18,6 +18,7 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
@@ -28,7 +29,14 @@ from .engine.outcome import run_async, run_blocking
 from .engine.run import Ending, Run
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
-from .policies import CachePolicy, RetryPolicy, normalize_retry
+from .policies import (
+    CachePolicy,
+    RetryPolicy,
+    TimeoutPolicy,
+    coerce_timeout,
+    normalize_retry,
+    sync_timeout_unsupported,
+)
 from .types import final
 
 R = TypeVar("R")
@@ -80,7 +88,8 @@ class TaskFunction(Generic[R]):
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-                 cache_policy: CachePolicy | None = None) -> None:
+                 cache_policy: CachePolicy | None = None,
+                 timeout: float | timedelta | TimeoutPolicy | None = None) -> None:
         self.func = func
         self.name = name or _callable_name(func)
         self.retry_policies = normalize_retry(retry_policy)
@@ -89,6 +98,9 @@ class TaskFunction(Generic[R]):
                               and callable(func) and not inspect.isclass(func))
         target = func.__call__ if is_callable_object else func  # type: ignore[operator]
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
+        self.timeout = coerce_timeout(timeout, f"task {self.name!r}")
+        if self.timeout is not None and not self.is_async:
+            raise sync_timeout_unsupported(self.name, "Task")
         inject, positions = _injectable_params(func, skip_first=False)
         self.inject = tuple(n for n in inject if n != "previous")
         self.positions = positions
@@ -120,13 +132,19 @@ class TaskFunction(Generic[R]):
 
 def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
          retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-         cache_policy: CachePolicy | None = None, **kwargs: Any):
-    """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``)."""
+         cache_policy: CachePolicy | None = None, timeout: float | timedelta | TimeoutPolicy | None = None,
+         **kwargs: Any):
+    """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``).
+
+    ``timeout`` (async tasks only) limits each attempt: seconds or a ``timedelta`` (a run timeout), or a
+    :class:`TimeoutPolicy`; a timed-out attempt raises :class:`NodeTimeoutError` and the retry policy decides.
+    """
     retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
     _no_extra(kwargs, "task()")
+    coerce_timeout(timeout, "task()")  # validated now, before the function is even seen
 
     def decorate(func: Callable[..., Any]) -> TaskFunction:
-        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy)
+        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout)
 
     if __func_or_none__ is not None:
         return decorate(__func_or_none__)
@@ -141,10 +159,12 @@ class entrypoint(Generic[ContextT]):
     def __init__(self, checkpointer: BaseCheckpointSaver | None = None, store: Any = None,
                  cache: Any = None, context_schema: type | None = None,
                  cache_policy: CachePolicy | None = None,
-                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None, **kwargs: Any) -> None:
+                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+                 timeout: float | timedelta | TimeoutPolicy | None = None, **kwargs: Any) -> None:
         context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
         retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
         _no_extra(kwargs, "entrypoint()")
+        self.timeout = coerce_timeout(timeout, "entrypoint()")
         if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise TypeError(
                 f"checkpointer must be an nbflow saver such as InMemorySaver() or SqliteSaver(path), "
@@ -164,6 +184,8 @@ class entrypoint(Generic[ContextT]):
                 "Return a value instead, and emit intermediate data with get_stream_writer() "
                 "and stream_mode='custom'."
             )
+        if self.timeout is not None and not inspect.iscoroutinefunction(func):
+            raise sync_timeout_unsupported(_callable_name(func), "Node")
         return Workflow(func, self)
 
 
@@ -179,6 +201,7 @@ class Workflow:
         self.context_schema = spec.context_schema
         self.cache_policy = spec.cache_policy
         self.retry_policies = normalize_retry(spec.retry_policy)
+        self.timeout = spec.timeout
         self.is_async = inspect.iscoroutinefunction(func)
         try:
             params = list(inspect.signature(func).parameters.values())

@@ -12,8 +12,9 @@ combinators whatever the flavour:
 Both classes have the same constructors (:meth:`~Immediate.call`,
 :meth:`~Immediate.value`, :meth:`~Immediate.settle_all`) and combinators
 (:meth:`~Immediate.first`, :meth:`~Immediate.map`, :meth:`~Immediate.then`,
-:meth:`~Immediate.ensure`, :meth:`~Immediate.retry`), so the engine picks one class with :func:`flavour`
-and writes its pipeline once. (The idea follows DBOS Transact's ``_outcome.py``.)
+:meth:`~Immediate.ensure`, :meth:`~Immediate.timeout`, :meth:`~Immediate.retry`), so the
+engine picks one class with :func:`flavour` and writes its pipeline once. (The idea follows
+DBOS Transact's ``_outcome.py``.)
 
 An outcome is a description of work over an *environment* ``env`` -- the
 object every step receives first (a :class:`~nbflow.engine.steps.TaskCall`,
@@ -29,12 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ..errors import NodeTimeoutError
 from ..executors.base import Clock, JobFuture
 from ..executors.eventloop import run_coroutine_blocking
+from .scope import Progress
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -141,6 +146,10 @@ class Immediate(Generic[T]):
             finally:
                 then_run(env)
         return Immediate(go)
+
+    def timeout(self, deadline_of: Callable[[Any], Deadline | None]) -> Immediate[T]:
+        """Sync work cannot be cancelled in-process, so it is never timed (decorators refuse sync timeouts)."""
+        return self
 
     def retry(self, decide: RetryDecision, clock_of: ClockOf) -> Immediate[T]:
         """Do this work again until it succeeds or ``decide`` gives up (then its last error is raised)."""
@@ -251,6 +260,17 @@ class Pending(Generic[T]):
                 await then_run(env)
         return Pending(go)
 
+    def timeout(self, deadline_of: Callable[[Any], Deadline | None]) -> Pending[T]:
+        """Cancel this work and raise :class:`~nbflow.errors.NodeTimeoutError` when ``deadline_of(env)`` passes."""
+        inner = self._afn
+
+        async def go(env: Any) -> T:
+            deadline = deadline_of(env)
+            if deadline is None:
+                return await inner(env)
+            return await _within(inner(env), deadline)
+        return Pending(go)
+
     def retry(self, decide: RetryDecision, clock_of: ClockOf) -> Pending[T]:
         attempt = self._afn
 
@@ -266,6 +286,42 @@ class Pending(Generic[T]):
                         raise
                 await clock_of(env).asleep(delay)
         return Pending(go)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The limits of one timed attempt of ``name``; ``progress`` is what its code refreshes."""
+
+    name: str
+    run_timeout: float | None
+    idle_timeout: float | None
+    progress: Progress
+
+
+async def _within(work: Awaitable[T], deadline: Deadline) -> T:
+    """Await ``work`` as its own asyncio task, cancelling it when a limit of ``deadline`` passes."""
+    job = asyncio.ensure_future(work)
+    progress = deadline.progress
+    clock = progress.clock
+    run, idle = deadline.run_timeout, deadline.idle_timeout
+    start = clock.monotonic()
+    try:
+        while True:
+            now = clock.monotonic()
+            left_run = start + run - now if run is not None else math.inf
+            left_idle = progress.last + idle - now if idle is not None else math.inf
+            left = min(left_run, left_idle)
+            if left <= 0:
+                job.cancel()
+                await asyncio.wait({job})  # let the attempt unwind (finally blocks, sub-awaits)
+                raise NodeTimeoutError(deadline.name, now - start, kind="run" if left_run <= 0 else "idle",
+                                       idle_timeout=idle, run_timeout=run)
+            done, _ = await asyncio.wait({job}, timeout=left)
+            if done:
+                return job.result()
+    finally:
+        if not job.done():  # we were cancelled ourselves: take the attempt down with us
+            job.cancel()
 
 
 async def _as_coroutine(work: Awaitable[T]) -> T:
@@ -302,5 +358,5 @@ async def run_async(work: Outcome[T], env: Any = None) -> T:
     return await asyncio.to_thread(work.run, env)
 
 
-__all__ = ["Immediate", "Pending", "Outcome", "Flavour", "flavour", "run_blocking", "run_async", "Thunk",
+__all__ = ["Immediate", "Pending", "Deadline", "Outcome", "Flavour", "flavour", "run_blocking", "run_async", "Thunk",
            "RetryDecision", "ClockOf"]

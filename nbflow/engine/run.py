@@ -44,9 +44,19 @@ from ..serde import summarize
 from ..snapshot import checkpoint_view
 from ..types import Command, Interrupt, final
 from . import steps
-from .outcome import Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
+from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
-from .scope import ExecutionInfo, Runtime, Scope, TaskFuture, enter_scope, leave_scope, noop_writer
+from .scope import (
+    ExecutionInfo,
+    Progress,
+    Runtime,
+    Scope,
+    TaskFuture,
+    current_scope,
+    enter_scope,
+    leave_scope,
+    noop_writer,
+)
 
 # What a run builds for the tap when somebody listens (token-level messages only when streamed).
 TAP_MODES = ("tasks", "checkpoints", "custom")
@@ -114,6 +124,8 @@ class Run:
         self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
         self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
         self._user_config: dict | None = None
+        self.progress: Progress | None = None  # the current body attempt's, when the entrypoint has a timeout
+        self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
         # set by prepare()
         self.checkpoint: CheckpointRecord | None = None
         self.checkpoint_id = ""
@@ -283,7 +295,7 @@ class Run:
 
     def runtime_for(self, scope: Scope) -> Runtime:
         info = ExecutionInfo(self.thread_id, self.checkpoint_id, self.ns_str, scope.task_id, scope.name)
-        return Runtime(self.context, self.store, self.stream_writer, self.previous, info)
+        return Runtime(self.context, self.store, self.stream_writer, self.previous, info, scope.heartbeat)
 
     def interrupt(self, scope: Scope, value: Any, response_schema: Any) -> Any:
         """``nbflow.interrupt()`` called by the code running in ``scope``."""
@@ -305,6 +317,10 @@ class Run:
         return lc.install(ctx, lambda msg, m: emit(ev.Message(ns, msg, m)), meta)
 
     def _write_custom(self, chunk: Any) -> None:
+        if self.root.timed:
+            scope = current_scope()
+            if scope is not None:
+                scope.auto_progress()
         self.emit(ev.Custom(self.ns, chunk))
 
     def injections(self, scope: Scope, names: tuple[str, ...]) -> dict[str, Any]:
@@ -327,6 +343,7 @@ class Run:
     def _body_scope(self) -> Iterator[Scope]:
         """The entrypoint body's scope for one attempt (and the messages bridge, when streamed)."""
         scope = Scope(self, "", self.root_task_id, self.wf.name)
+        scope.progress = self.progress
         token = enter_scope(scope)
         lc_token = self.install_messages(None, scope) if self.want_messages else None
         try:
@@ -357,6 +374,14 @@ class Run:
 
     def _clock(self) -> Clock:
         return self.plugs.clock
+
+    def _deadline(self) -> Deadline | None:
+        policy = self.wf.timeout
+        if policy is None:
+            return None
+        self.progress = progress = Progress(self.plugs.clock, policy.refresh_on == "auto")
+        self.root.timed = True
+        return Deadline(self.wf.name, policy.run_timeout, policy.idle_timeout, progress)
 
     def work(self) -> Outcome[Ending]:
         """The whole invocation as one outcome, to run with this run as its environment."""
@@ -462,7 +487,8 @@ class Run:
 def _run_pipeline(F: Any) -> Outcome[Ending]:
     """One invocation: announce it; attempts of the body, each ending once all its tasks have
     finished, under the entrypoint's retry policy; the conclusion."""
-    attempt = F.call(Run._call_body, unwrap=True, within=Run._body_scope).ensure(F.settle_all(Run._unsettled))
+    attempt = (F.call(Run._call_body, unwrap=True, within=Run._body_scope).timeout(Run._deadline)
+               .ensure(F.settle_all(Run._unsettled)))
     return attempt.retry(Run._decide, Run._clock).then(Run._conclude).first(Run._announce)
 
 

@@ -14,7 +14,7 @@ a *wait* in the waiting code's scope, which groups later calls into fan-out wave
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -30,10 +30,24 @@ if TYPE_CHECKING:  # pragma: no cover
 ContextT = TypeVar("ContextT")
 
 
+class Progress:
+    """When the code of a timed attempt last showed progress (for its ``idle_timeout``)."""
+
+    __slots__ = ("clock", "auto", "last")
+
+    def __init__(self, clock: Any, auto: bool) -> None:
+        self.clock = clock
+        self.auto = auto  # refresh_on="auto": stream chunks and task calls count, not only heartbeats
+        self.last = clock.monotonic()
+
+    def touch(self) -> None:
+        self.last = self.clock.monotonic()
+
+
 class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
-    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave")
+    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers")
 
     def __init__(self, run: Run, path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -44,6 +58,31 @@ class Scope:
         self.interrupts = 0
         self.waits = 0  # how many task results this code has waited for so far
         self.wave = 0   # the caller's `waits` when this task was called
+        self.progress: Progress | None = None  # set while an attempt with a timeout runs
+        self.watchers: tuple[Progress, ...] = ()  # the timed attempts this code runs inside (its callers')
+
+    @property
+    def timed(self) -> bool:
+        return self.progress is not None or bool(self.watchers)
+
+    def timers(self) -> tuple[Progress, ...]:
+        """What a task called from here reports its progress to."""
+        return self.watchers if self.progress is None else (*self.watchers, self.progress)
+
+    def heartbeat(self) -> None:
+        """``runtime.heartbeat()``: this code, and so every timed attempt it runs inside, is making progress."""
+        if self.progress is not None:
+            self.progress.touch()
+        for w in self.watchers:
+            w.touch()
+
+    def auto_progress(self) -> None:
+        """A progress signal that counts under ``refresh_on="auto"`` (a stream chunk, a task call or result)."""
+        if self.progress is not None and self.progress.auto:
+            self.progress.touch()
+        for w in self.watchers:
+            if w.auto:
+                w.touch()
 
     def next_path(self) -> str:
         i = self.calls
@@ -108,6 +147,10 @@ def noop_writer(_chunk: Any) -> None:
     return None
 
 
+def noop_heartbeat() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ExecutionInfo:
     thread_id: str | None
@@ -126,6 +169,8 @@ class Runtime(Generic[ContextT]):
     stream_writer: StreamWriter = field(default=noop_writer, repr=False)
     previous: Any = None
     execution_info: ExecutionInfo | None = None
+    heartbeat: Callable[[], None] = field(default=noop_heartbeat, repr=False)
+    """Record progress for the current attempt's ``idle_timeout`` (a no-op outside a timed attempt)."""
 
 
 def interrupt(value: Any, response_schema: Any = None) -> Any:
@@ -163,6 +208,6 @@ def get_runtime() -> Runtime:
     return scope.run.runtime_for(scope)
 
 
-__all__ = ["Scope", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope", "noop_writer",
-           "ExecutionInfo", "Runtime", "interrupt", "get_stream_writer", "get_config", "get_store", "get_runtime",
-           "ContextT"]
+__all__ = ["Scope", "Progress", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope",
+           "noop_writer", "noop_heartbeat", "ExecutionInfo", "Runtime", "interrupt", "get_stream_writer",
+           "get_config", "get_store", "get_runtime", "ContextT"]

@@ -33,8 +33,8 @@ from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
-from .outcome import Immediate, Outcome, Pending, Thunk
-from .scope import Scope, TaskFuture, enter_scope
+from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
+from .scope import Progress, Scope, TaskFuture, enter_scope
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
@@ -94,6 +94,9 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
 def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
     """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
     path = scope.next_path()
+    timed = scope.progress is not None or scope.watchers
+    if timed:
+        scope.auto_progress()  # calling a task is progress for a timed caller
     tid = task_id_for(run.checkpoint_id, run.ns_str, path)
     rec = run.journal.lookup(tid, task.name, path)
     if rec is not None:
@@ -107,6 +110,8 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     fut = TaskFuture()
     child = Scope(run, path, tid, task.name)
     child.wave = scope.waits
+    if timed:
+        child.watchers = scope.timers()
     if task.inject:
         kwargs = {**run.injections(child, tuple(n for n in task.inject if n not in kwargs
                                                and task.positions[n] >= len(args))), **kwargs}
@@ -147,6 +152,15 @@ def _attempt(call: TaskCall) -> Any:
     return call.task.func(*call.args, **call.kwargs)
 
 
+def _deadline(call: TaskCall) -> Deadline | None:
+    policy = call.task.timeout
+    if policy is None:
+        return None
+    call.child.progress = progress = Progress(call.run.plugs.clock, policy.refresh_on == "auto")
+    call.run.root.timed = True
+    return Deadline(call.task.name, policy.run_timeout, policy.idle_timeout, progress)
+
+
 def _record(call: TaskCall, value: Any) -> Any:
     return task_succeeded(call.run, call.child, call.task, call.args, value, call.started, call.ckey)
 
@@ -164,6 +178,9 @@ def _clock(call: TaskCall) -> Clock:
 
 def _settle(call: TaskCall, get: Thunk[Any]) -> None:
     # The job ends here whatever happened: the future carries the value or the error.
+    if call.child.watchers:
+        call.child.progress = None
+        call.child.auto_progress()  # a finished task is progress for the timed attempts that called it
     try:
         value = get()
     except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on the future
@@ -174,8 +191,8 @@ def _settle(call: TaskCall, get: Thunk[Any]) -> None:
 
 
 def _task_pipeline(F: Any) -> Outcome[None]:
-    """One task call: attempt → record the result → (retry on failure) → settle the future."""
-    return F.call(_attempt).map(_record).retry(_decide, _clock).then(_settle)
+    """One task call: attempt (within its timeout) → record the result → (retry on failure) → settle the future."""
+    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle)
 
 
 # Built once per flavour; every call runs one of them with its TaskCall as the environment.
