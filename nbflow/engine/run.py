@@ -104,6 +104,7 @@ class Run:
         self.parent = parent
         self.root: Run = parent.root if parent is not None else self
         self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
+        self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
         self.ns = ns
         self.ns_str = "|".join(ns)
         self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")

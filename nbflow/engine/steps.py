@@ -121,8 +121,8 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     ctx.run(enter_scope, child)
     if run.want_messages:
         run.install_messages(ctx, child)
-    executor = run.plugs.loop_executor if task.is_async else run.plugs.executor
-    executor.submit(fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
+    (run.loop_executor if task.is_async else run.executor).submit(
+        fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
     return fut
 
 
@@ -141,7 +141,6 @@ class TaskCall:
                  ckey: Any) -> None:
         self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
         self.fut, self.ckey = fut, ckey
-        self.started = 0.0
 
     def __call__(self) -> Any:
         self.started = task_started(self.run, self.child, self.task, self.args, self.kwargs)
