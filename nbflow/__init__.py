@@ -21,6 +21,7 @@ from .errors import (
     NonDeterminismError,
     ResumeError,
     ResumeValidationError,
+    RunStopped,
     SerializationError,
     TaskContextError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ResumeError",
     "ResumeValidationError",
     "RetryPolicy",
+    "RunStopped",
     "Runtime",
     "SerializationError",
     "SqliteSaver",

@@ -8,6 +8,7 @@ ordinary ``except ValueError`` work.
 
     BaseException
     ├── GraphInterrupt            control flow: a run pauses at interrupt()
+    ├── RunStopped                control flow: Workflow.stop() ended a running invocation
     └── Exception
         └── NbflowError
             ├── SerializationError        (TypeError)   a value cannot be stored
@@ -132,6 +133,16 @@ class GraphInterrupt(BaseException):
         self.interrupts = tuple(interrupts)
 
 
+class RunStopped(BaseException):
+    """A running invocation was stopped from outside (:meth:`nbflow.Workflow.stop`).
+
+    Raised to the code that ran it (``invoke``/``stream``) and to whatever
+    waits on its tasks. Its finished tasks stay checkpointed; continue it with
+    ``invoke(None, config)``. A ``BaseException``, like :class:`GraphInterrupt`,
+    so that ``except Exception:`` in a workflow cannot swallow a stop.
+    """
+
+
 # LangGraph's name for the same signal.
 NodeInterrupt = GraphInterrupt
 
@@ -149,4 +160,5 @@ __all__ = [
     "CheckpointerRequiredError",
     "NodeTimeoutError",
     "GraphInterrupt",
+    "RunStopped",
 ]

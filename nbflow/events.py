@@ -106,7 +106,17 @@ class RunError:
     ts: float = field(default_factory=time.time)
 
 
-Event = RunStart | TaskStart | TaskEnd | Custom | Message | CheckpointSaved | RunEnd | RunInterrupted | RunError
+@dataclass(frozen=True, slots=True)
+class RunStopped:
+    """The invocation was stopped from outside (``Workflow.stop``); its finished tasks stay checkpointed."""
+
+    ns: tuple[str, ...]
+    name: str
+    ts: float = field(default_factory=time.time)
+
+
+Event = (RunStart | TaskStart | TaskEnd | Custom | Message | CheckpointSaved | RunEnd | RunInterrupted | RunError
+         | RunStopped)
 
 
 def normalize_modes(stream_mode: Any) -> tuple[tuple[str, ...], bool]:

@@ -22,11 +22,11 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import history
+from . import history, tap
 from .checkpoint.base import BaseCheckpointSaver
-from .config import INJECTABLE, MISSING
+from .config import INJECTABLE, MISSING, parse_config
 from .engine.outcome import run_async, run_blocking
-from .engine.run import Ending, Run
+from .engine.run import Ending, Run, running_on
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
 from .policies import (
@@ -312,6 +312,24 @@ class Workflow:
         threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
                          name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)
+
+    def stop(self, config: Mapping[str, Any]) -> bool:
+        """Stop the invocation running on ``config``'s thread, from any thread; False if none is running.
+
+        Running async tasks are cancelled, sync tasks not yet started never start, running sync
+        tasks are abandoned (their late results are dropped); finished tasks stay checkpointed.
+        The caller of ``invoke``/``stream`` gets :class:`~nbflow.errors.RunStopped`, its stream a
+        final :class:`~nbflow.events.RunStopped` event, and the process-wide tap a
+        :class:`~nbflow.tap.ThreadEdited` of kind ``"stop"``. ``invoke(None, config)`` continues
+        the invocation from its last finished task.
+        """
+        t = parse_config(config, needs_thread=True, who=f"stop() of {self.name!r}")
+        runs = running_on(t.thread, self.checkpointer)
+        stopped = [run for run in runs if run.stop()]
+        for run in stopped:
+            tap.edited(run.saver, run.thread_id, run.wf.name,
+                       tap.ThreadEdited(run.ns, "stop", run.checkpoint_id))
+        return bool(stopped)
 
     # ------------------------------------------------------------------ history (see nbflow.history)
     def get_task_history(self, config: Mapping[str, Any]) -> list:

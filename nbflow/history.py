@@ -188,7 +188,8 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             if journal.pending:
                 status = RunStatus.INTERRUPTED.value
             elif journal.root_error is not None:
-                status = RunStatus.ERROR.value
+                stopped = journal.root_error.get("type") == "RunStopped"
+                status = RunStatus.STOPPED.value if stopped else RunStatus.ERROR.value
             else:
                 status = RunStatus.RUNNING.value
         err = journal.root_error

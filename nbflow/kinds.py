@@ -63,6 +63,7 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"
     ERROR = "error"
     RUNNING = "running"  # unfinished: still going, or its process died
+    STOPPED = "stopped"  # stopped from outside (Workflow.stop); continue with invoke(None, config)
     UPDATE = "update"    # not a run: a state edit
 
 

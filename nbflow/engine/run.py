@@ -35,7 +35,14 @@ from .. import events as ev
 from .. import lc, tap
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 from ..config import END, PREVIOUS, START, parse_config, previous_of, result_channels, serializer_of
-from ..errors import CheckpointerRequiredError, CheckpointNotFoundError, ConfigError, GraphInterrupt, SerializationError
+from ..errors import (
+    CheckpointerRequiredError,
+    CheckpointNotFoundError,
+    ConfigError,
+    GraphInterrupt,
+    RunStopped,
+    SerializationError,
+)
 from ..executors.base import Clock
 from ..kinds import Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
@@ -127,6 +134,8 @@ class Run:
         self._user_config: dict | None = None
         self.progress: Progress | None = None  # the current body attempt's, when the entrypoint has a timeout
         self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
+        self.stopped = False  # (root) Workflow.stop() asked this invocation to stop
+        self.runs: list[Run] = [self]  # (root) this run and the nested runs it started, for stop()
         # set by prepare()
         self.checkpoint: CheckpointRecord | None = None
         self.checkpoint_id = ""
@@ -365,11 +374,37 @@ class Run:
             return pending
 
     def _announce(self) -> None:
+        if self.parent is None and self.thread_id is not None:
+            _running.add(self)
         if self.sink is not None:
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
 
+    def stop(self) -> bool:
+        """Stop this invocation (from any thread); False if it had already ended or been stopped.
+
+        Every task it is waiting for is finished at once with :class:`RunStopped`: an async task is
+        cancelled, a sync task that has not started never does, a running sync task is abandoned
+        (its late result is dropped). The body stops at its next task call or wait; what finished
+        stays checkpointed, so ``invoke(None, config)`` continues from there. A sync task that the
+        waiting thread runs itself (``t(x).result()`` straight after the call claims it inline)
+        cannot be abandoned by that thread: the stop takes effect when it returns.
+        """
+        root = self.root
+        with root.lock:
+            if root.stopped:
+                return False
+            root.stopped = True
+            runs = list(root.runs)
+        for run in runs:
+            with run.lock:
+                futures = list(run.outstanding)
+            for fut in futures:
+                fut.halt(RunStopped(f"the invocation of {root.wf.name!r} on thread {root.thread_id!r} was stopped "
+                                    "while this task ran; continue it with invoke(None, config)"))
+        return True
+
     def _decide(self, exc: BaseException, failures: int) -> float | None:
-        if self.root.interrupts:
+        if self.root.interrupts or self.root.stopped:
             return None
         return steps.retry_decision(self.wf.retry_policies, exc, failures)
 
@@ -404,10 +439,14 @@ class Run:
             result, exc = get(), None
         except BaseException as e:  # noqa: BLE001 - recorded below, then raised again
             result, exc = None, e
+        if self.parent is None:
+            _running.discard(self)
         wf = self.wf
         if self.replayed:
             self.put_writes(self.replayed)
             self.replayed = []
+        if exc is not None and self.root.stopped:
+            return self._stopped(exc)
         if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
             # raised by user code directly (e.g. NodeInterrupt): register what it carries
             for i, intr in enumerate(exc.interrupts or (Interrupt(None, ""),)):
@@ -443,6 +482,23 @@ class Run:
             self.sink(ev.RunEnd(self.ns, wf.name, value))
         return Ending(DONE, value)
 
+    def _stopped(self, exc: BaseException) -> Ending:
+        """Conclude a stopped invocation: note it (not as a failure of the code) and raise :class:`RunStopped`."""
+        if self.parent is not None:  # the parent run concludes the stop
+            raise exc
+        if self.saver is not None:
+            self.put_writes([
+                self.write(self.root_task_id, self.wf.name, "", WriteKind.INTERRUPT.value, self.dumps([])),
+                self.write(self.root_task_id, self.wf.name, "", WriteKind.ERROR.value,
+                           self.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
+            ])
+        if self.sink is not None:
+            self.sink(ev.RunStopped(self.ns, self.wf.name))
+        if isinstance(exc, RunStopped):
+            raise exc
+        raise RunStopped(f"the invocation of {self.wf.name!r} on thread {self.thread_id!r} was stopped; "
+                         "continue it with invoke(None, config)") from exc
+
     def _record_error(self, exc: BaseException) -> None:
         if self.saver is not None:
             self.put_writes([
@@ -471,6 +527,8 @@ class Run:
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
                     sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"))
+        with self.root.lock:
+            self.root.runs.append(child)
         return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
 
     def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
@@ -483,6 +541,38 @@ class Run:
                                         call.started, time.time(), summarize(call.input, 80), call.wave)])
             self.journal.record(call.task_id, call.wf.name, call.path, WriteKind.RESULT.value, payload, value)
         return value
+
+
+class _Running:
+    """The top-level runs in progress, by thread id, so Workflow.stop(config) can find them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_thread: dict[str, list[Run]] = {}
+
+    def add(self, run: Run) -> None:
+        with self._lock:
+            self._by_thread.setdefault(run.thread_id, []).append(run)  # type: ignore[arg-type]
+
+    def discard(self, run: Run) -> None:
+        with self._lock:
+            runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
+            if runs is not None and run in runs:
+                runs.remove(run)
+                if not runs:
+                    del self._by_thread[run.thread_id]  # type: ignore[arg-type]
+
+    def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
+        with self._lock:
+            return [r for r in self._by_thread.get(thread_id, ()) if r.saver is saver]
+
+
+_running = _Running()
+
+
+def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
+    """The invocations in progress on ``thread_id`` with this saver (top-level runs, oldest first)."""
+    return _running.on_thread(thread_id, saver)
 
 
 def _run_pipeline(F: Any) -> Outcome[Ending]:
@@ -515,4 +605,4 @@ class NestedCall:
         return self.parent.nested_done(self, outcome)
 
 
-__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES"]
+__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES", "running_on"]

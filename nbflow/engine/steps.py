@@ -18,6 +18,7 @@ first argument; nothing here keeps state of its own.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextvars
 import time
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
-from ..errors import CheckpointerRequiredError, GraphInterrupt, SerializationError
+from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
@@ -93,6 +94,9 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
 # ---------------------------------------------------------------------- a task call
 def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
     """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
+    if run.root.stopped:
+        raise RunStopped(f"task {task.name!r} was not started: the invocation of {run.root.wf.name!r} on thread "
+                         f"{run.thread_id!r} is being stopped")
     path = scope.next_path()
     timed = scope.progress is not None or scope.watchers
     if timed:
@@ -161,11 +165,14 @@ def _deadline(call: TaskCall) -> Deadline | None:
 
 
 def _record(call: TaskCall, value: Any) -> Any:
+    fut = call.fut
+    if (fut.coroutine_job and not fut.commit()) or call.run.root.stopped:
+        return value  # cancelled or stopped meanwhile: nothing is recorded, _settle drops the value
     return task_succeeded(call.run, call.child, call.task, call.args, value, call.started, call.ckey)
 
 
 def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
-    delay = retry_decision(call.task.retry_policies, exc, failures)
+    delay = retry_decision(call.task.retry_policies, exc, failures) if not call.run.root.stopped else None
     if delay is not None:
         call.child.restart()  # the next attempt makes its calls and interrupts from the start
     return delay
@@ -180,13 +187,29 @@ def _settle(call: TaskCall, get: Thunk[Any]) -> None:
     if call.child.watchers:
         call.child.progress = None
         call.child.auto_progress()  # a finished task is progress for the timed attempts that called it
+    fut = call.fut
     try:
         value = get()
     except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on the future
+        if fut.done() or call.run.root.stopped or (fut.coroutine_job and not fut.commit()):
+            _dropped(call)
+            return
         task_failed(call.run, call.child, call.task, call.args, exc, call.started)
-        call.fut.set_exception(exc)
+        fut.settle_exception(exc)
         return
-    call.fut.set_result(value)
+    if not fut.settle_result(value):
+        _dropped(call)
+
+
+def _dropped(call: TaskCall) -> None:
+    """A task cancelled or stopped while it ran: no row is written; its stream row is closed with the reason."""
+    run = call.run
+    if run.want_ends:
+        fut = call.fut
+        reason = asyncio.CancelledError() if fut.cancelled() else (fut.exception(0) if fut.done() else None)
+        now = time.time()
+        run.emit(ev.TaskEnd(run.ns, call.child.task_id, call.task.name, call.child.path, None,
+                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step))
 
 
 def _task_pipeline(F: Any) -> Outcome[None]:

@@ -103,6 +103,7 @@ class JobFuture(concurrent.futures.Future):
     _job: Callable[[], None] | None = None
     _start_now: Callable[[Callable[[], None]], None] | None = None
     _atask: asyncio.Task[Any] | None = None
+    coroutine_job = False  # the job is a coroutine (cancellable while it runs); set by expect_task()
 
     def __init__(self) -> None:
         super().__init__()
@@ -128,9 +129,15 @@ class JobFuture(concurrent.futures.Future):
         self._start_now = start_now
         self._job = job
 
+    def expect_task(self) -> None:
+        """Called by an executor that will run this future's job as a coroutine (so it can be cancelled)."""
+        self.coroutine_job = True
+
     def attach_task(self, atask: asyncio.Task[Any]) -> None:
         """The asyncio task running this future's coroutine job (awaited directly on its own loop)."""
         self._atask = atask
+        if self.done():  # cancelled or halted before its task existed
+            _cancel_task(atask)
 
     @property
     def parked(self) -> bool:
@@ -149,6 +156,62 @@ class JobFuture(concurrent.futures.Future):
                 except BaseException:  # noqa: BLE001 - the job settles the future itself
                     pass
 
+    # ------------------------------------------------------------------ settling, cancelling, halting
+    def settle_result(self, value: Any) -> bool:
+        """Set the result unless the future is already done (cancelled, halted); says whether it was set."""
+        try:
+            self.set_result(value)
+        except concurrent.futures.InvalidStateError:
+            return False
+        return True
+
+    def settle_exception(self, exc: BaseException) -> bool:
+        """Set the exception unless the future is already done; says whether it was set."""
+        try:
+            self.set_exception(exc)
+        except concurrent.futures.InvalidStateError:
+            return False
+        return True
+
+    def cancel(self) -> bool:
+        """Cancel the job: a parked sync job never runs; a coroutine job is cancelled where it awaits.
+
+        A sync job already running cannot be stopped in-process: then this returns False, as
+        ``concurrent.futures`` does for a running call. The job of a cancelled future records
+        nothing and settles nothing.
+        """
+        if self._job is not None:
+            if self._claims() != 0:  # its caller or a worker has just started it
+                return False
+            self._job = None
+            return super().cancel()
+        if not self.coroutine_job or not super().cancel():
+            return self.cancelled()
+        if self._atask is not None:
+            _cancel_task(self._atask)
+        return True
+
+    def halt(self, exc: BaseException) -> bool:
+        """Finish the future with ``exc`` now, whatever its job is doing.
+
+        A parked job never runs, a coroutine job is cancelled, a running sync job is
+        abandoned (it runs on, and what it returns is dropped). False if already done.
+        """
+        if self._job is not None and self._claims() == 0:
+            self._job = None
+        if not self.settle_exception(exc):
+            return False
+        if self._atask is not None:
+            _cancel_task(self._atask)
+        return True
+
+    def commit(self) -> bool:
+        """The job is about to record its outcome: from now on ``cancel()`` fails. False if already cancelled/done."""
+        try:
+            return self.set_running_or_notify_cancel()
+        except RuntimeError:  # finished meanwhile (halted)
+            return False
+
     # ------------------------------------------------------------------ caller side
     def result(self, timeout: float | None = None) -> Any:
         if self._job is not None and self._state == _PENDING:
@@ -162,6 +225,8 @@ class JobFuture(concurrent.futures.Future):
 
     def __await__(self) -> Generator[Any, None, Any]:
         if self.done():
+            if self.cancelled():  # awaiting a cancelled future raises what asyncio raises
+                raise asyncio.CancelledError()
             return self.result()
         atask = self._atask
         if atask is not None:
@@ -170,7 +235,13 @@ class JobFuture(concurrent.futures.Future):
             except RuntimeError:
                 running = None
             if running is atask.get_loop():
-                yield from atask.__await__()  # the job settles this future and returns nothing
+                try:
+                    yield from atask.__await__()  # the job settles this future and returns nothing
+                except BaseException:
+                    if not self.done():
+                        raise
+                if self.cancelled():
+                    raise asyncio.CancelledError()
                 return concurrent.futures.Future.result(self, 0)
         if self._job is not None and self._start_now is not None:  # a sync job awaited from async code
             self._start_now(self.run_claimed)
@@ -178,6 +249,19 @@ class JobFuture(concurrent.futures.Future):
 
     def __iter__(self) -> Generator[Any, None, Any]:  # allow `yield from fut` in generator-based coroutines
         return self.__await__()
+
+
+def _cancel_task(atask: asyncio.Task[Any]) -> None:
+    """Cancel ``atask`` from any thread."""
+    loop = atask.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        atask.cancel()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(atask.cancel)
 
 
 __all__ = ["Executor", "Clock", "SystemClock", "SYSTEM_CLOCK", "JobFuture", "Job"]

@@ -60,6 +60,7 @@ class EventLoopExecutor:
     runs_coroutines = True
 
     def submit(self, future: JobFuture, job: Job, context: Context) -> None:
+        future.expect_task()
         loop = running_loop()
         if loop is not None:
             future.attach_task(loop.create_task(job(), context=context))
