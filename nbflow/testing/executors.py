@@ -164,6 +164,37 @@ class ExecutorContract:
         value, err = asyncio.run(both())
         assert value == 42 and isinstance(err, KeyError)
 
+    def test_a_halted_future_is_finished_at_once_and_its_job_settles_nothing(self, executor: Executor) -> None:
+        started, release = threading.Event(), threading.Event()
+        fut = JobFuture()
+
+        def body() -> str:
+            started.set()
+            release.wait(WAIT)
+            return "late"
+        job = _job(executor, body, fut)
+        if executor.runs_coroutines:
+            async def ajob() -> None:  # a coroutine job waits cooperatively, so it can be cancelled
+                started.set()
+                try:
+                    while not release.is_set():
+                        await asyncio.sleep(0.001)
+                except asyncio.CancelledError:
+                    cancelled.set()
+                    raise
+                fut.settle_result("late")
+            cancelled = threading.Event()
+            job = ajob
+        executor.submit(fut, job, contextvars.copy_context())
+        assert started.wait(WAIT)
+        assert fut.halt(KeyError("stopped"))
+        with pytest.raises(KeyError):
+            fut.result(0)
+        if executor.runs_coroutines:
+            assert cancelled.wait(WAIT), "halt() did not cancel the coroutine job"
+        release.set()
+        assert not fut.halt(KeyError("twice"))
+
     # ------------------------------------------------------------------ through the engine
     def _flavoured(self, executor: Executor, fn: Callable[..., Any]) -> Any:
         if not executor.runs_coroutines:
@@ -247,6 +278,56 @@ class ExecutorContract:
         assert ran == ["name?", "name?", "q", "q"]
         outcomes = [t.outcome for t in wf.get_task_history(cfg2)]
         assert outcomes == ["interrupted", "ok", "error"]
+
+    def test_workflow_stop_and_continue(self, executor: Executor) -> None:
+        started, release = threading.Event(), threading.Event()
+        calls: list[int] = []
+
+        def work(i: int) -> int:
+            calls.append(i)
+            if i == 1 and len(calls) == 2:
+                started.set()
+                release.wait(WAIT)
+            return i * 10
+        if executor.runs_coroutines:
+            async def awork(i: int) -> int:
+                calls.append(i)
+                if i == 1 and len(calls) == 2:
+                    started.set()
+                    while not release.is_set():
+                        await asyncio.sleep(0.001)
+                return i * 10
+            step = task(awork, name="work")
+        else:
+            step = task(work, name="work")
+
+        @entrypoint(checkpointer=InMemorySaver())
+        def wf(n: int) -> list:
+            first = step(0).result()
+            fut = step(1)
+            started.wait(WAIT)
+            return [first, fut.result()]
+
+        cfg = {"configurable": {"thread_id": "stop"}}
+        _, plug = self._plug(executor)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                wf.invoke(2, cfg)
+            except BaseException as e:  # noqa: BLE001 - inspected below
+                errors.append(e)
+        with plug:
+            caller = threading.Thread(target=run)
+            caller.start()
+            assert started.wait(WAIT)
+            assert wf.stop(cfg)
+            caller.join(WAIT)
+            release.set()
+            assert [type(e).__name__ for e in errors] == ["RunStopped"]
+            assert [(t.path, t.outcome) for t in wf.get_task_history(cfg)] == [("0", "ok")]
+            assert wf.invoke(None, cfg) == [0, 10]
+        assert calls == [0, 1, 1]
 
 
 __all__ = ["ExecutorContract", "CountingExecutor", "RecordingClock"]
