@@ -26,7 +26,8 @@ from . import history, tap
 from .checkpoint.base import BaseCheckpointSaver
 from .config import INJECTABLE, MISSING, parse_config
 from .engine.outcome import run_async, run_blocking
-from .engine.run import Ending, Run, running_on
+from .engine.run import Ending, Run
+from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
 from .policies import (

@@ -53,6 +53,7 @@ from ..types import Command, Interrupt, final
 from . import steps
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
+from .running import RUNNING
 from .scope import (
     ExecutionInfo,
     Progress,
@@ -375,7 +376,7 @@ class Run:
 
     def _announce(self) -> None:
         if self.parent is None and self.thread_id is not None:
-            _running.add(self)
+            RUNNING.add(self)
         if self.sink is not None:
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
 
@@ -440,7 +441,7 @@ class Run:
         except BaseException as e:  # noqa: BLE001 - recorded below, then raised again
             result, exc = None, e
         if self.parent is None:
-            _running.discard(self)
+            RUNNING.discard(self)
         wf = self.wf
         if self.replayed:
             self.put_writes(self.replayed)
@@ -543,38 +544,6 @@ class Run:
         return value
 
 
-class _Running:
-    """The top-level runs in progress, by thread id, so Workflow.stop(config) can find them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_thread: dict[str, list[Run]] = {}
-
-    def add(self, run: Run) -> None:
-        with self._lock:
-            self._by_thread.setdefault(run.thread_id, []).append(run)  # type: ignore[arg-type]
-
-    def discard(self, run: Run) -> None:
-        with self._lock:
-            runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
-            if runs is not None and run in runs:
-                runs.remove(run)
-                if not runs:
-                    del self._by_thread[run.thread_id]  # type: ignore[arg-type]
-
-    def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
-        with self._lock:
-            return [r for r in self._by_thread.get(thread_id, ()) if r.saver is saver]
-
-
-_running = _Running()
-
-
-def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
-    """The invocations in progress on ``thread_id`` with this saver (top-level runs, oldest first)."""
-    return _running.on_thread(thread_id, saver)
-
-
 def _run_pipeline(F: Any) -> Outcome[Ending]:
     """One invocation: announce it; attempts of the body, each ending once all its tasks have
     finished, under the entrypoint's retry policy; the conclusion."""
@@ -605,4 +574,4 @@ class NestedCall:
         return self.parent.nested_done(self, outcome)
 
 
-__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES", "running_on"]
+__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES"]

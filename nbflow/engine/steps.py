@@ -4,10 +4,12 @@
 recorded at this call's position is served from the journal; a cached one
 from the cache; otherwise the call becomes a *job* handed to the run's
 executor (:mod:`nbflow.executors`), and the job is the pipeline
-:class:`TaskCall` -- attempts with the task's retry policy, the result
-recorded to the saver the moment it is known, the future settled. The
-pipeline is one composition of :mod:`nbflow.engine.outcome` values, so sync
-and async tasks share every line of it.
+:class:`TaskCall` -- attempts (each within the task's timeout) under its
+retry policy, the result recorded to the saver the moment it is known, the
+future settled. The pipeline is one composition of
+:mod:`nbflow.engine.outcome` values, so sync and async tasks share every line
+of it. A future cancelled, or a run stopped, while the job runs makes the job
+record nothing and settle nothing: its late outcome is dropped.
 
 Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
 :func:`serve_recorded` (a replayed task or nested entrypoint).
