@@ -23,8 +23,14 @@ from .serde import summarize
 from .snapshot import checkpoint_view, empty_snapshot, interrupt_of
 from .types import Interrupt, Invocation, StateSnapshot, TaskRecord
 
-RESULT, CACHED, ERROR, INTERRUPT = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
-                                    WriteKind.INTERRUPT.value)
+# Stored (plain string) values, looked up once: an enum's .value costs a descriptor call per use.
+RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
+                                              WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+OUTCOME_OF_WRITE = {kind: TaskOutcome.of_write(kind).value for kind in TASK_WRITE_KINDS}
+DONE, INTERRUPTED, FAILED, STOPPED, RUNNING, UPDATED = (
+    RunStatus.DONE.value, RunStatus.INTERRUPTED.value, RunStatus.ERROR.value, RunStatus.STOPPED.value,
+    RunStatus.RUNNING.value, RunStatus.UPDATE.value)
+LOOP, UPDATE, FORK = Source.LOOP.value, Source.UPDATE.value, Source.FORK.value
 UNFINISHED = UNFINISHED_SOURCES
 TASK_KINDS = TASK_WRITE_KINDS
 
@@ -82,7 +88,7 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
         before_id = parse_config(before, needs_thread=False, who="get_state_history(before=...)").checkpoint_id
     records = saver.list_checkpoints(t.thread, t.checkpoint_ns, before=before_id,
                                      limit=None if filter else limit)
-    finished = {r.parent_id for r in records if r.source == Source.LOOP}
+    finished = {r.parent_id for r in records if r.source == LOOP}
     count = 0
     for rec in records:
         snap = _snapshot(wf, saver, rec, with_writes=rec.checkpoint_id not in finished)
@@ -103,13 +109,13 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}")
     step = base.step + 1 if base is not None else -1
     dumps = serializer_of(saver).dumps
-    meta = {"source": Source.UPDATE.value, "step": step, "parents": {}}
+    meta = {"source": UPDATE, "step": step, "parents": {}}
     try:
         blob = dumps(result_channels(values, values))
     except TypeError as e:
         raise type(e)(f"update_state() value for thread {t.thread_id!r} cannot be checkpointed: {e}") from e
     rec = CheckpointRecord(t.thread, t.checkpoint_ns, new_checkpoint_id(),
-                           base.checkpoint_id if base else None, time.time(), step, Source.UPDATE.value, blob,
+                           base.checkpoint_id if base else None, time.time(), step, UPDATE, blob,
                            dumps(meta))
     saver.put_checkpoint(rec)
     tap.edited(saver, t.thread, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "update_state",
@@ -130,17 +136,14 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
     err = None
     interrupts: tuple = ()
     result_summary = ""
-    if w.kind == ERROR:
+    kind = w.kind
+    outcome = OUTCOME_OF_WRITE[kind]
+    if kind == ERROR:
         p = loads(w.payload)
         err = f"{p.get('type')}: {p.get('message')}"
-        outcome = TaskOutcome.ERROR.value
-    elif w.kind == INTERRUPT:
+    elif kind == INTERRUPT:
         interrupts = tuple(interrupt_of(InterruptRecord.from_dict(d)) for d in loads(w.payload))
-        outcome = TaskOutcome.INTERRUPTED.value
-    elif w.kind == WriteKind.REPLAYED:
-        outcome = TaskOutcome.REPLAYED.value
-    else:
-        outcome = TaskOutcome.of_write(w.kind).value
+    elif kind != REPLAYED:
         try:
             result_summary = summarize(loads(w.payload), 80)
         except Exception:  # noqa: BLE001 - a refused type still has a row
@@ -158,16 +161,16 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
     writes: dict[str, list] = {}
     for w in saver.list_writes(t.thread, t.checkpoint_ns):
         writes.setdefault(w.checkpoint_id, []).append(w)
-    done_by = {r.parent_id: r for r in records if r.source == Source.LOOP}
+    done_by = {r.parent_id: r for r in records if r.source == LOOP}
     out: list[Invocation] = []
     for rec in records:
-        if rec.source == Source.LOOP:
+        if rec.source == LOOP:
             continue
         channels = loads(rec.channels)
         meta = loads(rec.metadata)
-        if rec.source == Source.UPDATE:
+        if rec.source == UPDATE:
             out.append(Invocation(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step,
-                                  Source.UPDATE.value, None, RunStatus.UPDATE.value, rec.created_at, rec.created_at,
+                                  UPDATE, None, UPDATED, rec.created_at, rec.created_at,
                                   channels.get(END)))
             continue
         ws = writes.get(rec.checkpoint_id, [])
@@ -181,24 +184,24 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
         tasks = tuple(_task_record(w, loads) for w in ws if w.path and w.kind in TASK_KINDS)
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
-            status, ended, value = RunStatus.DONE.value, finished.created_at, loads(finished.channels).get(END)
+            status, ended, value = DONE, finished.created_at, loads(finished.channels).get(END)
         else:
             value = None
             ended = max((w.ended_at or 0.0 for w in ws), default=None) or None  # type: ignore[assignment]
             if journal.pending:
-                status = RunStatus.INTERRUPTED.value
+                status = INTERRUPTED
             elif journal.root_error is not None:
                 stopped = journal.root_error.get("type") == "RunStopped"
-                status = RunStatus.STOPPED.value if stopped else RunStatus.ERROR.value
+                status = STOPPED if stopped else FAILED
             else:
-                status = RunStatus.RUNNING.value
+                status = RUNNING
         err = journal.root_error
         out.append(Invocation(
             rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step, rec.source,
             channels.get(START), status, rec.created_at, ended, value,
             finished.checkpoint_id if finished is not None else None,
             tuple(interrupt_of(p) for p in journal.pending), tuple(asked.values()), dict(journal.resumes),
-            f"{err.get('type')}: {err.get('message')}" if err and status == RunStatus.ERROR else None,
+            f"{err.get('type')}: {err.get('message')}" if err and status == FAILED else None,
             tasks, meta.get("forked_from")))
     return out
 
@@ -251,9 +254,9 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     origin = {"thread_id": t.thread, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
               "replaced": value is not MISSING}
     dumps = serializer_of(saver).dumps
-    meta = {"source": Source.FORK.value, "step": base.step, "parents": {}, "forked_from": origin}
+    meta = {"source": FORK, "step": base.step, "parents": {}, "forked_from": origin}
     rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
-                           base.step, Source.FORK.value, base.channels, dumps(meta))
+                           base.step, FORK, base.channels, dumps(meta))
     new_writes = []
     for i, w in enumerate(kept):
         payload = w.payload
@@ -274,7 +277,7 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
 def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
     """Mermaid text for the invocation ``config`` points at (the latest one by default)."""
     t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
-    invocations = [i for i in get_invocations(wf, config) if i.source != Source.UPDATE]
+    invocations = [i for i in get_invocations(wf, config) if i.source != UPDATE]
     if not invocations:
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no invocation to draw yet; run it first.")
     chosen = invocations[-1]

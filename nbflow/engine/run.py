@@ -44,7 +44,7 @@ from ..errors import (
     SerializationError,
 )
 from ..executors.base import Clock
-from ..kinds import Position, RunStatus, Source, WriteKind
+from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
 from ..schema import resolve_schema_ref, to_plain, validate_value
 from ..serde import summarize
@@ -79,7 +79,11 @@ class Ending:
     interrupts: tuple[Interrupt, ...] = ()
 
 
+# The stored (plain string) values, looked up once: an enum's .value costs a descriptor call.
 DONE, INTERRUPTED = RunStatus.DONE.value, RunStatus.INTERRUPTED.value
+INPUT, LOOP, FORK = Source.INPUT.value, Source.LOOP.value, Source.FORK.value
+RESULT, ERROR, INTERRUPT, RESUME = (WriteKind.RESULT.value, WriteKind.ERROR.value, WriteKind.INTERRUPT.value,
+                                    WriteKind.RESUME.value)
 
 
 class Run:
@@ -176,7 +180,7 @@ class Run:
                     "List the thread's checkpoints with get_state_history(config)."
                 )
         channels = self.loads(base.channels) if base is not None else {}
-        unfinished = base is not None and base.source in (Source.INPUT, Source.FORK)
+        unfinished = base is not None and base.source in UNFINISHED_SOURCES
         is_latest = base is not None and latest is not None and base.checkpoint_id == latest.checkpoint_id
 
         if isinstance(raw, Command):
@@ -190,7 +194,7 @@ class Run:
             self._adopt(base, channels)  # type: ignore[arg-type]
             answers = resolve_resume(raw.resume, self.journal.pending, str(t.thread_id))
             answers = self._validate_answers(answers)
-            self.put_writes([self.write(self.root_task_id, wf.name, "", WriteKind.RESUME.value, self.dumps(answers))])
+            self.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
             self.journal.resumes.update(answers)
             self.resuming = True
         elif unfinished and is_latest and (raw is None or self.parent is not None):
@@ -201,7 +205,7 @@ class Run:
         elif raw is None and unfinished:
             # time travel to an old input checkpoint: replay it on a fresh branch
             assert base is not None
-            fork = self._put_checkpoint(Source.FORK, base.step, base.checkpoint_id, channels,
+            fork = self._put_checkpoint(FORK, base.step, base.checkpoint_id, channels,
                                         {"replayed_from": base.checkpoint_id})
             self._adopt(fork, channels, journal=Journal())
         elif raw is None and base is not None and t.checkpoint_id is not None:
@@ -213,7 +217,7 @@ class Run:
             if PREVIOUS in channels:
                 new_channels[PREVIOUS] = channels[PREVIOUS]
             step = base.step + 1 if base is not None else -1
-            ckpt = self._put_checkpoint(Source.INPUT, step, base.checkpoint_id if base else None, new_channels)
+            ckpt = self._put_checkpoint(INPUT, step, base.checkpoint_id if base else None, new_channels)
             self._adopt(ckpt, new_channels, journal=Journal())
         return self
 
@@ -264,20 +268,20 @@ class Run:
     def put_writes(self, writes: list[WriteRecord]) -> None:
         self.saver.put_writes(writes)  # type: ignore[union-attr]
 
-    def _put_checkpoint(self, source: Source, step: int, parent_id: str | None, channels: dict,
+    def _put_checkpoint(self, source: str, step: int, parent_id: str | None, channels: dict,
                         extra: dict | None = None) -> CheckpointRecord:
-        meta = {"source": source.value, "step": step, "parents": self._parents()}
+        meta = {"source": source, "step": step, "parents": self._parents()}
         if extra:
             meta.update(extra)
         try:
             blob = self.dumps(channels)
         except SerializationError as e:
-            what = "input" if source is Source.INPUT else "return value"
+            what = "input" if source == INPUT else "return value"
             raise SerializationError(
                 f"the {what} of entrypoint {self.wf.name!r} cannot be checkpointed: {e}"
             ) from e
         rec = CheckpointRecord(self.thread_id, self.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
-                               time.time(), step, source.value, blob, self.dumps(meta))
+                               time.time(), step, source, blob, self.dumps(meta))
         self.saver.put_checkpoint(rec)  # type: ignore[union-attr]
         if self.want_checkpoints:
             self._emit_checkpoint(rec, channels, meta)
@@ -289,7 +293,7 @@ class Run:
         return {**self.parent._parents(), self.parent.ns_str: self.parent.checkpoint_id}
 
     def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
-        pending = self.journal.pending if rec.source in (Source.INPUT, Source.FORK) else ()
+        pending = self.journal.pending if rec.source in UNFINISHED_SOURCES else ()
         view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
         self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, meta,
                                      view.next, view.tasks, rec.step, rec.created_at))
@@ -464,7 +468,7 @@ class Run:
             if self.interrupts:
                 items = sorted(self.interrupts.values(), key=lambda ri: (Position.key(ri[0].path), ri[0].id))
                 if self.saver is not None:
-                    self.put_writes([self.write(self.root_task_id, wf.name, "", WriteKind.INTERRUPT.value,
+                    self.put_writes([self.write(self.root_task_id, wf.name, "", INTERRUPT,
                                                 self.dumps([r.to_dict() for r, _ in items]))])
                 intrs = tuple(i for _, i in items)
                 if exc is not None and not isinstance(exc, GraphInterrupt):
@@ -478,7 +482,7 @@ class Run:
                 raise exc
         value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
         if self.saver is not None:
-            self._put_checkpoint(Source.LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
+            self._put_checkpoint(LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
         if self.sink is not None:
             self.sink(ev.RunEnd(self.ns, wf.name, value))
         return Ending(DONE, value)
@@ -489,8 +493,8 @@ class Run:
             raise exc
         if self.saver is not None:
             self.put_writes([
-                self.write(self.root_task_id, self.wf.name, "", WriteKind.INTERRUPT.value, self.dumps([])),
-                self.write(self.root_task_id, self.wf.name, "", WriteKind.ERROR.value,
+                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
+                self.write(self.root_task_id, self.wf.name, "", ERROR,
                            self.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
             ])
         if self.sink is not None:
@@ -503,8 +507,8 @@ class Run:
     def _record_error(self, exc: BaseException) -> None:
         if self.saver is not None:
             self.put_writes([
-                self.write(self.root_task_id, self.wf.name, "", WriteKind.INTERRUPT.value, self.dumps([])),
-                self.write(self.root_task_id, self.wf.name, "", WriteKind.ERROR.value,
+                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
+                self.write(self.root_task_id, self.wf.name, "", ERROR,
                            self.dumps(steps.error_payload(exc))),
             ])
         if self.sink is not None:
@@ -538,9 +542,9 @@ class Run:
         value = outcome.value
         if self.saver is not None:
             payload = self.dumps(value)
-            self.put_writes([self.write(call.task_id, call.wf.name, call.path, WriteKind.RESULT.value, payload,
+            self.put_writes([self.write(call.task_id, call.wf.name, call.path, RESULT, payload,
                                         call.started, time.time(), summarize(call.input, 80), call.wave)])
-            self.journal.record(call.task_id, call.wf.name, call.path, WriteKind.RESULT.value, payload, value)
+            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
         return value
 
 
