@@ -14,6 +14,7 @@ from .errors import (
     CheckpointNotFoundError,
     ConfigError,
     DeserializationError,
+    GraphDrained,
     GraphInterrupt,
     InvalidStreamModeError,
     NbflowError,
@@ -29,7 +30,16 @@ from .func import TaskFunction, Workflow, entrypoint, task
 from .messages import add_messages
 from .policies import CachePolicy, RetryPolicy, TimeoutPolicy
 from .store import InMemoryStore
-from .types import Command, Interrupt, Invocation, PregelTask, StateSnapshot, StreamWriter, TaskRecord
+from .types import (
+    Command,
+    Interrupt,
+    Invocation,
+    PregelTask,
+    RunControl,
+    StateSnapshot,
+    StreamWriter,
+    TaskRecord,
+)
 
 __version__ = "0.1.0"
 
@@ -41,6 +51,7 @@ __all__ = [
     "Command",
     "ConfigError",
     "DeserializationError",
+    "GraphDrained",
     "GraphInterrupt",
     "InMemoryCache",
     "InMemorySaver",
@@ -56,6 +67,7 @@ __all__ = [
     "ResumeError",
     "ResumeValidationError",
     "RetryPolicy",
+    "RunControl",
     "RunStopped",
     "Runtime",
     "SerializationError",

@@ -21,6 +21,7 @@ ordinary ``except ValueError`` work.
             ├── NonDeterminismError       (RuntimeError) replay saw a different task
             ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
             ├── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
+            ├── GraphDrained                            RunControl.request_drain() before the run began
             └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
 
 ``GraphInterrupt`` derives from ``BaseException`` so that a user's
@@ -133,6 +134,17 @@ class GraphInterrupt(BaseException):
         self.interrupts = tuple(interrupts)
 
 
+class GraphDrained(NbflowError):
+    """The run stopped before its body because ``RunControl.request_drain()`` was called.
+
+    Its input is checkpointed: ``invoke(None, config)`` runs it later.
+    """
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        self.reason = reason
+        super().__init__(f"Graph drained: {reason}")
+
+
 class RunStopped(BaseException):
     """A running invocation was stopped from outside (:meth:`nbflow.Workflow.stop`).
 
@@ -159,6 +171,7 @@ __all__ = [
     "TaskContextError",
     "CheckpointerRequiredError",
     "NodeTimeoutError",
+    "GraphDrained",
     "GraphInterrupt",
     "RunStopped",
 ]

@@ -38,7 +38,7 @@ from .policies import (
     normalize_retry,
     sync_timeout_unsupported,
 )
-from .types import final
+from .types import RunControl, final
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -222,12 +222,12 @@ class Workflow:
     # ------------------------------------------------------------------ running
     def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
              sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
-             checkpointer: BaseCheckpointSaver | None = None) -> Run:
+             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None) -> Run:
         if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
                 and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
             context = self.context_schema(**context)
         return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
-                   sink=sink, modes=modes).prepare()
+                   sink=sink, modes=modes, control=control).prepare()
 
     @staticmethod
     def _output(outcome: Ending) -> Any:
@@ -236,7 +236,7 @@ class Workflow:
         return outcome.value
 
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               **kwargs: Any) -> Any:
+               control: RunControl | None = None, **kwargs: Any) -> Any:
         """Run to completion (or to the next interrupt) and return the result.
 
         Paused runs return ``{"__interrupt__": [Interrupt, ...]}``. Works for
@@ -246,27 +246,27 @@ class Workflow:
         if scope is not None:  # inside another run: a nested, journaled call
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(call.child.execute_blocking())
-        return self._output(self._run(input, config, context).execute_blocking())
+        return self._output(self._run(input, config, context, control=control).execute_blocking())
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      **kwargs: Any) -> Any:
+                      control: RunControl | None = None, **kwargs: Any) -> Any:
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(await call.child.execute_async())
-        return self._output(await self._run(input, config, context).execute_async())
+        return self._output(await self._run(input, config, context, control=control).execute_async())
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-               **kwargs: Any) -> Iterator[Any]:
+               control: RunControl | None = None, **kwargs: Any) -> Iterator[Any]:
         """Yield chunks as the run produces them (default mode ``updates``)."""
         modes, single = ev.normalize_modes(stream_mode)
-        events = self._events_in_background(input, config, context, modes, raise_errors=True)
+        events = self._events_in_background(input, config, context, modes, raise_errors=True, control=control)
         return (item for event in events for item in _shape(event, modes, single, subgraphs))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-                      **kwargs: Any) -> AsyncIterator[Any]:
+                      control: RunControl | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         modes, single = ev.normalize_modes(stream_mode)
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
@@ -278,7 +278,7 @@ class Workflow:
             else:
                 loop.call_soon_threadsafe(q.put_nowait, item)
 
-        run = self._run(input, config, context, sink=put, modes=modes)
+        run = self._run(input, config, context, sink=put, modes=modes, control=control)
         driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
         try:
             while True:
@@ -294,7 +294,7 @@ class Workflow:
                 await asyncio.wait([driver])
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
-                      context: Any = None) -> Iterator[Any]:
+                      context: Any = None, control: RunControl | None = None) -> Iterator[Any]:
         """Yield the raw :mod:`nbflow.events` objects of one run, as they happen.
 
         This is what the notebook views consume. Errors raised before the run
@@ -302,14 +302,15 @@ class Workflow:
         during the run arrives as a final :class:`~nbflow.events.RunError`
         event instead of being raised.
         """
-        return self._events_in_background(input, config, context, ("*",), raise_errors=False)
+        return self._events_in_background(input, config, context, ("*",), raise_errors=False, control=control)
 
     def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
-                              modes: tuple[str, ...], *, raise_errors: bool) -> Iterator[Any]:
+                              modes: tuple[str, ...], *, raise_errors: bool,
+                              control: RunControl | None = None) -> Iterator[Any]:
         """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=modes)
+        run = self._run(input, config, context, sink=q.put, modes=modes, control=control)
         threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
                          name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)

@@ -144,6 +144,32 @@ class Invocation:
                                  "checkpoint_id": self.checkpoint_id}}
 
 
+class RunControl:
+    """A run-scoped switch for cooperative draining (LangGraph's ``RunControl``), safe from any thread.
+
+    Pass one per run as ``invoke(..., control=control)``. After ``request_drain()`` (e.g. on
+    SIGTERM) a run that has not started its body yet stops with
+    :class:`~nbflow.errors.GraphDrained`, its input checkpointed so ``invoke(None, config)``
+    runs it later; a running body sees ``runtime.drain_requested`` and may wind down itself.
+    """
+
+    __slots__ = ("_drain_reason",)
+
+    def __init__(self) -> None:
+        self._drain_reason: str | None = None
+
+    def request_drain(self, reason: str = "shutdown") -> None:
+        self._drain_reason = reason  # one attribute write: atomic, no lock needed
+
+    @property
+    def drain_requested(self) -> bool:
+        return self._drain_reason is not None
+
+    @property
+    def drain_reason(self) -> str | None:
+        return self._drain_reason
+
+
 _V = TypeVar("_V")
 _S = TypeVar("_S")
 

@@ -241,3 +241,54 @@ def test_stop_an_async_invocation_cancels_its_tasks():
     thread2.join(WAIT)
     assert isinstance(box2.get("error"), RunStopped)
     assert sorted(cancelled) == [0, 0, 1, 1, 2, 2]
+
+
+# ---------------------------------------------------------------- RunControl (LangGraph's cooperative drain)
+def test_drain_requested_before_the_run_keeps_its_input_for_later():
+    from nbflow import GraphDrained, RunControl
+
+    ran: list[int] = []
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(x: int) -> int:
+        ran.append(x)
+        return x * 2
+
+    control = RunControl()
+    assert not control.drain_requested and control.drain_reason is None
+    control.request_drain("sigterm")
+    with pytest.raises(GraphDrained, match="Graph drained: sigterm") as info:
+        wf.invoke(21, cfg("d"), control=control)
+    assert info.value.reason == "sigterm" and ran == []
+    assert wf.get_state(cfg("d")).next == ("wf",)  # the input is checkpointed, the run pending
+    assert wf.invoke(None, cfg("d")) == 42 and ran == [21]
+
+
+def test_a_running_body_sees_the_drain_request():
+    from nbflow import RunControl
+
+    control = RunControl()
+
+    @task
+    def step(i: int) -> int:
+        if i == 2:
+            control.request_drain("deploy")
+        return i
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(n: int, runtime) -> dict:
+        done = []
+        for i in range(n):
+            if runtime.drain_requested:
+                break
+            done.append(step(i).result())
+        return {"done": done, "reason": runtime.drain_reason}
+
+    assert wf.invoke(5, cfg("r"), control=control) == {"done": [0, 1, 2], "reason": "deploy"}
+    assert asyncio.run(_collect(wf.astream(5, cfg("r2"), control=RunControl()))) == [
+        {"step": 0}, {"step": 1}, {"step": 2}, {"step": 3}, {"step": 4},
+        {"wf": {"done": [0, 1, 2, 3, 4], "reason": None}}]
+
+
+async def _collect(aiter):
+    return [c async for c in aiter]

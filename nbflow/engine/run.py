@@ -39,6 +39,7 @@ from ..errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,
     ConfigError,
+    GraphDrained,
     GraphInterrupt,
     RunStopped,
     SerializationError,
@@ -49,7 +50,7 @@ from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume,
 from ..schema import resolve_schema_ref, to_plain, validate_value
 from ..serde import summarize
 from ..snapshot import checkpoint_view
-from ..types import Command, Interrupt, final
+from ..types import Command, Interrupt, RunControl, final
 from . import steps
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
@@ -102,6 +103,7 @@ class Run:
         parent: Run | None = None,
         ns: tuple[str, ...] = (),
         plugs: Plugs | None = None,
+        control: RunControl | None = None,
     ) -> None:
         self.wf = wf
         self.raw_input = input
@@ -117,6 +119,7 @@ class Run:
         self.root: Run = parent.root if parent is not None else self
         self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
         self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
+        self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)
         self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
@@ -310,7 +313,8 @@ class Run:
 
     def runtime_for(self, scope: Scope) -> Runtime:
         info = ExecutionInfo(self.thread_id, self.checkpoint_id, self.ns_str, scope.task_id, scope.name)
-        return Runtime(self.context, self.store, self.stream_writer, self.previous, info, scope.heartbeat)
+        return Runtime(self.context, self.store, self.stream_writer, self.previous, info, scope.heartbeat,
+                       self.control)
 
     def interrupt(self, scope: Scope, value: Any, response_schema: Any) -> Any:
         """``nbflow.interrupt()`` called by the code running in ``scope``."""
@@ -379,6 +383,9 @@ class Run:
             return pending
 
     def _announce(self) -> None:
+        control = self.control
+        if control is not None and control.drain_requested and self.parent is None:
+            raise GraphDrained(control.drain_reason or "shutdown")  # before the body: the input stays pending
         if self.parent is None and self.thread_id is not None:
             RUNNING.add(self)
         if self.sink is not None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ..errors import TaskContextError
 from ..executors.base import JobFuture
 from ..kinds import child_path
-from ..types import StreamWriter
+from ..types import RunControl, StreamWriter
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
@@ -171,6 +171,16 @@ class Runtime(Generic[ContextT]):
     execution_info: ExecutionInfo | None = None
     heartbeat: Callable[[], None] = field(default=noop_heartbeat, repr=False)
     """Record progress for the current attempt's ``idle_timeout`` (a no-op outside a timed attempt)."""
+    control: RunControl | None = None
+    """The run's :class:`~nbflow.types.RunControl`, when one was passed to ``invoke``/``stream``."""
+
+    @property
+    def drain_requested(self) -> bool:
+        return self.control.drain_requested if self.control is not None else False
+
+    @property
+    def drain_reason(self) -> str | None:
+        return self.control.drain_reason if self.control is not None else None
 
 
 def interrupt(value: Any, response_schema: Any = None) -> Any:
