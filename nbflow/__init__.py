@@ -8,26 +8,38 @@ Jupyter module (those live in :mod:`nbflow.notebook`).
 
 from .cache import InMemoryCache
 from .checkpoint import BaseCheckpointSaver, InMemorySaver, MemorySaver, SqliteSaver
-from .context import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
+from .engine.scope import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,
     ConfigError,
     DeserializationError,
+    GraphDrained,
     GraphInterrupt,
     InvalidStreamModeError,
     NbflowError,
+    NodeTimeoutError,
     NonDeterminismError,
     ResumeError,
     ResumeValidationError,
+    RunStopped,
     SerializationError,
     TaskContextError,
 )
 from .func import TaskFunction, Workflow, entrypoint, task
 from .messages import add_messages
-from .policies import CachePolicy, RetryPolicy
+from .policies import CachePolicy, RetryPolicy, TimeoutPolicy
 from .store import InMemoryStore
-from .types import Command, Interrupt, Invocation, PregelTask, StateSnapshot, StreamWriter, TaskRecord
+from .types import (
+    Command,
+    Interrupt,
+    Invocation,
+    PregelTask,
+    RunControl,
+    StateSnapshot,
+    StreamWriter,
+    TaskRecord,
+)
 
 __version__ = "0.1.0"
 
@@ -39,6 +51,7 @@ __all__ = [
     "Command",
     "ConfigError",
     "DeserializationError",
+    "GraphDrained",
     "GraphInterrupt",
     "InMemoryCache",
     "InMemorySaver",
@@ -48,11 +61,14 @@ __all__ = [
     "InvalidStreamModeError",
     "MemorySaver",
     "NbflowError",
+    "NodeTimeoutError",
     "NonDeterminismError",
     "PregelTask",
     "ResumeError",
     "ResumeValidationError",
     "RetryPolicy",
+    "RunControl",
+    "RunStopped",
     "Runtime",
     "SerializationError",
     "SqliteSaver",
@@ -61,6 +77,7 @@ __all__ = [
     "TaskContextError",
     "TaskFunction",
     "TaskRecord",
+    "TimeoutPolicy",
     "Workflow",
     "add_messages",
     "entrypoint",

@@ -8,6 +8,7 @@ ordinary ``except ValueError`` work.
 
     BaseException
     ├── GraphInterrupt            control flow: a run pauses at interrupt()
+    ├── RunStopped                control flow: Workflow.stop() ended a running invocation
     └── Exception
         └── NbflowError
             ├── SerializationError        (TypeError)   a value cannot be stored
@@ -19,7 +20,9 @@ ordinary ``except ValueError`` work.
             │   └── ResumeValidationError               resume value fails response_schema
             ├── NonDeterminismError       (RuntimeError) replay saw a different task
             ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
-            └── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
+            ├── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
+            ├── GraphDrained                            RunControl.request_drain() before the run began
+            └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
 
 ``GraphInterrupt`` derives from ``BaseException`` so that a user's
 ``except Exception:`` inside a workflow cannot swallow a pause.
@@ -82,6 +85,44 @@ class CheckpointerRequiredError(NbflowError, RuntimeError):
     """The operation needs a checkpointer and the entrypoint has none."""
 
 
+class NodeTimeoutError(NbflowError):
+    """An attempt of a task or entrypoint exceeded its ``run_timeout`` or ``idle_timeout``.
+
+    Not a built-in ``TimeoutError`` (an ``OSError``), so the default retry
+    policy retries it, as LangGraph's does. ``kind`` (``"run"`` or ``"idle"``)
+    and ``timeout`` say which limit fired; ``elapsed`` is how long the attempt ran.
+    """
+
+    def __init__(self, node: str, elapsed: float, *, kind: str, idle_timeout: float | None = None,
+                 run_timeout: float | None = None) -> None:
+        if kind == "idle":
+            if idle_timeout is None:
+                raise ValueError("idle_timeout is required when kind='idle'")
+            message = (f"Node '{node}' exceeded its idle timeout of {idle_timeout:.3f}s without making progress "
+                       f"(elapsed: {elapsed:.3f}s).")
+            self.timeout = idle_timeout
+        elif kind == "run":
+            if run_timeout is None:
+                raise ValueError("run_timeout is required when kind='run'")
+            message = f"Node '{node}' exceeded its run timeout of {run_timeout:.3f}s (elapsed: {elapsed:.3f}s)."
+            self.timeout = run_timeout
+        else:
+            raise ValueError(f"kind must be 'idle' or 'run', got {kind!r}")
+        super().__init__(message)
+        self.node = node
+        self.elapsed = elapsed
+        self.kind = kind
+        self.idle_timeout = idle_timeout
+        self.run_timeout = run_timeout
+
+    def __reduce__(self) -> Any:
+        return (_node_timeout, (self.node, self.elapsed, self.kind, self.idle_timeout, self.run_timeout))
+
+
+def _node_timeout(node: str, elapsed: float, kind: str, idle: float | None, run: float | None) -> NodeTimeoutError:
+    return NodeTimeoutError(node, elapsed, kind=kind, idle_timeout=idle, run_timeout=run)
+
+
 class GraphInterrupt(BaseException):
     """Raised by :func:`nbflow.interrupt` to pause the run. Not an error.
 
@@ -91,6 +132,27 @@ class GraphInterrupt(BaseException):
     def __init__(self, interrupts: tuple[Any, ...] = ()):
         super().__init__(interrupts)
         self.interrupts = tuple(interrupts)
+
+
+class GraphDrained(NbflowError):
+    """The run stopped before its body because ``RunControl.request_drain()`` was called.
+
+    Its input is checkpointed: ``invoke(None, config)`` runs it later.
+    """
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        self.reason = reason
+        super().__init__(f"Graph drained: {reason}")
+
+
+class RunStopped(BaseException):
+    """A running invocation was stopped from outside (:meth:`nbflow.Workflow.stop`).
+
+    Raised to the code that ran it (``invoke``/``stream``) and to whatever
+    waits on its tasks. Its finished tasks stay checkpointed; continue it with
+    ``invoke(None, config)``. A ``BaseException``, like :class:`GraphInterrupt`,
+    so that ``except Exception:`` in a workflow cannot swallow a stop.
+    """
 
 
 # LangGraph's name for the same signal.
@@ -108,5 +170,8 @@ __all__ = [
     "NonDeterminismError",
     "TaskContextError",
     "CheckpointerRequiredError",
+    "NodeTimeoutError",
+    "GraphDrained",
     "GraphInterrupt",
+    "RunStopped",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import InvalidStreamModeError
@@ -106,7 +106,17 @@ class RunError:
     ts: float = field(default_factory=time.time)
 
 
-Event = RunStart | TaskStart | TaskEnd | Custom | Message | CheckpointSaved | RunEnd | RunInterrupted | RunError
+@dataclass(frozen=True, slots=True)
+class RunStopped:
+    """The invocation was stopped from outside (``Workflow.stop``); its finished tasks stay checkpointed."""
+
+    ns: tuple[str, ...]
+    name: str
+    ts: float = field(default_factory=time.time)
+
+
+Event = (RunStart | TaskStart | TaskEnd | Custom | Message | CheckpointSaved | RunEnd | RunInterrupted | RunError
+         | RunStopped)
 
 
 def normalize_modes(stream_mode: Any) -> tuple[tuple[str, ...], bool]:
@@ -126,14 +136,13 @@ def normalize_modes(stream_mode: Any) -> tuple[tuple[str, ...], bool]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 
 def to_chunks(event: Event, modes: tuple[str, ...]) -> list[tuple[str, Any]]:
     """The ``(mode, chunk)`` pairs a stream with these modes yields for ``event``."""
     out: list[tuple[str, Any]] = []
-    cls = type(event)
-    if cls is TaskEnd:
+    if isinstance(event, TaskEnd):
         ok = event.error is None and not event.interrupts
         if "updates" in modes and ok and not event.replayed:
             upd = {event.name: event.result}
@@ -145,29 +154,29 @@ def to_chunks(event: Event, modes: tuple[str, ...]) -> list[tuple[str, Any]]:
         if "debug" in modes and not event.replayed:
             out.append(("debug", {"type": "task_result", "timestamp": _iso(event.ended),
                                   "step": event.step, "payload": _task_result(event)}))
-    elif cls is Custom:
+    elif isinstance(event, Custom):
         if "custom" in modes:
             out.append(("custom", event.payload))
-    elif cls is Message:
+    elif isinstance(event, Message):
         if "messages" in modes:
             out.append(("messages", (event.chunk, event.metadata)))
-    elif cls is TaskStart:
+    elif isinstance(event, TaskStart):
         if "tasks" in modes:
             out.append(("tasks", _task_start(event)))
         if "debug" in modes:
             out.append(("debug", {"type": "task", "timestamp": _iso(event.ts),
                                   "step": event.step, "payload": _task_start(event)}))
-    elif cls is RunEnd:
+    elif isinstance(event, RunEnd):
         if "updates" in modes:
             out.append(("updates", {event.name: event.value}))
         if "values" in modes:
             out.append(("values", event.value))
-    elif cls is RunInterrupted:
+    elif isinstance(event, RunInterrupted):
         if "updates" in modes:
             out.append(("updates", {INTERRUPT_KEY: tuple(event.interrupts)}))
         if "values" in modes:
             out.append(("values", {INTERRUPT_KEY: tuple(event.interrupts)}))
-    elif cls is CheckpointSaved:
+    elif isinstance(event, CheckpointSaved):
         if "checkpoints" in modes:
             out.append(("checkpoints", _checkpoint(event)))
         if "debug" in modes:

@@ -3,8 +3,9 @@
 ``@entrypoint(...)`` turns a function into a :class:`Workflow` with
 LangGraph's surface (``invoke``/``ainvoke``/``stream``/``astream``,
 ``get_state``/``get_state_history``/``update_state``). Each call builds a
-:class:`~nbflow.loop.Run`; this module only translates between the public
-signatures and the run loop (inputs in, outcomes and stream chunks out).
+:class:`~nbflow.engine.run.Run`; this module only translates between the public
+signatures and the engine (inputs in, outcomes and stream chunks out), and
+hands history questions to :mod:`nbflow.history`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,34 @@ import functools
 import inspect
 import queue
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import jsonschemas
+from . import history, jsonschemas, tap
 from .checkpoint.base import BaseCheckpointSaver
-from .context import ContextT, current_scope
+from .config import INJECTABLE, MISSING, parse_config
 from .deprecations import warn_renamed_argument
+from .engine.outcome import run_async, run_blocking
+from .engine.run import Ending, Run
+from .engine.running import running_on
+from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
-from .loop import INJECTABLE, Outcome, Run
-from .policies import CachePolicy, RetryPolicy, normalize_retry
+from .policies import (
+    CachePolicy,
+    RetryPolicy,
+    TimeoutPolicy,
+    coerce_timeout,
+    normalize_retry,
+    sync_timeout_unsupported,
+)
+from .types import RunControl, final
 
 R = TypeVar("R")
 S = TypeVar("S")
 INTERRUPT_KEY = ev.INTERRUPT_KEY
-_MISSING: Any = object()
 
 
 def _callable_name(func: Any) -> str:
@@ -75,13 +88,19 @@ class TaskFunction(Generic[R]):
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-                 cache_policy: CachePolicy | None = None) -> None:
+                 cache_policy: CachePolicy | None = None,
+                 timeout: float | timedelta | TimeoutPolicy | None = None) -> None:
         self.func = func
         self.name = name or _callable_name(func)
         self.retry_policies = normalize_retry(retry_policy)
         self.cache_policy = cache_policy
-        target = func.__call__ if not inspect.isroutine(func) and not isinstance(func, functools.partial) and callable(func) and not inspect.isclass(func) else func
+        is_callable_object = (not inspect.isroutine(func) and not isinstance(func, functools.partial)
+                              and callable(func) and not inspect.isclass(func))
+        target = func.__call__ if is_callable_object else func  # type: ignore[operator]
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
+        self.timeout = coerce_timeout(timeout, f"task {self.name!r}")
+        if self.timeout is not None and not self.is_async:
+            raise sync_timeout_unsupported(self.name, "Task")
         inject, positions = _injectable_params(func, skip_first=False)
         self.inject = tuple(n for n in inject if n != "previous")
         self.positions = positions
@@ -113,13 +132,19 @@ class TaskFunction(Generic[R]):
 
 def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
          retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-         cache_policy: CachePolicy | None = None, **kwargs: Any):
-    """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``)."""
+         cache_policy: CachePolicy | None = None, timeout: float | timedelta | TimeoutPolicy | None = None,
+         **kwargs: Any):
+    """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``).
+
+    ``timeout`` (async tasks only) limits each attempt: seconds or a ``timedelta`` (a run timeout), or a
+    :class:`TimeoutPolicy`; a timed-out attempt raises :class:`NodeTimeoutError` and the retry policy decides.
+    """
     retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
     _no_extra(kwargs, "task()")
+    coerce_timeout(timeout, "task()")  # validated now, before the function is even seen
 
     def decorate(func: Callable[..., Any]) -> TaskFunction:
-        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy)
+        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout)
 
     if __func_or_none__ is not None:
         return decorate(__func_or_none__)
@@ -129,20 +154,17 @@ def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None
 class entrypoint(Generic[ContextT]):
     """Decorator that turns a function into a durable workflow (:class:`Workflow`)."""
 
-    @dataclass
-    class final(Generic[R, S]):
-        """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``."""
-
-        value: R
-        save: S
+    final = final  # entrypoint.final(value, save): return value, save another as the next `previous`
 
     def __init__(self, checkpointer: BaseCheckpointSaver | None = None, store: Any = None,
                  cache: Any = None, context_schema: type | None = None,
                  cache_policy: CachePolicy | None = None,
-                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None, **kwargs: Any) -> None:
+                 retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+                 timeout: float | timedelta | TimeoutPolicy | None = None, **kwargs: Any) -> None:
         context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
         retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
         _no_extra(kwargs, "entrypoint()")
+        self.timeout = coerce_timeout(timeout, "entrypoint()")
         if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise TypeError(
                 f"checkpointer must be an nbflow saver such as InMemorySaver() or SqliteSaver(path), "
@@ -155,13 +177,15 @@ class entrypoint(Generic[ContextT]):
         self.cache_policy = cache_policy
         self.retry_policy = retry_policy
 
-    def __call__(self, func: Callable[..., Any]) -> "Workflow":
+    def __call__(self, func: Callable[..., Any]) -> Workflow:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise NotImplementedError(
                 f"@entrypoint cannot decorate the generator function {_callable_name(func)!r}. "
                 "Return a value instead, and emit intermediate data with get_stream_writer() "
                 "and stream_mode='custom'."
             )
+        if self.timeout is not None and not inspect.iscoroutinefunction(func):
+            raise sync_timeout_unsupported(_callable_name(func), "Node")
         return Workflow(func, self)
 
 
@@ -177,18 +201,19 @@ class Workflow:
         self.context_schema = spec.context_schema
         self.cache_policy = spec.cache_policy
         self.retry_policies = normalize_retry(spec.retry_policy)
+        self.timeout = spec.timeout
         self.is_async = inspect.iscoroutinefunction(func)
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
-            params = [None]
+            params = [None]  # type: ignore[list-item]
         if not params:
             raise TypeError(
                 f"@entrypoint function {self.name!r} must take one positional parameter, the run's "
                 "input (use a dict to pass several values)."
             )
         self.inject, _ = _injectable_params(func, skip_first=True)
-        functools.update_wrapper(self, func)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<nbflow workflow {self.name!r}>"
@@ -196,21 +221,21 @@ class Workflow:
     # ------------------------------------------------------------------ running
     def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
              sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
-             checkpointer: BaseCheckpointSaver | None = None) -> Run:
+             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None) -> Run:
         if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
                 and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
             context = self.context_schema(**context)
         return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
-                   sink=sink, modes=modes).prepare()
+                   sink=sink, modes=modes, control=control).prepare()
 
     @staticmethod
-    def _output(outcome: Outcome) -> Any:
+    def _output(outcome: Ending) -> Any:
         if outcome.status == "interrupted":
             return {INTERRUPT_KEY: list(outcome.interrupts)}
         return outcome.value
 
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               **kwargs: Any) -> Any:
+               control: RunControl | None = None, **kwargs: Any) -> Any:
         """Run to completion (or to the next interrupt) and return the result.
 
         Paused runs return ``{"__interrupt__": [Interrupt, ...]}``. Works for
@@ -220,56 +245,40 @@ class Workflow:
         if scope is not None:  # inside another run: a nested, journaled call
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(call.child.execute_blocking())
-        return self._output(self._run(input, config, context).execute_blocking())
+        return self._output(self._run(input, config, context, control=control).execute_blocking())
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      **kwargs: Any) -> Any:
+                      control: RunControl | None = None, **kwargs: Any) -> Any:
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
-            if call.child is None:
-                return call.value
-            return call.finish(await (call.child.aexecute() if self.is_async else asyncio.to_thread(call.child.execute)))
-        run = self._run(input, config, context)
-        if self.is_async:
-            return self._output(await run.aexecute())
-        return self._output(await asyncio.to_thread(run.execute))
+            return call.value if call.child is None else call.finish(await call.child.execute_async())
+        return self._output(await self._run(input, config, context, control=control).execute_async())
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-               **kwargs: Any) -> Iterator[Any]:
+               control: RunControl | None = None, **kwargs: Any) -> Iterator[Any]:
         """Yield chunks as the run produces them (default mode ``updates``)."""
         modes, single = ev.normalize_modes(stream_mode)
-        events = self._events_in_background(input, config, context, modes, raise_errors=True)
+        events = self._events_in_background(input, config, context, modes, raise_errors=True, control=control)
         return (item for event in events for item in _shape(event, modes, single, subgraphs))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-                      **kwargs: Any) -> AsyncIterator[Any]:
+                      control: RunControl | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         modes, single = ev.normalize_modes(stream_mode)
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         owner = threading.get_ident()
 
-        def sink(item: Any) -> None:
+        def put(item: Any) -> None:
             if threading.get_ident() == owner:
                 q.put_nowait(item)
             else:
                 loop.call_soon_threadsafe(q.put_nowait, item)
 
-        run = self._run(input, config, context, sink=sink, modes=modes)
-
-        async def drive() -> None:
-            try:
-                if self.is_async:
-                    await run.aexecute()
-                else:
-                    await asyncio.to_thread(run.execute)
-                sink(_Done(None))
-            except BaseException as e:  # noqa: BLE001
-                sink(_Done(e))
-
-        driver = asyncio.ensure_future(drive())
+        run = self._run(input, config, context, sink=put, modes=modes, control=control)
+        driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
         try:
             while True:
                 item = await q.get()
@@ -284,7 +293,7 @@ class Workflow:
                 await asyncio.wait([driver])
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
-                      context: Any = None) -> Iterator[Any]:
+                      context: Any = None, control: RunControl | None = None) -> Iterator[Any]:
         """Yield the raw :mod:`nbflow.events` objects of one run, as they happen.
 
         This is what the notebook views consume. Errors raised before the run
@@ -292,39 +301,47 @@ class Workflow:
         during the run arrives as a final :class:`~nbflow.events.RunError`
         event instead of being raised.
         """
-        return self._events_in_background(input, config, context, ("*",), raise_errors=False)
+        return self._events_in_background(input, config, context, ("*",), raise_errors=False, control=control)
 
     def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
-                              modes: tuple[str, ...], *, raise_errors: bool) -> Iterator[Any]:
+                              modes: tuple[str, ...], *, raise_errors: bool,
+                              control: RunControl | None = None) -> Iterator[Any]:
         """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=modes)
-
-        def drive() -> None:
-            try:
-                run.execute_blocking()
-                q.put(_Done(None))
-            except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
-                q.put(_Done(e if raise_errors else None))
-
-        threading.Thread(target=drive, name=f"nbflow-run-{self.name}", daemon=True).start()
+        run = self._run(input, config, context, sink=q.put, modes=modes, control=control)
+        threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
+                         name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)
+
+    def stop(self, config: Mapping[str, Any]) -> bool:
+        """Stop the invocation running on ``config``'s thread, from any thread; False if none is running.
+
+        Running async tasks are cancelled, sync tasks not yet started never start, running sync
+        tasks are abandoned (their late results are dropped); finished tasks stay checkpointed.
+        The caller of ``invoke``/``stream`` gets :class:`~nbflow.errors.RunStopped`, its stream a
+        final :class:`~nbflow.events.RunStopped` event, and the process-wide tap a
+        :class:`~nbflow.tap.ThreadEdited` of kind ``"stop"``. ``invoke(None, config)`` continues
+        the invocation from its last finished task.
+        """
+        t = parse_config(config, needs_thread=True, who=f"stop() of {self.name!r}")
+        runs = running_on(t.thread, self.checkpointer)
+        stopped = [run for run in runs if run.stop()]
+        for run in stopped:
+            tap.edited(run.saver, run.thread_id, run.wf.name,
+                       tap.ThreadEdited(run.ns, "stop", run.checkpoint_id))
+        return bool(stopped)
 
     # ------------------------------------------------------------------ history (see nbflow.history)
     def get_task_history(self, config: Mapping[str, Any]) -> list:
         """Every task execution recorded in the thread (:class:`~nbflow.TaskRecord`), oldest first."""
-        from .history import get_task_history
-
-        return get_task_history(self, config)
+        return history.get_task_history(self, config)
 
     def get_invocations(self, config: Mapping[str, Any]) -> list:
         """The thread's invocations (:class:`~nbflow.history.Invocation`), oldest first."""
-        from .history import get_invocations
+        return history.get_invocations(self, config)
 
-        return get_invocations(self, config)
-
-    def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = _MISSING,
+    def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = MISSING,
              thread_id: str | None = None) -> dict:
         """Branch a past invocation after its first ``task_index`` tasks; returns the new config.
 
@@ -332,21 +349,15 @@ class Workflow:
         (optionally replacing the last one with ``value``); run it with
         ``invoke(None, new_config)`` and every later task executes again.
         """
-        from .history import fork
-
-        return fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
+        return history.fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
 
     def get_graph_mermaid(self, config: Mapping[str, Any]) -> str:
         """A Mermaid flowchart of the tasks the invocation in ``config`` actually ran."""
-        from .history import mermaid
-
-        return mermaid(self, config)
+        return history.mermaid(self, config)
 
     def list_threads(self) -> list[str]:
         """Thread ids in this workflow's checkpointer, most recently active first."""
-        from .history import _saver
-
-        return _saver(self, "list_threads()").list_threads()
+        return history.saver_of(self, "list_threads()").list_threads()
 
     # JSON Schemas and the deprecated config_schema(), as LangGraph reports them (nbflow.jsonschemas)
     def get_input_jsonschema(self, config: Any = None) -> dict: return jsonschemas.get_input_jsonschema(self)
@@ -355,27 +366,21 @@ class Workflow:
     def config_schema(self, *, include: Any = None) -> Any: return jsonschemas.config_schema(self)
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
-        from .history import get_state
-
-        return get_state(self, config)
+        return history.get_state(self, config)
 
     async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
         return self.get_state(config, subgraphs=subgraphs)
 
     def get_state_history(self, config: Mapping[str, Any], *, filter: Mapping[str, Any] | None = None,
                           before: Mapping[str, Any] | None = None, limit: int | None = None):
-        from .history import get_state_history
-
-        return get_state_history(self, config, filter=filter, before=before, limit=limit)
+        return history.get_state_history(self, config, filter=filter, before=before, limit=limit)
 
     async def aget_state_history(self, config, *, filter=None, before=None, limit=None):
         for snap in self.get_state_history(config, filter=filter, before=before, limit=limit):
             yield snap
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
-        from .history import update_state
-
-        return update_state(self, config, values, as_node=as_node)
+        return history.update_state(self, config, values, as_node=as_node)
 
     async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
         return self.update_state(config, values, as_node=as_node)
@@ -384,6 +389,36 @@ class Workflow:
 @dataclass(frozen=True, slots=True)
 class _Done:
     error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pump:
+    """A run whose events, and then a final :class:`_Done`, go to ``put``: what every stream consumes."""
+
+    run: Run
+    put: Callable[[Any], None]
+    raise_errors: bool
+
+    def _done(self, get: Callable[[], Any]) -> None:
+        try:
+            get()
+        except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
+            self.put(_Done(e if self.raise_errors else None))
+            return
+        self.put(_Done(None))
+
+    def _finish(self, _run: Run, get: Callable[[], Any]) -> None:
+        self._done(get)
+
+    def execute_blocking(self) -> None:
+        run_blocking(self.run.work().then(self._finish), self.run)
+
+    async def execute_async(self) -> None:
+        await run_async(self.run.work().then(self._finish), self.run)
+
+
+def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
+    return _Pump(run, put, raise_errors)
 
 
 def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) -> list[Any]:

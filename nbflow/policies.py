@@ -24,12 +24,16 @@ import math
 import random as _random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from datetime import timedelta
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from nbflow.errors import ConfigError
 
 __all__ = [
     "RetryPolicy",
+    "TimeoutPolicy",
+    "coerce_timeout",
+    "sync_timeout_unsupported",
     "CachePolicy",
     "PolicyTypeError",
     "default_retry_on",
@@ -103,9 +107,7 @@ def default_retry_on(exc: BaseException) -> bool:
         if not isinstance(status, int):
             return True
         return 500 <= status < 600
-    if isinstance(exc, _NEVER_RETRY):
-        return False
-    return True
+    return not isinstance(exc, _NEVER_RETRY)
 
 
 class RetryPolicy(NamedTuple):
@@ -132,6 +134,69 @@ class RetryPolicy(NamedTuple):
     """Which exceptions to retry."""
 
 
+def _timeout_seconds(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, timedelta)):
+        raise ConfigError(f"{field} must be a number of seconds or a timedelta, got {value!r}")
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not seconds > 0 or math.isinf(seconds):
+        raise ConfigError(f"{field} must be greater than 0 (and finite), got {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutPolicy:
+    """How long one attempt of an async task or entrypoint may take (LangGraph's ``TimeoutPolicy``).
+
+    ``run_timeout`` is a hard wall-clock cap per attempt, never refreshed.
+    ``idle_timeout`` is the longest an attempt may go without progress:
+    ``runtime.heartbeat()`` always counts as progress; with
+    ``refresh_on="auto"`` (the default) so do a ``custom`` stream chunk and a
+    task call made by the attempt. When a limit fires the attempt is cancelled
+    and :class:`~nbflow.errors.NodeTimeoutError` raised; a retry policy then
+    decides whether to try again. Seconds or a ``timedelta``.
+    """
+
+    run_timeout: float | timedelta | None = None
+    idle_timeout: float | timedelta | None = None
+    refresh_on: Literal["auto", "heartbeat"] = "auto"
+
+    @classmethod
+    def coerce(cls, value: float | timedelta | TimeoutPolicy | None) -> TimeoutPolicy | None:
+        """Seconds, a ``timedelta`` (a run timeout) or a policy, as a policy in float seconds; None if unset."""
+        if value is None:
+            return None
+        if not isinstance(value, TimeoutPolicy):
+            value = cls(run_timeout=value)
+        if value.refresh_on not in ("auto", "heartbeat"):
+            raise ConfigError(f"refresh_on must be 'auto' or 'heartbeat', got {value.refresh_on!r}")
+        run = _timeout_seconds(value.run_timeout, "run_timeout")
+        idle = _timeout_seconds(value.idle_timeout, "idle_timeout")
+        if run is None and idle is None:
+            return None
+        return cls(run_timeout=run, idle_timeout=idle, refresh_on=value.refresh_on)
+
+
+def coerce_timeout(value: Any, who: str) -> TimeoutPolicy | None:
+    """``timeout=`` of ``who`` as a validated policy (errors name ``who``)."""
+    if (value is not None and not isinstance(value, (int, float, timedelta, TimeoutPolicy))) \
+            or isinstance(value, bool):
+        raise ConfigError(f"{who}: timeout must be seconds, a timedelta or a TimeoutPolicy, got {value!r}")
+    try:
+        return TimeoutPolicy.coerce(value)
+    except ConfigError as e:
+        raise ConfigError(f"{who}: {e}") from None
+
+
+def sync_timeout_unsupported(name: str, kind: str) -> ConfigError:
+    """The error for ``timeout=`` on a sync function (it cannot be cancelled in-process)."""
+    return ConfigError(
+        f"Node timeouts are only supported for async nodes because sync Python execution cannot be safely "
+        f"cancelled in-process. {kind} {name!r} is sync: make it `async def`, or drop timeout=."
+    )
+
+
 def _is_exc_class(x: Any) -> bool:
     return isinstance(x, type) and issubclass(x, BaseException)
 
@@ -145,7 +210,7 @@ def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
     """
     retry_on = policy.retry_on
     if _is_exc_class(retry_on):
-        return isinstance(exc, retry_on)
+        return isinstance(exc, retry_on)  # type: ignore[arg-type]
     if isinstance(retry_on, Sequence) and not isinstance(retry_on, (str, bytes)):
         classes = tuple(retry_on)
         bad = [c for c in classes if not _is_exc_class(c)]

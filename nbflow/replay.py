@@ -20,9 +20,10 @@ served instead of running the tasks again.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, RESUME, WriteRecord
 from .errors import NonDeterminismError, ResumeError
@@ -65,7 +66,7 @@ class InterruptRecord:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "InterruptRecord":
+    def from_dict(cls, d: Mapping[str, Any]) -> InterruptRecord:
         return cls(
             id=d["id"],
             value=d.get("value"),
@@ -107,7 +108,7 @@ class Journal:
     @classmethod
     def from_writes(
         cls, writes: Iterable[WriteRecord], loads: Callable[[bytes], Any], root_task_id: str
-    ) -> "Journal":
+    ) -> Journal:
         j = cls(root_task_id)
         last_pending: list[dict] = []
         for w in writes:

@@ -33,10 +33,11 @@ log = logging.getLogger("nbflow.tap")
 
 @dataclass(frozen=True, slots=True)
 class ThreadEdited:
-    """A thread changed outside a run: ``update_state`` or ``fork`` wrote ``checkpoint_id``."""
+    """A thread changed outside a run: ``update_state`` or ``fork`` wrote ``checkpoint_id``, or
+    ``stop`` was asked of the invocation running under ``checkpoint_id``."""
 
     ns: tuple[str, ...]
-    kind: str  # "update_state" | "fork"
+    kind: str  # "update_state" | "fork" | "stop"
     checkpoint_id: str
     source_thread: str | None = None  # fork: the thread the branch was taken from
 

@@ -8,8 +8,11 @@ thread's task history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from .kinds import Position
 
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
@@ -102,7 +105,8 @@ class TaskRecord:
 
     @property
     def position(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.path.split(".")) if self.path else ()
+        """The call position as a tuple of ints (``"1.0"`` → ``(1, 0)``), for sorting."""
+        return Position.key(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +142,48 @@ class Invocation:
     def config(self) -> dict:
         return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.checkpoint_ns,
                                  "checkpoint_id": self.checkpoint_id}}
+
+
+class RunControl:
+    """A run-scoped switch for cooperative draining (LangGraph's ``RunControl``), safe from any thread.
+
+    Pass one per run as ``invoke(..., control=control)``. After ``request_drain()`` (e.g. on
+    SIGTERM) a run that has not started its body yet stops with
+    :class:`~nbflow.errors.GraphDrained`, its input checkpointed so ``invoke(None, config)``
+    runs it later; a running body sees ``runtime.drain_requested`` and may wind down itself.
+    """
+
+    __slots__ = ("_drain_reason",)
+
+    def __init__(self) -> None:
+        self._drain_reason: str | None = None
+
+    def request_drain(self, reason: str = "shutdown") -> None:
+        self._drain_reason = reason  # one attribute write: atomic, no lock needed
+
+    @property
+    def drain_requested(self) -> bool:
+        return self._drain_reason is not None
+
+    @property
+    def drain_reason(self) -> str | None:
+        return self._drain_reason
+
+
+_V = TypeVar("_V")
+_S = TypeVar("_S")
+
+
+@dataclass
+class final(Generic[_V, _S]):
+    """Return ``value`` to the caller while saving ``save`` as the next run's ``previous``.
+
+    Reached by users as ``entrypoint.final``; defined here so the engine can
+    recognise it without importing the decorators.
+    """
+
+    value: _V
+    save: _S
+
+
+final.__qualname__ = "entrypoint.final"

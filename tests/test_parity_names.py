@@ -232,8 +232,6 @@ def test_savers_take_a_serde_and_store_what_it_makes(tmp_path):
     assert serde.loads(raw) == {"__start__": "top secret"}
 
 
-@pytest.mark.xfail(strict=True, reason="the engine does not read saver.serde yet (engine restructuring "
-                                       "branch makes it do so; remove this marker when merged)")
 def test_workflow_checkpoints_are_encrypted_at_rest(tmp_path):
     serde = EncryptedSerializer.from_pycryptodome_aes(key=KEY)
     path = tmp_path / "enc.sqlite"

@@ -39,23 +39,34 @@ from nbflow import (
     interrupt,
     task,
 )
-from nbflow import execution as nbloop
+from nbflow.engine import plugs
 
 
 def cfg(tid: str = "t1") -> dict:
     return {"configurable": {"thread_id": tid}}
 
 
+class RecordingClock:
+    """A clock that records the waits asked of it and returns at once."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return sum(self.slept)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
 @pytest.fixture
-def no_sleep(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(nbloop, "sleep", slept.append)
-
-    async def fake_asleep(d):
-        slept.append(d)
-
-    monkeypatch.setattr(nbloop, "asleep", fake_asleep)
-    return slept
+def no_sleep():
+    clock = RecordingClock()
+    with plugs.using(clock=clock):  # runs built in this test wait through the recording clock
+        yield clock.slept
 
 
 # ---------------------------------------------------------------- futures and parallelism
@@ -137,7 +148,7 @@ def test_async_task_called_from_sync_entrypoint():
 
 
 def test_tasks_calling_tasks_do_not_deadlock_small_pool(monkeypatch):
-    from nbflow import workers
+    from nbflow.executors import local as workers
 
     monkeypatch.setattr(workers, "_pool", workers.WorkerPool(2))
 

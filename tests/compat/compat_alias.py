@@ -65,7 +65,7 @@ MODULES: dict[str, Callable[[], dict[str, Any]]] = {
     "langgraph.types": _merge(
         _names("nbflow.types", "Command", "Interrupt", "StateSnapshot", "PregelTask", "StreamWriter"),
         _names("nbflow.policies", "RetryPolicy", "CachePolicy"),
-        _names("nbflow.context", "interrupt"),
+        _names("nbflow", "interrupt"),
         _names("nbflow.types", "Durability", "TimeoutPolicy", "StreamPart", "Send"),
     ),
     "langgraph.errors": _names(
@@ -73,9 +73,9 @@ MODULES: dict[str, Callable[[], dict[str, Any]]] = {
         "NodeTimeoutError", "GraphRecursionError", "InvalidUpdateError",
     ),
     "langgraph.config": _names(
-        "nbflow.context", "get_config", "get_store", "get_stream_writer", "get_runtime"
+        "nbflow", "get_config", "get_store", "get_stream_writer", "get_runtime"
     ),
-    "langgraph.runtime": _names("nbflow.context", "Runtime", "get_runtime", "RunControl"),
+    "langgraph.runtime": _names("nbflow", "Runtime", "get_runtime", "RunControl"),
     "langgraph.warnings": _names(
         "nbflow.deprecations", "LangGraphDeprecationWarning", "LangGraphDeprecatedSinceV05",
         "LangGraphDeprecatedSinceV10", "LangGraphDeprecatedSinceV11",

@@ -1,0 +1,119 @@
+"""What a config points at, and the names of the channels a checkpoint holds. Pure.
+
+Both the run engine and the history readers start from a user's ``config``
+dict and from a checkpoint's channels; this module is the one place that
+parses the former (:func:`parse_config` → :class:`Target`) and names the
+latter (:data:`START`, :data:`END`, :data:`PREVIOUS`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, overload
+
+from .errors import ConfigError
+from .serde import default_serializer
+
+START: Final = "__start__"        # the invocation's input
+END: Final = "__end__"            # the value the entrypoint returned
+PREVIOUS: Final = "__previous__"  # the next run's ``previous``, when it differs from END
+# Parameters the engine fills in when an entrypoint or task declares them.
+INJECTABLE: Final = ("config", "previous", "runtime", "store", "writer")
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""Marks an argument that was not given (where ``None`` is a meaningful value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a config points at."""
+
+    thread_id: str | None
+    checkpoint_ns: str
+    checkpoint_id: str | None
+
+    @property
+    def thread(self) -> str:
+        """The thread id of a config parsed with ``needs_thread=True`` (where it cannot be missing)."""
+        if self.thread_id is None:
+            raise ConfigError("this call needs a thread id: pass {'configurable': {'thread_id': ...}}")
+        return self.thread_id
+
+
+def parse_config(config: Mapping[str, Any] | None, *, needs_thread: bool, who: str) -> Target:
+    """Read thread id, namespace and checkpoint id out of ``config``, or say what is wrong with it."""
+    if config is None:
+        config = {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{who}: config must be a dict like {{'configurable': {{'thread_id': '1'}}}}, "
+                          f"got {type(config).__name__}")
+    conf = config.get("configurable") or {}
+    if not isinstance(conf, Mapping):
+        raise ConfigError(f"{who}: config['configurable'] must be a dict, got {type(conf).__name__}")
+    thread_id = conf.get("thread_id")
+    if needs_thread and thread_id in (None, ""):
+        raise ConfigError(
+            f"{who} has a checkpointer, so each call needs a thread id. Pass a config such as "
+            "{'configurable': {'thread_id': 'my-thread'}} "
+            f"(got {dict(config)!r})."
+        )
+    if thread_id is not None and not isinstance(thread_id, (str, int, uuid.UUID)):  # UUID: as LangGraph
+        raise ConfigError(f"{who}: thread_id must be a str, int or uuid.UUID, got {type(thread_id).__name__}")
+    return Target(
+        None if thread_id is None else str(thread_id),
+        str(conf.get("checkpoint_ns") or ""),
+        conf.get("checkpoint_id") or None,
+    )
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: str) -> dict: ...
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: None) -> None: ...
+
+
+@overload
+def config_for(thread_id: str, ns: str, checkpoint_id: str | None) -> dict | None: ...
+
+
+def config_for(thread_id: str, ns: str, checkpoint_id: str | None) -> dict | None:
+    """The config that points at one checkpoint (None for no checkpoint)."""
+    if checkpoint_id is None:
+        return None
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+
+
+def result_channels(value: Any, save: Any) -> dict:
+    """Channels of a finished state. ``previous`` is not stored twice when it is the value."""
+    return {END: value} if save is value else {END: value, PREVIOUS: save}
+
+
+def previous_of(channels: Mapping[str, Any]) -> Any:
+    """What the next run's ``previous`` is: the saved value, which defaults to the returned one."""
+    return channels[PREVIOUS] if PREVIOUS in channels else channels.get(END)
+
+
+def serializer_of(saver: Any) -> Any:
+    """The serializer a saver asks for (its ``serde`` attribute), else nbflow's default one."""
+    return getattr(saver, "serde", None) or default_serializer
+
+
+def ns_tuple(ns: str) -> tuple[str, ...]:
+    """A stored namespace string (``"a:1|b:2"``) as the tuple events carry."""
+    return tuple(ns.split("|")) if ns else ()
+
+
+__all__ = ["START", "END", "PREVIOUS", "INJECTABLE", "MISSING", "Target", "parse_config", "config_for",
+           "result_channels", "previous_of", "ns_tuple", "serializer_of"]

@@ -1,0 +1,8 @@
+"""The runtime engine: runs, task calls, the run scope, and the sync/async outcome abstraction.
+
+``scope`` (what code is running: ContextVar, task futures, ``interrupt()``
+and friends, idle-timeout progress) → ``outcome`` (the only sync/async fork,
+with retry and timeout) / ``plugs`` (executors and clock a run uses) /
+``running`` (invocations in progress, for ``Workflow.stop``) → ``steps`` (one
+task call) → ``run`` (one invocation).
+"""

@@ -1,0 +1,588 @@
+"""The run: one invocation of an entrypoint, from loading its checkpoint to the answer.
+
+Design notes
+------------
+* A :class:`Run` is built by :meth:`Run.prepare`, which decides, from the
+  thread's checkpoints and the input, what kind of invocation this is: a new
+  input (a new ``input`` checkpoint), a resume (``Command(resume=...)``: the
+  answers are journaled and the same checkpoint is replayed), a retry after
+  an error (``None`` input on an unfinished checkpoint), or time travel
+  (``checkpoint_id`` in the config: a ``fork`` copy of that checkpoint is
+  replayed with an empty journal, so later tasks run again).
+* The entrypoint body always runs from the top. Every task call goes through
+  :mod:`nbflow.engine.steps` (journal → cache → executor with retries → record).
+* An attempt ends when the body has returned or raised *and* every task it
+  started has finished. All interrupts raised during the attempt, by any task
+  running in parallel, are surfaced together.
+* :data:`RUN_PIPELINES` is the whole invocation as one outcome
+  (:mod:`nbflow.engine.outcome`); :meth:`execute_blocking` and
+  :meth:`execute_async` only run it, from sync or async code.
+* Events (:mod:`nbflow.events`) go to ``sink``, the only way out of a run; a
+  top-level run also feeds the process-wide :mod:`nbflow.tap` when someone listens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import events as ev
+from .. import lc, tap
+from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
+from ..config import END, PREVIOUS, START, parse_config, previous_of, result_channels, serializer_of
+from ..errors import (
+    CheckpointerRequiredError,
+    CheckpointNotFoundError,
+    ConfigError,
+    GraphDrained,
+    GraphInterrupt,
+    RunStopped,
+    SerializationError,
+)
+from ..executors.base import Clock
+from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
+from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
+from ..schema import resolve_schema_ref, to_plain, validate_value
+from ..serde import summarize
+from ..snapshot import checkpoint_view
+from ..types import Command, Interrupt, RunControl, final
+from . import steps
+from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
+from .plugs import Plugs, current_plugs
+from .running import RUNNING
+from .scope import (
+    ExecutionInfo,
+    Progress,
+    Runtime,
+    Scope,
+    TaskFuture,
+    current_scope,
+    enter_scope,
+    leave_scope,
+    noop_writer,
+)
+
+# What a run builds for the tap when somebody listens (token-level messages only when streamed).
+TAP_MODES = ("tasks", "checkpoints", "custom")
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an invocation ended: ``status`` is ``"done"`` or ``"interrupted"``."""
+
+    status: str
+    value: Any = None
+    interrupts: tuple[Interrupt, ...] = ()
+
+
+# The stored (plain string) values, looked up once: an enum's .value costs a descriptor call.
+DONE, INTERRUPTED = RunStatus.DONE.value, RunStatus.INTERRUPTED.value
+INPUT, LOOP, FORK = Source.INPUT.value, Source.LOOP.value, Source.FORK.value
+RESULT, ERROR, INTERRUPT, RESUME = (WriteKind.RESULT.value, WriteKind.ERROR.value, WriteKind.INTERRUPT.value,
+                                    WriteKind.RESUME.value)
+
+
+class Run:
+    """One invocation. Built by :meth:`prepare`, driven by :meth:`execute_blocking` / :meth:`execute_async`."""
+
+    def __init__(
+        self,
+        wf: Any,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        *,
+        saver: BaseCheckpointSaver | None,
+        context: Any = None,
+        sink: Callable[[Any], None] | None = None,
+        modes: tuple[str, ...] = (),
+        parent: Run | None = None,
+        ns: tuple[str, ...] = (),
+        plugs: Plugs | None = None,
+        control: RunControl | None = None,
+    ) -> None:
+        self.wf = wf
+        self.raw_input = input
+        self.config = dict(config or {})
+        self.saver = saver
+        self.serde = serializer_of(saver)
+        self.dumps = self.serde.dumps
+        self.loads = self.serde.loads
+        self.context = context
+        self.store: Any = wf.store if wf.store is not None or parent is None else parent.store
+        self.cache: Any = wf.cache if wf.cache is not None or parent is None else parent.cache
+        self.parent = parent
+        self.root: Run = parent.root if parent is not None else self
+        self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
+        self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
+        self.control: RunControl | None = control if control is not None or parent is None else parent.control
+        self.ns = ns
+        self.ns_str = "|".join(ns)
+        self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
+        self.thread_id = self.target.thread_id
+        if parent is None and tap.listening():  # the process-wide tap hears every top-level run
+            sink = tap.run_sink(saver, self.thread_id, wf.name, sink)
+            modes = (*modes, *TAP_MODES)
+        self.sink = sink
+        self.emit: Callable[[Any], None] = sink if sink is not None else noop_writer
+        self.modes = frozenset(modes)
+        self.lock = threading.Lock()
+        self.outstanding: list[TaskFuture] = []
+        self.replayed: list[WriteRecord] = []  # rows for tasks served from the journal, written in one batch
+        self.interrupts: dict[str, tuple[InterruptRecord, Interrupt]] = {}
+        self.want_starts = sink is not None and bool(self.modes & {"tasks", "debug", "*"})
+        self.want_checkpoints = sink is not None and bool(self.modes & {"checkpoints", "debug", "*"})
+        self.want_ends = sink is not None
+        self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
+        self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
+        self._user_config: dict | None = None
+        self.progress: Progress | None = None  # the current body attempt's, when the entrypoint has a timeout
+        self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
+        self.stopped = False  # (root) Workflow.stop() asked this invocation to stop
+        self.runs: list[Run] = [self]  # (root) this run and the nested runs it started, for stop()
+        # set by prepare()
+        self.checkpoint: CheckpointRecord | None = None
+        self.checkpoint_id = ""
+        self.step = -1
+        self.input: Any = None
+        self.previous: Any = None
+        self.journal = Journal()
+        self.resumes: dict[str, Any] = {}
+        self.root_task_id = ""
+        self.resuming = False
+        self.finished_value: Ending | None = None
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self) -> Run:
+        """Load the thread and decide what this invocation does (I/O: reads, first writes)."""
+        raw = self.raw_input
+        saver = self.saver
+        wf = self.wf
+        if saver is None:
+            if isinstance(raw, Command):
+                raise CheckpointerRequiredError(
+                    f"entrypoint {wf.name!r} has no checkpointer, so there is nothing to resume. "
+                    "Pass checkpointer=InMemorySaver() (or SqliteSaver) to @entrypoint."
+                )
+            self.checkpoint_id = new_checkpoint_id()
+            self._set_journal(Journal())
+            self.input = raw
+            return self
+        t = self.target
+        latest = saver.get_checkpoint(t.thread_id, self.ns_str)  # type: ignore[arg-type]
+        base = latest
+        if t.checkpoint_id is not None and self.parent is None:
+            base = saver.get_checkpoint(t.thread_id, self.ns_str, t.checkpoint_id)  # type: ignore[arg-type]
+            if base is None:
+                raise CheckpointNotFoundError(
+                    f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}. "
+                    "List the thread's checkpoints with get_state_history(config)."
+                )
+        channels = self.loads(base.channels) if base is not None else {}
+        unfinished = base is not None and base.source in UNFINISHED_SOURCES
+        is_latest = base is not None and latest is not None and base.checkpoint_id == latest.checkpoint_id
+
+        if isinstance(raw, Command):
+            if raw.update is not None or raw.goto or raw.graph is not None:
+                raise ConfigError(
+                    f"Command(update=..., goto=..., graph=...) belongs to LangGraph's Graph API; entrypoint "
+                    f"{wf.name!r} is resumed with Command(resume=<answer>) only."
+                )
+            if not unfinished:
+                resolve_resume(raw.resume, (), str(t.thread_id))  # raises: nothing pending
+            self._adopt(base, channels)  # type: ignore[arg-type]
+            answers = resolve_resume(raw.resume, self.journal.pending, str(t.thread_id))
+            answers = self._validate_answers(answers)
+            self.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
+            self.journal.resumes.update(answers)
+            self.resuming = True
+        elif unfinished and is_latest and (raw is None or self.parent is not None):
+            # A nested run's namespace belongs to one call of its parent, so an
+            # unfinished checkpoint there is this very call, paused or crashed.
+            self._adopt(base, channels)  # type: ignore[arg-type]  # retry after an error / crash: replay
+            self.resuming = True
+        elif raw is None and unfinished:
+            # time travel to an old input checkpoint: replay it on a fresh branch
+            assert base is not None
+            fork = self._put_checkpoint(FORK, base.step, base.checkpoint_id, channels,
+                                        {"replayed_from": base.checkpoint_id})
+            self._adopt(fork, channels, journal=Journal())
+        elif raw is None and base is not None and t.checkpoint_id is not None:
+            self.finished_value = Ending(DONE, channels.get(END))
+        else:
+            new_channels = {START: raw}
+            if END in channels:
+                new_channels[END] = channels[END]
+            if PREVIOUS in channels:
+                new_channels[PREVIOUS] = channels[PREVIOUS]
+            step = base.step + 1 if base is not None else -1
+            ckpt = self._put_checkpoint(INPUT, step, base.checkpoint_id if base else None, new_channels)
+            self._adopt(ckpt, new_channels, journal=Journal())
+        return self
+
+    def _adopt(self, ckpt: CheckpointRecord, channels: dict, journal: Journal | None = None) -> None:
+        self.checkpoint = ckpt
+        self.checkpoint_id = ckpt.checkpoint_id
+        self.step = ckpt.step
+        self.input = channels.get(START)
+        self.previous = previous_of(channels)
+        root = task_id_for(ckpt.checkpoint_id, self.ns_str, "")
+        if journal is None:
+            assert self.saver is not None
+            journal = Journal.from_writes(
+                self.saver.get_writes(self.thread_id, self.ns_str, ckpt.checkpoint_id),  # type: ignore[arg-type]
+                self.loads, root
+            )
+        self.root_task_id = root
+        self._set_journal(journal)
+
+    def _set_journal(self, journal: Journal) -> None:
+        if not self.root_task_id:
+            self.root_task_id = task_id_for(self.checkpoint_id, self.ns_str, "")
+            journal.root_task_id = self.root_task_id
+        self.journal = journal
+        self.resumes = self.parent.resumes if self.parent is not None else journal.resumes
+
+    def _validate_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
+        pending = {p.id: p for p in self.journal.pending}
+        out = {}
+        for iid, value in answers.items():
+            rec = pending[iid]
+            schema: Any = resolve_schema_ref(rec.schema_ref) if rec.schema_ref else None
+            if schema is None:
+                schema = rec.json_schema
+            if schema is not None:
+                validate_value(schema, value)
+            out[iid] = to_plain(value)
+        return out
+
+    # ------------------------------------------------------------------ storage
+    def write(self, task_id: str, name: str, path: str, kind: str, payload: bytes,
+              started: float | None = None, ended: float | None = None, summary: str = "",
+              wave: int = 0) -> WriteRecord:
+        """A journal row of this invocation."""
+        return WriteRecord(self.thread_id, self.ns_str, self.checkpoint_id, task_id, name, path,  # type: ignore[arg-type]
+                           kind, payload, started, ended, summary, wave)
+
+    def put_writes(self, writes: list[WriteRecord]) -> None:
+        self.saver.put_writes(writes)  # type: ignore[union-attr]
+
+    def _put_checkpoint(self, source: str, step: int, parent_id: str | None, channels: dict,
+                        extra: dict | None = None) -> CheckpointRecord:
+        meta = {"source": source, "step": step, "parents": self._parents()}
+        if extra:
+            meta.update(extra)
+        try:
+            blob = self.dumps(channels)
+        except SerializationError as e:
+            what = "input" if source == INPUT else "return value"
+            raise SerializationError(
+                f"the {what} of entrypoint {self.wf.name!r} cannot be checkpointed: {e}"
+            ) from e
+        rec = CheckpointRecord(self.thread_id, self.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
+                               time.time(), step, source, blob, self.dumps(meta))
+        self.saver.put_checkpoint(rec)  # type: ignore[union-attr]
+        if self.want_checkpoints:
+            self._emit_checkpoint(rec, channels, meta)
+        return rec
+
+    def _parents(self) -> dict:
+        if self.parent is None:
+            return {}
+        return {**self.parent._parents(), self.parent.ns_str: self.parent.checkpoint_id}
+
+    def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
+        pending = self.journal.pending if rec.source in UNFINISHED_SOURCES else ()
+        view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
+        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, meta,
+                                     view.next, view.tasks, rec.step, rec.created_at))
+
+    # ------------------------------------------------------------------ run-scoped helpers
+    def user_config(self, scope: Scope | None = None) -> dict:
+        if self._user_config is None:
+            conf = dict(self.config.get("configurable") or {})
+            conf.update(checkpoint_ns=self.ns_str, checkpoint_id=self.checkpoint_id)
+            if self.thread_id is not None:
+                conf["thread_id"] = self.thread_id
+            self._user_config = {**self.config, "configurable": conf}
+        return self._user_config
+
+    def runtime_for(self, scope: Scope) -> Runtime:
+        info = ExecutionInfo(self.thread_id, self.checkpoint_id, self.ns_str, scope.task_id, scope.name)
+        return Runtime(self.context, self.store, self.stream_writer, self.previous, info, scope.heartbeat,
+                       self.control)
+
+    def interrupt(self, scope: Scope, value: Any, response_schema: Any) -> Any:
+        """``nbflow.interrupt()`` called by the code running in ``scope``."""
+        return steps.interrupt(self, scope, value, response_schema)
+
+    def call_task(self, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
+        """A ``@task`` called by the code running in ``scope``."""
+        return steps.call_task(self, scope, task, args, kwargs)
+
+    def install_messages(self, ctx: contextvars.Context | None, scope: Scope) -> Any:
+        if not lc.available():
+            return None
+        meta = {"langgraph_step": self.step, "langgraph_node": scope.name, "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
+                "langgraph_checkpoint_ns": self.ns_str, "checkpoint_ns": self.ns_str, "thread_id": self.thread_id,
+                "nbflow_task_id": scope.task_id}
+        ns = self.ns
+        emit = self.emit
+        return lc.install(ctx, lambda msg, m: emit(ev.Message(ns, msg, m)), meta)
+
+    def _write_custom(self, chunk: Any) -> None:
+        if self.root.timed:
+            scope = current_scope()
+            if scope is not None:
+                scope.auto_progress()
+        self.emit(ev.Custom(self.ns, chunk))
+
+    def injections(self, scope: Scope, names: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for n in names:
+            if n == "config":
+                out[n] = self.user_config(scope)
+            elif n == "previous":
+                out[n] = self.previous
+            elif n == "runtime":
+                out[n] = self.runtime_for(scope)
+            elif n == "store":
+                out[n] = self.store
+            elif n == "writer":
+                out[n] = self.stream_writer
+        return out
+
+    # ------------------------------------------------------------------ the entrypoint body
+    @contextlib.contextmanager
+    def _body_scope(self) -> Iterator[Scope]:
+        """The entrypoint body's scope for one attempt (and the messages bridge, when streamed)."""
+        scope = Scope(self, "", self.root_task_id, self.wf.name)
+        scope.progress = self.progress
+        token = enter_scope(scope)
+        lc_token = self.install_messages(None, scope) if self.want_messages else None
+        try:
+            yield scope
+        finally:
+            if lc_token is not None:
+                lc.reset(lc_token)
+            leave_scope(token)
+
+    def _call_body(self, scope: Scope) -> Any:
+        return self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+
+    def _unsettled(self) -> list[TaskFuture]:
+        with self.lock:
+            pending = [f for f in self.outstanding if not f.done()]
+            if not pending:
+                self.outstanding.clear()
+            return pending
+
+    def _announce(self) -> None:
+        control = self.control
+        if control is not None and control.drain_requested and self.parent is None:
+            raise GraphDrained(control.drain_reason or "shutdown")  # before the body: the input stays pending
+        if self.parent is None and self.thread_id is not None:
+            RUNNING.add(self)
+        if self.sink is not None:
+            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
+
+    def stop(self) -> bool:
+        """Stop this invocation (from any thread); False if it had already ended or been stopped.
+
+        Every task it is waiting for is finished at once with :class:`RunStopped`: an async task is
+        cancelled, a sync task that has not started never does, a running sync task is abandoned
+        (its late result is dropped). The body stops at its next task call or wait; what finished
+        stays checkpointed, so ``invoke(None, config)`` continues from there. A sync task that the
+        waiting thread runs itself (``t(x).result()`` straight after the call claims it inline)
+        cannot be abandoned by that thread: the stop takes effect when it returns.
+        """
+        root = self.root
+        with root.lock:
+            if root.stopped:
+                return False
+            root.stopped = True
+            runs = list(root.runs)
+        for run in runs:
+            with run.lock:
+                futures = list(run.outstanding)
+            for fut in futures:
+                fut.halt(RunStopped(f"the invocation of {root.wf.name!r} on thread {root.thread_id!r} was stopped "
+                                    "while this task ran; continue it with invoke(None, config)"))
+        return True
+
+    def _decide(self, exc: BaseException, failures: int) -> float | None:
+        if self.root.interrupts or self.root.stopped:
+            return None
+        return steps.retry_decision(self.wf.retry_policies, exc, failures)
+
+    def _clock(self) -> Clock:
+        return self.plugs.clock
+
+    def _deadline(self) -> Deadline | None:
+        policy = self.wf.timeout
+        if policy is None:
+            return None
+        self.progress = progress = Progress(self.plugs.clock, policy.refresh_on == "auto")
+        self.root.timed = True
+        return Deadline(self.wf.name, policy.run_timeout, policy.idle_timeout, progress)
+
+    def work(self) -> Outcome[Ending]:
+        """The whole invocation as one outcome, to run with this run as its environment."""
+        if self.finished_value is not None:
+            return flavour(self.wf.is_async).value(self.finished_value)
+        return RUN_PIPELINES[self.wf.is_async]
+
+    def execute_blocking(self) -> Ending:
+        """Run to completion from sync code, whatever the entrypoint's flavour."""
+        return run_blocking(self.work(), self)
+
+    async def execute_async(self) -> Ending:
+        """Run to completion from async code, whatever the entrypoint's flavour."""
+        return await run_async(self.work(), self)
+
+    # ------------------------------------------------------------------ conclusion
+    def _conclude(self, get: Thunk[Any]) -> Ending:
+        try:
+            result, exc = get(), None
+        except BaseException as e:  # noqa: BLE001 - recorded below, then raised again
+            result, exc = None, e
+        if self.parent is None:
+            RUNNING.discard(self)
+        wf = self.wf
+        if self.replayed:
+            self.put_writes(self.replayed)
+            self.replayed = []
+        if exc is not None and self.root.stopped:
+            return self._stopped(exc)
+        if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
+            # raised by user code directly (e.g. NodeInterrupt): register what it carries
+            for i, intr in enumerate(exc.interrupts or (Interrupt(None, ""),)):
+                iid = getattr(intr, "id", "") or interrupt_id_for(self.checkpoint_id, self.ns_str, "~", i)
+                value = getattr(intr, "value", intr)
+                self.root.interrupts[iid] = (InterruptRecord(iid, value, "", wf.name), Interrupt(value, iid))
+        if self.parent is not None:
+            # A nested run hands interrupts and errors to its parent, which records them.
+            if self.root.interrupts or isinstance(exc, GraphInterrupt):
+                return Ending(INTERRUPTED, None, tuple(i for _, i in self.root.interrupts.values()))
+            if exc is not None:
+                raise exc
+        else:
+            if self.interrupts:
+                items = sorted(self.interrupts.values(), key=lambda ri: (Position.key(ri[0].path), ri[0].id))
+                if self.saver is not None:
+                    self.put_writes([self.write(self.root_task_id, wf.name, "", INTERRUPT,
+                                                self.dumps([r.to_dict() for r, _ in items]))])
+                intrs = tuple(i for _, i in items)
+                if exc is not None and not isinstance(exc, GraphInterrupt):
+                    self._record_error(exc)
+                    raise exc
+                if self.sink is not None:
+                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs))
+                return Ending(INTERRUPTED, None, intrs)
+            if exc is not None:
+                self._record_error(exc)
+                raise exc
+        value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
+        if self.saver is not None:
+            self._put_checkpoint(LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
+        if self.sink is not None:
+            self.sink(ev.RunEnd(self.ns, wf.name, value))
+        return Ending(DONE, value)
+
+    def _stopped(self, exc: BaseException) -> Ending:
+        """Conclude a stopped invocation: note it (not as a failure of the code) and raise :class:`RunStopped`."""
+        if self.parent is not None:  # the parent run concludes the stop
+            raise exc
+        if self.saver is not None:
+            self.put_writes([
+                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
+                self.write(self.root_task_id, self.wf.name, "", ERROR,
+                           self.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
+            ])
+        if self.sink is not None:
+            self.sink(ev.RunStopped(self.ns, self.wf.name))
+        if isinstance(exc, RunStopped):
+            raise exc
+        raise RunStopped(f"the invocation of {self.wf.name!r} on thread {self.thread_id!r} was stopped; "
+                         "continue it with invoke(None, config)") from exc
+
+    def _record_error(self, exc: BaseException) -> None:
+        if self.saver is not None:
+            self.put_writes([
+                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
+                self.write(self.root_task_id, self.wf.name, "", ERROR,
+                           self.dumps(steps.error_payload(exc))),
+            ])
+        if self.sink is not None:
+            self.sink(ev.RunError(self.ns, self.wf.name, exc))
+
+    # ------------------------------------------------------------------ nested entrypoints
+    def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
+        """Begin an entrypoint invoked inside this run.
+
+        The child shares this run's thread and saver (unless it has its own)
+        and writes its checkpoints under the namespace ``name:task_id``; its
+        result is journaled here like a task's, so a replay does not run it again.
+        """
+        path = scope.next_path()
+        tid = task_id_for(self.checkpoint_id, self.ns_str, path)
+        rec = self.journal.lookup(tid, wf.name, path)
+        if rec is not None:
+            value = steps.serve_recorded(self, rec, tid, wf.name, path, input, scope.waits)
+            return NestedCall(self, wf, input, tid, path, scope.waits, None, value)
+        config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
+        child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
+                    context=context if context is not None else self.context,
+                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"))
+        with self.root.lock:
+            self.root.runs.append(child)
+        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
+
+    def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
+        if outcome.status == INTERRUPTED:
+            raise GraphInterrupt(outcome.interrupts)
+        value = outcome.value
+        if self.saver is not None:
+            payload = self.dumps(value)
+            self.put_writes([self.write(call.task_id, call.wf.name, call.path, RESULT, payload,
+                                        call.started, time.time(), summarize(call.input, 80), call.wave)])
+            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
+        return value
+
+
+def _run_pipeline(F: Any) -> Outcome[Ending]:
+    """One invocation: announce it; attempts of the body, each ending once all its tasks have
+    finished, under the entrypoint's retry policy; the conclusion."""
+    attempt = (F.call(Run._call_body, unwrap=True, within=Run._body_scope).timeout(Run._deadline)
+               .ensure(F.settle_all(Run._unsettled)))
+    return attempt.retry(Run._decide, Run._clock).then(Run._conclude).first(Run._announce)
+
+
+# Built once per flavour; every invocation runs one of them with its Run as the environment.
+RUN_PIPELINES: dict[bool, Outcome[Ending]] = {False: _run_pipeline(Immediate), True: _run_pipeline(Pending)}
+
+
+@dataclass(frozen=True, slots=True)
+class NestedCall:
+    """An entrypoint called inside a run: already recorded (``value``) or to run (``child``)."""
+
+    parent: Run
+    wf: Any
+    input: Any
+    task_id: str
+    path: str
+    wave: int
+    child: Run | None
+    value: Any = None
+    started: float = field(default_factory=time.time)
+
+    def finish(self, outcome: Ending) -> Any:
+        return self.parent.nested_done(self, outcome)
+
+
+__all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES"]

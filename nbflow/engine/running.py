@@ -1,0 +1,50 @@
+"""The top-level invocations in progress in this process, by thread id (for ``Workflow.stop``).
+
+A run adds itself when it starts and removes itself when it concludes; only
+runs with a thread id are kept. Nothing else is stored, so a finished run is
+never held on to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..checkpoint.base import BaseCheckpointSaver
+    from .run import Run
+
+
+class Running:
+    """The top-level runs in progress, by thread id, so Workflow.stop(config) can find them.
+
+    Lock-free: each step is one dict or set operation, atomic under the GIL, so a run pays
+    well under a microsecond to be findable. A thread id keeps its (possibly empty) set.
+    """
+
+    def __init__(self) -> None:
+        self._by_thread: dict[str, set[Run]] = {}
+
+    def add(self, run: Run) -> None:
+        runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
+        if runs is None:
+            runs = self._by_thread.setdefault(run.thread_id, set())  # type: ignore[arg-type]
+        runs.add(run)
+
+    def discard(self, run: Run) -> None:
+        runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
+        if runs is not None:
+            runs.discard(run)
+
+    def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
+        return [r for r in list(self._by_thread.get(thread_id, ())) if r.saver is saver]
+
+
+RUNNING = Running()
+
+
+def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
+    """The invocations in progress on ``thread_id`` with this saver (top-level runs)."""
+    return RUNNING.on_thread(thread_id, saver)
+
+
+__all__ = ["Running", "RUNNING", "running_on"]

@@ -1,0 +1,315 @@
+"""One task call, written once: replay journal → cache → run with retry → record.
+
+:func:`call_task` is what calling a ``@task`` inside a run does. A result
+recorded at this call's position is served from the journal; a cached one
+from the cache; otherwise the call becomes a *job* handed to the run's
+executor (:mod:`nbflow.executors`), and the job is the pipeline
+:class:`TaskCall` -- attempts (each within the task's timeout) under its
+retry policy, the result recorded to the saver the moment it is known, the
+future settled. The pipeline is one composition of
+:mod:`nbflow.engine.outcome` values, so sync and async tasks share every line
+of it. A future cancelled, or a run stopped, while the job runs makes the job
+record nothing and settle nothing: its late outcome is dropped.
+
+Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
+:func:`serve_recorded` (a replayed task or nested entrypoint).
+
+Every function takes the :class:`~nbflow.engine.run.Run` it works for as its
+first argument; nothing here keeps state of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import events as ev
+from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
+from ..executors.base import Clock
+from ..kinds import WriteKind
+from ..policies import retry_delay, select_policy
+from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
+from ..schema import json_schema_of, schema_ref, validate_value
+from ..serde import summarize
+from ..types import Interrupt
+from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
+from .scope import Progress, Scope, TaskFuture, enter_scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .run import Run
+
+RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
+                                              WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+
+
+def error_payload(exc: BaseException) -> dict:
+    """How an error is stored: its type name and message."""
+    return {"type": type(exc).__qualname__, "message": str(exc)}
+
+
+def retry_decision(policies: tuple, exc: BaseException, failures: int) -> float | None:
+    """Seconds to wait before the next attempt after ``failures`` failures, or None to give up (pure)."""
+    if not policies or not isinstance(exc, Exception):
+        return None
+    policy = select_policy(policies, exc)
+    if policy is None or failures >= policy.max_attempts:
+        return None
+    return retry_delay(policy, failures)
+
+
+# ---------------------------------------------------------------------- interrupts
+def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
+    """The answer to this ``interrupt()`` when the run is resuming, else record it and pause."""
+    if run.saver is None:
+        raise CheckpointerRequiredError(
+            f"interrupt() in {scope.name!r} needs a checkpointer to remember the run while it waits. "
+            f"Pass checkpointer=InMemorySaver() (or SqliteSaver(path)) to @entrypoint {run.wf.name!r}."
+        )
+    k = scope.interrupts
+    scope.interrupts = k + 1
+    iid = interrupt_id_for(run.checkpoint_id, run.ns_str, scope.path, k)
+    if iid in run.resumes:
+        answer = run.resumes[iid]
+        if response_schema is not None and not isinstance(response_schema, Mapping):
+            return validate_value(response_schema, answer)
+        return answer
+    json_schema = ref = None
+    if response_schema is not None:
+        json_schema = json_schema_of(response_schema)
+        ref = schema_ref(response_schema)
+    try:
+        run.dumps(value)
+    except SerializationError as e:
+        raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
+    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref)
+    intr = Interrupt(value, iid, response_schema, json_schema, scope.name)
+    root = run.root
+    with root.lock:
+        root.interrupts[iid] = (rec, intr)
+    raise GraphInterrupt((intr,))
+
+
+# ---------------------------------------------------------------------- a task call
+def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
+    """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
+    if run.root.stopped:
+        raise RunStopped(f"task {task.name!r} was not started: the invocation of {run.root.wf.name!r} on thread "
+                         f"{run.thread_id!r} is being stopped")
+    path = scope.next_path()
+    timed = scope.progress is not None or scope.watchers
+    if timed:
+        scope.auto_progress()  # calling a task is progress for a timed caller
+    tid = task_id_for(run.checkpoint_id, run.ns_str, path)
+    rec = run.journal.lookup(tid, task.name, path)
+    if rec is not None:
+        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits))
+    ckey = None
+    if task.cache_policy is not None and run.cache is not None:
+        ckey = cache_key(task, args, kwargs)
+        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits)
+        if hit is not None:
+            return hit
+    fut = TaskFuture()
+    child = Scope(run, path, tid, task.name)
+    child.wave = scope.waits
+    if timed:
+        child.watchers = scope.timers()
+    if task.inject:
+        kwargs = {**run.injections(child, tuple(n for n in task.inject if n not in kwargs
+                                               and task.positions[n] >= len(args))), **kwargs}
+    with run.lock:
+        run.outstanding.append(fut)
+    ctx = contextvars.copy_context()
+    ctx.run(enter_scope, child)
+    if run.want_messages:
+        run.install_messages(ctx, child)
+    (run.loop_executor if task.is_async else run.executor).submit(
+        fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
+    return fut
+
+
+class TaskCall:
+    """The job of one task call, and the environment its pipeline runs in.
+
+    Calling it runs :data:`TASK_PIPELINES` for the task's flavour -- attempt,
+    record, retry under the task's policy, settle the future -- so sync and
+    async tasks share every step. A sync job returns None; an async one
+    returns the coroutine to run.
+    """
+
+    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started")
+
+    def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
+                 ckey: Any) -> None:
+        self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
+        self.fut, self.ckey = fut, ckey
+
+    def __call__(self) -> Any:
+        self.started = task_started(self.run, self.child, self.task, self.args, self.kwargs)
+        return TASK_PIPELINES[self.task.is_async].run(self)
+
+
+def _attempt(call: TaskCall) -> Any:
+    return call.task.func(*call.args, **call.kwargs)
+
+
+def _deadline(call: TaskCall) -> Deadline | None:
+    policy = call.task.timeout
+    if policy is None:
+        return None
+    call.child.progress = progress = Progress(call.run.plugs.clock, policy.refresh_on == "auto")
+    call.run.root.timed = True
+    return Deadline(call.task.name, policy.run_timeout, policy.idle_timeout, progress)
+
+
+def _record(call: TaskCall, value: Any) -> Any:
+    fut = call.fut
+    if (fut.coroutine_job and not fut.commit()) or call.run.root.stopped:
+        return value  # cancelled or stopped meanwhile: nothing is recorded, _settle drops the value
+    return task_succeeded(call.run, call.child, call.task, call.args, value, call.started, call.ckey)
+
+
+def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
+    delay = retry_decision(call.task.retry_policies, exc, failures) if not call.run.root.stopped else None
+    if delay is not None:
+        call.child.restart()  # the next attempt makes its calls and interrupts from the start
+    return delay
+
+
+def _clock(call: TaskCall) -> Clock:
+    return call.run.plugs.clock
+
+
+def _settle(call: TaskCall, get: Thunk[Any]) -> None:
+    # The job ends here whatever happened: the future carries the value or the error.
+    if call.child.watchers:
+        call.child.progress = None
+        call.child.auto_progress()  # a finished task is progress for the timed attempts that called it
+    fut = call.fut
+    try:
+        value = get()
+    except BaseException as exc:  # noqa: BLE001 - recorded, then raised to whoever waits on the future
+        if fut.done() or call.run.root.stopped or (fut.coroutine_job and not fut.commit()):
+            _dropped(call)
+            return
+        task_failed(call.run, call.child, call.task, call.args, exc, call.started)
+        fut.settle_exception(exc)
+        return
+    if not fut.settle_result(value):
+        _dropped(call)
+
+
+def _dropped(call: TaskCall) -> None:
+    """A task cancelled or stopped while it ran: no row is written; its stream row is closed with the reason."""
+    run = call.run
+    if run.want_ends:
+        fut = call.fut
+        reason = asyncio.CancelledError() if fut.cancelled() else (fut.exception(0) if fut.done() else None)
+        now = time.time()
+        run.emit(ev.TaskEnd(run.ns, call.child.task_id, call.task.name, call.child.path, None,
+                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step))
+
+
+def _task_pipeline(F: Any) -> Outcome[None]:
+    """One task call: attempt (within its timeout) → record the result → (retry on failure) → settle the future."""
+    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle)
+
+
+# Built once per flavour; every call runs one of them with its TaskCall as the environment.
+TASK_PIPELINES: dict[bool, Outcome[None]] = {False: _task_pipeline(Immediate), True: _task_pipeline(Pending)}
+
+
+def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+    """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
+    value = rec.value(run.loads)
+    now = time.time()
+    if run.saver is not None:  # written in one batch when the attempt concludes
+        run.replayed.append(run.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step))
+    return value
+
+
+def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], str]:
+    key = task.cache_policy.key_func(*args, **kwargs)
+    if isinstance(key, bytes):
+        key = key.hex()
+    return (("__nbflow_task__", task.name), str(key))
+
+
+def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
+    found = run.cache.get([key])
+    if key not in found:
+        return None
+    payload = found[key]
+    value = run.loads(payload)
+    now = time.time()
+    if run.saver is not None:
+        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now, summarize(args, 80), wave)])
+    run.journal.record(tid, task.name, path, CACHED, payload, value)
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step))
+    return TaskFuture.completed(value)
+
+
+def task_started(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
+    now = time.time()
+    if run.want_starts:
+        run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
+                              args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs},
+                              run.step, now))
+    return now
+
+
+def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, started: float,
+                   ckey: Any = None) -> Any:
+    ended = time.time()
+    payload = None
+    if run.saver is not None or ckey is not None:
+        try:
+            payload = run.dumps(value)
+        except SerializationError as e:
+            hint = " (it is a task future: call .result() on it first)" \
+                if isinstance(value, concurrent.futures.Future) else ""
+            raise SerializationError(
+                f"task {task.name!r} returned a {type(value).__module__}.{type(value).__qualname__} "
+                f"that cannot be checkpointed{hint}: {e}"
+            ) from e
+    if run.saver is not None:
+        run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
+                                  started, ended, summarize(args, 80), child.wave)])
+        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)  # type: ignore[arg-type]
+    if ckey is not None:
+        run.cache.set({ckey: (payload, task.cache_policy.ttl)})
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
+                            started, ended, run.step))
+    return value
+
+
+def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
+    ended = time.time()
+    interrupts: tuple = ()
+    if isinstance(exc, GraphInterrupt):
+        interrupts = exc.interrupts
+        mine = []
+        for intr in interrupts:
+            rec = run.root.interrupts.get(intr.id, (None, None))[0]
+            if rec is not None and rec.path == child.path:  # raised here, not by a sub-task
+                mine.append(rec.to_dict())
+        if run.saver is not None and mine:
+            run.put_writes([run.write(child.task_id, task.name, child.path, INTERRUPT, run.dumps(mine),
+                                      started, ended, summarize(args, 80), child.wave)])
+    elif run.saver is not None:
+        run.put_writes([run.write(child.task_id, task.name, child.path, ERROR, run.dumps(error_payload(exc)),
+                                  started, ended, summarize(args, 80), child.wave)])
+    if run.want_ends:
+        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, None,
+                            None if interrupts else exc, interrupts, False, False, started, ended, run.step))
+
+
+__all__ = ["call_task", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
