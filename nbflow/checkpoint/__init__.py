@@ -1,8 +1,25 @@
 """Checkpointers: where nbflow keeps a thread's checkpoints and its task journal."""
 
-from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
+from .base import (
+    BaseCheckpointSaver,
+    CheckpointRecord,
+    SaverConnectionError,
+    SaverError,
+    WriteRecord,
+    new_checkpoint_id,
+)
 from .memory import InMemorySaver, MemorySaver
 from .sqlite import SqliteSaver
+
+
+def __getattr__(name: str):
+    # psycopg is optional (extra "postgres"): imported only when asked for.
+    if name in ("PostgresSaver", "AsyncPostgresSaver"):
+        from . import postgres
+
+        return getattr(postgres, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -11,5 +28,9 @@ __all__ = [
     "InMemorySaver",
     "MemorySaver",
     "SqliteSaver",
+    "PostgresSaver",
+    "AsyncPostgresSaver",
+    "SaverError",
+    "SaverConnectionError",
     "new_checkpoint_id",
 ]
