@@ -192,12 +192,18 @@ def _check_conninfo(conninfo: str) -> None:
             "it must start with postgresql:// (e.g. postgresql://user@host:5432/dbname)"
         )
     try:
-        _conninfo.conninfo_to_dict(conninfo)
+        params = _conninfo.conninfo_to_dict(conninfo)
     except psycopg.Error as exc:
         raise ConfigError(
             f"PostgresSaver: cannot parse the connection string {redact_conninfo(conninfo)!r}: "
             f"{exc}. Use postgresql://user[:password]@host[:port]/dbname"
         ) from None
+    for port in str(params.get("port") or "").split(","):
+        if port and not port.isdigit():
+            raise ConfigError(
+                f"PostgresSaver: the port {port!r} in {redact_conninfo(conninfo)!r} is not a number; "
+                "use postgresql://user[:password]@host[:port]/dbname (the default port is 5432)"
+            )
 
 
 class PostgresSaver(BaseCheckpointSaver):
