@@ -62,7 +62,9 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 from ..errors import ConfigError
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
 
-__all__ = ["PostgresSaver", "AsyncPostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "redact_conninfo"]
+__all__ = [
+    "PostgresSaver", "AsyncPostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "check_conninfo", "redact_conninfo",
+]
 
 _T = TypeVar("_T")
 
@@ -179,12 +181,17 @@ def redact_conninfo(conninfo: str) -> str:
     return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", text)
 
 
-def _check_conninfo(conninfo: str) -> None:
+def check_conninfo(conninfo: str) -> None:
     """Raise ConfigError for text libpq cannot parse (before any connection attempt)."""
     if not isinstance(conninfo, str) or not conninfo.strip():
         raise ConfigError(
             f"PostgresSaver needs a connection string such as 'postgresql://user@host:5432/dbname', "
             f"got {conninfo!r}"
+        )
+    if conninfo.strip() in ("postgresql://", "postgres://"):
+        raise ConfigError(
+            f"PostgresSaver: {conninfo!r} names no server or database; "
+            "use postgresql://user[:password]@host[:port]/dbname"
         )
     if "://" in conninfo and not conninfo.startswith(("postgresql://", "postgres://")):
         raise ConfigError(
@@ -260,7 +267,7 @@ class PostgresSaver(BaseCheckpointSaver):
     @classmethod
     def open(cls, conn_string: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> "PostgresSaver":
         """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`)."""
-        _check_conninfo(conn_string)
+        check_conninfo(conn_string)
         pool = _open_pool(conn_string, pool_size, connect_timeout)
         saver = cls(pool, conninfo=conn_string)
         saver._owned = pool.close
