@@ -237,6 +237,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self.where = redact_conninfo(where)
         self._conn_lock = threading.RLock()   # serialises use of a single connection
         self._owned: Callable[[], None] | None = None
+        self._writer: Any = None  # owned pools: the group-commit leader's connection
         self._closed = False
         # group commit (same protocol as SqliteSaver)
         self._gc_lock = threading.Lock()      # held by the one leader committing a batch
@@ -251,24 +252,49 @@ class PostgresSaver(BaseCheckpointSaver):
     @classmethod
     @contextlib.contextmanager
     def from_conn_string(
-        cls, conn_string: str, *, pool_size: int = 4, connect_timeout: float = 10.0
+        cls,
+        conn_string: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        synchronous_commit: str | None = None,
     ) -> Iterator["PostgresSaver"]:
         """``with PostgresSaver.from_conn_string(uri) as saver: saver.setup(); ...``
 
         Opens a pool of up to ``pool_size`` connections (autocommit), checks the
         server answers within ``connect_timeout`` seconds, and closes the pool on exit.
+        ``synchronous_commit`` (``"on"``, ``"off"``, ...; default: the server's
+        setting) is set on every pooled connection: ``"off"`` acknowledges a
+        commit before the server flushes its WAL, which still survives any
+        *client* being killed (the guarantee SqliteSaver gives) but may lose the
+        last fraction of a second of commits if the *server* crashes.
         """
-        saver = cls.open(conn_string, pool_size=pool_size, connect_timeout=connect_timeout)
+        saver = cls.open(
+            conn_string, pool_size=pool_size, connect_timeout=connect_timeout,
+            synchronous_commit=synchronous_commit,
+        )
         try:
             yield saver
         finally:
             saver.close()
 
     @classmethod
-    def open(cls, conn_string: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> "PostgresSaver":
-        """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`)."""
+    def open(
+        cls,
+        conn_string: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        synchronous_commit: str | None = None,
+    ) -> "PostgresSaver":
+        """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`);
+        the arguments are :meth:`from_conn_string`'s."""
         check_conninfo(conn_string)
-        pool = _open_pool(conn_string, pool_size, connect_timeout)
+        if synchronous_commit is not None and synchronous_commit not in _SYNC_COMMIT:
+            raise ConfigError(
+                f"PostgresSaver: synchronous_commit={synchronous_commit!r} is not one of {_SYNC_COMMIT}"
+            )
+        pool = _open_pool(conn_string, pool_size, connect_timeout, synchronous_commit)
         saver = cls(pool, conninfo=conn_string)
         saver._owned = pool.close
         return saver
@@ -295,18 +321,21 @@ class PostgresSaver(BaseCheckpointSaver):
                     with conn.transaction():
                         return fn(conn)
                 return fn(conn)
-        except psycopg.errors.UndefinedTable as exc:
-            raise SaverError(
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._translate(exc, what) from None
+
+    def _translate(self, exc: BaseException, what: str) -> SaverError:
+        if isinstance(exc, psycopg.errors.UndefinedTable):
+            return SaverError(
                 f"PostgresSaver: the nbflow tables are missing in {self.where} ({_first_line(exc)}); "
                 "call saver.setup() once for this database (and schema)"
-            ) from None
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise SaverConnectionError(
+            )
+        if isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
+            return SaverConnectionError(
                 f"PostgresSaver: {what} failed: the server at {self.where} cannot be reached "
                 f"({_first_line(exc)}); check that PostgreSQL is running and reachable, then retry"
-            ) from None
-        except psycopg.Error as exc:
-            raise SaverError(f"PostgresSaver: {what} failed on {self.where}: {_first_line(exc)}") from None
+            )
+        return SaverError(f"PostgresSaver: {what} failed on {self.where}: {_first_line(exc)}")
 
     def setup(self) -> None:
         """Create or migrate the tables (idempotent; safe from many processes at once)."""
@@ -388,11 +417,34 @@ class PostgresSaver(BaseCheckpointSaver):
                     del self._gc_failed[old]
 
     def _insert_rows(self, rows: list[tuple]) -> None:
+        """Commit ``rows`` in one statement (called by the group-commit leader only)."""
+        if self._owned is not None:
+            # A pool of our own: the leader keeps one autocommit connection for
+            # writes (no pool check-out per task on the hot path).
+            self._insert_on_writer(rows)
+            return
         if len(rows) == 1:
             self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITE, rows[0]))
             return
         columns = [list(col) for col in zip(*rows)]
         self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITES, columns))
+
+    def _insert_on_writer(self, rows: list[tuple]) -> None:
+        if self._closed:
+            raise SaverError(f"PostgresSaver on {self.where} is closed")
+        conn = self._writer
+        try:
+            if conn is None:
+                conn = self._writer = self._pool.getconn()
+            if len(rows) == 1:
+                conn.execute(_INSERT_WRITE, rows[0])
+            else:
+                conn.execute(_INSERT_WRITES, [list(col) for col in zip(*rows)])
+        except (psycopg.Error, PoolTimeout) as exc:
+            if conn is not None and (conn.closed or conn.broken):
+                self._writer = None
+                self._pool.putconn(conn)  # the pool discards a broken connection
+            raise self._translate(exc, "put_writes") from None
 
     def delete_thread(self, thread_id: str) -> None:
         def delete(conn: Any) -> None:
@@ -458,6 +510,10 @@ class PostgresSaver(BaseCheckpointSaver):
             return
         self._closed = True
         if self._owned is not None:
+            with self._gc_lock:  # let an in-flight batch finish
+                if self._writer is not None:
+                    self._pool.putconn(self._writer)
+                    self._writer = None
             self._owned()
 
     def __repr__(self) -> str:
@@ -477,7 +533,10 @@ def _describe_connection(conn: Any) -> str:
         return "<psycopg connection>"
 
 
-def _open_pool(conn_string: str, pool_size: int, connect_timeout: float) -> Any:
+_SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
+
+
+def _open_pool(conn_string: str, pool_size: int, connect_timeout: float, synchronous_commit: str | None) -> Any:
     """A ready autocommit pool on ``conn_string``, or a SaverConnectionError saying why not."""
     where = redact_conninfo(conn_string)
     # Probe with one direct connection first: libpq's own message (refused,
@@ -490,11 +549,16 @@ def _open_pool(conn_string: str, pool_size: int, connect_timeout: float) -> Any:
             "is running and reachable from here, and that the user, password and database in the "
             "URI are right (create the database first with `createdb`)"
         ) from None
+    def configure(conn: Any) -> None:
+        if synchronous_commit is not None:
+            conn.execute(f"SET synchronous_commit = {synchronous_commit}")  # a checked keyword
+
     pool = ConnectionPool(
         conn_string,
         min_size=1,
-        max_size=max(1, pool_size),
+        max_size=max(2, pool_size),  # one is kept by the writer
         kwargs={"autocommit": True},
+        configure=configure,
         open=False,
         name="nbflow",
     )
