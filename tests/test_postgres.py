@@ -306,3 +306,19 @@ def test_redact_conninfo():
     assert redact_conninfo("postgresql://bob@h/db") == "postgresql://bob@h/db"
     assert redact_conninfo("host=h password='a b' dbname=d") == "host=h password=*** dbname=d"
     assert redact_conninfo("host=h password=secret") == "host=h password=***"
+
+
+def test_synchronous_commit_option(uri):
+    with PostgresSaver.from_conn_string(uri, synchronous_commit="off") as saver:
+        saver.setup()
+        (cp,) = chain(saver, 1)
+        saver.put_write(wr(cp))  # through the writer connection
+        assert saver._writer.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        with saver._pool.connection() as conn:
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.put_write(wr(cp))
+        assert saver._writer.execute("SHOW synchronous_commit").fetchone() == ("on",)  # the server's default
+        assert len(saver.list_writes("t1")) == 2
+    with pytest.raises(ConfigError, match="synchronous_commit"):
+        PostgresSaver.open(uri, synchronous_commit="sometimes")
