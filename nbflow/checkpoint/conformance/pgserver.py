@@ -23,6 +23,7 @@ a skip or a failure.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -82,6 +83,7 @@ class TempPostgres:
     port: int = 0
     root: str = ""
     _run_as: dict[str, Any] = field(default_factory=dict, repr=False)
+    _env: dict[str, str] = field(default_factory=dict, repr=False)
     _started: bool = field(default=False, repr=False)
 
     @property
@@ -150,6 +152,7 @@ class TempPostgres:
                         what="pg_ctl start",
                     )
                     self._started = True
+                    atexit.register(self.stop)  # never leave a server behind, even if stop() is forgotten
                     return self
                 except PostgresUnavailable as exc:
                     last_error = str(exc)
@@ -162,6 +165,7 @@ class TempPostgres:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory; idempotent."""
+        atexit.unregister(self.stop)
         if self._started:
             self._started = False
             try:
