@@ -4,7 +4,8 @@ Every workload is a function ``fn(lib, quick) -> dict`` where ``lib`` is a
 namespace with the attributes
 
     name, version, entrypoint, task, interrupt, Command, InMemorySaver,
-    make_sqlite_saver(path), make_sqlite_conn_saver(path), get_stream_writer (or None)
+    make_sqlite_saver(path), make_sqlite_conn_saver(path), make_postgres_saver(uri),
+    get_stream_writer (or None)
 
 so the workflow code below is the same for both libraries; only
 :func:`load_lib` knows where each name comes from. A workload returns
@@ -62,6 +63,19 @@ def load_lib(name: str) -> types.SimpleNamespace:
         def make_sqlite_saver(path: str) -> Any:
             return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
 
+        def make_postgres_saver(uri: str) -> Any:
+            # langgraph-checkpoint-postgres's documented setup: one autocommit
+            # connection, dict rows, no server-side prepared statements.
+            import psycopg
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg.rows import dict_row
+
+            conn = psycopg.connect(uri, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+            saver = PostgresSaver(conn)
+            saver.setup()
+            saver._bench_close = conn.close
+            return saver
+
         return types.SimpleNamespace(
             make_sqlite_conn_saver=make_sqlite_saver,  # the idiom of LangGraph's docs
             name="langgraph",
@@ -72,6 +86,7 @@ def load_lib(name: str) -> types.SimpleNamespace:
             Command=Command,
             InMemorySaver=InMemorySaver,
             make_sqlite_saver=make_sqlite_saver,
+            make_postgres_saver=make_postgres_saver,
             get_stream_writer=get_stream_writer,
         )
 
@@ -85,6 +100,13 @@ def load_lib(name: str) -> types.SimpleNamespace:
             import sqlite3
 
             return nbflow.SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+        def make_postgres_saver(uri: str) -> Any:
+            from nbflow.checkpoint.postgres import PostgresSaver
+
+            saver = PostgresSaver.open(uri)
+            saver.setup()
+            saver._bench_close = saver.close
+            return saver
 
         return types.SimpleNamespace(
             make_sqlite_conn_saver=make_sqlite_conn_saver,
@@ -96,6 +118,7 @@ def load_lib(name: str) -> types.SimpleNamespace:
             Command=nbflow.Command,
             InMemorySaver=nbflow.InMemorySaver,
             make_sqlite_saver=make_sqlite_saver,
+            make_postgres_saver=make_postgres_saver,
             get_stream_writer=getattr(nbflow, "get_stream_writer", None),
         )
 
@@ -119,12 +142,16 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 class _Savers:
-    """Makes checkpointers of a kind; SQLite files go in a temporary folder."""
+    """Makes checkpointers of a kind; SQLite files go in a temporary folder,
+    Postgres savers each get a new database on a server of their own (a real
+    PostgreSQL from the system's packages, started here: see pgserver.py)."""
 
     def __init__(self, lib: types.SimpleNamespace):
         self.lib = lib
         self.tmp = tempfile.TemporaryDirectory(prefix="nbflow-bench-")
         self.count = 0
+        self.pg: Any = None
+        self.made: list[Any] = []
 
     def make(self, kind: str) -> Any:
         if kind == "memory":
@@ -137,13 +164,51 @@ class _Savers:
             self.count += 1
             path = os.path.join(self.tmp.name, f"bench-{self.count}.sqlite")
             return self.lib.make_sqlite_conn_saver(path)
+        if kind in ("postgres", "postgres_async"):
+            import psycopg
+
+            if self.pg is None:
+                # postgres_async: the server acknowledges commits before flushing its
+                # WAL (synchronous_commit=off) -- both libraries then pay no disk
+                # flush per commit, so the figure is the libraries' own overhead.
+                extra = {"synchronous_commit": "off"} if kind == "postgres_async" else {}
+                self.pg = _temp_postgres(extra).start()
+            self.count += 1
+            name = f"bench_{self.count}"
+            with psycopg.connect(self.pg.uri, autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {name}")
+            saver = self.lib.make_postgres_saver(self.pg.uri_for(name))
+            self.made.append(saver)
+            return saver
         raise ValueError(kind)
 
     def close(self) -> None:
+        for saver in self.made:
+            try:
+                saver._bench_close()
+            except Exception:
+                pass
+        if self.pg is not None:
+            self.pg.stop()
         try:
             self.tmp.cleanup()
         except Exception:
             pass
+
+
+def _temp_postgres(settings: dict) -> Any:
+    """nbflow's TempPostgres, loaded from its file so the LangGraph worker never imports nbflow."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(os.path.dirname(here), "nbflow", "checkpoint", "conformance", "pgserver.py")
+    spec = importlib.util.spec_from_file_location("_nbflow_bench_pgserver", path)
+    mod = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod.TempPostgres(settings={"max_connections": "200", **settings})
 
 
 def _check(label: str, got: Any, want: Any) -> None:
@@ -537,6 +602,13 @@ WORKLOADS: list[Workload] = [
              _chain("sqlite_conn"), ("ratio", 10)),
     Workload("invoke_sqlite_conn", "trivial invoke, SQLite user connection", "µs/call",
              _invoke("sqlite_conn"), ("ratio", 10)),
+    # issue 11: nbflow's PostgresSaver <= 0.2x LangGraph's PostgresSaver per task
+    Workload("fanout_postgres", "fan-out 1000 tasks, PostgreSQL", "µs/task", _fanout("postgres"), ("ratio", 5)),
+    Workload("chain_postgres", "chain 200 tasks, PostgreSQL", "µs/task", _chain("postgres"), ("ratio", 5)),
+    Workload("fanout_postgres_async", "fan-out 1000 tasks, PostgreSQL, no WAL flush", "µs/task",
+             _fanout("postgres_async"), ("ratio", 5)),
+    Workload("chain_postgres_async", "chain 200 tasks, PostgreSQL, no WAL flush", "µs/task",
+             _chain("postgres_async"), ("ratio", 5)),
     Workload("invoke_memory", "trivial invoke, memory", "µs/call", _invoke("memory"), ("below", 100)),
     Workload("invoke_sqlite", "trivial invoke, SQLite", "µs/call", _invoke("sqlite"), ("below", 100)),
     Workload("sleep_sync", "100 sync tasks x sleep 50 ms", "s", _sleep_sync, ("below", 0.15)),

@@ -1,4 +1,4 @@
-"""A workflow process killed with SIGKILL loses no finished task (SQLite saver).
+"""A workflow process killed with SIGKILL loses no finished task (SQLite and PostgreSQL savers).
 
 The child process runs a chain of tasks, each appending its index to a log
 file as it runs. The parent kills it mid-run, reads which task results the
@@ -22,7 +22,8 @@ import pytest
 WORKFLOW = textwrap.dedent(
     """
     import os, sys, time
-    from nbflow import entrypoint, task, SqliteSaver
+    from nbflow import entrypoint, task
+    from nbflow.checkpoint.conformance import open_saver
 
     DB, LOG = os.environ["NBFLOW_TEST_DB"], os.environ["NBFLOW_TEST_LOG"]
 
@@ -50,17 +51,25 @@ WORKFLOW = textwrap.dedent(
         return chain
 
     if __name__ == "__main__":
-        wf = build(SqliteSaver(DB))
+        wf = build(open_saver(DB))
         wf.invoke(int(sys.argv[1]), {"configurable": {"thread_id": "killed"}})
     """
 )
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_db(request, tmp_path: Path) -> str:
+    """Where the killed process keeps its checkpoints: a SQLite file or a fresh Postgres schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "wf.sqlite")
+    return request.getfixturevalue("postgres_schemas").uri()
+
+
 @pytest.mark.slow
-def test_sigkill_mid_run_loses_no_finished_task(tmp_path: Path, monkeypatch):
+def test_sigkill_mid_run_loses_no_finished_task(tmp_path: Path, monkeypatch, durable_db: str):
     script = tmp_path / "killme.py"
     script.write_text(WORKFLOW)
-    db, log = tmp_path / "wf.sqlite", tmp_path / "ran.log"
+    db, log = durable_db, tmp_path / "ran.log"
     env = {**os.environ, "NBFLOW_TEST_DB": str(db), "NBFLOW_TEST_LOG": str(log),
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
     n = 40
@@ -77,9 +86,9 @@ def test_sigkill_mid_run_loses_no_finished_task(tmp_path: Path, monkeypatch):
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
 
-    from nbflow import SqliteSaver
+    from nbflow.checkpoint.conformance import open_saver
 
-    saver = SqliteSaver(db)
+    saver = open_saver(db)
     recorded = {w.path: w.name for w in saver.list_writes("killed") if w.kind == "result"}
     assert len([p for p, name in recorded.items() if name == "step"]) >= 10
     before = log.read_text().splitlines()

@@ -1,9 +1,30 @@
 """Checkpointers: where nbflow keeps a thread's checkpoints and its task journal."""
 
-from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
+from .base import (
+    BaseCheckpointSaver,
+    CheckpointRecord,
+    SaverConnectionError,
+    SaverError,
+    WriteRecord,
+    new_checkpoint_id,
+)
 from .memory import InMemorySaver, MemorySaver
 from .sqlite import SqliteSaver
 from .aiosqlite import AsyncSqliteSaver
+
+
+def __getattr__(name: str):
+    # psycopg is optional (extra "postgres"): imported only when asked for.
+    if name == "PostgresSaver":
+        from .postgres import PostgresSaver
+
+        return PostgresSaver
+    if name == "AsyncPostgresSaver":
+        from .postgres_aio import AsyncPostgresSaver
+
+        return AsyncPostgresSaver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncSqliteSaver",
@@ -13,5 +34,9 @@ __all__ = [
     "InMemorySaver",
     "MemorySaver",
     "SqliteSaver",
+    "PostgresSaver",
+    "AsyncPostgresSaver",
+    "SaverError",
+    "SaverConnectionError",
     "new_checkpoint_id",
 ]

@@ -26,6 +26,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from ..errors import NbflowError
+
 # Kinds of WriteRecord.
 RESULT = "result"        # a task (or nested entrypoint) finished; payload = its return value
 ERROR = "error"          # a task failed; payload = {"type": ..., "message": ...}
@@ -35,6 +37,17 @@ CACHED = "cached"        # a task result served from the cache; payload = the va
 REPLAYED = "replayed"    # a recorded result served again on resume; payload = null
 ROOT = "__root__"        # task_id used for writes that belong to the run itself
 WRITE_KINDS = (RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED)
+
+
+class SaverError(NbflowError, RuntimeError):
+    """A checkpointer's storage failed (a statement refused, tables missing).
+
+    The message names the database (never its password) and what to do.
+    """
+
+
+class SaverConnectionError(SaverError, ConnectionError):
+    """The checkpointer's database server cannot be reached."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ One :class:`Session` per kernel (:func:`session`). It owns
   directory (so a thread paused before a kernel restart can be resumed
   after), overridden by the ``NBFLOW_CHECKPOINTER`` environment variable or
   ``%nbflow checkpointer ...``; the file is only created when first used;
-* one saver per checkpointer spec (``memory``, ``sqlite:PATH``), so a
+* one saver per checkpointer spec (``memory``, ``sqlite:PATH``,
+  ``postgresql://...``), so a
   re-run cell finds its threads again;
 * the **workflows** defined through the magics or shown with
   :func:`nbflow.show` (what ``%nbflow inbox`` looks at);
@@ -31,27 +32,40 @@ DEFAULT_SPEC = "sqlite:.nbflow/checkpoints.sqlite"
 
 
 class SpecError(ValueError):
-    """A checkpointer spec that is neither ``memory`` nor ``sqlite:PATH``."""
+    """A checkpointer spec that is neither ``memory``, ``sqlite:PATH`` nor ``postgresql://...``."""
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A parsed checkpointer spec: ``text`` as written, ``kind`` memory|sqlite, ``path`` made absolute."""
+    """A parsed checkpointer spec: ``text`` as written (a password hidden), ``kind``
+    memory|sqlite|postgres, ``path`` made absolute, ``uri`` for postgres."""
 
     text: str
     kind: str
     path: Path | None = None
+    uri: str | None = None
 
     @property
     def key(self) -> str:
+        if self.kind == "postgres":
+            return f"postgres:{self.uri}"
         return "memory" if self.kind == "memory" else f"sqlite:{self.path}"
 
 
 def parse_spec(text: str, cwd: str | os.PathLike | None = None) -> Spec:
-    """``memory`` | ``sqlite`` | ``sqlite:PATH`` (relative paths resolve against ``cwd`` now)."""
+    """``memory`` | ``sqlite`` | ``sqlite:PATH`` (relative paths resolve against ``cwd`` now)
+    | ``postgresql://user@host:port/db`` (tables set up on first use)."""
     raw = str(text).strip()
     if raw == "memory":
         return Spec("memory", "memory")
+    if raw.startswith(("postgresql://", "postgres://")):
+        from ..checkpoint.postgres import check_conninfo, redact_conninfo
+
+        try:
+            check_conninfo(raw)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        return Spec(redact_conninfo(raw), "postgres", uri=raw)
     if raw == "sqlite" or raw.startswith("sqlite:"):
         rel = raw[len("sqlite:"):].strip() if raw.startswith("sqlite:") else ""
         rel = rel or DEFAULT_SPEC[len("sqlite:"):]
@@ -59,7 +73,10 @@ def parse_spec(text: str, cwd: str | os.PathLike | None = None) -> Spec:
         if not path.is_absolute():
             path = Path(cwd or os.getcwd()) / path
         return Spec(f"sqlite:{rel}", "sqlite", path)
-    raise SpecError(f"unknown checkpointer {raw!r}: use 'memory' or 'sqlite:PATH' (e.g. sqlite:runs.sqlite)")
+    raise SpecError(
+        f"unknown checkpointer {raw!r}: use 'memory', 'sqlite:PATH' (e.g. sqlite:runs.sqlite) "
+        "or 'postgresql://user@host:5432/dbname'"
+    )
 
 
 class Session:
@@ -90,6 +107,11 @@ class Session:
             if saver is None:
                 if spec.kind == "memory":
                     saver = InMemorySaver()
+                elif spec.kind == "postgres":
+                    from ..checkpoint.postgres import PostgresSaver
+
+                    saver = PostgresSaver.open(spec.uri)
+                    saver.setup()
                 else:
                     assert spec.path is not None
                     spec.path.parent.mkdir(parents=True, exist_ok=True)
