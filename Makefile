@@ -31,8 +31,9 @@ JS_SOURCES    = $(wildcard $(LABEXT)/package.json $(LABEXT)/package-lock.json \
 # /usr/bin/chromium and must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD ?= 1
 
-# The tutorials, executed by `make notebooks` and checked by pytest --nbval.
-TUTORIALS = $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# The tutorials, listed in notebooks/tutorials.txt: executed by `make notebooks`,
+# checked by pytest --nbval, rendered by `make docs`.
+TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' notebooks/tutorials.txt))
 
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
