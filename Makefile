@@ -38,7 +38,7 @@ TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' note
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks bench clean
+.PHONY: all venv install js test lab notebooks docs bench clean
 
 all: test
 
@@ -92,6 +92,11 @@ lab: install js
 notebooks: install js
 	$(VPY) tests/refresh_notebooks.py $(TUTORIALS)
 
+# Render the tutorials (with their saved outputs) and the README into a static
+# HTML site in docs/_site/ (gitignored); open docs/_site/index.html.
+docs: install
+	$(VPY) docs/build.py --out docs/_site
+
 $(BENCH_STAMP): pyproject.toml | $(VPY)
 	$(VPIP) install -e '.[bench]'
 	@touch $@
@@ -100,6 +105,6 @@ bench: $(BENCH_STAMP)
 	$(VPY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site
 	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo
 	find . -path ./$(LABEXT)/node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
