@@ -81,3 +81,33 @@ def test_saved_outputs_hold_no_machine_specific_paths(name: str):
             text = str(output.get("text", "")) + str(output.get("data", {})) + str(output.get("traceback", ""))
             for leak in leaks:
                 assert leak not in text, f"{name} cell {index} prints the machine path {leak!r}"
+
+
+def _coverage_rows() -> list[tuple[str, str]]:
+    text = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Seed coverage", 1)[1]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        separator = bool(cells[-1]) and set(cells[-1]) <= {"-", " "}
+        if line.startswith("|") and len(cells) == 2 and not separator:
+            if cells != ["seed section / example", "notebook and cell"] and cells != ["topic", "notebook and cell"]:
+                rows.append((cells[0], cells[1]))
+    return rows
+
+
+def test_seed_coverage_table_has_no_empty_row_and_points_at_real_cells():
+    rows = _coverage_rows()
+    assert len(rows) > 60, "the seed-coverage table in notebooks/README.md looks truncated"
+    code_cells = {}
+    for name in TUTORIALS:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        code_cells[name[:2]] = sum(1 for c in nb.cells if c.cell_type == "code")
+    for seed, where in rows:
+        assert where, f"no notebook for seed row {seed!r}"
+        assert re.search(r"\b0\d\b|pending: issue \d+|n/a|every ", where), f"row {seed!r}: {where!r}"
+        # every "NN ... In [k]" reference names an existing notebook with at least k code cells
+        for number, rest in re.findall(r"\b(0\d)\b([^;]*)", where):
+            assert number in code_cells, f"row {seed!r} names notebook {number}, which is not a tutorial"
+            for k in re.findall(r"In \[(\d+)\]", rest):
+                assert int(k) <= code_cells[number], f"row {seed!r}: notebook {number} has no In [{k}]"
