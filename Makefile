@@ -31,13 +31,14 @@ JS_SOURCES    = $(wildcard $(LABEXT)/package.json $(LABEXT)/package-lock.json \
 # /usr/bin/chromium and must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD ?= 1
 
-# The tutorials, executed by `make notebooks` and checked by pytest --nbval.
-TUTORIALS = $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# The tutorials, listed in notebooks/tutorials.txt: executed by `make notebooks`,
+# checked by pytest --nbval, rendered by `make docs`.
+TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' notebooks/tutorials.txt))
 
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks bench clean compat
+.PHONY: all venv install js test lab notebooks docs bench clean compat
 
 all: test
 
@@ -97,6 +98,11 @@ lab: install js
 notebooks: install js
 	$(VPY) tests/refresh_notebooks.py $(TUTORIALS)
 
+# Render the tutorials (with their saved outputs) and the README into a static
+# HTML site in docs/_site/ (gitignored); open docs/_site/index.html.
+docs: install
+	$(VPY) docs/build.py --out docs/_site
+
 $(BENCH_STAMP): pyproject.toml | $(VPY)
 	$(VPIP) install -e '.[bench]'
 	@touch $@
@@ -105,6 +111,6 @@ bench: $(BENCH_STAMP)
 	$(VPY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site
 	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo
 	find . -path ./$(LABEXT)/node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
