@@ -18,7 +18,7 @@ from . import tap
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, REPLAYED, RESULT, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .loop import END, START, parse_config, result_channels
-from .replay import InterruptRecord, Journal, task_id_for
+from .replay import InterruptRecord, Journal, error_of, interrupts_of, task_id_for
 from .serde import default_serializer, summarize
 from .types import Interrupt, Invocation, PregelTask, StateSnapshot, TaskRecord
 
@@ -166,11 +166,11 @@ def _task_record(w, loads=_loads) -> TaskRecord:
     interrupts: tuple = ()
     result_summary = ""
     if w.kind == ERROR:
-        p = loads(w.payload)
+        p = error_of(w, loads)
         err = f"{p.get('type')}: {p.get('message')}"
         outcome = "error"
     elif w.kind == INTERRUPT:
-        interrupts = tuple(_interrupt_of(InterruptRecord.from_dict(d)) for d in loads(w.payload))
+        interrupts = tuple(map(_interrupt_of, interrupts_of(w, loads)))
         outcome = "interrupted"
     elif w.kind == REPLAYED:
         outcome = "replayed"
@@ -209,8 +209,8 @@ def get_invocations(wf: "Workflow", config: Mapping[str, Any]) -> list[Invocatio
         asked: dict[str, Interrupt] = {}
         for w in ws:
             if w.kind == INTERRUPT and w.task_id == root:
-                for d in _loads(w.payload):
-                    asked.setdefault(d["id"], _interrupt_of(InterruptRecord.from_dict(d)))
+                for d in interrupts_of(w, _loads):
+                    asked.setdefault(d.id, _interrupt_of(d))
         tasks = tuple(_task_record(w) for w in ws if w.path and w.kind in TASK_KINDS)
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:

@@ -261,17 +261,23 @@ def hash_safe(x: Any, _depth: int = 0) -> bool:
 
 # ------------------------------------------------------------------ labelled payloads
 class Stored(bytes):
-    """Payload bytes read from a saver, labelled (``origin``) with the row they came from."""
+    """Payload bytes read from a saver, labelled with the row they came from.
+
+    ``origin`` names the row (thread, checkpoint, row kind); ``expect`` is the
+    type the decoded payload must have for that row kind (``dict`` for
+    checkpoint channels, ``list`` for interrupts...), or None for any value.
+    """
 
     origin: str
+    expect: type | None
 
     def __reduce__(self):  # pickles / copies as plain bytes
         return (bytes, (bytes(self),))
 
 
-def label(payload: bytes, origin: str) -> Stored:
+def label(payload: bytes, origin: str, expect: type | None = None) -> Stored:
     s = Stored(payload)
-    s.origin = origin
+    s.origin, s.expect = origin, expect
     return s
 
 

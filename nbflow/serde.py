@@ -454,12 +454,16 @@ class Serializer:
 
     # ------------------------------------------------------------------ loads
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
-        try:
+        if type(data) is not Stored:
             return self._loads(data)
+        try:  # a saver's row: a refusal names it, and its kind fixes the top-level type
+            obj = self._loads(data)
         except DeserializationError as e:
-            if type(data) is Stored:  # a saver's row: say which one
-                raise DeserializationError(f"cannot read {data.origin}: {e}") from None
-            raise
+            raise DeserializationError(f"cannot read {data.origin}: {e}") from None
+        if data.expect is not None and type(obj) is not data.expect:
+            raise DeserializationError(f"cannot read {data.origin}: it holds a {type(obj).__name__}, not a "
+                                       f"{data.expect.__name__}; the row was not written by nbflow or is damaged")
+        return obj
 
     def _loads(self, data: Any) -> Any:
         t = type(data)
