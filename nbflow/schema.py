@@ -87,7 +87,7 @@ def check_refs(schema: Any) -> None:
                 if key in _REF_KEYS:
                     if type(value) is not str or not (value == "#" or value.startswith("#/")):
                         raise UnsafeSchemaError(
-                            f"the JSON schema has {key} {value!r} at {at or '/'}: only in-document "
+                            f"the JSON schema has {key} {_show(value)} at {at or '/'}: only in-document "
                             "references ('#/$defs/...') are allowed, because resolving any other one would "
                             "fetch a URL or open a file. Inline the referenced schema under $defs")
                 elif key == "$id" and type(value) is str and not value.startswith("#"):
@@ -97,6 +97,11 @@ def check_refs(schema: Any) -> None:
                 todo.append((value, at))
         elif type(node) is list:
             todo.extend((v, f"{where}/{i}") for i, v in enumerate(node))
+
+
+def _show(value: Any) -> str:
+    """A stored value in a message, without running its own ``__repr__``."""
+    return repr(value[:200]) if type(value) is str else f"<a {type(value).__name__}>"
 
 
 def _registry() -> Any:
