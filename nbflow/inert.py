@@ -61,6 +61,12 @@ class Limits:
     size: int = 512 * 1024 * 1024
     digits: int = 100_000
 
+    def __post_init__(self) -> None:
+        # Integers below 640 digits are stored as JSON numbers, which Python parses
+        # under its own limit (never set below 640), so ``digits`` cannot go lower.
+        if self.depth < 1 or self.size < 1 or self.digits < 640:
+            raise ValueError(f"Limits need depth >= 1, size >= 1 and digits >= 640, got {self}")
+
     @property
     def int_bits(self) -> int:
         return math.ceil(self.digits * math.log2(10))

@@ -234,8 +234,8 @@ class Serializer:
             inert.check_document(data, self.limits)
         except LimitExceeded as e:
             raise SerializationError(
-                f"cannot serialize a value of type {_tname(t)}: {e} ({e.limit} limit), so it could not be "
-                f"read back; nothing was stored. Store a flatter or smaller value") from None
+                f"cannot serialize a value of type {_tname(t)}: {e}, so it could not be read back; "
+                f"nothing was stored. Store a flatter or smaller value") from None
         return data
 
     def _dumps(self, obj: Any) -> bytes:
@@ -480,11 +480,7 @@ class Serializer:
             inert.check_document(raw, self.limits)
             text = data if t is str else raw.decode()
             if _TAG_JSON not in text:
-                try:  # the C scanner alone: our own output has no surrounding whitespace
-                    obj, end = _SCAN(text, 0)
-                except StopIteration:
-                    obj, end = None, -1
-                return obj if end == len(text) else inert.on_fresh_stack(_PLAIN.decode, text)
+                return inert.on_fresh_stack(_parse_plain, text)
             return inert.on_fresh_stack(self._parse_tagged, text)
         except DeserializationError:
             raise
@@ -513,6 +509,14 @@ class Serializer:
         except Exception as ex:
             raise DeserializationError(f"cannot rebuild a {tag!r} value from the checkpoint: "
                                        f"{inert.describe_exception(ex)}") from None
+
+def _parse_plain(text: str) -> Any:
+    try:  # the C scanner alone: our own output has no surrounding whitespace
+        obj, end = _SCAN(text, 0)
+    except StopIteration:
+        obj, end = None, -1
+    return obj if end == len(text) else _PLAIN.decode(text)
+
 
 # ---------------------------------------------------------------- encoders
 def _clock(s: Serializer, tag: str, o: Any, v: list) -> dict:
