@@ -492,3 +492,43 @@ def test_schema_ref_never_fires_lazy_getattr():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_loading_imports_no_submodules_of_imported_libraries():
+    """A pydantic tag never fires pydantic's lazy imports; a tz tag never reads the tz database."""
+    code = textwrap.dedent("""
+        import datetime as dt, json, sys
+        import pydantic
+        from pydantic import BaseModel
+        import nbflow.serde as serde
+        from nbflow.errors import DeserializationError
+
+        class M(BaseModel):
+            x: int
+            when: dt.datetime | None = None
+
+        m = M(x=1, when=dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))))
+        data = serde.dumps(m)
+        serde.loads(data)  # warm: the first validation may finish pydantic's own setup
+        events = []
+        sys.addaudithook(lambda e, a: events.append(e) if e in ("open", "import") else None)
+        before = set(sys.modules)
+        assert serde.loads(data) == m
+        refused = 0
+        for doc in ({"__nb__": "pydantic", "cls": "pydantic:validate_call", "f": {}},
+                    {"__nb__": "pydantic", "cls": "pydantic:RootModel", "root": 1},
+                    {"__nb__": "pydantic", "cls": "pydantic.networks:AnyUrl", "f": {}},
+                    {"__nb__": "dataclass", "cls": "pydantic.dataclasses:dataclass", "f": {}},
+                    {"__nb__": "tz", "zone": "Europe/Paris"},
+                    {"__nb__": "tz", "zone": "Antarctica/Troll"}):
+            try:
+                serde.loads(json.dumps(doc).encode())
+            except DeserializationError:
+                refused += 1
+        new = set(sys.modules) - before
+        assert refused == 6 and not new and not events, (refused, sorted(new)[:10], events[:5])
+        print("ok")
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
