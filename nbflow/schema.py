@@ -147,7 +147,11 @@ def json_schema_of(schema: type | dict[str, Any]) -> dict[str, Any]:
     ``schema`` raises :class:`SchemaTypeError`.
     """
     if is_model_class(schema):
-        return schema.model_json_schema()  # type: ignore[union-attr]
+        try:
+            return schema.model_json_schema()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - e.g. PydanticInvalidForJsonSchema
+            raise ConfigError(f"response_schema {schema.__name__} has no JSON schema: "  # type: ignore[union-attr]
+                              f"{inert.describe_exception(exc)}") from None
     if isinstance(schema, dict):
         _check_json_schema(schema)
         return copy.deepcopy(schema)
