@@ -72,17 +72,27 @@ def _is_model_instance(obj: Any) -> bool:
 _REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def check_refs(schema: Any) -> None:
-    """Refuse any reference that is not in-document (``#`` or ``#/...``), and any ``$id`` URI.
+    """Refuse any reference that is not in-document (``#`` or ``#/...``), any ``$id`` URI,
+    and anything that is not plain JSON data (validation compares values with ``==``).
 
     Walks the schema without recursion. Raises :class:`UnsafeSchemaError`
-    naming where the reference is.
+    naming where the offending entry is.
     """
     todo: list[tuple[Any, str]] = [(schema, "")]
     while todo:
         node, where = todo.pop()
+        if type(node) not in (dict, list) and type(node) not in _JSON_SCALARS:
+            raise UnsafeSchemaError(
+                f"the JSON schema holds {_show(node)} at {where or '/'}: a JSON schema is plain JSON data "
+                "(dicts, lists, strings, numbers, booleans, null)")
         if type(node) is dict:
             for key, value in node.items():
+                if type(key) is not str:
+                    raise UnsafeSchemaError(f"the JSON schema has a non-string key at {where or '/'}")
                 at = f"{where}/{key}"
                 if key in _REF_KEYS:
                     if type(value) is not str or not (value == "#" or value.startswith("#/")):

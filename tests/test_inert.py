@@ -307,6 +307,8 @@ def _hostile_cases(url: str) -> list[tuple[str, str, object]]:
         ("ref-id-rebased", {"$id": f"{url}/", "$ref": "#/definitions/x"}),
         ("dynamic-ref-http", {"$dynamicRef": f"{url}/d.json"}),
         ("ref-not-a-string", {"$ref": CANARY}),
+        ("const-canary", {"const": CANARY}),
+        ("enum-canary", {"enum": [{"__nb__": "set", "v": [1]}, CANARY]}),
     ):
         cases.append((f"json_schema-{name}", "interrupt-field:json_schema", schema))
     for name, payload in (("interrupt-not-a-list", {"id": 1}), ("interrupt-entry-int", [5]),
