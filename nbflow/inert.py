@@ -42,7 +42,7 @@ from itertools import accumulate
 from typing import Any, Callable, TypeVar
 
 __all__ = ["Limits", "LIMITS", "Stored", "check_document", "on_fresh_stack", "lookup", "mro",
-           "class_has", "hash_safe", "describe_exception", "label"]
+           "class_has", "hash_safe", "describe_exception", "label", "show"]
 
 _T = TypeVar("_T")
 
@@ -285,6 +285,16 @@ def label(payload: bytes, origin: str, expect: type | None = None) -> Stored:
     s = Stored(payload)
     s.origin, s.expect = origin, expect
     return s
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A stored value in a message, without running any of its methods (no ``repr`` of objects)."""
+    t = type(value)
+    if t is str:
+        return repr(value[:limit]) + ("..." if len(value) > limit else "")
+    if t is int and value.bit_length() < 200 or t in (float, bool, type(None)):
+        return repr(value)
+    return f"<a {t.__name__}>"
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -3,7 +3,9 @@
 
 Pure module (no I/O).  Public API: :class:`Serializer` (``dumps``/``loads``),
 :data:`default_serializer`, :func:`dumps`, :func:`loads`, :func:`register_type`,
-:func:`summarize`.
+:func:`register_zone`, :func:`summarize` (from :mod:`nbflow.preview`).  This
+module owns the encoders and the two entry points; the decoders live in
+:mod:`nbflow.serde_decode`, the limits and lookup primitives in :mod:`nbflow.inert`.
 
 Format: UTF-8 JSON.  JSON-native values (str, bool, None, finite float, int,
 list, dict with str keys) are written as themselves; everything else becomes a
@@ -37,17 +39,15 @@ import datetime as _dt
 import decimal
 import enum
 import json
-import math
-import pathlib
-import re
 import sys
 import uuid
 import zoneinfo
 from typing import Any, Callable
 
-from nbflow import inert
+from nbflow import inert, serde_decode
 from nbflow.errors import DeserializationError, SerializationError
-from nbflow.inert import LIMITS, LimitExceeded, Limits, Stored, class_attr, class_has, hash_safe, mro
+from nbflow.inert import LIMITS, LimitExceeded, Limits, Stored, hash_safe
+from nbflow.preview import summarize, type_name
 
 __all__ = ["Serializer", "default_serializer", "dumps", "loads", "register_type", "register_zone",
            "summarize", "TAG"]
@@ -61,25 +61,18 @@ _SCAN = _PLAIN.scan_once
 # Larger ints are written in hex: 639 digits are under the lowest limit Python lets
 # anyone set for decimal int parsing (sys.set_int_max_str_digits accepts >= 640).
 _BIG = 10 ** 639
-_HEX_INT = re.compile(r"-?[0-9a-f]+")
-_PATHS = {c.__name__: c for c in (pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath,
-                                  pathlib.WindowsPath, pathlib.PurePath, pathlib.Path)}
-_DTYPE_RE = re.compile(r"[<>|=]?[biufcUSMm]\d+(\[\d*[a-zA-Z]+\])?")
-_ZONE_RE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
-# Named time zones this process has loaded (seen by dumps, or registered): the
-# only ones loads() revives, so reading never opens the tz database.
-_ZONES: dict[str, zoneinfo.ZoneInfo] = {}
-_UNHASHABLE = ("set members and non-str dict keys must be values nbflow can hash without running "
-               "your code: built-in scalars, dates, UUIDs, paths, enum members, and tuples, frozensets, "
-               "named tuples or frozen dataclasses of those")
-_PD_EXT = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
-           "Float32", "Float64", "boolean"}
 _HINT = ("return plain data (dict/list/str/number), a dataclass, a pydantic model, "
          "or teach nbflow the type with nbflow.serde.register_type(cls, encode=..., decode=...)")
 
-# name -> (cls, encode, decode) and cls -> name; shared by every Serializer.
-_REGISTRY: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
+# The shared state lives with the decoders; cls -> name is the encoder's own.
+_REGISTRY = serde_decode.REGISTRY
+_ZONES = serde_decode.ZONES
+_DECODERS = serde_decode.DECODERS
+_PATHS = serde_decode.PATHS
+_PD_EXT = serde_decode.PD_EXT
+_UNHASHABLE = serde_decode.UNHASHABLE
 _REGISTERED: dict[type, str] = {}
+_tname = type_name
 
 
 def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any],
@@ -123,22 +116,12 @@ class _Fail(Exception):
         self.obj, self.why, self.path = obj, why, []
 
 
-def _tname(t: type) -> str:
-    return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', getattr(t, '__name__', '?'))}"
-
-
 def _seg(k: Any) -> str:
     return f"[{json.dumps(k, ensure_ascii=False)}]" if type(k) is str else f"[{summarize(k, 40)}]"
 
 
 def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
-
-
-def _unb64(s: Any) -> bytes:
-    if type(s) is not str:
-        raise ValueError("expected base64 text")
-    return base64.b64decode(s, validate=True)
 
 
 def _ref(cls: type, obj: Any) -> str:
@@ -150,55 +133,6 @@ def _ref(cls: type, obj: Any) -> str:
     if not inert.is_class(inert.lookup(mod, qual)):
         raise _Fail(obj, f"its class cannot be found again as {mod}:{qual}")
     return f"{mod}:{qual}"
-
-
-def _refuse(ref: Any, kind: str, why: str) -> DeserializationError:
-    return DeserializationError(
-        f"refusing to revive {ref!r} as a {kind}: {why}. Checkpoints only revive dataclasses, "
-        f"pydantic models, Enum and NamedTuple classes that are already imported, and types "
-        f"registered with nbflow.serde.register_type; import the module that defines it "
-        f"(nbflow never imports modules while loading), or register it with "
-        f"nbflow.serde.register_type.")
-
-
-def _resolve(ref: Any, kind: str, ok: Callable[[type], bool]) -> type:
-    if type(ref) is not str or ref.count(":") != 1:
-        raise DeserializationError(f"corrupt class reference {ref!r}")
-    mod, qual = ref.split(":")
-    if mod not in sys.modules:
-        raise _refuse(ref, kind, f"module {mod!r} is not imported")
-    if "<locals>" in qual:
-        raise _refuse(ref, kind, "it names a class local to a function")
-    cls = inert.lookup(mod, qual)
-    if cls is None:
-        raise _refuse(ref, kind, f"module {mod!r} has no attribute {qual!r}")
-    if not inert.is_class(cls) or not ok(cls):
-        raise _refuse(ref, kind, f"it is a {type(cls).__name__}, not a {kind}")
-    return cls
-
-
-def _need(name: str) -> Any:
-    mod = sys.modules.get(name)
-    if mod is None:
-        raise DeserializationError(f"the checkpoint holds a {name} value but {name} is not imported; "
-                                   f"`import {name}` before loading (nbflow never imports modules while loading)")
-    return mod
-
-
-def _is_model(c: type) -> bool:
-    return inert.is_model_class(c)
-
-
-def _is_dataclass(c: type) -> bool:
-    return type(class_attr(c, "__dataclass_fields__")) is dict
-
-
-def _is_enum(c: type) -> bool:
-    return enum.Enum in mro(c)
-
-
-def _is_namedtuple(c: type) -> bool:
-    return tuple in mro(c) and class_has(c, "_fields")
 
 
 class Serializer:
@@ -365,7 +299,7 @@ class Serializer:
             if rest:
                 d["nf"] = self._fields(rest)
             return d
-        if hasattr(t, "__pydantic_fields__") and _is_model(t):
+        if hasattr(t, "__pydantic_fields__") and inert.is_model_class(t):
             ref = _ref(t, o)
             if getattr(t, "__pydantic_root_model__", False):
                 return {TAG: "pydantic", "cls": ref, "root": self._enc(o.root)}
@@ -501,9 +435,9 @@ class Serializer:
             return d
         fn = _DECODERS.get(tag) if type(tag) is str else None
         if fn is None:
-            raise DeserializationError(f"corrupt checkpoint data: unknown tag {summarize(tag, 40)}")
+            raise DeserializationError(f"corrupt checkpoint data: unknown tag {inert.show(tag)}")
         try:
-            return fn(self, d)
+            return fn(self.limits, d)
         except (DeserializationError, RecursionError):
             raise
         except Exception as ex:
@@ -544,443 +478,6 @@ _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
     collections.deque: lambda s, o: {TAG: "deque", "v": s._seq(o), "maxlen": o.maxlen},
     **{c: (lambda s, o: {TAG: "path", "cls": type(o).__name__, "v": str(o)}) for c in _PATHS.values()},
 }
-
-
-# ---------------------------------------------------------------- decoders
-# Every decoder checks the type of each field before using it: a field holding
-# an already-decoded object of another class must never reach a call that would
-# run that class's methods (__iter__, __float__, __index__, __str__, __hash__...).
-def _bad(what: str, value: Any) -> ValueError:
-    return ValueError(f"expected {what}, found a {type(value).__name__}")
-
-
-def _field(d: dict, key: str, *types_: type) -> Any:
-    v = d[key]
-    if type(v) not in types_:
-        raise _bad(" or ".join(t.__name__ for t in types_) + f" in {key!r}", v)
-    return v
-
-
-def _ok(value: Any, good: bool) -> Any:
-    if not good:
-        raise ValueError(f"bad value {summarize(value, 60)}")
-    return value
-
-
-def _safe_keys(items: list) -> list:
-    for k, _ in items:
-        if type(k) is not str and not hash_safe(k):
-            raise _refuse(_tname(type(k)), "dict key", _UNHASHABLE)
-    return items
-
-
-def _pairs(v: Any) -> list:
-    if type(v) is not list:
-        raise _bad("a list of pairs", v)
-    out = []
-    for p in v:
-        if type(p) is not list or len(p) != 2:
-            raise _bad("a [key, value] pair", p)
-        out.append((p[0], p[1]))
-    return _safe_keys(out)
-
-
-def _members(v: Any) -> list:
-    if type(v) is not list:
-        raise _bad("a list", v)
-    for x in v:
-        if not hash_safe(x):
-            raise _refuse(_tname(type(x)), "set member", _UNHASHABLE)
-    return v
-
-
-def _ints(v: Any) -> list[int]:
-    if type(v) is not list:
-        raise _bad("a list of integers", v)
-    return [_ok(x, type(x) is int) for x in v]
-
-
-def _int_or(d: dict, key: str, default: int) -> int:
-    v = d.get(key, default)
-    return _ok(v, type(v) is int)
-
-
-def _real(v: Any) -> float:
-    return float(_ok(v, type(v) is float or type(v) is int))
-
-
-def _tzinfo(v: Any) -> Any:
-    if v is not None and type(v) is not _dt.timezone and type(v) is not zoneinfo.ZoneInfo:
-        raise _bad("a time zone", v)
-    return v
-
-
-def _dec_tz(s: Serializer, d: dict) -> Any:
-    if "zone" in d:
-        key = d["zone"]
-        if type(key) is not str or not _ZONE_RE.fullmatch(key) or ".." in key:
-            raise ValueError(f"bad time zone key {summarize(key, 60)}")
-        tz = _ZONES.get(key)
-        if tz is None:
-            raise DeserializationError(
-                f"the checkpoint holds a datetime in time zone {key!r}, which this process has not loaded; "
-                f"nbflow never reads the tz database while loading: call "
-                f"nbflow.serde.register_zone({key!r}) before reading")
-        return tz
-    off = _dt.timedelta(*_ints(d["offset"]))
-    return _dt.timezone(off, _field(d, "name", str)) if "name" in d else _dt.timezone(off)
-
-
-def _dec_path(s: Serializer, d: dict) -> Any:
-    cls = _PATHS.get(d["cls"]) if type(d["cls"]) is str else None
-    if cls is None:
-        raise _refuse(d["cls"], "path class", "only pathlib path classes are allowed")
-    return cls(_field(d, "v", str))
-
-
-def _dec_decimal(s: Serializer, d: dict) -> Any:
-    text = _field(d, "v", str)
-    if len(text) > s.limits.digits:
-        raise LimitExceeded("digits", f"a Decimal of {len(text)} characters is over the digits limit "
-                                      f"({s.limits.digits})")
-    return decimal.Decimal(text)
-
-
-def _dec_int(s: Serializer, d: dict) -> int:
-    text = _field(d, "v", str)
-    if len(text) > s.limits.int_bits // 4 + 2:
-        raise LimitExceeded("digits", f"an integer over the digits limit ({s.limits.digits})")
-    return int(_ok(text, _HEX_INT.fullmatch(text) is not None), 16)
-
-
-def _dec_dataclass(s: Serializer, d: dict) -> Any:
-    cls = _resolve(d["cls"], "dataclass", _is_dataclass)
-    obj = cls(**_field(d, "f", dict))
-    nf = d.get("nf") or {}
-    if type(nf) is not dict:
-        raise _bad("a dict in 'nf'", nf)
-    fields = class_attr(cls, "__dataclass_fields__")
-    for k, v in nf.items():
-        f = fields.get(k)
-        _ok(k, f is not None and f.init is False)  # only real init=False fields
-        object.__setattr__(obj, k, v)
-    return obj
-
-
-def _dec_pydantic(s: Serializer, d: dict) -> Any:
-    cls = _resolve(d["cls"], "pydantic model", _is_model)
-    if vars(cls).get("__pydantic_complete__") is not True:
-        raise _refuse(d["cls"], "pydantic model", "the model class is not fully built (it has "
-                      "unresolved forward references); call its model_rebuild() before loading")
-    if "root" in d:
-        return cls.model_validate(d["root"])
-    config = class_attr(cls, "model_config") or {}
-    fields = class_attr(cls, "__pydantic_fields__") or {}
-    by_alias = config.get("validate_by_alias", True)
-    data = {}
-    for k, v in _field(d, "f", dict).items():
-        f = fields.get(k)
-        alias = f and (f.validation_alias if type(f.validation_alias) is str else f.alias)
-        data[alias if by_alias and type(alias) is str else k] = v
-    obj = cls.model_validate(data)
-    private = d.get("p") or {}
-    if private:
-        allowed = class_attr(cls, "__private_attributes__") or {}
-        store = object.__getattribute__(obj, "__pydantic_private__")
-        if type(private) is not dict or type(store) is not dict:
-            raise _bad("private attributes", private)
-        for k, v in private.items():
-            store[_ok(k, k in allowed)] = v
-    return obj
-
-
-def _dec_enum(s: Serializer, d: dict) -> Any:
-    cls = _resolve(d["cls"], "Enum class", _is_enum)
-    v = d["v"]
-    if not hash_safe(v):
-        raise _refuse(d["cls"], "Enum member", "its stored value is not a plain value")
-    member = (class_attr(cls, "_value2member_map_") or {}).get(v)
-    if member is not None:
-        return member
-    flag_missing = class_attr(cls, "_missing_")
-    if (enum.Flag in mro(cls) and type(v) is int
-            and getattr(flag_missing, "__func__", None) is vars(enum.Flag)["_missing_"].__func__):
-        return cls(v)  # a combination of flags: the stock Flag._missing_ builds it
-    for m in (class_attr(cls, "_member_map_") or {}).values():  # members with unhashable-by-map values
-        if type(m._value_) is type(v) and m._value_ == v:
-            return m
-    raise ValueError(f"{d['cls']} has no member with value {summarize(v, 60)}")
-
-
-def _dec_namedtuple(s: Serializer, d: dict) -> Any:
-    cls = _resolve(d["cls"], "NamedTuple class", _is_namedtuple)
-    return cls(*_field(d, "v", list))
-
-
-def _dec_ext(s: Serializer, d: dict) -> Any:
-    name = d["name"]
-    if type(name) is not str or name not in _REGISTRY:
-        raise _refuse(name, "registered type", "no type is registered under that name")
-    return _REGISTRY[name][2](d["v"])
-
-
-def _np_dtype(np: Any, s: Any) -> Any:
-    if type(s) is not str or not _DTYPE_RE.fullmatch(s):
-        raise _refuse(s, "numpy dtype", "only numeric, bool, str, bytes and datetime dtypes are allowed")
-    return np.dtype(s)
-
-
-def _dec_ndarray(s: Serializer, d: dict) -> Any:
-    np = _need("numpy")
-    shape = tuple(_ok(n, n >= 0) for n in _ints(d["shape"]))
-    if d["dtype"] == "O":
-        items = _field(d, "v", list)
-        if math.prod(shape) != len(items):
-            raise ValueError("array size does not match its shape")
-        arr = np.empty(len(items), dtype=object)
-        for i, x in enumerate(items):
-            arr[i] = x
-        return arr.reshape(shape)
-    dtype, raw = _np_dtype(np, d["dtype"]), _unb64(d["v"])
-    if math.prod(shape) * dtype.itemsize != len(raw):
-        raise ValueError("array size does not match its shape")
-    if not dtype.itemsize and math.prod(shape) > s.limits.size:
-        raise LimitExceeded("size", "an array over the size limit")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy() if dtype.itemsize else np.empty(shape, dtype)
-
-
-def _dec_npscalar(s: Serializer, d: dict) -> Any:
-    np = _need("numpy")
-    dtype, raw = _np_dtype(np, d["dtype"]), _unb64(d["v"])
-    if len(raw) != dtype.itemsize or not raw:
-        raise ValueError("scalar size does not match its dtype")
-    return np.frombuffer(raw, dtype=dtype)[0].copy()
-
-
-def _ndarray(v: Any) -> Any:
-    np = _need("numpy")
-    if type(v) is not np.ndarray:
-        raise _bad("an array", v)
-    return v
-
-
-def _array(v: Any) -> Any:
-    """A numpy array or a pandas extension array (both built by our own decoders)."""
-    if type(v).__module__.partition(".")[0] not in ("numpy", "pandas") or not hasattr(type(v), "dtype"):
-        raise _bad("an array", v)
-    return v
-
-
-def _label(v: Any) -> Any:
-    """An index / series / column name: pandas hashes it."""
-    if not hash_safe(v):
-        raise _refuse(_tname(type(v)), "pandas label", _UNHASHABLE)
-    return v
-
-
-def _dec_pdarr(s: Serializer, d: dict) -> Any:
-    pd, np = _need("pandas"), _need("numpy")
-    if d["k"] == "cat":
-        cats = d["cats"]
-        if not isinstance(cats, pd.Index):
-            raise _bad("an index", cats)
-        return pd.Categorical.from_codes(_ndarray(d["codes"]),
-                                         dtype=pd.CategoricalDtype(cats, ordered=d["ordered"] is True))
-    if d["k"] == "dttz":
-        return pd.Series(_ndarray(d["v"])).dt.tz_localize("UTC").dt.tz_convert(_ok(d["tz"], d["tz"] is not None
-                                                                                      and _tzinfo(d["tz"]))).array
-    name = d["dtype"]
-    if type(name) is not str or (name not in _PD_EXT and name not in ("str", "string")):
-        raise _refuse(name, "pandas dtype", "it is not one of the supported extension dtypes")
-    dtype = {"str": pd.StringDtype("python", na_value=np.nan), "string": pd.StringDtype("python")}.get(name, name)
-    return pd.array(_members(d["v"]), dtype=dtype)
-
-
-def _dec_pdindex(s: Serializer, d: dict) -> Any:
-    pd = _need("pandas")
-    if "range" in d:
-        return pd.RangeIndex(*_ints(d["range"]), name=_label(d["name"]))
-    if "levels" in d:
-        levels = _field(d, "levels", list)
-        for lv in levels:
-            if not isinstance(lv, pd.Index):
-                raise _bad("an index", lv)
-        return pd.MultiIndex(levels=levels, codes=[_ndarray(c) for c in _field(d, "codes", list)],
-                             names=[_label(n) for n in _field(d, "names", list)])
-    v, freq = _array(d["v"]), d.get("freq")
-    if v.dtype.kind == "O":
-        _members(list(v))
-    if freq is not None:
-        cls = pd.TimedeltaIndex if v.dtype.kind == "m" else pd.DatetimeIndex
-        return cls(v, freq=_ok(freq, type(freq) is str), name=_label(d["name"]))
-    return pd.Index(v, dtype=v.dtype, name=_label(d["name"]))
-
-
-def _dec_dataframe(s: Serializer, d: dict) -> Any:
-    pd, idx = _need("pandas"), d["index"]
-    if not isinstance(idx, pd.Index) or not isinstance(d["columns"], pd.Index):
-        raise _bad("an index", idx)
-    cols = {}
-    for i, v in enumerate(_field(d, "data", list)):
-        cols[i] = pd.Series(_array(v), index=idx, dtype=v.dtype)
-    df = pd.DataFrame(cols, index=idx)
-    df.columns = d["columns"]
-    return df
-
-
-def _dec_series(s: Serializer, d: dict) -> Any:
-    pd, v, idx = _need("pandas"), _array(d["v"]), d["index"]
-    if not isinstance(idx, pd.Index):
-        raise _bad("an index", idx)
-    return pd.Series(v, index=idx, name=_label(d["name"]), dtype=v.dtype)
-
-
-def _dec_pdts(s: Serializer, d: dict) -> Any:
-    np = _need("numpy")
-    ts = _need("pandas").Timestamp(_ok(d["v"], type(d["v"]) is np.datetime64))
-    return ts if d["tz"] is None else ts.tz_localize("UTC").tz_convert(_tzinfo(d["tz"]))
-
-
-def _dec_pdtd(s: Serializer, d: dict) -> Any:
-    np = _need("numpy")
-    return _need("pandas").Timedelta(_ok(d["v"], type(d["v"]) is np.timedelta64))
-
-
-def _dec_float(s: Serializer, d: dict) -> float:
-    return float(_ok(d["v"], type(d["v"]) is str and d["v"] in ("nan", "inf", "-inf")))
-
-
-def _dec_clock(cls: type) -> Callable[[Serializer, dict], Any]:
-    return lambda s, d: cls(*_ints(d["v"]), tzinfo=_tzinfo(d["tz"]), fold=_int_or(d, "fold", 0))
-
-
-def _dec_deque(s: Serializer, d: dict) -> Any:
-    maxlen = d["maxlen"]
-    return collections.deque(_field(d, "v", list), None if maxlen is None else _ok(maxlen, type(maxlen) is int))
-
-
-_DECODERS: dict[str, Callable[[Serializer, dict], Any]] = {
-    "int": _dec_int,
-    "float": _dec_float,
-    "dict": lambda s, d: dict(_pairs(d["v"])),
-    "tuple": lambda s, d: tuple(_field(d, "v", list)),
-    "set": lambda s, d: set(_members(d["v"])),
-    "frozenset": lambda s, d: frozenset(_members(d["v"])),
-    "bytes": lambda s, d: _unb64(d["v"]),
-    "bytearray": lambda s, d: bytearray(_unb64(d["v"])),
-    "complex": lambda s, d: complex(*map(_real, _ok(d["v"], type(d["v"]) is list and len(d["v"]) == 2))),
-    "datetime": _dec_clock(_dt.datetime),
-    "date": lambda s, d: _dt.date.fromisoformat(_field(d, "v", str)),
-    "time": _dec_clock(_dt.time),
-    "timedelta": lambda s, d: _dt.timedelta(*_ints(d["v"])),
-    "tz": _dec_tz,
-    "uuid": lambda s, d: uuid.UUID(hex=_field(d, "v", str)),
-    "decimal": _dec_decimal,
-    "odict": lambda s, d: collections.OrderedDict(_pairs(d["v"])),
-    "counter": lambda s, d: collections.Counter(dict(_pairs(d["v"]))),
-    "deque": _dec_deque,
-    "path": _dec_path,
-    "enum": _dec_enum,
-    "namedtuple": _dec_namedtuple,
-    "dataclass": _dec_dataclass,
-    "pydantic": _dec_pydantic,
-    "ext": _dec_ext,
-    "ndarray": _dec_ndarray,
-    "npscalar": _dec_npscalar,
-    "pdarr": _dec_pdarr,
-    "pdindex": _dec_pdindex,
-    "series": _dec_series,
-    "dataframe": _dec_dataframe,
-    "pdts": _dec_pdts,
-    "pdtd": _dec_pdtd,
-    "pdnat": lambda s, d: _need("pandas").NaT,
-}
-
-
-# ---------------------------------------------------------------- summarize
-_ADDR = re.compile(r"\s+at\s+0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
-
-
-_PLAIN_SCALARS = (int, float, bool, type(None))
-
-
-def summarize(obj: Any, limit: int = 80) -> str:
-    """A short, deterministic, one-line preview of any value (never raises)."""
-    limit = max(int(limit), 2)
-    if type(obj) is tuple and len(obj) <= 4 and all(type(x) in _PLAIN_SCALARS for x in obj):
-        s = repr(obj)  # fast path: task arguments are very often a few numbers
-        if len(s) <= limit:
-            return s
-    try:
-        s = _pv(obj, limit + 1, 0)
-    except Exception:
-        try:
-            s = f"<{_tname(type(obj))}>"
-        except Exception:
-            s = "<?>"
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def _items(parts: Any, budget: int, depth: int, fmt: Callable[[Any, int], str], sort: bool = False) -> str:
-    out, used = [], 0
-    if sort:
-        parts = sorted((fmt(p, budget) for p in parts))
-        fmt = lambda p, b: p  # noqa: E731
-    for p in parts:
-        if used > budget:
-            out.append("…")
-            break
-        s = fmt(p, budget - used)
-        out.append(s)
-        used += len(s) + 2
-    return ", ".join(out)
-
-
-def _pv(o: Any, budget: int, depth: int) -> str:
-    t = type(o)
-    if depth > 6:
-        return "…"
-    sub = lambda x, b: _pv(x, b, depth + 1)  # noqa: E731
-    if o is None or t in (bool, float, complex):
-        return repr(o)
-    if t is int:
-        return repr(o) if o.bit_length() < 4000 else f"<int of {o.bit_length()} bits>"
-    if t in (str, bytes, bytearray):
-        return repr(o[: budget + 2]) + ("…" if len(o) > budget + 2 else "")
-    if isinstance(o, enum.Enum):
-        return f"{t.__name__}.{o.name}" if o.name else repr(o)
-    if t is list or t is collections.deque:
-        return "[" + _items(o, budget, depth, sub) + "]"
-    if t is tuple:
-        return "(" + _items(o, budget, depth, sub) + ("," if len(o) == 1 else "") + ")"
-    if (t is set or t is frozenset) and len(o) > 200:
-        return f"{t.__name__} of {len(o)} items"
-    if t is set or t is frozenset:
-        body = "{" + _items(o, budget, depth, sub, sort=True) + "}"
-        return body if t is set and o else f"{t.__name__}({body if o else ''})"
-    if isinstance(o, dict):
-        body = "{" + _items(o.items(), budget, depth, lambda kv, b: f"{sub(kv[0], b)}: {sub(kv[1], b)}") + "}"
-        return body if t is dict else f"{t.__name__}({body})"
-    if isinstance(o, tuple) and hasattr(t, "_fields"):
-        return f"{t.__name__}(" + _items(zip(t._fields, o), budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
-        return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if hasattr(t, "__pydantic_fields__") and _is_model(t):
-        fs = [(k, getattr(o, k, "?")) for k in t.__pydantic_fields__]
-        return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
-        return f"{t.__name__}({o.isoformat()})"
-    mod = getattr(t, "__module__", "") or ""
-    if mod.startswith("numpy") and hasattr(o, "shape") and hasattr(o, "dtype") and o.shape:
-        return f"{t.__name__}(shape={tuple(o.shape)}, dtype={o.dtype})"
-    if mod.startswith("pandas") and t.__name__ == "DataFrame":
-        cols = _items(o.columns, budget, depth, lambda c, b: str(c)[:b])
-        return f"DataFrame({o.shape[0]} rows × {o.shape[1]} columns: {cols})"
-    if mod.startswith("pandas") and t.__name__ == "Series":
-        return f"Series(name={o.name!r}, {len(o)} rows, dtype={o.dtype})"
-    s = repr(o)
-    return " ".join(_ADDR.sub("", s).split())
 
 
 default_serializer = Serializer()

@@ -277,6 +277,12 @@ def _hostile_cases(url: str) -> list[tuple[str, str, object]]:
         "dataclass-fields": {"__nb__": "dataclass", "cls": "inert_wf:Canary", "f": CANARY},
         "tz-name": {"__nb__": "tz", "offset": [0, 3600, 0], "name": CANARY},
         "ndarray-shape": {"__nb__": "ndarray", "dtype": "O", "shape": CANARY, "v": []},
+        "class-ref": {"__nb__": "dataclass", "cls": CANARY, "f": {}},
+        "ext-name": {"__nb__": "ext", "name": CANARY, "v": 1},
+        "path-cls": {"__nb__": "path", "cls": CANARY, "v": "x"},
+        "tag": {"__nb__": CANARY},
+        "zone-key": {"__nb__": "tz", "zone": CANARY},
+        "enum-missing": {"__nb__": "enum", "cls": "inert_wf:Color", "v": [CANARY]},
     }.items():
         ch(f"canary-{tag}", doc)
     # stored column types

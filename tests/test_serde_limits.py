@@ -249,15 +249,25 @@ def test_enum_values_are_looked_up_not_called():
     assert loads(dumps(Shade.DARK)) is Shade.DARK
 
 
-def test_only_loaded_zones_are_revived(monkeypatch):
-    from nbflow import serde
+def test_only_loaded_zones_are_revived():
+    from nbflow import serde_decode
 
-    monkeypatch.setattr(serde, "_ZONES", {})
+    saved = dict(serde_decode.ZONES)
+    serde_decode.ZONES.clear()
+    try:
+        _zones_check()
+    finally:
+        serde_decode.ZONES.update(saved)
+
+
+def _zones_check():
     data = json.dumps({"__nb__": "tz", "zone": "Europe/Paris"}).encode()
     with pytest.raises(DeserializationError, match=r"register_zone\('Europe/Paris'\)"):
         loads(data)
     register_zone("Europe/Paris")
     assert loads(data) is zoneinfo.ZoneInfo("Europe/Paris")
+    with pytest.raises(TypeError):
+        register_zone(dt.timezone.utc)
     when = dt.datetime(2024, 6, 1, 12, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert loads(dumps(when)) == when  # dumps saw the zone, so loads knows it
 
@@ -323,3 +333,14 @@ def test_non_payload_types_are_refused():
     for bad in (300_000_000, 2**60, 1.5, None, ["x"]):
         with pytest.raises(DeserializationError, match="not bytes or text"):
             loads(bad)
+
+
+def test_no_pickle_or_eval_in_the_codec():
+    import pathlib
+
+    from nbflow import inert, preview, serde, serde_decode
+
+    for mod in (serde, serde_decode, inert, preview):
+        src = pathlib.Path(mod.__file__).read_text()
+        for bad in ("import pickle", "eval(", "exec(", "__import__", "importlib", "import_module"):
+            assert bad not in src, (mod.__name__, bad)
