@@ -30,7 +30,7 @@ _OPT_TEXT = (str, type(None))
 _INT = (int,)
 _TIME = (float, int)
 _OPT_TIME = (float, int, type(None))
-_PAYLOAD = (bytes, Stored, str)
+_PAYLOAD = (bytes, Stored, str, memoryview, bytearray)  # drivers differ: sqlite3 gives bytes, others may not
 
 # (column, allowed types), in CheckpointRecord / WriteRecord field order.
 _CKPT_COLUMNS = (("thread_id", _TEXT), ("checkpoint_ns", _TEXT), ("checkpoint_id", _TEXT),
@@ -73,8 +73,10 @@ def _check(values: Sequence[Any], columns: tuple, describe: Any) -> None:
 _EXPECT = {INTERRUPT: list, ERROR: dict, RESUME: dict}
 
 
-def _payload(v: bytes | str, origin: str, expect: type | None = None) -> Stored:
-    if type(v) is str:
+def _payload(v: bytes | str | memoryview | bytearray, origin: str, expect: type | None = None) -> Stored:
+    if type(v) is memoryview or type(v) is bytearray:
+        v = bytes(v)
+    elif type(v) is str:
         try:
             v = v.encode("utf-8")
         except UnicodeEncodeError:
