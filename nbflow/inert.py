@@ -104,18 +104,18 @@ def nesting_over(raw: bytes, limit: int) -> bool:
     s = raw.translate(_FOLD, _DELETE).replace(b'""', b"")  # only brackets and quotes remain
     if b'"' in s:
         s = _QUOTED.sub(b"", s)
-    # Each pass removes every innermost pair, i.e. one level everywhere; cheap while shallow.
-    for done in range(min(limit, 24)):
+    # Each pass removes every innermost pair, i.e. one level everywhere: cheap while shallow.
+    # Then the rest is measured in one sweep (a running sum of +1 / -1).
+    passes = 0
+    while s and passes < min(limit, 24):
         n = len(s)
-        if not n:
-            return False
         s = s.replace(b"[]", b"")
         if len(s) == n:
             return False
+        passes += 1
     if not s:
         return False
-    depth = max(accumulate(map(_STEP.__getitem__, s)), default=0)
-    return done + 1 + depth > limit
+    return passes + max(accumulate(map(_STEP.__getitem__, s))) > limit
 
 
 def check_document(raw: bytes, limits: Limits = LIMITS) -> None:

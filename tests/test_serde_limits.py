@@ -344,3 +344,37 @@ def test_no_pickle_or_eval_in_the_codec():
         src = pathlib.Path(mod.__file__).read_text()
         for bad in ("import pickle", "eval(", "exec(", "__import__", "importlib", "import_module"):
             assert bad not in src, (mod.__name__, bad)
+
+
+def _reference_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+_tricky_text = st.text(alphabet='[]{}"\\ab', max_size=6)
+_json_docs = st.recursive(st.none() | st.integers() | _tricky_text,
+                          lambda c: st.lists(c, max_size=3) | st.dictionaries(_tricky_text, c, max_size=3),
+                          max_leaves=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_docs, st.integers(1, 30))
+def test_nesting_check_matches_a_character_scanner(doc, limit):
+    text = json.dumps(doc)
+    assert nesting_over(text.encode(), limit) == (_reference_depth(text) > limit)
