@@ -378,3 +378,29 @@ _json_docs = st.recursive(st.none() | st.integers() | _tricky_text,
 def test_nesting_check_matches_a_character_scanner(doc, limit):
     text = json.dumps(doc)
     assert nesting_over(text.encode(), limit) == (_reference_depth(text) > limit)
+
+
+def test_cache_entry_of_the_wrong_type_is_refused(tmp_path):
+    """A cache entry is stored data too: an int where bytes belong is refused, never bytes(n)."""
+    from nbflow import CachePolicy
+    from nbflow.cache import InMemoryCache
+
+    cache = InMemoryCache()
+
+    @task(cache_policy=CachePolicy())
+    def cached_square(x: int) -> int:
+        return x * x
+
+    saver = SqliteSaver(tmp_path / "c.sqlite")
+
+    @entrypoint(checkpointer=saver, cache=cache)
+    def flow(x: int) -> int:
+        return cached_square(x).result()
+
+    assert flow.invoke(3, {"configurable": {"thread_id": "a"}}) == 9
+    (key,) = [(ns, k) for ns, bucket in cache._data.items() for k in bucket]
+    for bad in (2**60, b"[" * 100_000, b'{"__nb__": "dataclass", "cls": "os:system", "f": {}}'):
+        cache.set({key: (bad, None)})
+        with pytest.raises(DeserializationError):
+            flow.invoke(3, {"configurable": {"thread_id": f"b{len(repr(bad))}"}})
+    saver.close()
