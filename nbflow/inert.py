@@ -12,15 +12,17 @@ read: the serializer checks every payload it writes with the same
   not depend on how deep the caller's stack is;
 * :func:`on_fresh_stack` -- rerun a recursive codec on a new thread's empty
   stack when the caller's stack is too deep for it;
-* :func:`lookup` / :func:`mro` / :func:`class_has` -- find classes by
-  ``module:qualname`` through ``sys.modules`` and plain ``__dict__`` entries
-  only (never ``getattr`` on a module, so no lazy module ``__getattr__``);
+* :func:`lookup` / :func:`mro` / :func:`class_has` / :func:`is_model_class` --
+  find classes by ``module:qualname`` through ``sys.modules`` and plain
+  ``__dict__`` entries only (never ``getattr`` on a module, so no lazy module
+  ``__getattr__``; pydantic's ``BaseModel`` only from ``pydantic.main``);
 * :func:`hash_safe` -- whether hashing a value (a set member, a dict key) runs
   only built-in or generated code;
 * :class:`Stored` -- payload bytes labelled with the row they came from, so a
   refusal names the thread, checkpoint and row kind;
-* :func:`describe_exception` -- an exception's text without calling its
-  (possibly user-defined) ``__str__``.
+* :func:`show` / :func:`describe_exception` -- a stored value or an
+  exception in a message, without calling its (possibly user-defined)
+  ``__repr__`` / ``__str__``.
 """
 
 from __future__ import annotations
