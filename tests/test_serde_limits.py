@@ -149,6 +149,24 @@ def _workflow(saver, calls: list):
     return flow
 
 
+def in_thread(fn, *args):
+    """``fn(*args)`` on a new thread (its stack is shallow): its result, or its exception re-raised."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - handed back
+            box["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 @pytest.mark.parametrize("deep_caller", [False, True], ids=["from-worker-thread", "from-deep-caller-stack"])
 def test_unreadable_result_is_refused_when_the_task_finishes(tmp_path, deep_caller):
     """A task returning a value over the depth limit fails like any task error; nothing unreadable is stored."""
@@ -157,8 +175,9 @@ def test_unreadable_result_is_refused_when_the_task_finishes(tmp_path, deep_call
     flow = _workflow(saver, calls)
     cfg = {"configurable": {"thread_id": "deep"}}
     extra = headroom() - 40 if deep_caller else 0
+    run = (lambda *a: at_stack_depth(extra, flow.invoke, *a)) if deep_caller else (lambda *a: in_thread(flow.invoke, *a))
     with pytest.raises(SerializationError) as ei:
-        at_stack_depth(extra, flow.invoke, 990, cfg)
+        run(990, cfg)
     msg = str(ei.value)
     assert "deep_result" in msg and "depth limit" in msg and "builtins.dict" in msg
     history = flow.get_task_history(cfg)
@@ -177,7 +196,7 @@ def test_unreadable_result_is_refused_when_the_task_finishes(tmp_path, deep_call
         flow.invoke(None, cfg)
     # a value under the limit (with room for the channel that holds the return value) goes through
     ok = {"configurable": {"thread_id": "ok"}}
-    out = at_stack_depth(extra, flow.invoke, DEPTH - 5, ok)
+    out = run(DEPTH - 5, ok)
     assert out["deep"] == nested_dict(DEPTH - 5)
     assert flow.get_state(ok).values["deep"] == nested_dict(DEPTH - 5)
     saver.close()
