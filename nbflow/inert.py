@@ -44,7 +44,7 @@ from itertools import accumulate
 from typing import Any, Callable, TypeVar
 
 __all__ = ["Limits", "LIMITS", "Stored", "check_document", "on_fresh_stack", "lookup", "mro",
-           "class_has", "hash_safe", "describe_exception", "label", "show"]
+           "class_has", "hash_safe", "describe_exception", "describe_row", "label", "show"]
 
 _T = TypeVar("_T")
 
@@ -271,22 +271,42 @@ def hash_safe(x: Any, _depth: int = 0) -> bool:
 class Stored(bytes):
     """Payload bytes read from a saver, labelled with the row they came from.
 
-    ``origin`` names the row (thread, checkpoint, row kind); ``expect`` is the
-    type the decoded payload must have for that row kind (``dict`` for
-    checkpoint channels, ``list`` for interrupts...), or None for any value.
+    ``where`` identifies the row: ``(thread_id, checkpoint_ns, checkpoint_id,
+    what, task_name, position)`` (the last two None for a checkpoint's own
+    columns); :attr:`origin` words it for messages, only when one is needed.
+    ``expect`` is the type the decoded payload must have for that row kind
+    (``dict`` for checkpoint channels, ``list`` for interrupts...), or None.
     """
 
-    origin: str
+    where: tuple
     expect: type | None
+
+    @property
+    def origin(self) -> str:
+        return describe_row(*self.where)
 
     def __reduce__(self):  # pickles / copies as plain bytes
         return (bytes, (bytes(self),))
 
 
-def label(payload: bytes, origin: str, expect: type | None = None) -> Stored:
+def label(payload: bytes, where: tuple, expect: type | None = None) -> Stored:
     s = Stored(payload)
-    s.origin, s.expect = origin, expect
+    s.where, s.expect = where, expect
     return s
+
+
+def _text(v: Any) -> str:
+    return repr(v[:80]) if type(v) is str else f"<{type(v).__name__}>"
+
+
+def describe_row(thread_id: Any, ns: Any, checkpoint_id: Any, what: Any, name: Any = None, path: Any = None) -> str:
+    """``the <what> of thread 't', checkpoint 'c'``; for a write row (``name`` given),
+    ``the 'result' write of task 'x' at position '0'`` (or ``of the run``)."""
+    if name is not None:
+        who = f"task {_text(name)} at position {_text(path)}" if path else "the run"
+        what = f"{_text(what)} write of {who}"
+    inside = f" (namespace {_text(ns)})" if ns else ""
+    return f"the {what} of thread {_text(thread_id)}, checkpoint {_text(checkpoint_id)}{inside}"
 
 
 def show(value: Any, limit: int = 80) -> str:
