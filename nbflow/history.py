@@ -18,7 +18,7 @@ from .config import END, MISSING, START, Target, config_for, ns_tuple, parse_con
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .graph import mermaid_for
 from .kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, Position, RunStatus, Source, TaskOutcome, WriteKind
-from .replay import InterruptRecord, Journal, task_id_for
+from .replay import InterruptRecord, Journal, error_of, interrupts_of, task_id_for
 from .serde import summarize
 from .snapshot import checkpoint_view, empty_snapshot, interrupt_of
 from .types import Interrupt, Invocation, StateSnapshot, TaskRecord
@@ -139,10 +139,10 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
     kind = w.kind
     outcome = OUTCOME_OF_WRITE[kind]
     if kind == ERROR:
-        p = loads(w.payload)
+        p = error_of(w, loads)
         err = f"{p.get('type')}: {p.get('message')}"
     elif kind == INTERRUPT:
-        interrupts = tuple(interrupt_of(InterruptRecord.from_dict(d)) for d in loads(w.payload))
+        interrupts = tuple(map(interrupt_of, interrupts_of(w, loads)))
     elif kind != REPLAYED:
         try:
             result_summary = summarize(loads(w.payload), 80)
@@ -179,8 +179,8 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
         asked: dict[str, Interrupt] = {}
         for w in ws:
             if w.kind == INTERRUPT and w.task_id == root:
-                for d in loads(w.payload):
-                    asked.setdefault(d["id"], interrupt_of(InterruptRecord.from_dict(d)))
+                for d in interrupts_of(w, loads):
+                    asked.setdefault(d.id, interrupt_of(d))
         tasks = tuple(_task_record(w, loads) for w in ws if w.path and w.kind in TASK_KINDS)
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:

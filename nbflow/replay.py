@@ -15,6 +15,11 @@ served instead of running the tasks again.
   recorded at a position is not the one being called now.
 * :func:`resolve_resume` -- maps a ``Command(resume=...)`` onto pending
   interrupt ids, or says precisely why it cannot.
+* :func:`interrupts_of` / :func:`error_of` -- the interrupt and error rows,
+  shape-checked: a malformed row (wrong shape, a stored JSON schema that
+  references anything outside itself) is a
+  :class:`~nbflow.errors.DeserializationError` naming the thread, checkpoint
+  and row, never a ``KeyError``/``TypeError`` from deeper down.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from hashlib import blake2b
 from typing import Any
 
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, RESUME, WriteRecord
-from .errors import NonDeterminismError, ResumeError
+from .checkpoint.rows import describe_write
+from .errors import DeserializationError, NonDeterminismError, ResumeError
+from .inert import Stored
+from .schema import UnsafeSchemaError, check_refs
+from .serde import summarize
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -67,14 +76,74 @@ class InterruptRecord:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> InterruptRecord:
-        return cls(
-            id=d["id"],
+        """From its stored dict; a malformed one raises ``ValueError`` saying what is wrong."""
+        if type(d) is not dict:
+            raise ValueError(f"an interrupt entry is a {type(d).__name__}, not a dict")
+        rec = cls(
+            id=d.get("id"),  # type: ignore[arg-type]  # checked just below
             value=d.get("value"),
             path=d.get("path", ""),
             task=d.get("task", ""),
             json_schema=d.get("json_schema"),
             schema_ref=d.get("schema_ref"),
         )
+        for name, ok in (("id", type(rec.id) is str), ("path", type(rec.path) is str),
+                         ("task", type(rec.task) is str),
+                         ("json_schema", rec.json_schema is None or type(rec.json_schema) is dict),
+                         ("schema_ref", rec.schema_ref is None or type(rec.schema_ref) is str)):
+            if not ok:
+                raise ValueError(f"the interrupt's {name!r} is a {type(getattr(rec, name)).__name__}")
+        if rec.json_schema is not None:
+            try:
+                check_refs(rec.json_schema)
+            except UnsafeSchemaError as e:
+                raise ValueError(f"interrupt {rec.id!r}: {e}") from None
+        return rec
+
+
+def _where(w: WriteRecord) -> str:
+    return describe_write(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.kind, w.name, w.path)
+
+
+def _load(w: WriteRecord, loads: Callable[[bytes], Any]) -> Any:
+    """``loads(w.payload)``; a refusal names the row (a saver's labelled payload already does)."""
+    try:
+        return loads(w.payload)
+    except DeserializationError as e:
+        if type(w.payload) is Stored:
+            raise
+        raise DeserializationError(f"cannot read {_where(w)}: {e}") from None
+
+
+def _malformed(w: WriteRecord, why: str) -> DeserializationError:
+    return DeserializationError(f"cannot read {_where(w)}: {why}; the row was not written by this "
+                                "version of nbflow or is damaged")
+
+
+def interrupts_of(w: WriteRecord, loads: Callable[[bytes], Any]) -> tuple[InterruptRecord, ...]:
+    """The interrupt records of an ``interrupt`` row, shape-checked."""
+    items = _load(w, loads)
+    if type(items) is not list:
+        raise _malformed(w, f"it holds a {type(items).__name__}, not a list of interrupts")
+    try:
+        return tuple(InterruptRecord.from_dict(d) for d in items)
+    except ValueError as e:
+        raise _malformed(w, str(e)) from None
+
+
+def error_of(w: WriteRecord, loads: Callable[[bytes], Any]) -> dict:
+    """The ``{"type", "message"}`` dict of an ``error`` row, shape-checked."""
+    err = _load(w, loads)
+    if type(err) is not dict or type(err.get("type")) is not str or type(err.get("message")) is not str:
+        raise _malformed(w, "it is not an error record ({'type': str, 'message': str})")
+    return err
+
+
+def _resumes_of(w: WriteRecord, loads: Callable[[bytes], Any]) -> dict:
+    answers = _load(w, loads)
+    if type(answers) is not dict:
+        raise _malformed(w, f"it holds a {type(answers).__name__}, not a dict of answers")
+    return answers
 
 
 @dataclass(slots=True)
@@ -85,10 +154,11 @@ class Recorded:
     payload: bytes
     _value: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
+    source: WriteRecord | None = field(default=None, repr=False)
 
     def value(self, loads: Callable[[bytes], Any]) -> Any:
         if not self._decoded:
-            self._value = loads(self.payload)
+            self._value = loads(self.payload) if self.source is None else _load(self.source, loads)
             self._decoded = True
         return self._value
 
@@ -110,21 +180,19 @@ class Journal:
         cls, writes: Iterable[WriteRecord], loads: Callable[[bytes], Any], root_task_id: str
     ) -> Journal:
         j = cls(root_task_id)
-        last_pending: list[dict] = []
+        last_pending: tuple[InterruptRecord, ...] = ()
         for w in writes:
             kind = w.kind
             if kind in (RESULT, CACHED):
                 if w.task_id != root_task_id:
-                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload)
+                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload, source=w)
             elif kind == RESUME:
-                j.resumes.update(loads(w.payload))
+                j.resumes.update(_resumes_of(w, loads))
             elif kind == INTERRUPT and w.task_id == root_task_id:
-                last_pending = loads(w.payload)
+                last_pending = interrupts_of(w, loads)
             elif kind == ERROR and w.task_id == root_task_id:
-                j.root_error = loads(w.payload)
-        j.pending = tuple(
-            InterruptRecord.from_dict(d) for d in last_pending if d["id"] not in j.resumes
-        )
+                j.root_error = error_of(w, loads)
+        j.pending = tuple(d for d in last_pending if d.id not in j.resumes)
         return j
 
     def lookup(self, task_id: str, name: str, path: str) -> Recorded | None:
@@ -176,8 +244,6 @@ def resolve_resume(
 def _describe(pending: Sequence[InterruptRecord]) -> str:
     parts = []
     for p in pending:
-        v = repr(p.value)
-        if len(v) > 60:
-            v = v[:57] + "..."
+        v = summarize(p.value, 60)  # not repr(): a stored value's own __repr__ must not run
         parts.append(f"{p.id} (task {p.task or '<entrypoint>'!r}: {v})")
     return "; ".join(parts)

@@ -5,8 +5,14 @@ either a pydantic v2 model class or a JSON-schema dict:
 
 * :func:`json_schema_of` -- the JSON schema to show a human / a UI;
 * :func:`schema_ref` / :func:`resolve_schema_ref` -- a ``"module:qualname"``
-  reference that survives a checkpoint, and its resolution, which only looks
-  at already-imported modules (``sys.modules``) and never imports anything;
+  reference that survives a checkpoint, and its resolution, which only reads
+  ``sys.modules`` and plain ``__dict__`` entries: it never imports anything and
+  never fires a lazy module ``__getattr__``;
+* :func:`check_refs` -- a JSON schema may only use in-document references
+  (``"$ref": "#/..."``): anything else (http, file, urn, relative URIs) would
+  make validation fetch or open something, so it is refused when
+  ``interrupt()`` is called and again when a stored schema is read. Validation
+  itself runs with a ``referencing`` registry that retrieves nothing;
 * :func:`validate_value` -- check a resume value, raising
   :class:`nbflow.errors.ResumeValidationError` with ``(location, message)``
   pairs on failure;
@@ -14,7 +20,10 @@ either a pydantic v2 model class or a JSON-schema dict:
 
 Importing this module imports neither pydantic nor jsonschema: pydantic is
 only looked up in ``sys.modules`` (a class cannot be a pydantic model unless
-pydantic is already imported) and jsonschema is imported on first use.
+``pydantic.main`` is already imported) and jsonschema is imported on first use
+(the first ``interrupt()`` with a dict schema or the first resume validated
+against one); nothing from jsonschema or referencing escapes as such: errors
+become :class:`~nbflow.errors.ConfigError` / ``ResumeValidationError``.
 JSON-schema dicts are checked and applied with ``Draft202012Validator``;
 ``format`` is an annotation only (not asserted), as that draft specifies.
 """
@@ -22,9 +31,9 @@ JSON-schema dicts are checked and applied with ``Draft202012Validator``;
 from __future__ import annotations
 
 import copy
-import sys
 from typing import Any
 
+from nbflow import inert
 from nbflow.errors import ConfigError, ResumeValidationError
 
 __all__ = [
@@ -33,6 +42,8 @@ __all__ = [
     "json_schema_of",
     "schema_ref",
     "resolve_schema_ref",
+    "check_refs",
+    "UnsafeSchemaError",
     "validate_value",
     "to_plain",
 ]
@@ -44,26 +55,74 @@ class SchemaTypeError(ConfigError, TypeError):
     """A response schema that is neither a pydantic model class nor a dict."""
 
 
-def _base_model() -> type | None:
-    pydantic = sys.modules.get("pydantic")
-    return getattr(pydantic, "BaseModel", None) if pydantic is not None else None
+class UnsafeSchemaError(ConfigError):
+    """A JSON schema whose ``$ref`` points outside the document (it would be fetched or opened)."""
 
 
 def is_model_class(obj: Any) -> bool:
-    """True for a pydantic v2 model class (never imports pydantic)."""
-    base = _base_model()
-    return (
-        base is not None
-        and isinstance(obj, type)
-        and issubclass(obj, base)
-        and obj is not base
-        and hasattr(obj, "model_validate")
-    )
+    """True for a pydantic v2 model class (never imports pydantic, never fires its lazy imports)."""
+    return inert.is_model_class(obj)
 
 
 def _is_model_instance(obj: Any) -> bool:
-    base = _base_model()
-    return base is not None and isinstance(obj, base)
+    base = inert.pydantic_base()
+    return base is not None and base in inert.mro(type(obj))
+
+
+_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_refs(schema: Any) -> None:
+    """Refuse any reference that is not in-document (``#`` or ``#/...``), any ``$id`` URI,
+    and anything that is not plain JSON data (validation compares values with ``==``).
+
+    Walks the schema without recursion. Raises :class:`UnsafeSchemaError`
+    naming where the offending entry is.
+    """
+    todo: list[tuple[Any, str]] = [(schema, "")]
+    while todo:
+        node, where = todo.pop()
+        if type(node) not in (dict, list) and type(node) not in _JSON_SCALARS:
+            raise UnsafeSchemaError(
+                f"the JSON schema holds {_show(node)} at {where or '/'}: a JSON schema is plain JSON data "
+                "(dicts, lists, strings, numbers, booleans, null)")
+        if type(node) is dict:
+            for key, value in node.items():
+                if type(key) is not str:
+                    raise UnsafeSchemaError(f"the JSON schema has a non-string key at {where or '/'}")
+                at = f"{where}/{key}"
+                if key in _REF_KEYS:
+                    if type(value) is not str or not (value == "#" or value.startswith("#/")):
+                        raise UnsafeSchemaError(
+                            f"the JSON schema has {key} {_show(value)} at {at or '/'}: only in-document "
+                            "references ('#/$defs/...') are allowed, because resolving any other one would "
+                            "fetch a URL or open a file. Inline the referenced schema under $defs")
+                elif key == "$id" and type(value) is str and not value.startswith("#"):
+                    raise UnsafeSchemaError(
+                        f"the JSON schema sets $id {value!r} at {at or '/'}: a base URI would make "
+                        "'#/...' references resolve against another document. Remove the $id")
+                todo.append((value, at))
+        elif type(node) is list:
+            todo.extend((v, f"{where}/{i}") for i, v in enumerate(node))
+
+
+def _show(value: Any) -> str:
+    """A stored value in a message, without running its own ``__repr__``."""
+    return repr(value[:200]) if type(value) is str else f"<a {type(value).__name__}>"
+
+
+def _registry() -> Any:
+    """A ``referencing`` registry that retrieves nothing (no URL, no file)."""
+    from referencing import Registry
+    from referencing.exceptions import NoSuchResource
+
+    def refuse(uri: str) -> Any:
+        raise NoSuchResource(ref=uri)
+
+    return Registry(retrieve=refuse)
 
 
 def _bad_schema_type(schema: Any) -> SchemaTypeError:
@@ -77,22 +136,32 @@ def _check_json_schema(schema: dict[str, Any]) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
+    check_refs(schema)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise ConfigError(f"invalid JSON schema at {where}: {exc.message}") from exc
+        raise ConfigError(f"invalid JSON schema at {where}: {exc.message}") from None
+    except RecursionError:
+        raise ConfigError("invalid JSON schema: it is too deeply nested") from None
+    except Exception as exc:  # noqa: BLE001 - never let a third-party exception escape
+        raise ConfigError(f"invalid JSON schema: {inert.describe_exception(exc)}") from None
 
 
 def json_schema_of(schema: type | dict[str, Any]) -> dict[str, Any]:
     """The JSON schema of a pydantic model class, or a checked copy of a JSON-schema dict.
 
-    A dict that is not a valid Draft 2020-12 schema raises
+    A dict that is not a valid Draft 2020-12 schema, or that references
+    anything outside itself (:func:`check_refs`), raises
     :class:`~nbflow.errors.ConfigError` (a ``ValueError``); any other kind of
     ``schema`` raises :class:`SchemaTypeError`.
     """
     if is_model_class(schema):
-        return schema.model_json_schema()  # type: ignore[union-attr]
+        try:
+            return schema.model_json_schema()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - e.g. PydanticInvalidForJsonSchema
+            raise ConfigError(f"response_schema {schema.__name__} has no JSON schema: "  # type: ignore[union-attr]
+                              f"{inert.describe_exception(exc)}") from None
     if isinstance(schema, dict):
         _check_json_schema(schema)
         return copy.deepcopy(schema)
@@ -115,21 +184,15 @@ def schema_ref(schema: type | dict[str, Any]) -> str | None:
 def resolve_schema_ref(ref: str | None) -> type | None:
     """The pydantic model class named by ``ref``, if its module is already imported.
 
-    Looks only in ``sys.modules`` and follows the dotted qualname with
-    ``getattr``; never imports. None when the ref is malformed, the module is
-    not loaded, an attribute is missing, or the target is not a model class.
+    Looks only in ``sys.modules`` and follows the dotted qualname through plain
+    ``__dict__`` entries (:func:`nbflow.inert.lookup`): never imports, never
+    fires a module's lazy ``__getattr__``. None when the ref is malformed, the
+    module is not loaded, a name is missing, or the target is not a model class.
     """
-    if not isinstance(ref, str) or ref.count(":") != 1:
+    if type(ref) is not str or ref.count(":") != 1:
         return None
     module_name, qualname = ref.split(":")
-    module = sys.modules.get(module_name)
-    if module is None or not qualname:
-        return None
-    target: Any = module
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            return None
+    target = inert.lookup(module_name, qualname)
     return target if is_model_class(target) else None
 
 
@@ -176,10 +239,16 @@ def validate_value(schema_or_json: type | dict[str, Any], value: Any) -> Any:
         from jsonschema import Draft202012Validator
 
         _check_json_schema(schema_or_json)
-        found = sorted(
-            Draft202012Validator(schema_or_json).iter_errors(value),
-            key=lambda e: [str(p) for p in e.absolute_path],
-        )
+        try:
+            found = sorted(
+                Draft202012Validator(schema_or_json, registry=_registry()).iter_errors(value),
+                key=lambda e: [str(p) for p in e.absolute_path],
+            )
+        except RecursionError:
+            raise ConfigError("the JSON schema (or the value) is too deeply nested to validate") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. an unresolvable reference
+            raise ConfigError(
+                f"the JSON schema cannot be applied: {inert.describe_exception(exc)}") from None
         if found:
             errors = [(tuple(e.absolute_path), e.message) for e in found]
             title = schema_or_json.get("title")

@@ -3,7 +3,9 @@
 
 Pure module (no I/O).  Public API: :class:`Serializer` (``dumps``/``loads``),
 :data:`default_serializer`, :func:`dumps`, :func:`loads`, :func:`register_type`,
-:func:`summarize`.
+:func:`register_zone`, :func:`summarize` (from :mod:`nbflow.preview`).  This
+module owns the encoders and the two entry points; the decoders live in
+:mod:`nbflow.serde_decode`, the limits and lookup primitives in :mod:`nbflow.inert`.
 
 Format: UTF-8 JSON.  JSON-native values (str, bool, None, finite float, int,
 list, dict with str keys) are written as themselves; everything else becomes a
@@ -12,13 +14,20 @@ A user dict that has non-str keys or contains the ``"__nb__"`` key is written as
 ``{"__nb__": "dict", "v": [[k, v], ...]}``.  User classes are named by
 ``"module:qualname"``.
 
-Security: no pickle, no eval.  ``loads`` never imports a module.  A class named
-in the data is found only through ``sys.modules`` and plain namespace lookups,
+Security (the rule is stated in :mod:`nbflow.inert`): no pickle, no eval.
+``loads`` never imports a module, opens a file or a socket, and calls no
+user-defined method but the constructor of an allowed class.  A class named in
+the data is found only through ``sys.modules`` and plain ``__dict__`` lookups,
 and is revived only if it really is a dataclass, a pydantic model, an Enum, a
 NamedTuple, or a type registered with :func:`register_type`; anything else is
-refused with :class:`~nbflow.errors.DeserializationError`.  numpy / pandas /
-pydantic are never imported here: they are used only if already in
-``sys.modules``.
+refused with :class:`~nbflow.errors.DeserializationError`.  Every decoder checks
+the types of its fields before using them, sets and non-str dict keys are only
+built from values whose hashing runs no user code (:func:`nbflow.inert.hash_safe`),
+and named time zones are only those already loaded in this process
+(:func:`register_zone`).  numpy / pandas / pydantic are never imported here:
+they are used only if already in ``sys.modules``.  ``dumps`` checks every
+payload against the same :data:`nbflow.inert.LIMITS` that ``loads`` applies, so
+whatever is written can be read back.
 """
 
 from __future__ import annotations
@@ -30,19 +39,18 @@ import datetime as _dt
 import decimal
 import enum
 import json
-import math
-import os
-import pathlib
-import re
 import sys
-import types
 import uuid
 import zoneinfo
 from typing import Any, Callable
 
+from nbflow import inert, serde_decode
 from nbflow.errors import DeserializationError, SerializationError
+from nbflow.inert import LIMITS, LimitExceeded, Limits, Stored, hash_safe
+from nbflow.preview import summarize, type_name
 
-__all__ = ["Serializer", "default_serializer", "dumps", "loads", "register_type", "summarize", "TAG"]
+__all__ = ["Serializer", "default_serializer", "dumps", "loads", "register_type", "register_zone",
+           "summarize", "TAG"]
 
 TAG = "__nb__"
 _TAG_JSON = '"__nb__"'
@@ -50,19 +58,21 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 _JSON_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=False)
 _PLAIN = json.JSONDecoder()
 _SCAN = _PLAIN.scan_once
-_BIG = 1 << 12000  # larger ints are written in hex (decimal str() is capped by Python)
-_PATHS = {c.__name__: c for c in (pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath,
-                                  pathlib.WindowsPath, pathlib.PurePath, pathlib.Path)}
-_DTYPE_RE = re.compile(r"[<>|=]?[biufcUSMm]\d+(\[\d*[a-zA-Z]+\])?")
-_ZONE_RE = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
-_PD_EXT = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
-           "Float32", "Float64", "boolean"}
+# Larger ints are written in hex: 639 digits are under the lowest limit Python lets
+# anyone set for decimal int parsing (sys.set_int_max_str_digits accepts >= 640).
+_BIG = 10 ** 639
 _HINT = ("return plain data (dict/list/str/number), a dataclass, a pydantic model, "
          "or teach nbflow the type with nbflow.serde.register_type(cls, encode=..., decode=...)")
 
-# name -> (cls, encode, decode) and cls -> name; shared by every Serializer.
-_REGISTRY: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
+# The shared state lives with the decoders; cls -> name is the encoder's own.
+_REGISTRY = serde_decode.REGISTRY
+_ZONES = serde_decode.ZONES
+_DECODERS = serde_decode.DECODERS
+_PATHS = serde_decode.PATHS
+_PD_EXT = serde_decode.PD_EXT
+_UNHASHABLE = serde_decode.UNHASHABLE
 _REGISTERED: dict[type, str] = {}
+_tname = type_name
 
 
 def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any],
@@ -78,8 +88,25 @@ def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[
     old = _REGISTRY.get(name)
     if old is not None and old[0] is not cls:
         _REGISTERED.pop(old[0], None)
+        inert.TRUSTED.discard(old[0])
     _REGISTRY[name] = (cls, encode, decode)
     _REGISTERED[cls] = name
+    inert.TRUSTED.add(cls)
+
+
+def register_zone(*zones: "str | zoneinfo.ZoneInfo") -> None:
+    """Let ``loads`` revive these named time zones (keys or ``ZoneInfo`` objects).
+
+    Loading never reads the tz database, so a checkpoint holding a datetime in
+    ``Europe/Paris`` can only be read in a process that has that zone already:
+    any zone ``dumps`` wrote in this process is known; for others (reading an
+    old thread in a new process) call ``register_zone("Europe/Paris")`` first.
+    """
+    for z in zones:
+        tz = zoneinfo.ZoneInfo(z) if type(z) is str else z
+        if type(tz) is not zoneinfo.ZoneInfo or tz.key is None:
+            raise TypeError(f"register_zone expects zone keys or zoneinfo.ZoneInfo objects, got {z!r}")
+        _ZONES[tz.key] = tz
 
 
 class _Fail(Exception):
@@ -87,10 +114,6 @@ class _Fail(Exception):
 
     def __init__(self, obj: Any, why: str = ""):
         self.obj, self.why, self.path = obj, why, []
-
-
-def _tname(t: type) -> str:
-    return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', getattr(t, '__name__', '?'))}"
 
 
 def _seg(k: Any) -> str:
@@ -101,94 +124,57 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
-def _unb64(s: Any) -> bytes:
-    if type(s) is not str:
-        raise ValueError("expected base64 text")
-    return base64.b64decode(s, validate=True)
-
-
 def _ref(cls: type, obj: Any) -> str:
     """``module:qualname`` of a class, checked to be findable again by loads()."""
     mod, qual = cls.__module__, cls.__qualname__
     if "<locals>" in qual:
         raise _Fail(obj, "it is defined inside a function (<locals>), so it could never be found "
                          "again when loading; define the class at module level")
-    if not isinstance(_lookup(mod, qual), type):
+    if not inert.is_class(inert.lookup(mod, qual)):
         raise _Fail(obj, f"its class cannot be found again as {mod}:{qual}")
     return f"{mod}:{qual}"
 
 
-def _lookup(mod: str, qual: str) -> Any:
-    """Plain namespace lookup: sys.modules + __dict__ entries. Never imports, never
-    triggers module ``__getattr__`` or descriptors. Returns None if absent."""
-    obj: Any = sys.modules.get(mod)
-    for part in qual.split("."):
-        if not isinstance(obj, (type, types.ModuleType)):
-            return None
-        obj = vars(obj).get(part)
-    return obj
-
-
-def _refuse(ref: Any, kind: str, why: str) -> DeserializationError:
-    return DeserializationError(
-        f"refusing to revive {ref!r} as a {kind}: {why}. Checkpoints only revive dataclasses, "
-        f"pydantic models, Enum and NamedTuple classes that are already imported, and types "
-        f"registered with nbflow.serde.register_type; import the module that defines it "
-        f"(nbflow never imports modules while loading), or register it with "
-        f"nbflow.serde.register_type.")
-
-
-def _resolve(ref: Any, kind: str, ok: Callable[[type], bool]) -> type:
-    if type(ref) is not str or ref.count(":") != 1:
-        raise DeserializationError(f"corrupt class reference {ref!r}")
-    mod, qual = ref.split(":")
-    if mod not in sys.modules:
-        raise _refuse(ref, kind, f"module {mod!r} is not imported")
-    if "<locals>" in qual:
-        raise _refuse(ref, kind, "it names a class local to a function")
-    cls = _lookup(mod, qual)
-    if cls is None:
-        raise _refuse(ref, kind, f"module {mod!r} has no attribute {qual!r}")
-    if not isinstance(cls, type) or not ok(cls):
-        raise _refuse(ref, kind, f"it is a {type(cls).__name__}, not a {kind}")
-    return cls
-
-
-def _need(name: str) -> Any:
-    mod = sys.modules.get(name)
-    if mod is None:
-        raise DeserializationError(f"the checkpoint holds a {name} value but {name} is not imported; "
-                                   f"`import {name}` before loading (nbflow never imports modules while loading)")
-    return mod
-
-
-def _is_model(c: type) -> bool:
-    pyd = sys.modules.get("pydantic")
-    return pyd is not None and issubclass(c, pyd.BaseModel)
-
-
 class Serializer:
-    """JSON-with-tags checkpoint serializer. See the module docstring for the format."""
+    """JSON-with-tags checkpoint serializer. See the module docstring for the format.
+
+    ``limits`` (default :data:`nbflow.inert.LIMITS`) bound every payload, at
+    write and at read time alike.
+    """
+
+    def __init__(self, limits: Limits = LIMITS) -> None:
+        self.limits = limits
+        self._max_int = 1 << limits.int_bits
 
     # ------------------------------------------------------------------ dumps
     def dumps(self, obj: Any) -> bytes:
         t = type(obj)
         if t is int and -_BIG < obj < _BIG:
             return int.__repr__(obj).encode()
-        if t is str or t is bool or obj is None:
-            enc = obj
-        else:
-            try:
-                enc = self._enc(obj)
-            except _Fail as e:
-                path = "$" + "".join(reversed(e.path))
-                why = f" ({e.why})" if e.why else ""
-                raise SerializationError(
-                    f"cannot serialize a value of type {_tname(type(e.obj))} at {path}{why}; "
-                    f"checkpoints store plain data: {_HINT}") from None
-            except RecursionError:
-                raise SerializationError("cannot serialize: the value is too deeply nested or contains "
-                                         "a reference cycle") from None
+        try:
+            data = inert.on_fresh_stack(self._dumps, obj)
+        except _Fail as e:
+            path = "$" + "".join(reversed(e.path))
+            why = f" ({e.why})" if e.why else ""
+            raise SerializationError(
+                f"cannot serialize a value of type {_tname(type(e.obj))} at {path}{why}; "
+                f"checkpoints store plain data: {_HINT}") from None
+        except RecursionError:
+            raise SerializationError(
+                f"cannot serialize a value of type {_tname(t)}: it nests more than {self.limits.depth} "
+                f"levels deep (the depth limit) or contains a reference cycle; nothing was stored. "
+                f"Store a flatter value (e.g. a list of records instead of nested dicts)") from None
+        try:
+            inert.check_document(data, self.limits)
+        except LimitExceeded as e:
+            raise SerializationError(
+                f"cannot serialize a value of type {_tname(t)}: {e}, so it could not be read back; "
+                f"nothing was stored. Store a flatter or smaller value") from None
+        return data
+
+    def _dumps(self, obj: Any) -> bytes:
+        t = type(obj)
+        enc = obj if t is str or t is bool or obj is None else self._enc(obj)
         text = _JSON.encode(enc)
         try:
             return text.encode("utf-8")
@@ -200,7 +186,11 @@ class Serializer:
         if t is str or t is bool or o is None:
             return o
         if t is int:
-            return o if -_BIG < o < _BIG else {TAG: "int", "v": format(o, "x")}
+            if -_BIG < o < _BIG:
+                return o
+            if not -self._max_int < o < self._max_int:
+                raise _Fail(o, f"the integer has more than {self.limits.digits} digits (the digits limit)")
+            return {TAG: "int", "v": format(o, "x")}
         if t is float:
             return o if o - o == 0.0 else {TAG: "float", "v": repr(o)}
         if t is list:
@@ -237,6 +227,8 @@ class Serializer:
         enc, out = self._enc, []
         for k, v in o.items():
             try:
+                if type(k) is not str and not hash_safe(k):
+                    raise _Fail(k, _UNHASHABLE)
                 ek = enc(k)
             except _Fail as e:
                 e.path.append(f".keys()[{len(out)}]")
@@ -249,6 +241,11 @@ class Serializer:
         return out
 
     def _unordered(self, o: Any) -> list:
+        for i, x in enumerate(o):
+            if not hash_safe(x):
+                e = _Fail(x, _UNHASHABLE)
+                e.path.append(f"<member {i}>")
+                raise e
         return sorted(self._seq(o), key=_JSON.encode)  # same bytes whatever the set's iteration order
 
     def _fields(self, d: dict) -> Any:
@@ -271,6 +268,7 @@ class Serializer:
                 d["name"] = tz.tzname(None)
             return d
         if type(tz) is zoneinfo.ZoneInfo and tz.key is not None:
+            _ZONES.setdefault(tz.key, tz)
             return {TAG: "tz", "zone": tz.key}
         raise _Fail(tz, "only datetime.timezone and zoneinfo.ZoneInfo time zones are supported")
 
@@ -285,7 +283,10 @@ class Serializer:
                 raise _Fail(o, f"its register_type encoder raised {ex!r}") from None
             return {TAG: "ext", "name": name, "v": self._enc(v)}
         if isinstance(o, enum.Enum):
-            return {TAG: "enum", "cls": _ref(t, o), "v": self._enc(o.value)}
+            if not hash_safe(o._value_):
+                raise _Fail(o, "its value is not one nbflow can look up without running your code; "
+                               + _UNHASHABLE.replace("set members and non-str dict keys", "enum values"))
+            return {TAG: "enum", "cls": _ref(t, o), "v": self._enc(o._value_)}
         if isinstance(o, tuple) and hasattr(t, "_fields"):
             return {TAG: "namedtuple", "cls": _ref(t, o), "v": self._seq(o)}
         if dataclasses.is_dataclass(o) and not isinstance(o, type):
@@ -298,7 +299,7 @@ class Serializer:
             if rest:
                 d["nf"] = self._fields(rest)
             return d
-        if hasattr(t, "__pydantic_fields__") and _is_model(t):
+        if hasattr(t, "__pydantic_fields__") and inert.is_model_class(t):
             ref = _ref(t, o)
             if getattr(t, "__pydantic_root_model__", False):
                 return {TAG: "pydantic", "cls": ref, "root": self._enc(o.root)}
@@ -323,6 +324,12 @@ class Serializer:
         if pd is not None and t.__module__.startswith("pandas"):
             return self._enc_pandas(o, t, pd, np)
         raise _Fail(o)
+
+    def _decimal(self, o: decimal.Decimal) -> str:
+        text = str(o)
+        if len(text) > self.limits.digits:
+            raise _Fail(o, f"the Decimal has more than {self.limits.digits} digits (the digits limit)")
+        return text
 
     # ----------------------------------------------------------------- pandas
     def _enc_pandas(self, o: Any, t: type, pd: Any, np: Any) -> Any:
@@ -381,21 +388,46 @@ class Serializer:
 
     # ------------------------------------------------------------------ loads
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
+        if type(data) is not Stored:
+            return self._loads(data)
+        try:  # a saver's row: a refusal names it, and its kind fixes the top-level type
+            obj = self._loads(data)
+        except DeserializationError as e:
+            raise DeserializationError(f"cannot read {data.origin}: {e}") from None
+        if data.expect is not None and type(obj) is not data.expect:
+            raise DeserializationError(f"cannot read {data.origin}: it holds a {type(obj).__name__}, not a "
+                                       f"{data.expect.__name__}; the row was not written by nbflow or is damaged")
+        return obj
+
+    def _loads(self, data: Any) -> Any:
+        t = type(data)
+        if t is bytes or t is Stored:
+            raw = data
+        elif t is str:
+            raw = data.encode("utf-8", "surrogatepass")
+        elif t is bytearray or t is memoryview:
+            raw = bytes(data)
+        else:
+            raise DeserializationError(f"corrupt checkpoint data: the stored payload is a {t.__name__}, "
+                                       "not bytes or text")
         try:
-            text = data.decode() if type(data) is bytes else data if type(data) is str else bytes(data).decode()
+            inert.check_document(raw, self.limits)
+            text = data if t is str else raw.decode()
             if _TAG_JSON not in text:
-                try:  # the C scanner alone: our own output has no surrounding whitespace
-                    obj, end = _SCAN(text, 0)
-                except StopIteration:
-                    obj, end = None, -1
-                return obj if end == len(text) else _PLAIN.decode(text)
-            return json.loads(text, object_hook=self._hook)
+                return inert.on_fresh_stack(_parse_plain, text)
+            return inert.on_fresh_stack(self._parse_tagged, text)
         except DeserializationError:
             raise
+        except LimitExceeded as ex:
+            raise DeserializationError(f"checkpoint data refused: {ex}") from None
         except RecursionError:
-            raise DeserializationError("checkpoint data is too deeply nested") from None
+            raise DeserializationError(f"checkpoint data is too deeply nested (the depth limit is "
+                                       f"{self.limits.depth})") from None
         except (ValueError, TypeError) as ex:
-            raise DeserializationError(f"corrupt checkpoint data: {ex}") from None
+            raise DeserializationError(f"corrupt checkpoint data: {inert.describe_exception(ex)}") from None
+
+    def _parse_tagged(self, text: str) -> Any:
+        return json.loads(text, object_hook=self._hook)
 
     def _hook(self, d: dict) -> Any:
         tag = d.get(TAG)
@@ -403,14 +435,21 @@ class Serializer:
             return d
         fn = _DECODERS.get(tag) if type(tag) is str else None
         if fn is None:
-            raise DeserializationError(f"corrupt checkpoint data: unknown tag {tag!r}")
+            raise DeserializationError(f"corrupt checkpoint data: unknown tag {inert.show(tag)}")
         try:
-            return fn(d)
-        except DeserializationError:
+            return fn(self.limits, d)
+        except (DeserializationError, RecursionError):
             raise
         except Exception as ex:
             raise DeserializationError(f"cannot rebuild a {tag!r} value from the checkpoint: "
-                                       f"{type(ex).__name__}: {ex}") from None
+                                       f"{inert.describe_exception(ex)}") from None
+
+def _parse_plain(text: str) -> Any:
+    try:  # the C scanner alone: our own output has no surrounding whitespace
+        obj, end = _SCAN(text, 0)
+    except StopIteration:
+        obj, end = None, -1
+    return obj if end == len(text) else _PLAIN.decode(text)
 
 
 # ---------------------------------------------------------------- encoders
@@ -433,271 +472,12 @@ _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
     _dt.timezone: lambda s, o: s._tz(o),
     zoneinfo.ZoneInfo: lambda s, o: s._tz(o),
     uuid.UUID: lambda s, o: {TAG: "uuid", "v": o.hex},
-    decimal.Decimal: lambda s, o: {TAG: "decimal", "v": str(o)},
+    decimal.Decimal: lambda s, o: {TAG: "decimal", "v": s._decimal(o)},
     collections.OrderedDict: lambda s, o: {TAG: "odict", "v": s._pairs(o)},
     collections.Counter: lambda s, o: {TAG: "counter", "v": s._pairs(o)},
     collections.deque: lambda s, o: {TAG: "deque", "v": s._seq(o), "maxlen": o.maxlen},
     **{c: (lambda s, o: {TAG: "path", "cls": type(o).__name__, "v": str(o)}) for c in _PATHS.values()},
 }
-
-
-# ---------------------------------------------------------------- decoders
-def _ok(value: Any, good: bool) -> Any:
-    if not good:
-        raise ValueError(f"bad value {value!r}")
-    return value
-
-
-def _pairs(v: Any) -> list:
-    return [(k, x) for k, x in v]
-
-
-def _ints(v: Any) -> list[int]:
-    return [_ok(x, type(x) is int) for x in v]
-
-
-def _dec_tz(d: dict) -> Any:
-    if "zone" in d:
-        key = d["zone"]
-        if type(key) is not str or not _ZONE_RE.fullmatch(key) or ".." in key:
-            raise ValueError(f"bad time zone key {key!r}")
-        if "tzdata" not in sys.modules and not any(
-                os.path.isfile(os.path.join(p, key)) for p in zoneinfo.TZPATH):
-            raise DeserializationError(f"time zone {key!r} is not in the system tz database; "
-                                       "`import tzdata` (pip install tzdata) before loading")
-        return zoneinfo.ZoneInfo(key)
-    off = _dt.timedelta(*_ints(d["offset"]))
-    return _dt.timezone(off, d["name"]) if "name" in d else _dt.timezone(off)
-
-
-def _dec_path(d: dict) -> Any:
-    cls = _PATHS.get(d["cls"])
-    if cls is None:
-        raise _refuse(d["cls"], "path class", "only pathlib path classes are allowed")
-    return cls(str(d["v"]))
-
-
-def _dec_dataclass(d: dict) -> Any:
-    cls = _resolve(d["cls"], "dataclass", dataclasses.is_dataclass)
-    obj = cls(**d["f"])
-    later = {f.name for f in dataclasses.fields(cls) if not f.init}
-    for k, v in (d.get("nf") or {}).items():
-        object.__setattr__(obj, _ok(k, k in later), v)  # only real init=False fields
-    return obj
-
-
-def _dec_pydantic(d: dict) -> Any:
-    cls = _resolve(d["cls"], "pydantic model", _is_model)
-    if "root" in d:
-        return cls.model_validate(d["root"])
-    by_alias = cls.model_config.get("validate_by_alias", True)
-    data = {}
-    for k, v in d["f"].items():
-        f = cls.__pydantic_fields__.get(k)
-        alias = f and (f.validation_alias if isinstance(f.validation_alias, str) else f.alias)
-        data[alias if by_alias and isinstance(alias, str) else k] = v
-    obj = cls.model_validate(data)
-    for k, v in (d.get("p") or {}).items():
-        setattr(obj, _ok(k, k in cls.__private_attributes__), v)
-    return obj
-
-
-def _dec_ext(d: dict) -> Any:
-    if d["name"] not in _REGISTRY:
-        raise _refuse(d["name"], "registered type", "no type is registered under that name")
-    return _REGISTRY[d["name"]][2](d["v"])
-
-
-def _np_dtype(np: Any, s: Any) -> Any:
-    if type(s) is not str or not _DTYPE_RE.fullmatch(s):
-        raise _refuse(s, "numpy dtype", "only numeric, bool, str, bytes and datetime dtypes are allowed")
-    return np.dtype(s)
-
-
-def _dec_ndarray(d: dict) -> Any:
-    np = _need("numpy")
-    shape = tuple(int(n) for n in d["shape"])
-    if d["dtype"] == "O":
-        arr = np.empty(len(d["v"]), dtype=object)
-        for i, x in enumerate(d["v"]):
-            arr[i] = x
-        return arr.reshape(shape)
-    dtype, raw = _np_dtype(np, d["dtype"]), _unb64(d["v"])
-    if min(shape, default=0) < 0 or math.prod(shape) * dtype.itemsize != len(raw):
-        raise ValueError("array size does not match its shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy() if dtype.itemsize else np.empty(shape, dtype)
-
-
-def _dec_npscalar(d: dict) -> Any:
-    np = _need("numpy")
-    dtype, raw = _np_dtype(np, d["dtype"]), _unb64(d["v"])
-    if len(raw) != dtype.itemsize or not raw:
-        raise ValueError("scalar size does not match its dtype")
-    return np.frombuffer(raw, dtype=dtype)[0].copy()
-
-
-def _dec_pdarr(d: dict) -> Any:
-    pd, np = _need("pandas"), _need("numpy")
-    if d["k"] == "cat":
-        return pd.Categorical.from_codes(d["codes"], dtype=pd.CategoricalDtype(d["cats"], ordered=bool(d["ordered"])))
-    if d["k"] == "dttz":
-        return pd.Series(d["v"]).dt.tz_localize("UTC").dt.tz_convert(d["tz"]).array
-    name = d["dtype"]
-    if name not in _PD_EXT and name not in ("str", "string"):
-        raise _refuse(name, "pandas dtype", "it is not one of the supported extension dtypes")
-    dtype = {"str": pd.StringDtype("python", na_value=np.nan), "string": pd.StringDtype("python")}.get(name, name)
-    return pd.array(d["v"], dtype=dtype)
-
-
-def _dec_pdindex(d: dict) -> Any:
-    pd = _need("pandas")
-    if "range" in d:
-        return pd.RangeIndex(*[int(x) for x in d["range"]], name=d["name"])
-    if "levels" in d:
-        return pd.MultiIndex(levels=d["levels"], codes=d["codes"], names=d["names"])
-    v, freq = d["v"], d.get("freq")
-    if freq is not None:
-        cls = pd.TimedeltaIndex if v.dtype.kind == "m" else pd.DatetimeIndex
-        return cls(v, freq=_ok(freq, type(freq) is str), name=d["name"])
-    return pd.Index(v, dtype=v.dtype, name=d["name"])
-
-
-def _dec_dataframe(d: dict) -> Any:
-    pd, idx = _need("pandas"), d["index"]
-    cols = {i: pd.Series(v, index=idx, dtype=v.dtype) for i, v in enumerate(d["data"])}
-    df = pd.DataFrame(cols, index=idx)
-    df.columns = d["columns"]
-    return df
-
-
-def _dec_pdts(d: dict) -> Any:
-    ts = _need("pandas").Timestamp(d["v"])
-    return ts if d["tz"] is None else ts.tz_localize("UTC").tz_convert(d["tz"])
-
-
-_DECODERS: dict[str, Callable[[dict], Any]] = {
-    "int": lambda d: int(_ok(d["v"], type(d["v"]) is str and re.fullmatch(r"-?[0-9a-f]+", d["v"]) is not None), 16),
-    "float": lambda d: float(_ok(d["v"], d["v"] in ("nan", "inf", "-inf"))),
-    "dict": lambda d: dict(_pairs(d["v"])),
-    "tuple": lambda d: tuple(d["v"]),
-    "set": lambda d: set(d["v"]),
-    "frozenset": lambda d: frozenset(d["v"]),
-    "bytes": lambda d: _unb64(d["v"]),
-    "bytearray": lambda d: bytearray(_unb64(d["v"])),
-    "complex": lambda d: complex(float(d["v"][0]), float(d["v"][1])),
-    "datetime": lambda d: _dt.datetime(*_ints(d["v"]), tzinfo=d["tz"], fold=int(d.get("fold", 0))),
-    "date": lambda d: _dt.date.fromisoformat(d["v"]),
-    "time": lambda d: _dt.time(*_ints(d["v"]), tzinfo=d["tz"], fold=int(d.get("fold", 0))),
-    "timedelta": lambda d: _dt.timedelta(*_ints(d["v"])),
-    "tz": _dec_tz,
-    "uuid": lambda d: uuid.UUID(hex=d["v"]),
-    "decimal": lambda d: decimal.Decimal(str(d["v"])),
-    "odict": lambda d: collections.OrderedDict(_pairs(d["v"])),
-    "counter": lambda d: collections.Counter(dict(_pairs(d["v"]))),
-    "deque": lambda d: collections.deque(d["v"], None if d["maxlen"] is None else int(d["maxlen"])),
-    "path": _dec_path,
-    "enum": lambda d: _resolve(d["cls"], "Enum class", lambda c: issubclass(c, enum.Enum))(d["v"]),
-    "namedtuple": lambda d: _resolve(d["cls"], "NamedTuple class",
-                                     lambda c: issubclass(c, tuple) and hasattr(c, "_fields"))(*d["v"]),
-    "dataclass": _dec_dataclass,
-    "pydantic": _dec_pydantic,
-    "ext": _dec_ext,
-    "ndarray": _dec_ndarray,
-    "npscalar": _dec_npscalar,
-    "pdarr": _dec_pdarr,
-    "pdindex": _dec_pdindex,
-    "series": lambda d: _need("pandas").Series(d["v"], index=d["index"], name=d["name"], dtype=d["v"].dtype),
-    "dataframe": _dec_dataframe,
-    "pdts": _dec_pdts,
-    "pdtd": lambda d: _need("pandas").Timedelta(d["v"]),
-    "pdnat": lambda d: _need("pandas").NaT,
-}
-
-
-# ---------------------------------------------------------------- summarize
-_ADDR = re.compile(r"\s+at\s+0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
-
-
-_PLAIN_SCALARS = (int, float, bool, type(None))
-
-
-def summarize(obj: Any, limit: int = 80) -> str:
-    """A short, deterministic, one-line preview of any value (never raises)."""
-    limit = max(int(limit), 2)
-    if type(obj) is tuple and len(obj) <= 4 and all(type(x) in _PLAIN_SCALARS for x in obj):
-        s = repr(obj)  # fast path: task arguments are very often a few numbers
-        if len(s) <= limit:
-            return s
-    try:
-        s = _pv(obj, limit + 1, 0)
-    except Exception:
-        try:
-            s = f"<{_tname(type(obj))}>"
-        except Exception:
-            s = "<?>"
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def _items(parts: Any, budget: int, depth: int, fmt: Callable[[Any, int], str], sort: bool = False) -> str:
-    out, used = [], 0
-    if sort:
-        parts = sorted((fmt(p, budget) for p in parts))
-        fmt = lambda p, b: p  # noqa: E731
-    for p in parts:
-        if used > budget:
-            out.append("…")
-            break
-        s = fmt(p, budget - used)
-        out.append(s)
-        used += len(s) + 2
-    return ", ".join(out)
-
-
-def _pv(o: Any, budget: int, depth: int) -> str:
-    t = type(o)
-    if depth > 6:
-        return "…"
-    sub = lambda x, b: _pv(x, b, depth + 1)  # noqa: E731
-    if o is None or t in (bool, float, complex):
-        return repr(o)
-    if t is int:
-        return repr(o) if o.bit_length() < 4000 else f"<int of {o.bit_length()} bits>"
-    if t in (str, bytes, bytearray):
-        return repr(o[: budget + 2]) + ("…" if len(o) > budget + 2 else "")
-    if isinstance(o, enum.Enum):
-        return f"{t.__name__}.{o.name}" if o.name else repr(o)
-    if t is list or t is collections.deque:
-        return "[" + _items(o, budget, depth, sub) + "]"
-    if t is tuple:
-        return "(" + _items(o, budget, depth, sub) + ("," if len(o) == 1 else "") + ")"
-    if (t is set or t is frozenset) and len(o) > 200:
-        return f"{t.__name__} of {len(o)} items"
-    if t is set or t is frozenset:
-        body = "{" + _items(o, budget, depth, sub, sort=True) + "}"
-        return body if t is set and o else f"{t.__name__}({body if o else ''})"
-    if isinstance(o, dict):
-        body = "{" + _items(o.items(), budget, depth, lambda kv, b: f"{sub(kv[0], b)}: {sub(kv[1], b)}") + "}"
-        return body if t is dict else f"{t.__name__}({body})"
-    if isinstance(o, tuple) and hasattr(t, "_fields"):
-        return f"{t.__name__}(" + _items(zip(t._fields, o), budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
-        return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if hasattr(t, "__pydantic_fields__") and _is_model(t):
-        fs = [(k, getattr(o, k, "?")) for k in t.__pydantic_fields__]
-        return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
-    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
-        return f"{t.__name__}({o.isoformat()})"
-    mod = getattr(t, "__module__", "") or ""
-    if mod.startswith("numpy") and hasattr(o, "shape") and hasattr(o, "dtype") and o.shape:
-        return f"{t.__name__}(shape={tuple(o.shape)}, dtype={o.dtype})"
-    if mod.startswith("pandas") and t.__name__ == "DataFrame":
-        cols = _items(o.columns, budget, depth, lambda c, b: str(c)[:b])
-        return f"DataFrame({o.shape[0]} rows × {o.shape[1]} columns: {cols})"
-    if mod.startswith("pandas") and t.__name__ == "Series":
-        return f"Series(name={o.name!r}, {len(o)} rows, dtype={o.dtype})"
-    s = repr(o)
-    return " ".join(_ADDR.sub("", s).split())
 
 
 default_serializer = Serializer()

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+from .rows import check_checkpoint, check_write
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -134,8 +135,9 @@ class InMemorySaver(BaseCheckpointSaver):
             if checkpoint_id is None:
                 if not ns.ids:
                     return None
-                return ns.checkpoints[ns.ids[-1]]
-            return ns.checkpoints.get(checkpoint_id)
+                return check_checkpoint(ns.checkpoints[ns.ids[-1]])
+            rec = ns.checkpoints.get(checkpoint_id)
+            return None if rec is None else check_checkpoint(rec)
 
     def list_checkpoints(
         self,
@@ -154,14 +156,14 @@ class InMemorySaver(BaseCheckpointSaver):
             end = len(ids) if before is None else bisect.bisect_left(ids, before)
             start = 0 if limit is None else max(0, end - limit)
             cps = ns.checkpoints
-            return [cps[ids[i]] for i in range(end - 1, start - 1, -1)]
+            return [check_checkpoint(cps[ids[i]]) for i in range(end - 1, start - 1, -1)]
 
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         with self._lock:
             ns = self._ns(thread_id, checkpoint_ns)
             if ns is None:
                 return []
-            return list(ns.writes.get(checkpoint_id, ()))
+            return [check_write(w) for w in ns.writes.get(checkpoint_id, ())]
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         with self._lock:
@@ -169,8 +171,8 @@ class InMemorySaver(BaseCheckpointSaver):
             if t is None:
                 return []
             if checkpoint_ns is None:
-                return list(t.writes)
-            return [w for w in t.writes if w.checkpoint_ns == checkpoint_ns]
+                return [check_write(w) for w in t.writes]
+            return [check_write(w) for w in t.writes if w.checkpoint_ns == checkpoint_ns]
 
     def list_threads(self) -> list[str]:
         with self._lock:

@@ -60,6 +60,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from ..errors import ConfigError
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
+from .rows import checkpoint_record, write_record
 
 __all__ = [
     "PostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "check_conninfo", "redact_conninfo",
@@ -469,7 +470,7 @@ class PostgresSaver(BaseCheckpointSaver):
             rows = self._fetch("get_checkpoint", _GET_LATEST, (thread_id, checkpoint_ns))
         else:
             rows = self._fetch("get_checkpoint", _GET_BY_ID, (thread_id, checkpoint_ns, checkpoint_id))
-        return CheckpointRecord(*rows[0]) if rows else None
+        return checkpoint_record(rows[0]) if rows else None
 
     def list_checkpoints(
         self,
@@ -485,18 +486,18 @@ class PostgresSaver(BaseCheckpointSaver):
             rows = self._fetch("list_checkpoints", _LIST_CKPTS, (thread_id, checkpoint_ns, limit))
         else:
             rows = self._fetch("list_checkpoints", _LIST_CKPTS_BEFORE, (thread_id, checkpoint_ns, before, limit))
-        return [CheckpointRecord(*row) for row in rows]
+        return [checkpoint_record(row) for row in rows]
 
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         rows = self._fetch("get_writes", _GET_WRITES, (thread_id, checkpoint_ns, checkpoint_id))
-        return [WriteRecord(*row) for row in rows]
+        return [write_record(row) for row in rows]
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         if checkpoint_ns is None:
             rows = self._fetch("list_writes", _LIST_WRITES_ALL, (thread_id,))
         else:
             rows = self._fetch("list_writes", _LIST_WRITES_NS, (thread_id, checkpoint_ns))
-        return [WriteRecord(*row) for row in rows]
+        return [write_record(row) for row in rows]
 
     def list_threads(self) -> list[str]:
         return [row[0] for row in self._fetch("list_threads", _LIST_THREADS, ())]

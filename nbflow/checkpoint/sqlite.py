@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from ..errors import ConfigError
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+from .rows import checkpoint_record, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
 
@@ -443,7 +444,7 @@ class SqliteSaver(BaseCheckpointSaver):
         else:
             sql, args = _GET_BY_ID, (thread_id, checkpoint_ns, checkpoint_id)
         row = self._run(lambda: self._conn.execute(sql, args).fetchone())
-        return None if row is None else CheckpointRecord(*row)
+        return None if row is None else checkpoint_record(row)
 
     def list_checkpoints(
         self,
@@ -462,12 +463,12 @@ class SqliteSaver(BaseCheckpointSaver):
         else:
             sql, args = _LIST_CKPTS_BEFORE, (thread_id, checkpoint_ns, before, limit)
         rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
-        return [CheckpointRecord(*row) for row in rows]
+        return [checkpoint_record(row) for row in rows]
 
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         args = (thread_id, checkpoint_ns, checkpoint_id)
         rows = self._run(lambda: self._conn.execute(_GET_WRITES, args).fetchall())
-        return [WriteRecord(*row) for row in rows]
+        return [write_record(row) for row in rows]
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         if checkpoint_ns is None:
@@ -475,7 +476,7 @@ class SqliteSaver(BaseCheckpointSaver):
         else:
             sql, args = _LIST_WRITES_NS, (thread_id, checkpoint_ns)
         rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
-        return [WriteRecord(*row) for row in rows]
+        return [write_record(row) for row in rows]
 
     def list_threads(self) -> list[str]:
         rows = self._run(lambda: self._conn.execute(_LIST_THREADS).fetchall())

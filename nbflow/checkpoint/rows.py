@@ -1,0 +1,131 @@
+"""Stored rows → records, with every column's type checked (pure; shared by all savers).
+
+A saver's read path hands each raw row to :func:`checkpoint_record` /
+:func:`write_record` (database savers) or each stored record to
+:func:`check_checkpoint` / :func:`check_write` (in-process savers). A column of
+the wrong type -- an INTEGER where a payload belongs, a BLOB where a thread id
+belongs -- raises :class:`~nbflow.errors.DeserializationError` naming the
+thread, the checkpoint and the row kind, instead of turning into
+``bytes(n)`` (a huge allocation) or an exception deep inside the engine.
+
+Payloads read from a database are labelled (:class:`nbflow.inert.Stored`) with
+the row they came from, so that the serializer's refusal of a malformed
+payload names it too. :func:`describe_checkpoint` / :func:`describe_write` give
+that wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import DeserializationError
+from ..inert import Stored, describe_row, label
+from .base import ERROR, INTERRUPT, RESUME, CheckpointRecord, WriteRecord
+
+__all__ = ["checkpoint_record", "write_record", "check_checkpoint", "check_write",
+           "describe_checkpoint", "describe_write"]
+
+_TEXT = (str,)
+_OPT_TEXT = (str, type(None))
+_INT = (int,)
+_TIME = (float, int)
+_OPT_TIME = (float, int, type(None))
+_PAYLOAD = (bytes, Stored, str, memoryview, bytearray)  # drivers differ: sqlite3 gives bytes, others may not
+
+# (column, allowed types), in CheckpointRecord / WriteRecord field order.
+_CKPT_COLUMNS = (("thread_id", _TEXT), ("checkpoint_ns", _TEXT), ("checkpoint_id", _TEXT),
+                 ("parent_id", _OPT_TEXT), ("created_at", _TIME), ("step", _INT), ("source", _TEXT),
+                 ("channels", _PAYLOAD), ("metadata", _PAYLOAD))
+_WRITE_COLUMNS = (("thread_id", _TEXT), ("checkpoint_ns", _TEXT), ("checkpoint_id", _TEXT),
+                  ("task_id", _TEXT), ("name", _TEXT), ("path", _TEXT), ("kind", _TEXT),
+                  ("payload", _PAYLOAD), ("started_at", _OPT_TIME), ("ended_at", _OPT_TIME),
+                  ("summary", _TEXT), ("wave", _INT), ("seq", _INT))
+_NONE = type(None)
+_RAW = (bytes, Stored)
+# The top-level type a payload decodes to, by row kind (None: any value).
+_EXPECT = {INTERRUPT: list, ERROR: dict, RESUME: dict}
+
+
+def describe_checkpoint(thread_id: Any, ns: Any, checkpoint_id: Any, what: str = "checkpoint row") -> str:
+    return describe_row(thread_id, ns, checkpoint_id, what)
+
+
+def describe_write(thread_id: Any, ns: Any, checkpoint_id: Any, kind: Any, name: Any, path: Any) -> str:
+    return describe_row(thread_id, ns, checkpoint_id, kind, name, path)
+
+
+def _check(values: Sequence[Any], columns: tuple, describe: Any) -> None:
+    """Raise the precise error for the first column of the wrong type (slow path)."""
+    if len(values) != len(columns):
+        raise DeserializationError(f"cannot read {describe()}: it has {len(values)} columns, "
+                                   f"expected {len(columns)}")
+    for v, (name, kinds) in zip(values, columns):
+        if type(v) not in kinds:
+            expected = " or ".join("text" if k is str else "bytes" if k in (bytes, Stored) else
+                                   "null" if k is _NONE else k.__name__ for k in kinds)
+            raise DeserializationError(
+                f"cannot read {describe()}: column {name!r} holds a {type(v).__name__}, expected {expected}; "
+                "the database was written by something other than nbflow or is damaged")
+
+
+def _bytes(v: Any, where: tuple) -> bytes:
+    if type(v) is bytes or type(v) is Stored:
+        return v
+    if type(v) is memoryview or type(v) is bytearray:
+        return bytes(v)
+    try:
+        return v.encode("utf-8")  # text (checked by _check to be a str)
+    except UnicodeEncodeError:
+        raise DeserializationError(f"cannot read {describe_row(*where)}: its payload is not valid text") from None
+
+
+def _ckpt_ok(r: Sequence[Any]) -> bool:
+    return (len(r) == 9 and type(r[0]) is str and type(r[1]) is str and type(r[2]) is str
+            and (r[3] is None or type(r[3]) is str) and type(r[4]) in _TIME and type(r[5]) is int
+            and type(r[6]) is str and type(r[7]) in _RAW and type(r[8]) in _RAW)
+
+
+def _write_ok(r: Sequence[Any]) -> bool:
+    return (len(r) == 13 and type(r[0]) is str and type(r[1]) is str and type(r[2]) is str
+            and type(r[3]) is str and type(r[4]) is str and type(r[5]) is str and type(r[6]) is str
+            and type(r[7]) in _RAW and type(r[8]) in _OPT_TIME and type(r[9]) in _OPT_TIME
+            and type(r[10]) is str and type(r[11]) is int and type(r[12]) is int)
+
+
+def checkpoint_record(row: Sequence[Any]) -> CheckpointRecord:
+    """A raw ``checkpoints`` row (columns in :class:`CheckpointRecord` order), checked and labelled."""
+    if not _ckpt_ok(row):
+        _check(row, _CKPT_COLUMNS, lambda: describe_row(*row[:3], "checkpoint row") if len(row) > 2
+               else "a checkpoint row")
+    t, ns, cid = row[0], row[1], row[2]
+    channels, meta = (t, ns, cid, "checkpoint channels"), (t, ns, cid, "checkpoint metadata")
+    return CheckpointRecord(t, ns, cid, row[3], row[4], row[5], row[6],
+                            label(_bytes(row[7], channels), channels, dict),
+                            label(_bytes(row[8], meta), meta, dict))
+
+
+def write_record(row: Sequence[Any]) -> WriteRecord:
+    """A raw ``writes`` row (columns in :class:`WriteRecord` order), checked and labelled."""
+    if not _write_ok(row):
+        _check(row, _WRITE_COLUMNS, lambda: describe_row(row[0], row[1], row[2], row[6], row[4], row[5])
+               if len(row) > 6 else "a write row")
+    where = (row[0], row[1], row[2], row[6], row[4], row[5])
+    return WriteRecord(*row[:7], label(_bytes(row[7], where), where, _EXPECT.get(row[6])), *row[8:])
+
+
+def check_checkpoint(rec: CheckpointRecord) -> CheckpointRecord:
+    """Type-check a stored record as it is handed out (in-process savers)."""
+    values = (rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.created_at, rec.step,
+              rec.source, rec.channels, rec.metadata)
+    if not _ckpt_ok(values):
+        _check(values, _CKPT_COLUMNS, lambda: describe_checkpoint(*values[:3]))
+    return rec
+
+
+def check_write(rec: WriteRecord) -> WriteRecord:
+    """Type-check a stored write record as it is handed out (in-process savers)."""
+    values = (rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.task_id, rec.name, rec.path, rec.kind,
+              rec.payload, rec.started_at, rec.ended_at, rec.summary, rec.wave, rec.seq)
+    if not _write_ok(values):
+        _check(values, _WRITE_COLUMNS, lambda: describe_write(*values[:3], rec.kind, rec.name, rec.path))
+    return rec
