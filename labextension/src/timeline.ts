@@ -4,6 +4,7 @@
 
 import { AnyModel } from "./model";
 import { ToFrontend, msg } from "./protocol";
+import { icon } from "./icons";
 import { append, badge, clear, duration, h } from "./dom";
 
 interface Task {
@@ -43,7 +44,7 @@ function gantt(inv: Invocation): HTMLElement {
 function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
   const box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
-    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Replay from here" });
+    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
     replay.addEventListener("click", () => send(msg("replay", { index: inv.index })));
     box.append(h("div", { class: "nbflow-details-actions" }, replay));
   }
@@ -56,13 +57,13 @@ function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
   const table = h("div", { class: "nbflow-task-table" });
   for (const t of inv.tasks) {
     const row = h("div", { class: "nbflow-entry", "data-kind": "task", "data-state": t.outcome === "cached" ? "ok" : t.outcome },
-      h("span", { class: "nbflow-mark", text: t.outcome === "error" ? "✗" : t.outcome === "interrupted" ? "⏸" : "✓" }),
+      h("span", { class: "nbflow-mark" }, icon(t.outcome === "error" ? "error" : t.outcome === "interrupted" ? "waiting" : "ok")),
       h("span", { class: "nbflow-task-name", text: t.name }), t.outcome === "cached" ? badge("cached", "cached") : null,
       h("span", { class: "nbflow-duration", text: duration(t.duration) }),
       t.result ? h("code", { class: "nbflow-preview", text: t.result }) : null,
       t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null);
     if (t.fork !== null) {
-      const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task" });
+      const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task (new thread)" });
       fork.addEventListener("click", () => {
         fork.hidden = true;
         const value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "new result as JSON (or text); leave empty to run this task again" });
@@ -93,7 +94,7 @@ function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
 export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
   const root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" });
   const title = h("span", { class: "nbflow-name" });
-  const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "↻ Refresh" });
+  const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   const errorBox = h("div", { class: "nbflow-error", hidden: true });
   const list = h("div", { class: "nbflow-invocations" });

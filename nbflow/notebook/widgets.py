@@ -95,6 +95,7 @@ class RunView(_Base):
     """
 
     _kind = t.Unicode("run").tag(sync=True)
+    _uid = t.Unicode("").tag(sync=True)  # keys the front end's UI state (drafts) across re-renders
     status = t.Unicode("idle").tag(sync=True)
 
     def __init__(self, live: Live, **kwargs: Any) -> None:
@@ -102,6 +103,7 @@ class RunView(_Base):
         self.live = live
         self.messages_sent = 0
         self._display_id = f"nbflow-{uuid.uuid4().hex}"
+        self._uid = self._display_id
         self._displayed = False
         self._settled_shown: tuple | None = None
         self.status = live.model.status
