@@ -218,13 +218,22 @@ def timeline_html(data: dict) -> str:
 
 # ---------------------------------------------------------------------------- inbox
 def inbox_transcript(items: list[dict]) -> str:
-    if not items:
-        return "nbflow inbox · nothing is waiting for input"
-    lines = [f"nbflow inbox · {len(items)} thread{'s' if len(items) != 1 else ''} waiting for input"]
+    """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results."""
+    waiting = [i for i in items if i["state"] == "waiting"]
+    if not waiting:
+        lines = ["nbflow inbox · nothing is waiting for input"]
+    else:
+        lines = [f"nbflow inbox · {len(waiting)} thread{'s' if len(waiting) != 1 else ''} waiting for input"]
     for item in items:
-        lines.append(f"  {item['workflow']} · thread {item['thread_id']}")
+        lines.append(f"  {item['workflow']} · thread {item['thread_id']} · {item['state']}")
         for q in item["questions"]:
-            lines.append(f"    ? {q}")
+            tail = f" ↳ {q['answer']} (from {q['origin']})" if q["state"] == "answered" else \
+                " (superseded)" if q["state"] == "superseded" else ""
+            lines.append(f"    ? {q['summary']}{tail}")
+        if item.get("result"):
+            lines.append(f"    = {item['result']}")
+        if item.get("message"):
+            lines.append(f"    ✗ {item['message']}")
     return "\n".join(lines)
 
 

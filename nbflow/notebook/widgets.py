@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -443,9 +444,13 @@ class Inbox(_Base):
         if not state.interrupts:
             return False
         live = h.live(wf, str(thread_id))
+        try:
+            since = datetime.fromisoformat(state.created_at).timestamp() if state.created_at else time.time()
+        except (TypeError, ValueError):
+            since = time.time()
         with self._lock:
             self.lives[key] = live
-            self._since[key] = time.time()
+            self._since[key] = since
         live.subscribers.add(self)
         return True
 
@@ -463,6 +468,16 @@ class Inbox(_Base):
             self._sync()
 
     def thread_settled(self, live: Live) -> None:
+        """A thread stopped somewhere in this kernel: follow it when it is one of ours and now waits."""
+        tid = live.thread_id
+        if tid is not None and all(v is not live for v in list(self.lives.values())) and live.model.pending:
+            for wf in self.workflows:
+                if wf.name == live.model.workflow and wf.checkpointer is live.workflow.checkpointer:
+                    with self._lock:
+                        self.lives[(wf.name, tid)] = live
+                        self._since[(wf.name, tid)] = time.time()
+                    live.subscribers.add(self)
+                    break
         self._sync()
 
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
