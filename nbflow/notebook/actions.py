@@ -43,7 +43,10 @@ def start(workflow: Any, input: Any, config: Mapping | None, live: Live | None =
     private = live.key[0] == "private"
     prev = h.starting(live)
     try:
-        events = workflow.stream_events(input, dict(config or {}))
+        if private:  # no thread: the view folds this run's own events
+            events = workflow.stream_events(input, dict(config or {}))
+        else:  # the tap feeds the thread's model; the stream only has to be drained (fewest items)
+            events = workflow.stream(input, dict(config or {}), stream_mode="values")
     except BaseException:
         h.restore(live, prev)
         raise
@@ -60,7 +63,8 @@ def _drain(h: Any, live: Live, events: Any, fold: bool) -> None:
             if fold:
                 h.fold(live, event)
     except BaseException as exc:  # noqa: BLE001 - shown in the view
-        h.failed(live, exc)
+        if fold or live.model.status == "running":  # a tap-fed run already reported its RunError
+            h.failed(live, exc)
     finally:
         # Every tap delivery of this run happened before its stream ended.
         if live.model.status == "running" and live.consumer is threading.current_thread():

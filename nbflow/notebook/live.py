@@ -38,6 +38,8 @@ FLUSH_INTERVAL = 0.05
 log = logging.getLogger("nbflow.notebook")
 
 _SETTLING = (ev.RunEnd, ev.RunInterrupted, ev.RunError)
+_HEARD = frozenset({ev.RunStart, ev.TaskStart, ev.TaskEnd, ev.Custom, ev.Message, ev.RunEnd, ev.RunInterrupted,
+                    ev.RunError, tap.ThreadEdited})
 
 
 class Live:
@@ -53,6 +55,7 @@ class Live:
         self.idle.set()
         self.was_settled = True
         self.consumer: threading.Thread | None = None
+        self.queued = False  # in the hub's dirty queue (set by fold, cleared by flush)
 
     @property
     def thread_id(self) -> str | None:
@@ -167,14 +170,18 @@ class Hub:
 
     # ------------------------------------------------------------------ events in
     def _hear(self, item: tap.TapEvent) -> None:
-        live = self.lives.get((id(item.saver), str(item.thread_id)))
         event = item.event
+        kind = type(event)
+        if kind not in _HEARD:
+            return  # checkpoints and the like: the model does not need them
+        tid = item.thread_id
+        live = self.lives.get((id(item.saver), tid if type(tid) is str else str(tid)))
         if live is None:
-            if self.watchers and (type(event) in _SETTLING and not event.ns or type(event) is tap.ThreadEdited):
+            if self.watchers and (kind in _SETTLING and not event.ns or kind is tap.ThreadEdited):
                 self._notices.append((item.saver, str(item.thread_id), item.workflow))
                 self._wake.set()
             return
-        if type(event) is tap.ThreadEdited:
+        if kind is tap.ThreadEdited:
             with live.lock:
                 live.model.edited(event.kind)
             self._mark(live)
@@ -192,9 +199,11 @@ class Hub:
                 live.idle.set()
         elif live.idle.is_set():
             live.idle.clear()
-        self._dirty.append(live)
-        if not self._wake.is_set():
-            self._wake.set()
+        if not live.queued:
+            live.queued = True
+            self._dirty.append(live)
+            if not self._wake.is_set():
+                self._wake.set()
 
     def failed(self, live: Live, exc: BaseException) -> None:
         with live.lock:
@@ -222,6 +231,7 @@ class Hub:
         self._mark(live)
 
     def _mark(self, live: Live) -> None:
+        live.queued = True
         self._dirty.append(live)
         self._wake.set()
 
@@ -249,6 +259,7 @@ class Hub:
             lives = []
             while self._dirty:
                 live = self._dirty.popleft()
+                live.queued = False
                 if id(live) not in seen:
                     seen.add(id(live))
                     lives.append(live)
