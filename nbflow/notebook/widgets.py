@@ -123,12 +123,16 @@ class RunView(_Base):
         if state is not None and state["status"] != self.status:
             self.status = state["status"]
 
-    def thread_settled(self, live: Live) -> None:
-        """The thread stopped (done, failed or waiting): refresh the saved fallbacks under our display id."""
+    def thread_settled(self, live: Live, force: bool = False) -> None:
+        """The thread stopped (done, failed or waiting): refresh the saved fallbacks under our display id.
+
+        ``force`` re-sends even an unchanged rendering: ``wait()`` does, from the cell that waits, so a
+        notebook runner that only reads messages of the executing cell (nbclient) sees the update too.
+        """
         if not self._displayed:
             return
         text, html = self._fallbacks()
-        if (text, html) == self._settled_shown:
+        if (text, html) == self._settled_shown and not force:
             return
         self._settled_shown = (text, html)
         from IPython.display import update_display
@@ -157,7 +161,8 @@ class RunView(_Base):
     def wait(self, timeout: float | None = None) -> str:
         """Block until the thread is not ``running`` (or ``timeout`` seconds); returns the status."""
         status = hub().wait(self.live, timeout)
-        self.thread_settled(self.live)
+        if status != "running":
+            self.thread_settled(self.live, force=True)
         return status
 
     @property
