@@ -411,10 +411,12 @@ def test_the_saved_fallbacks_are_refreshed_under_the_display_id(monkeypatch):
     view.resume("yes")
     view.wait(10)
     ids = {c[2]["display_id"] for c in calls}
-    assert len(ids) == 1 and calls[0][0] == "display"
-    last = [c for c in calls if c[0] == "update"][-1][1]
-    assert "done" in last["text/plain"].splitlines()[0] and 'data-status="done"' in last["text/html"]
-    assert "application/vnd.jupyter.widget-view+json" in last
+    assert ids == {view._display_id, view._display_id + "-static"} and calls[0][0] == "display"
+    updates = [c for c in calls if c[0] == "update"]
+    widget = [c[1] for c in updates if c[2]["display_id"] == view._display_id][-1]
+    twin = [c[1] for c in updates if c[2]["display_id"] != view._display_id][-1]
+    assert "done" in widget["text/plain"].splitlines()[0] and "application/vnd.jupyter.widget-view+json" in widget
+    assert 'data-status="done"' in twin["text/html"] and "nbflow-twin" in twin["text/html"]
 
 
 # ---------------------------------------------------------------------------- timeline

@@ -147,7 +147,8 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     clear(statusIcon);
     statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded"));
     statusText.textContent = STATUS_WORDS[s.status] ?? s.status;
-    count.textContent = s.total ? `${s.done}/${s.total} tasks` : "no tasks yet";
+    count.textContent = s.total ? `${s.done}/${s.total} tasks` : "";
+    progress.hidden = !s.total;
     bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round((100 * s.done) / s.total)}%` : "0%";
     event.hidden = !s.last_event && !s.events;
     event.textContent = s.events ? `${s.events} events · latest: ${s.last_event}` : s.last_event;

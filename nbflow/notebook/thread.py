@@ -51,7 +51,11 @@ def error_text(exc: BaseException | None) -> str:
 
 def _user_frame(exc: BaseException) -> tuple[str, str]:
     """The traceback text, and 'cell/file line N: code' of the innermost frame outside nbflow and the stdlib."""
-    text = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
+    te = tb.TracebackException.from_exception(exc)
+    mine = [f for f in te.stack if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    if mine:  # nbflow's own frames say nothing about the user's code
+        te.stack = tb.StackSummary.from_list(mine)
+    text = "".join(te.format())
     if len(text) > TRACEBACK_LIMIT:
         text = "…\n" + text[-TRACEBACK_LIMIT:]
     where = ""

@@ -82,6 +82,11 @@ class _Base(anywidget.AnyWidget):
         return data, meta
 
 
+# Hides a run view's static twin while the live widget is drawn in the output just before it.
+_TWIN_STYLE = ("<style>.jp-OutputArea-child:has(.nbflow-run:not(.nbflow-static)) + "
+               ".jp-OutputArea-child:has(.nbflow-twin) { display: none; }</style>")
+
+
 def _error_message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -137,8 +142,9 @@ class RunView(_Base):
         self._settled_shown = (text, html)
         from IPython.display import update_display
 
-        data, meta = self._bundle(text, html, {})
-        update_display(data, raw=True, metadata=meta, display_id=self._display_id)
+        widget, twin = self._display_bundles(text, html)
+        update_display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
+        update_display(twin, raw=True, display_id=self._display_id + "-static")
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
@@ -207,14 +213,30 @@ class RunView(_Base):
         text, html = self._fallbacks()
         return self._bundle(text, html, kwargs)
 
+    def _display_bundles(self, text: str, html: str) -> tuple[tuple[dict, dict], dict]:
+        """The widget output (widget view + text/plain) and its static twin (text/html).
+
+        nbconvert and other renderers without the widget state pick the widget
+        view over text/html and draw nothing, so the HTML goes into a second
+        output. Its inline style hides it while a live view is drawn just above
+        it (JupyterLab, Notebook 7); everywhere else -- nbconvert HTML, a
+        notebook reopened without its kernel -- it shows the thread's last state.
+        """
+        data, meta = self._bundle(text, html, {})
+        widget = {k: v for k, v in data.items() if k != "text/html"}
+        twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
+        return (widget, meta), twin
+
     def _ipython_display_(self) -> None:
-        """Display with a display id, so the fallbacks can be refreshed when the thread settles."""
+        """Display with display ids, so the saved fallbacks can be refreshed when the thread settles."""
         from IPython.display import display
 
-        data, meta = self._repr_mimebundle_()
+        text, html = self._fallbacks()
         self._displayed = True
-        self._settled_shown = (data["text/plain"], data["text/html"])
-        display(data, raw=True, metadata=meta, display_id=self._display_id)
+        self._settled_shown = (text, html)
+        widget, twin = self._display_bundles(text, html)
+        display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
+        display(twin, raw=True, display_id=self._display_id + "-static")
 
     def __repr__(self) -> str:
         return self.transcript
