@@ -417,7 +417,7 @@ def test_timeline_parallel_tasks_overlap_and_fork_indices():
         "      ✓ right → 3\n"
         "      ✓ total → 5\n"
         "      = 5\n"
-        "  #1 done · input 10\n"
+        "  #1 done · input 10 · head\n"
         "      ✓ left → 11\n"
         "      ✓ right → 12\n"
         "      ✓ total → 23\n"
@@ -448,7 +448,8 @@ def test_timeline_of_a_fork_marks_reused_results():
     assert [(r["name"], r["reused"], r["offset"], r["duration"]) for r in forked["tasks"]][0] == ("one", True, 0.0, 0.0)
     assert [r["name"] for r in forked["tasks"]] == ["one", "two"]  # the replay marker is folded in
     assert timeline_transcript(data).splitlines()[-4:] == [
-        "  #1 done · input 1 · forked", "      ✓ one (reused) → 10", "      ✓ two → 20", "      = 20"]
+        "  #1 done · input 1 · forked · branch from #0 · head", "      ✓ one (reused) → 10", "      ✓ two → 20",
+        "      = 20"]
 
 
 def test_timeline_questions_and_answers():
@@ -478,3 +479,39 @@ def test_views_import_no_jupyter_and_runtime_never_imports_notebook():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_timeline_is_the_checkpoint_tree_without_waiting_time():
+    wf = _review_flow()
+    wf.invoke("cats", cfg("t"))
+    time.sleep(0.3)  # the human thinks
+    wf.invoke(Command(resume="yes"), cfg("t"))
+    (first,) = wf.get_invocations(cfg("t"))
+    wf.invoke("dogs", first.config)  # re-run from the first input: a branch, left waiting
+    wf.invoke("owls", cfg("t"))      # a new invocation: the dogs question is abandoned
+    data = timeline_model(wf.name, "t", wf.get_invocations(cfg("t")))
+    a, b, c = data["invocations"]
+    assert a["waiting"] >= 0.3 and a["span"] < 0.3  # the axis leaves out the human's time
+    assert b["branch_of"] == 0 and b["status"] == "superseded" and b["asked"][0]["superseded"]
+    assert b["pending"] == [] and not b["head"]
+    assert c["head"] and c["status"] == "interrupted" and c["pending"]
+    text = timeline_transcript(data)
+    assert "#1 superseded · input 'dogs' · branch from #0" in text and "(superseded)" in text
+
+
+def test_compare_two_invocations_highlights_differences():
+    from nbflow.notebook.views import compare_invocations
+
+    wf = _review_flow()
+    for tid, topic, answer in (("a", "cats", "yes"), ("b", "dogs", "yes")):
+        wf.invoke(topic, cfg(tid))
+        wf.invoke(Command(resume=answer), cfg(tid))
+    left = timeline_model(wf.name, "a", wf.get_invocations(cfg("a")))["invocations"][0]
+    right = timeline_model(wf.name, "b", wf.get_invocations(cfg("b")))["invocations"][0]
+    rows = compare_invocations(left, right)
+    by = {r["what"]: r for r in rows}
+    assert not by["input"]["same"] and by["input"]["left"] == "'cats'"
+    assert not by["draft (call 0)"]["same"]
+    answers = [r for r in rows if r["what"].startswith("answer to")]
+    assert len(answers) == 1 and answers[0]["same"] and answers[0]["left"] == "'yes'"
+    assert not by["return value"]["same"]

@@ -462,6 +462,14 @@ def test_timeline_replay_and_fork(sent):
     click(tl.core, kind="replay", index=99)
     assert "invocation index" in custom(sent, tl.core, "action_error")[-1]["message"]
     click(tl.core, kind="refresh")
+    # the replay is a branch of #0; the same-thread fork too; the newest is the head
+    invs = tl.data["invocations"]
+    assert invs[1]["branch_of"] == 0 and invs[2]["branch_of"] == 0 and invs[-1]["head"]
+    click(tl.core, kind="compare", left=0, right=2)
+    (cmp,) = custom(sent, tl.core, "comparison")
+    by = {r["what"]: r for r in cmp["rows"]}
+    assert by["finish (call 1)"] == {"what": "finish (call 1)", "left": "21", "right": "8", "same": False}
+    assert by["return value"]["left"] == "21" and not by["return value"]["same"]
 
 
 # ---------------------------------------------------------------------------- inbox

@@ -2,8 +2,8 @@
 // Do not edit: change the Python types and rebuild (npm run build regenerates this file).
 
 export const VERSION = 2 as const;
-export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error"] as const;
-export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh"] as const;
+export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare"] as const;
 export const ROW_STATES = ["running", "ok", "cached", "error", "waiting"] as const;
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
 export const STATUSES = ["idle", "running", "interrupted", "done", "error"] as const;
@@ -152,6 +152,26 @@ export interface ActionErrorMsg {
   v: number;
   message: string;
 }
+/** One line of a side-by-side comparison: what, left value, right value, equal or not. */
+export interface CompareRow {
+  what: string;
+  left: string;
+  right: string;
+  same: boolean;
+}
+export interface ComparisonMsg {
+  kind: "comparison";
+  v: number;
+  left: number;
+  right: number;
+  rows: CompareRow[];
+}
+export interface CompareMsg {
+  kind: "compare";
+  v: number;
+  left: number;
+  right: number;
+}
 export interface Answer {
   id: string;
   value?: unknown;
@@ -194,5 +214,5 @@ export interface ForkMsg {
   value?: unknown;
   same_thread?: boolean;
 }
-export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg;
-export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg;
+export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg;

@@ -13,6 +13,7 @@ Kernel → front end
                       each row replaces the row with the same ``key`` (or is added)
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
     ``action_error``  a timeline/inbox action failed: ``{message}``
+    ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
 
 Front end → kernel
     ``snapshot_request``  a view was (re)rendered and wants the whole state
@@ -20,6 +21,7 @@ Front end → kernel
                           (plus ``thread_id``/``workflow`` from the inbox)
     ``resume_all``        answer several questions of one thread at once: ``{answers: [Answer]}``
     ``replay`` / ``fork`` timeline actions; ``refresh`` reload from the checkpointer
+    ``compare``           timeline: ``{left, right}`` invocation indexes
 
 This module is also a script: ``python protocol.py --ts OUT`` writes the
 TypeScript types, ``--schema OUT`` the JSON schema.
@@ -34,8 +36,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 VERSION = 2
 
-TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error")
-TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh")
+TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison")
+TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare")
 ROW_KINDS = ("task", "message", "run")
 ROW_STATES = ("running", "ok", "cached", "error", "waiting")
 FORM_KINDS = ("schema", "inbox", "options", "text")
@@ -208,6 +210,29 @@ class ActionErrorMsg(TypedDict):
     message: str
 
 
+class CompareRow(TypedDict):
+    """One line of a side-by-side comparison: what, left value, right value, equal or not."""
+    what: str
+    left: str
+    right: str
+    same: bool
+
+
+class ComparisonMsg(TypedDict):
+    kind: Literal["comparison"]
+    v: int
+    left: int
+    right: int
+    rows: list[CompareRow]
+
+
+class CompareMsg(TypedDict):
+    kind: Literal["compare"]
+    v: int
+    left: int
+    right: int
+
+
 class Answer(TypedDict):
     id: str
     value: NotRequired[Any]
@@ -259,9 +284,11 @@ class ForkMsg(TypedDict):
 
 TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
+                           CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg)
-UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg"),
-          "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg")}
+UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg"),
+          "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
+                       "CompareMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
              "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
 

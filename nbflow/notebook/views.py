@@ -133,50 +133,157 @@ def _executions(inv: Any) -> list:
     return [t for t in tasks if t.outcome != "replayed" or t.path not in real]
 
 
-def _task_rows(inv: Any) -> list[dict]:
-    """Tasks of one invocation in call order, with offsets from its start and the ``fork`` index.
+def _waiting_gaps(inv: Any) -> list[tuple[float, float]]:
+    """Stretches of an invocation spent waiting for a human: from a task's interrupt to the next start."""
+    starts = sorted(t.started_at for t in inv.tasks if t.started_at is not None)
+    gaps = []
+    for t in inv.tasks:
+        if t.outcome != "interrupted" or t.ended_at is None:
+            continue
+        later = [x for x in starts if x >= t.ended_at]
+        end = later[0] if later else (inv.ended_at if inv.status != "interrupted" else None)
+        if end is not None and end > t.ended_at:
+            gaps.append((t.ended_at, end))
+    if inv.answers:  # a question asked by the entrypoint itself: the resume replays the earlier tasks
+        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None]
+        for r in sorted({t.started_at for t in inv.tasks if t.outcome == "replayed" and t.started_at is not None}):
+            before = [t.ended_at for t in done if t.ended_at <= r]
+            start = max(before) if before else inv.started_at
+            if r > start:
+                gaps.append((start, r))
+    merged: list[tuple[float, float]] = []
+    for g in sorted(gaps):
+        if merged and g[0] <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], g[1]))
+        else:
+            merged.append(g)
+    return merged
+
+
+def _active_clock(inv: Any, gaps: list[tuple[float, float]]):
+    """Seconds since the invocation started, leaving out the human's waiting time."""
+    t0 = inv.started_at
+
+    def clock(x: float) -> float:
+        waited = sum(min(b, x) - a for a, b in gaps if a < x)
+        return x - t0 - waited
+
+    return clock
+
+
+def _task_rows(inv: Any, clock: Any) -> list[dict]:
+    """Tasks of one invocation in call order, with offsets on the active-time axis and the ``fork`` index.
 
     A result copied into a forked invocation keeps its original (earlier) times:
     it is drawn at 0 with no length and flagged ``reused``.
     """
-    t0 = inv.started_at
     tasks = _executions(inv)
     forkable = [t for t in tasks if t.outcome in ("ok", "cached")]
     fork_index = {id(t): i for i, t in enumerate(forkable)}
     rows = []
     for i, t in enumerate(tasks):
-        start = (t.started_at - t0) if t.started_at is not None else 0.0
+        start = clock(t.started_at) if t.started_at is not None else 0.0
         reused = t.outcome == "replayed" or start < -1e-3
-        dur = 0.0 if reused else (t.duration or 0.0)
+        end = clock(t.ended_at) if t.ended_at is not None else start
+        dur = 0.0 if reused else max(0.0, end - start)
         rows.append({"i": i, "name": t.name, "path": t.path, "depth": t.path.count("."), "outcome": t.outcome,
-                     "offset": 0.0 if reused else max(0.0, start), "duration": max(0.0, dur), "reused": reused,
+                     "offset": 0.0 if reused else max(0.0, start), "duration": dur, "reused": reused,
                      "result": t.result_summary, "error": t.error or "", "input": t.input_summary, "wave": t.wave,
                      "fork": fork_index.get(id(t)),
                      "interrupts": [summarize(x.value, PREVIEW) for x in t.interrupts]})
     return rows
 
 
+def _branch_of(n: int, inv: Any, invocations: list) -> int | None:
+    """The earlier invocation this one branched from (a fork, or a re-run from an older checkpoint)."""
+    target = None
+    if isinstance(inv.forked_from, dict):
+        target = inv.forked_from.get("checkpoint_id") or (inv.forked_from.get("configurable") or {}).get("checkpoint_id")
+    if target is None and n > 0 and inv.parent_id is not None:
+        prev = invocations[n - 1]
+        if inv.parent_id != (prev.result_checkpoint_id or prev.checkpoint_id):  # not where the thread was
+            target = inv.parent_id
+    if target is None:
+        return None
+    for k in range(n - 1, -1, -1):
+        other = invocations[k]
+        if target in (other.checkpoint_id, other.result_checkpoint_id):
+            return k
+    return None
+
+
 def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
-    """A thread's invocations for the timeline view (JSON-able); tasks carry offsets on a time axis."""
+    """A thread's invocations as its checkpoint tree (JSON-able).
+
+    Each invocation carries the tasks on a time axis that leaves out human
+    waiting time (``waiting`` holds it apart), the invocation it branched from
+    (``branch_of``), whether it is the thread's ``head``, and its questions;
+    a question left open on an invocation that is no longer the head was
+    abandoned: it is marked ``superseded``.
+    """
     out = []
+    last = len(invocations) - 1
     for n, inv in enumerate(invocations):
-        rows = _task_rows(inv)
-        span = max([(inv.ended_at or inv.started_at) - inv.started_at,
-                    *(r["offset"] + r["duration"] for r in rows), 0.0])
+        gaps = _waiting_gaps(inv)
+        clock = _active_clock(inv, gaps)
+        rows = _task_rows(inv, clock)
+        span = max([clock(inv.ended_at or inv.started_at), *(r["offset"] + r["duration"] for r in rows), 0.0])
+        abandoned = n != last and inv.status == "interrupted"
         out.append({
-            "index": n, "checkpoint_id": inv.checkpoint_id, "status": inv.status, "source": inv.source,
+            "index": n, "checkpoint_id": inv.checkpoint_id, "status": "superseded" if abandoned else inv.status,
+            "source": inv.source, "head": n == last, "branch_of": _branch_of(n, inv, invocations),
             "input": summarize(inv.input, PREVIEW), "started_at": inv.started_at, "ended_at": inv.ended_at,
-            "span": span, "value": pretty(inv.value, RESULT_PREVIEW) if inv.status in ("done", "update") else "",
+            "span": span, "waiting": sum(b - a for a, b in gaps),
+            "value": pretty(inv.value, RESULT_PREVIEW) if inv.status in ("done", "update") else "",
             "preview": summarize(inv.value, PREVIEW) if inv.status in ("done", "update") else "",
             "error": inv.error or "",
             "asked": [{"id": a.id, "value": summarize(a.value, PREVIEW), "answered": a.id in inv.answers,
+                       "superseded": abandoned and a.id not in inv.answers,
                        "answer": summarize(inv.answers[a.id], PREVIEW) if a.id in inv.answers else ""}
                       for a in inv.asked],
-            "pending": [a.id for a in inv.pending],
+            "pending": [] if abandoned else [a.id for a in inv.pending],
             "forked_from": jsonable(inv.forked_from) if inv.forked_from else None,
             "tasks": rows,
         })
     return {"name": name, "thread_id": thread_id, "invocations": out}
+
+
+def compare_invocations(a: dict, b: dict) -> list[dict]:
+    """Two timeline invocations side by side: input, each task's output (by call position), answers, value.
+
+    Returns rows ``{what, left, right, same}`` (pure; the front end highlights rows where ``same`` is false).
+    """
+    rows = [{"what": "input", "left": a["input"], "right": b["input"]}]
+    left = {t["path"]: t for t in a["tasks"]}
+    right = {t["path"]: t for t in b["tasks"]}
+
+    def key(p: str) -> tuple:
+        return tuple(int(x) for x in p.split(".") if x.isdigit())
+
+    for path in sorted(set(left) | set(right), key=key):
+        lt, rt = left.get(path), right.get(path)
+        name = (lt or rt)["name"]
+        rows.append({"what": f"{name} (call {path})", "left": _task_out(lt), "right": _task_out(rt)})
+    qa = [(q["value"], q["answer"] if q["answered"] else "—") for q in a["asked"]]
+    qb = [(q["value"], q["answer"] if q["answered"] else "—") for q in b["asked"]]
+    for i in range(max(len(qa), len(qb))):
+        ql, qr = (qa[i] if i < len(qa) else ("", "")), (qb[i] if i < len(qb) else ("", ""))
+        rows.append({"what": f"answer to {ql[0] or qr[0]}", "left": ql[1], "right": qr[1]})
+    rows.append({"what": "return value", "left": a["preview"] or a["error"] or a["status"],
+                 "right": b["preview"] or b["error"] or b["status"]})
+    for r in rows:
+        r["same"] = r["left"] == r["right"]
+    return rows
+
+
+def _task_out(t: dict | None) -> str:
+    if t is None:
+        return "(not called)"
+    if t["error"]:
+        return f"error: {t['error']}"
+    if t["outcome"] == "interrupted":
+        return "(waiting for an answer)"
+    return t["result"]
 
 
 def timeline_transcript(data: dict) -> str:
@@ -189,6 +296,10 @@ def timeline_transcript(data: dict) -> str:
             head += f" · input {inv['input']}"
         if inv["forked_from"]:
             head += " · forked"
+        if inv.get("branch_of") is not None:
+            head += f" · branch from #{inv['branch_of']}"
+        if inv.get("head"):
+            head += " · head"
         lines.append(head)
         for t in inv["tasks"]:
             mark = {"ok": "✓", "cached": "✓", "replayed": "✓", "error": "✗", "interrupted": "⏸"}.get(t["outcome"], "?")
@@ -203,7 +314,8 @@ def timeline_transcript(data: dict) -> str:
                 line += f": {t['error']}"
             lines.append(line)
         for a in inv["asked"]:
-            lines.append(f"      ? {a['value']}" + (f" ↳ {a['answer']}" if a["answered"] else ""))
+            lines.append(f"      ? {a['value']}" + (f" ↳ {a['answer']}" if a["answered"] else
+                                                    " (superseded)" if a.get("superseded") else ""))
         if inv["preview"]:
             lines.append(f"      = {inv['preview']}")
         if inv["error"]:
@@ -245,6 +357,7 @@ __all__ = [
     "inbox_html",
     "inbox_transcript",
     "static_html",
+    "compare_invocations",
     "timeline_html",
     "timeline_model",
     "timeline_transcript",

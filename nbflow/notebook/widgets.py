@@ -38,6 +38,7 @@ from .live import Live, hub
 from .session import session
 from .thread import run_state
 from .views import (
+    compare_invocations,
     inbox_html,
     inbox_transcript,
     static_html,
@@ -398,6 +399,13 @@ class Timeline(ipywidgets.VBox):
         new_config = self.workflow.fork(inv.config, **kwargs)
         return self._open(new_config)
 
+    def compare(self, left: int, right: int) -> list[dict]:
+        """Invocations ``left`` and ``right`` side by side: input, each task's output, answers, return value."""
+        self._invocation(left)
+        self._invocation(right)
+        invs = self.core.data["invocations"]
+        return compare_invocations(invs[left], invs[right])
+
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
             return
@@ -411,6 +419,9 @@ class Timeline(ipywidgets.VBox):
                           **extra)
             elif kind == "refresh":
                 self.refresh()
+            elif kind == "compare":
+                left, right = content.get("left"), content.get("right")
+                self.core._send_kind("comparison", left=left, right=right, rows=self.compare(left, right))
         except Exception as exc:  # noqa: BLE001 - reported in the view
             self.core._send_kind("action_error", message=_error_message(exc))
 

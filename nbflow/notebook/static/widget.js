@@ -473,7 +473,7 @@ function gantt(inv) {
     "div",
     { class: "nbflow-gantt-row nbflow-gantt-axis" },
     h("div", { class: "nbflow-gantt-label" }),
-    h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: duration(inv.span) }))
+    h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: `${duration(inv.span)} active` + (inv.waiting > 5e-3 ? ` (+ ${duration(inv.waiting)} waiting for answers, not drawn)` : "") }))
   )), box;
 }
 function details(inv, send) {
@@ -486,10 +486,10 @@ function details(inv, send) {
   for (let a of inv.asked)
     append(box, h(
       "div",
-      { class: "nbflow-entry", "data-kind": "interrupt" },
-      h("span", { class: "nbflow-mark", text: "?" }),
+      { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) },
+      h("span", { class: "nbflow-mark" }, icon("question")),
       h("code", { text: a.value }),
-      a.answered ? h("span", { text: "  \u21B3 " }) : badge("waiting"),
+      a.answered ? h("span", { text: "  \u21B3 " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
       a.answered ? h("code", { text: a.answer }) : null
     ));
   let table = h("div", { class: "nbflow-task-table" });
@@ -532,7 +532,17 @@ function renderTimeline(model, el) {
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   let errorBox = h("div", { class: "nbflow-error", hidden: !0 }), list = h("div", { class: "nbflow-invocations" });
   append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list), el.append(root);
-  let selected = -1, draw = () => {
+  let selected = -1, picked = [], compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: !0 });
+  root.append(compareBox);
+  let showComparison = (m) => {
+    clear(compareBox), compareBox.hidden = !1;
+    let table = h("table", { class: "nbflow-compare-table" });
+    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: `#${m.left}` }), h("th", { text: `#${m.right}` })));
+    for (let r of m.rows)
+      table.append(h("tr", { "data-same": String(r.same) }, h("th", { text: r.what }), h("td", {}, h("code", { text: r.left })), h("td", {}, h("code", { text: r.right }))));
+    let differ = m.rows.filter((r) => !r.same).length;
+    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare #${m.left} and #${m.right} \xB7 ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
+  }, draw = () => {
     let data = model.get("data") ?? { name: "", thread_id: "", invocations: [] }, n = data.invocations.length;
     title.textContent = `${data.name} \xB7 thread ${data.thread_id} \xB7 ${n} invocation${n === 1 ? "" : "s"}`, (selected < 0 || selected >= n) && (selected = n - 1), clear(list);
     for (let inv of data.invocations) {
@@ -543,15 +553,25 @@ function renderTimeline(model, el) {
         h("span", { class: "nbflow-status", "data-status": inv.status, text: inv.status }),
         inv.status === "update" ? h("span", { text: "state edited" }) : h("code", { class: "nbflow-preview", text: inv.input }),
         inv.forked_from ? badge("fork", "fork") : null,
+        inv.branch_of !== null && inv.branch_of !== void 0 ? badge(`branch from #${inv.branch_of}`, "branch") : null,
+        inv.head ? badge("head", "head") : null,
         h("span", { class: "nbflow-duration", text: inv.ended_at ? duration(inv.ended_at - inv.started_at) : "" }),
         inv.preview ? h("span", { class: "nbflow-arrow", text: "\u2192" }) : null,
         inv.preview ? h("code", { class: "nbflow-preview", text: inv.preview }) : null
       );
       head.addEventListener("click", () => {
         selected = inv.index, draw();
-      }), append(card, head, inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, (m) => model.send(m))), list.append(card);
+      });
+      let pick = h("input", { type: "checkbox", class: "nbflow-compare-pick", "data-testid": "nbflow-compare-pick", title: "Pick two invocations to compare" });
+      pick.checked = picked.includes(inv.index), pick.addEventListener("change", () => {
+        picked = pick.checked ? [...picked.filter((x) => x !== inv.index), inv.index].slice(-2) : picked.filter((x) => x !== inv.index), picked.length === 2 ? model.send(msg("compare", { left: Math.min(...picked), right: Math.max(...picked) })) : compareBox.hidden = !0, draw();
+      }), inv.branch_of !== null && inv.branch_of !== void 0 && (card.style.marginLeft = "1.2em"), append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, (m) => model.send(m))), list.append(card);
     }
   }, onCustom = (content) => {
+    if (content?.kind === "comparison") {
+      showComparison(content);
+      return;
+    }
     content?.kind === "action_error" && (errorBox.hidden = !1, errorBox.textContent = content.message);
   }, onData = () => {
     errorBox.hidden = !0, draw();
