@@ -239,6 +239,8 @@ class ThreadModel:
             self.wait_since = None
         self.status = "running"
         self.run_since = e.ts
+        if self.last_event.startswith("the last invocation never finished"):
+            self.last_event = ""
         if e.thread_id is not None:
             self.thread_id = str(e.thread_id)
         self.error = self.error_where = self.traceback = ""

@@ -298,3 +298,54 @@ def slowflow(x):
     assert 'data-status="running"' not in html
     run.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "saved-then-settled.png")
+
+
+def test_timeline_branches_fork_to_a_new_thread_and_compare(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "timeline.ipynb", [
+        SETUP + '''
+@task
+def step(x):
+    return x * 10
+
+@task
+def finish(y):
+    return y + 1
+
+@entrypoint(checkpointer=saver)
+def flow(x):
+    return finish(step(x).result()).result()
+
+flow.invoke(2, {"configurable": {"thread_id": "tl"}})
+''',
+        'nbflow.timeline(flow, {"configurable": {"thread_id": "tl"}})',
+    ])
+    open_notebook(page, lab, "timeline.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    tl = output_of(page, 1).locator(".nbflow-timeline")
+    expect(tl.locator(".nbflow-inv")).to_have_count(1, timeout=RUN_MS)
+    tl.locator('[data-testid="nbflow-replay"]').click()  # re-run #0 from its input: a branch on this thread
+    expect(tl.locator(".nbflow-inv")).to_have_count(2, timeout=RUN_MS)
+    second = tl.locator('.nbflow-inv[data-index="1"]')
+    expect(second).to_contain_text("branch from #0")
+    expect(second).to_contain_text("head")
+    # Fork #1 at its first task with a new result: a NEW thread, shown in a run view under the timeline.
+    second.locator(".nbflow-inv-head").click()
+    tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-fork-open"]').first.click()
+    tl.locator('[data-testid="nbflow-fork-value"]').fill("100")
+    tl.locator('[data-testid="nbflow-fork"]').click()
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(run.locator(".nbflow-thread")).to_have_text(re.compile(r"thread flow-\d+"))
+    expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("101")
+    expect(tl.locator(".nbflow-inv")).to_have_count(2)  # this thread did not change
+    # Compare the two invocations of the thread: differences highlighted.
+    tl.locator('.nbflow-inv[data-index="0"] [data-testid="nbflow-compare-pick"]').check()
+    tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-compare-pick"]').check()
+    table = tl.locator('[data-testid="nbflow-compare"]')
+    expect(table).to_be_visible(timeout=RUN_MS)
+    expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "true")
+    tl.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "timeline-branches-compare.png")

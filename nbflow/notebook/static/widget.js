@@ -508,7 +508,7 @@ function details(inv, send) {
       let fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task (new thread)" });
       fork.addEventListener("click", () => {
         fork.hidden = !0;
-        let value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "new result as JSON (or text); leave empty to run this task again" }), go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" }), cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" }), editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
+        let value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "New result for this task (a number, text, list\u2026); leave empty to run the task again", "aria-label": "New result" }), go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" }), cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" }), editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
         go.addEventListener("click", () => {
           let text = value.value.trim(), fields = { invocation: inv.index, task: t.i };
           if (text)
