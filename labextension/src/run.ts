@@ -177,6 +177,8 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     awaiting = false;
     if (!conn.gone()) banner.hidden = true;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    root.dataset.snapshotMs = root.dataset.updateMs;
+    root.dataset.snapshotRows = String(m.rows.length);
   };
   const onBatch = (m: BatchMsg) => {
     if (awaiting || m.seq <= seq) return;
@@ -184,7 +186,10 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     for (const r of m.rows) upsert(r);
     if (m.state) applyState(m.state);
     seq = m.seq;
-    root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    const ms = performance.now() - t0;
+    root.dataset.updateMs = ms.toFixed(2);
+    root.dataset.updateMaxMs = Math.max(ms, Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
+    root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   };
   const onCustom = (content: ToFrontend) => {
     if (!content || typeof content !== "object") return;

@@ -419,12 +419,14 @@ function renderRun(model, el) {
     let t0 = performance.now();
     clear(rowsBox), rows.clear();
     for (let r of m.rows) upsert(r);
-    applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.dataset.snapshotRows = String(m.rows.length);
   }, onBatch = (m) => {
     if (awaiting || m.seq <= seq) return;
     let t0 = performance.now();
     for (let r of m.rows) upsert(r);
-    m.state && applyState(m.state), seq = m.seq, root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    m.state && applyState(m.state), seq = m.seq;
+    let ms = performance.now() - t0;
+    root.dataset.updateMs = ms.toFixed(2), root.dataset.updateMaxMs = Math.max(ms, Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   }, onCustom = (content) => {
     if (!(!content || typeof content != "object")) {
       if (content.kind === "snapshot") onSnapshot(content);
