@@ -34,23 +34,40 @@ function before(a: string, b: string): boolean {
   return pa.length < pb.length;
 }
 
+function esc(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
+}
+
+/** A row's inner HTML (rows are plain markup: a 10,000-row view is one innerHTML assignment). */
+function rowInner(r: Row): string {
+  if (r.kind === "message") {
+    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}` +
+      `<div class="nbflow-message">${esc(r.text)}</div>`;
+  }
+  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span>` +
+    `<span class="nbflow-task-name">${esc(r.name)}</span>`;
+  if (r.cached) html += `<span class="nbflow-badge nbflow-badge-cached">cached</span>`;
+  if (r.replayed) html += `<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>`;
+  if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
+  if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
+  if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
+  if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
+  return html;
+}
+
+function rowSig(r: Row): string {
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
+}
+
+function rowOpen(r: Row): string {
+  const pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
+  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
+}
+
 function fillRow(el: HTMLElement, r: Row): void {
-  clear(el);
   el.dataset.state = r.state;
   el.dataset.kind = r.kind;
-  if (r.kind === "message") {
-    append(el, h("span", { class: "nbflow-mark" }, icon("message")), r.name ? h("span", { class: "nbflow-task-name", text: r.name }) : null,
-      h("div", { class: "nbflow-message", text: r.text }));
-    return;
-  }
-  append(el, h("span", { class: "nbflow-mark", title: r.state }, icon(ROW_ICON[r.state] ?? "question")),
-    h("span", { class: "nbflow-task-name", text: r.name }));
-  if (r.cached) append(el, h("span", { class: "nbflow-badge nbflow-badge-cached", text: "cached" }));
-  if (r.replayed) append(el, h("span", { class: "nbflow-badge nbflow-badge-replayed", title: "This result was read back from the checkpoint, not computed again", text: "from checkpoint" }));
-  if (r.state !== "running" && !r.replayed && r.duration) append(el, h("span", { class: "nbflow-duration", text: duration(r.duration) }));
-  if ((r.state === "ok" || r.state === "cached") && r.preview) append(el, h("span", { class: "nbflow-arrow", text: "→" }), h("code", { class: "nbflow-preview", text: r.preview }));
-  if (r.state === "error") append(el, h("span", { class: "nbflow-error-text", text: r.error }));
-  if (r.state === "waiting") append(el, h("span", { class: "nbflow-muted", text: "waiting for an answer" }));
+  el.innerHTML = rowInner(r);
 }
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
@@ -98,7 +115,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   let sinceAt = 0;
 
   const upsert = (r: Row) => {
-    const sig = JSON.stringify(r);
+    const sig = rowSig(r);
     const have = rows.get(r.key);
     if (have) {
       if (have.sig !== sig) {
@@ -169,9 +186,11 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
 
   const onSnapshot = (m: SnapshotMsg) => {
     const t0 = performance.now();
-    clear(rowsBox);
     rows.clear();
-    for (const r of m.rows) upsert(r);
+    // The kernel sends a snapshot's rows in call order: one innerHTML assignment draws them all.
+    rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
+    const els = rowsBox.children;
+    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] as HTMLElement }));
     applyState(m.state);
     seq = m.seq;
     awaiting = false;
@@ -179,6 +198,8 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
     root.dataset.snapshotMs = root.dataset.updateMs;
     root.dataset.snapshotRows = String(m.rows.length);
+    root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
+    root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   };
   const onBatch = (m: BatchMsg) => {
     if (awaiting || m.seq <= seq) return;

@@ -356,21 +356,24 @@ function before(a, b) {
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
   return pa.length < pb.length;
 }
+function esc(text) {
+  return text.replace(/[&<>"]/g, (c) => c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;");
+}
+function rowInner(r) {
+  if (r.kind === "message")
+    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}<div class="nbflow-message">${esc(r.text)}</div>`;
+  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span><span class="nbflow-task-name">${esc(r.name)}</span>`;
+  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
+}
+function rowSig(r) {
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
+}
+function rowOpen(r) {
+  let pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
+  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
+}
 function fillRow(el, r) {
-  if (clear(el), el.dataset.state = r.state, el.dataset.kind = r.kind, r.kind === "message") {
-    append(
-      el,
-      h("span", { class: "nbflow-mark" }, icon("message")),
-      r.name ? h("span", { class: "nbflow-task-name", text: r.name }) : null,
-      h("div", { class: "nbflow-message", text: r.text })
-    );
-    return;
-  }
-  append(
-    el,
-    h("span", { class: "nbflow-mark", title: r.state }, icon(ROW_ICON[r.state] ?? "question")),
-    h("span", { class: "nbflow-task-name", text: r.name })
-  ), r.cached && append(el, h("span", { class: "nbflow-badge nbflow-badge-cached", text: "cached" })), r.replayed && append(el, h("span", { class: "nbflow-badge nbflow-badge-replayed", title: "This result was read back from the checkpoint, not computed again", text: "from checkpoint" })), r.state !== "running" && !r.replayed && r.duration && append(el, h("span", { class: "nbflow-duration", text: duration(r.duration) })), (r.state === "ok" || r.state === "cached") && r.preview && append(el, h("span", { class: "nbflow-arrow", text: "\u2192" }), h("code", { class: "nbflow-preview", text: r.preview })), r.state === "error" && append(el, h("span", { class: "nbflow-error-text", text: r.error })), r.state === "waiting" && append(el, h("span", { class: "nbflow-muted", text: "waiting for an answer" }));
+  el.dataset.state = r.state, el.dataset.kind = r.kind, el.innerHTML = rowInner(r);
 }
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
@@ -391,7 +394,7 @@ function renderRun(model, el) {
   }), questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox), root.append(resultBox);
   let rows = /* @__PURE__ */ new Map(), state = null, seq = -1, awaiting = !0, sinceAt = 0, upsert = (r) => {
-    let sig = JSON.stringify(r), have = rows.get(r.key);
+    let sig = rowSig(r), have = rows.get(r.key);
     if (have) {
       have.sig !== sig && (fillRow(have.el, r), have.sig = sig);
       return;
@@ -417,9 +420,9 @@ function renderRun(model, el) {
     state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events, event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions), tick();
   }, onSnapshot = (m) => {
     let t0 = performance.now();
-    clear(rowsBox), rows.clear();
-    for (let r of m.rows) upsert(r);
-    applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.dataset.snapshotRows = String(m.rows.length);
+    rows.clear(), rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
+    let els = rowsBox.children;
+    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] })), applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.dataset.snapshotRows = String(m.rows.length), root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   }, onBatch = (m) => {
     if (awaiting || m.seq <= seq) return;
     let t0 = performance.now();
