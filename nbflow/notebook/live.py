@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import events as ev
 from .. import tap
-from .thread import ThreadModel, run_state
+from .thread import ThreadModel, row_order, run_state
 
 FLUSH_INTERVAL = 0.05
 log = logging.getLogger("nbflow.notebook")
@@ -69,7 +69,7 @@ class Live:
         """``(seq, state, rows)``: everything a (re)rendered view needs."""
         with self.lock:
             m = self.model
-            rows = [dict(r) for r in sorted(m.rows.values(), key=_sort_key)]
+            rows = [dict(r) for r in sorted(m.rows.values(), key=row_order)]
             return m.seq, run_state(m), rows
 
     def state(self) -> dict:
@@ -78,12 +78,6 @@ class Live:
 
     def __repr__(self) -> str:
         return f"<nbflow live thread {self.model.workflow}/{self.model.thread_id} · {self.model.status}>"
-
-
-def _sort_key(row: dict) -> tuple:
-    from .thread import _sort_key as key
-
-    return key(row)
 
 
 class Hub:

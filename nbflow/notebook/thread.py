@@ -78,7 +78,8 @@ def _new_row(key: str, kind: str, name: str, path: str, depth: int) -> dict:
             "preview": "", "error": "", "duration": 0.0, "cached": False, "replayed": False, "text": ""}
 
 
-def _sort_key(row: dict) -> tuple:
+def row_order(row: dict) -> tuple:
+    """Sort key of a row: namespace, then call position (numeric)."""
     ns, _, path = row["key"].partition("|")
     pos = tuple(int(p) for p in path.split(".")) if path and path.replace(".", "").isdigit() else (1 << 30,)
     return (ns, pos)
@@ -139,7 +140,7 @@ class ThreadModel:
         reset, keys, state = self.reset, self.dirty, self.state_dirty
         self.reset, self.dirty, self.state_dirty = False, set(), False
         if reset:
-            rows = [dict(r) for r in sorted(self.rows.values(), key=_sort_key)]
+            rows = [dict(r) for r in sorted(self.rows.values(), key=row_order)]
         else:
             rows = [dict(self.rows[k]) for k in keys if k in self.rows]
         if reset or rows or state:
@@ -436,4 +437,4 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
 
 
-__all__ = ["ORIGIN_CODE", "ORIGIN_STORED", "ThreadModel", "error_text", "run_state"]
+__all__ = ["ORIGIN_CODE", "ORIGIN_STORED", "ThreadModel", "error_text", "row_order", "run_state"]
