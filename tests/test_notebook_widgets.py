@@ -623,3 +623,16 @@ def test_inbox_follows_answers_given_in_a_run_view():
     wait_for(lambda: box.items == [])  # answered in the run view: no longer waiting, without a refresh
     (item,) = box.data
     assert item["state"] == "done" and item["questions"][0]["origin"] == "code (view.resume)"
+
+
+def test_a_view_whose_front_end_has_not_asked_yet_gets_whole_snapshots(sent):
+    """Comm requests wait while a cell runs; the kernel pushes the whole state meanwhile (≤ 1/s)."""
+    wf = make_review_flow()
+    wf.invoke("cats", cfg("busy"))
+    view = show(wf, config=cfg("busy"))  # no snapshot_request from the front end
+    wf.invoke(Command(resume="ok"), cfg("busy"))
+    wait_for(lambda: any(c["state"]["status"] == "done" for c in custom(sent, view, "snapshot")))
+    snap = [c for c in custom(sent, view, "snapshot") if c["state"]["status"] == "done"][-1]
+    assert [r["name"] for r in snap["rows"]] == ["draft"]
+    click(view, kind="snapshot_request")  # once it has asked, changes go out as batches again
+    assert view._synced

@@ -83,6 +83,8 @@ class _Base(anywidget.AnyWidget):
         return data, meta
 
 
+FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
+
 # Hides a run view's static twin while the live widget is drawn in the output just before it.
 _TWIN_STYLE = ("<style>.jp-OutputArea-child:has(.nbflow-run:not(.nbflow-static)) + "
                ".jp-OutputArea-child:has(.nbflow-twin) { display: none; }</style>")
@@ -113,12 +115,24 @@ class RunView(_Base):
         self._uid = self._display_id
         self._displayed = False
         self._settled_shown: tuple | None = None
+        self._synced = False   # the front end asked for (and got) a snapshot
+        self._last_full = 0.0
         self.status = live.model.status
         self.on_msg(self._on_msg)
         live.subscribers.add(self)
 
     # ------------------------------------------------------------------ kernel → front end
     def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
+        if not reset and not self._synced and time.monotonic() - self._last_full >= FULL_PUSH_INTERVAL:
+            # The front end has not had a snapshot yet: its request waits behind a busy cell (comm
+            # messages are handled between cells), so push the whole state now and then meanwhile.
+            self._last_full = time.monotonic()
+            seq, state, rows = live.snapshot()
+            self._send_kind("snapshot", seq=seq, state=state, rows=rows)
+            self.messages_sent += 1
+            if state["status"] != self.status:
+                self.status = state["status"]
+            return
         if reset:
             self._send_kind("snapshot", seq=seq, state=state or live.state(), rows=rows)
         elif state is not None:
@@ -152,6 +166,7 @@ class RunView(_Base):
             return
         kind = content.get("kind")
         if kind == "snapshot_request":
+            self._synced = True
             with hub()._flush_lock:
                 seq, state, rows = self.live.snapshot()
                 self._send_kind("snapshot", seq=seq, state=state, rows=rows)
