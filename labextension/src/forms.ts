@@ -288,6 +288,10 @@ export function renderForm(spec: FormSpec, send: (m: Record<string, unknown>) =>
     form.dataset.sending = "true";
     submit.disabled = true;
     state.textContent = "sending…";
+    // The kernel handles widget messages between cells: say so if a busy cell holds the answer back.
+    window.setTimeout(() => {
+      if (form.dataset.sending === "true") state.textContent = "sent; the kernel will take it when the running cell finishes";
+    }, 5000);
   };
   form.addEventListener("submit", (e) => {
     e.preventDefault();

@@ -207,7 +207,9 @@ function renderForm(spec, send, extra = {}, drafts = {}) {
   let multi = form.querySelector("textarea") !== null, hint = h("span", { class: "nbflow-hint", text: multi ? "Ctrl+Enter sends \xB7 Esc leaves the form" : "Enter sends \xB7 Esc leaves the form" }), foot = h("div", { class: "nbflow-form-foot" }, submit, hint, state);
   append(form, foot);
   let read = () => (clearErrors(), collect()), sending = () => {
-    form.dataset.sending = "true", submit.disabled = !0, state.textContent = "sending\u2026";
+    form.dataset.sending = "true", submit.disabled = !0, state.textContent = "sending\u2026", window.setTimeout(() => {
+      form.dataset.sending === "true" && (state.textContent = "sent; the kernel will take it when the running cell finishes");
+    }, 5e3);
   };
   form.addEventListener("submit", (e) => {
     if (e.preventDefault(), form.dataset.sending === "true" || form.dataset.answered === "true") return;
