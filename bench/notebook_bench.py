@@ -55,6 +55,11 @@ def _publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys)
 comm.DummyComm.publish_msg = _publish_msg
 
 
+def _rendered(view) -> None:
+    """What a front end does when it draws a view: ask for the whole state once."""
+    view._handle_custom_msg({"kind": "snapshot_request", "v": 2}, [])
+
+
 def _reset_counts() -> None:
     MESSAGES.update(count=0, bytes=0, times=[])
 
@@ -87,6 +92,7 @@ def bench_kernel_cost(n: int) -> dict:
     wf = _Wf()
     live = h.live(wf, "bench")
     view = RunView(live)
+    _rendered(view)
     events = _task_events(n)
     items = [tap.TapEvent(wf.checkpointer, "bench", "synthetic", 1, e) for e in events]
     _reset_counts()
@@ -132,6 +138,7 @@ def bench_real_run(n: int, repeat: int = 3) -> dict:
         _reset_counts()
         t0 = time.perf_counter()
         view = show(many, n, {"configurable": {"thread_id": f"view-{r}"}})
+        _rendered(view)
         view.wait()
         viewed.append(time.perf_counter() - t0)
         messages.append(MESSAGES["count"])
@@ -159,6 +166,7 @@ def bench_message_rate(n: int, seconds: float) -> dict:
     _reset_counts()
     t0 = time.perf_counter()
     view = show(paced, n, {"configurable": {"thread_id": "paced"}})
+    _rendered(view)
     view.wait()
     took = time.perf_counter() - t0
     return {"seconds": took, "messages": MESSAGES["count"], "per_second": MESSAGES["count"] / took}
@@ -178,6 +186,8 @@ def bench_cross_view(repeat: int = 20) -> dict:
         a = show(ask, 1, cfg)
         a.wait()
         b = show(ask, config=cfg)
+        _rendered(a)
+        _rendered(b)
         hub().flush()
         _reset_counts()
         t0 = time.perf_counter()
