@@ -88,7 +88,7 @@ def test_body_form_interrupt_then_resume_with_thread_and_wait(ip):
                   'answer = interrupt(f"Like {inputs}?")\n'
                   'return {"topic": inputs, "answer": answer}\n')
     assert view.status == "interrupted" and view.thread_id == "t1"
-    assert view.transcript == "ask · thread t1 · interrupted\n  ? interrupt: 'Like cats?'"
+    assert view.transcript == "ask · thread t1 · waiting for input\n  ? 'Like cats?'"
     view.resume("yes")
     assert view.wait(10) == "done" and view.value == {"topic": "cats", "answer": "yes"}
     # --thread without --run shows the stored thread
@@ -265,3 +265,12 @@ def test_load_ext_nbflow_itself():
     finally:
         shell.run_line_magic("unload_ext", "nbflow")
     assert transform_entrypoint_cell not in shell.input_transformers_cleanup
+
+
+def test_entrypoint_prints_one_line_saying_what_it_defined(ip, capsys):
+    ok(ip, "saver = InMemorySaver()")
+    ok(ip, '%%entrypoint greet2 --checkpointer saver --thread g1 --wait --run "x"\nreturn inputs\n')
+    capsys.readouterr()
+    ok(ip, "%%entrypoint greet2 --checkpointer saver\nreturn inputs\n")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["Defined workflow greet2(inputs) · checkpointer InMemorySaver · 1 thread"]

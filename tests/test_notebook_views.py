@@ -26,8 +26,8 @@ from nbflow import (
 )
 from nbflow import events as ev
 from nbflow.notebook import forms, protocol
+from nbflow.notebook.thread import ORIGIN_CODE, ThreadModel, run_state
 from nbflow.notebook.views import (
-    RunModel,
     static_html,
     timeline_model,
     timeline_transcript,
@@ -35,69 +35,25 @@ from nbflow.notebook.views import (
 )
 
 
-def run_model(wf, input, config=None) -> RunModel:
-    model = RunModel(wf.name, (config or {}).get("configurable", {}).get("thread_id"))
+def fold(wf, input, config=None, model: ThreadModel | None = None) -> ThreadModel:
+    model = model or ThreadModel(wf.name, (config or {}).get("configurable", {}).get("thread_id"))
     for event in wf.stream_events(input, config):
         model.apply(event)
     return model
 
 
+def rows(m: ThreadModel) -> list[dict]:
+    return sorted(m.rows.values(), key=lambda r: (r["key"].split("|")[0],
+                                                  tuple(int(p) for p in r["key"].split("|")[1].split(".")
+                                                        if p.isdigit())))
+
+
+def tx(m: ThreadModel) -> str:
+    return transcript(run_state(m), rows(m))
+
+
 def cfg(tid: str) -> dict:
     return {"configurable": {"thread_id": tid}}
-
-
-# ---------------------------------------------------------------------------- events → model
-def test_synthetic_events_build_log_header_and_forms():
-    m = RunModel("flow", "t1")
-    m.apply(ev.RunStart((), "flow", "t1", "cats", False, ts=100.0))
-    m.apply(ev.TaskStart((), "id1", "draft", "0", ("cats",), 0, 100.5))
-    m.apply(ev.Custom((), {"progress": 1}))
-    m.apply(ev.TaskEnd((), "id1", "draft", "0", "Essay about cats", None, (), False, False, 100.5, 101.5, 0))
-    m.apply(ev.RunInterrupted((), "flow", (Interrupt({"question": "ok?"}, "i1"),), ts=102.0))
-    kinds = [e["kind"] for e in m.entries]
-    assert kinds == ["run", "task", "custom", "interrupt"]
-    task_entry = m.entries[1]
-    assert task_entry["state"] == "ok" and task_entry["duration"] == pytest.approx(1.0)
-    assert task_entry["preview"] == "'Essay about cats'"
-    h = m.header()
-    assert (h["status"], h["tasks_done"], h["tasks_started"], h["custom"]) == ("interrupted", 1, 1, 1)
-    assert [f["id"] for f in m.forms] == ["i1"]
-    assert transcript(m) == (
-        "flow · thread t1 · interrupted\n"
-        "  ✓ draft → 'Essay about cats'\n"
-        "  ? interrupt: {'question': 'ok?'}"
-    )
-
-
-def test_ops_coalesce_until_taken():
-    m = RunModel("flow")
-    m.apply(ev.TaskStart((), "a", "step", "0", (), 0, 1.0))
-    m.apply(ev.TaskEnd((), "a", "step", "0", 42, None, (), False, False, 1.0, 2.0, 0))
-    ops = m.take_ops()
-    assert [o["op"] for o in ops] == ["append"]  # the patch went into the unsent entry
-    assert ops[0]["entry"]["state"] == "ok" and ops[0]["entry"]["preview"] == "42"
-    assert m.take_ops() == [] and m.seq == 1
-    # after sending: changes become patch / text ops, coalesced per entry
-    m.apply(ev.TaskStart((), "b", "slow", "1", (), 0, 3.0))
-    m.take_ops()
-    m.apply(ev.TaskEnd((), "b", "slow", "1", "x", None, (), True, False, 3.0, 3.0, 0))
-    m.apply(ev.Message((), _Chunk("Hel", "m1"), {"langgraph_node": "chat"}))
-    ops = m.take_ops()
-    assert [o["op"] for o in ops] == ["patch", "append"]
-    assert ops[0]["set"]["cached"] is True
-    m.apply(ev.Message((), _Chunk("lo ", "m1"), {}))
-    m.apply(ev.Message((), _Chunk("world", "m1"), {}))
-    ops = m.take_ops()
-    assert ops == [{"op": "text", "id": 2, "text": "lo world"}]
-    assert m.entries[2]["text"] == "Hello world" and m.entries[2]["node"] == "chat"
-
-
-def test_sent_entries_are_copies():
-    m = RunModel("flow")
-    m.apply(ev.TaskStart((), "a", "step", "0", (), 0, 1.0))
-    (op,) = m.take_ops()
-    m.apply(ev.TaskEnd((), "a", "step", "0", 1, None, (), False, False, 1.0, 2.0, 0))
-    assert op["entry"]["state"] == "running"  # the sender's copy does not change under it
 
 
 class _Chunk:
@@ -105,14 +61,55 @@ class _Chunk:
         self.content, self.id = content, id
 
 
-def test_snapshot_limits_entries():
-    m = RunModel("flow")
-    for i in range(30):
-        m.apply(ev.Custom((), i))
-    m.take_ops()
-    snap = m.snapshot(limit=10)
-    assert snap["omitted"] == 20 and len(snap["entries"]) == 10 and snap["entries"][0]["text"] == "20"
-    assert snap["seq"] == m.seq
+# ---------------------------------------------------------------------------- events → thread model
+def test_synthetic_events_build_rows_state_and_questions():
+    m = ThreadModel("flow", "t1")
+    m.apply(ev.RunStart((), "flow", "t1", "cats", False, ts=100.0))
+    m.apply(ev.TaskStart((), "id1", "draft", "0", ("cats",), 0, 100.5))
+    m.apply(ev.Custom((), {"progress": 1}))
+    m.apply(ev.TaskEnd((), "id1", "draft", "0", "Essay about cats", None, (), False, False, 100.5, 101.5, 0))
+    m.apply(ev.RunInterrupted((), "flow", (Interrupt({"question": "ok?"}, "i1"),), ts=102.0))
+    (row,) = m.rows.values()
+    assert row["state"] == "ok" and row["duration"] == pytest.approx(1.0) and row["preview"] == "'Essay about cats'"
+    st = run_state(m)
+    assert (st["status"], st["done"], st["total"], st["events"]) == ("interrupted", 1, 1, 1)
+    assert st["active_s"] == pytest.approx(2.0) and st["since"] == 102.0
+    assert [(q["id"], q["state"], q["form"]["kind"]) for q in st["questions"]] == [("i1", "pending", "text")]
+    assert tx(m) == (
+        "flow · thread t1 · waiting for input · 1/1 tasks\n"
+        "  ✓ draft → 'Essay about cats'\n"
+        "  ? {'question': 'ok?'}"
+    )
+
+
+def test_changes_are_taken_once_and_rows_are_copies():
+    m = ThreadModel("flow", None)
+    m.apply(ev.TaskStart((), "a", "step", "0", (), 0, 1.0))
+    reset, sent, changed = m.take_changes()
+    assert reset and changed and [r["key"] for r in sent] == ["|0"]
+    m.apply(ev.TaskEnd((), "a", "step", "0", 42, None, (), False, False, 1.0, 2.0, 0))
+    assert sent[0]["state"] == "running"  # the sender's copy does not change under it
+    reset, sent, changed = m.take_changes()
+    assert not reset and [(r["key"], r["state"], r["preview"]) for r in sent] == [("|0", "ok", "42")]
+    assert m.take_changes() == (False, [], False)
+    m.apply(ev.Message((), _Chunk("Hel", "m1"), {"langgraph_node": "chat"}))
+    m.apply(ev.Message((), _Chunk("lo", "m1"), {}))
+    _reset, sent, _changed = m.take_changes()
+    assert [(r["kind"], r["text"], r["name"]) for r in sent] == [("message", "Hello", "chat")]
+
+
+def test_active_and_waiting_time_are_apart():
+    m = ThreadModel("flow", "t")
+    m.apply(ev.RunStart((), "flow", "t", 1, False, ts=10.0))
+    m.apply(ev.RunInterrupted((), "flow", (Interrupt("ok?", "i1"),), ts=12.0))
+    m.answer_hint, m.origin_hint = {"i1": "yes"}, "the inbox"
+    m.apply(ev.RunStart((), "flow", "t", 1, True, ts=112.0))  # a human thought for 100 s
+    m.apply(ev.RunEnd((), "flow", "done", ts=113.0))
+    st = run_state(m)
+    assert st["active_s"] == pytest.approx(3.0) and st["waiting_s"] == pytest.approx(100.0)
+    assert st["since"] is None
+    (q,) = st["questions"]
+    assert (q["state"], q["answer"], q["origin"]) == ("answered", "'yes'", "the inbox")
 
 
 # ---------------------------------------------------------------------------- real runs
@@ -136,41 +133,60 @@ def test_real_run_transcript_is_deterministic():
     wf = _review_flow()
     texts = []
     for tid in ("a", "b"):
-        m = run_model(wf, "cats", cfg(tid))
-        texts.append(transcript(m).replace(f"thread {tid}", "thread T"))
-        assert m.status == "interrupted" and m.custom_count == 1
+        m = fold(wf, "cats", cfg(tid))
+        texts.append(tx(m).replace(f"thread {tid}", "thread T"))
+        assert m.status == "interrupted" and m.events == 1
     assert texts[0] == texts[1] == (
-        "review_flow · thread T · interrupted\n"
+        "review_flow · thread T · waiting for input · 1/1 tasks\n"
         "  ✓ draft → 'Essay about cats'\n"
-        "  ? interrupt: {'question': 'Approve?', 'draft': 'Essay about cats'}"
+        "  ? {'question': 'Approve?', 'draft': 'Essay about cats'}"
     )
 
 
-def test_resume_in_same_model_shows_answer_and_replay_once():
+def test_resume_folds_into_the_same_rows_and_the_answer_is_kept():
     wf = _review_flow()
-    m = run_model(wf, "cats", cfg("t"))
-    (intr,) = m.pending
-    m.answered({intr.id: "yes"})
-    assert m.status == "running" and m.forms == []
-    for event in wf.stream_events(Command(resume="yes"), cfg("t")):
-        m.apply(event)
+    m = fold(wf, "cats", cfg("t"))
+    (iid,) = m.pending
+    m.answer_hint, m.origin_hint = {iid: "yes"}, "a run view"
+    fold(wf, Command(resume="yes"), cfg("t"), m)
     assert m.status == "done"
-    replayed = [e for e in m.entries if e["kind"] == "task" and e.get("replayed")]
-    assert len(replayed) == 1
-    assert m.header()["tasks_done"] == 1  # a replayed task is not new work
-    assert transcript(m) == (
-        "review_flow · thread t · done\n"
-        "  ✓ draft → 'Essay about cats'\n"
-        "  ? interrupt: {'question': 'Approve?', 'draft': 'Essay about cats'}\n"
-        "  ↳ answer: 'yes'\n"
+    assert len(m.rows) == 1 and next(iter(m.rows.values()))["replayed"]
+    st = run_state(m)
+    assert (st["done"], st["total"]) == (1, 1)  # one row per call position, not one per execution
+    assert tx(m) == (
+        "review_flow · thread t · done · 1/1 tasks\n"
+        "  ✓ draft (from checkpoint) → 'Essay about cats'\n"
+        "  ? {'question': 'Approve?', 'draft': 'Essay about cats'} ↳ 'yes' (answered from a run view)\n"
         "  = {'draft': 'Essay about cats', 'approved': 'yes'}"
     )
-    html = static_html(m)
+    html = static_html(st, rows(m))
     assert 'data-status="done"' in html and 'data-testid="nbflow-result"' in html
     assert "&#x27;Essay about cats&#x27;" in html  # escaped
 
 
-def test_cached_and_error_tasks():
+def test_an_answer_from_plain_code_is_read_back():
+    wf = _review_flow()
+    m = fold(wf, "cats", cfg("t"))
+    fold(wf, Command(resume="from code"), cfg("t"), m)
+    (q,) = m.questions.values()
+    assert (q["state"], q["origin"], q["answer"]) == ("answered", ORIGIN_CODE, "…") and m.need_answers
+    (inv,) = wf.get_invocations(cfg("t"))
+    m.fill_answers(inv.answers)
+    assert q["answer"] == "'from code'" and not m.need_answers
+
+
+def test_a_new_invocation_resets_rows_and_supersedes_open_questions():
+    wf = _review_flow()
+    m = fold(wf, "cats", cfg("t"))
+    m.take_changes()
+    fold(wf, "dogs", cfg("t"), m)
+    assert m.invocation == 2 and m.reset
+    states = sorted(q["state"] for q in m.questions.values())
+    assert states == ["pending", "superseded"]
+    assert "'Essay about dogs'" in tx(m) and "(superseded)" in tx(m)
+
+
+def test_cached_and_failed_tasks_error_once_with_a_traceback_at_the_users_line():
     calls = []
 
     @task(cache_policy=CachePolicy())
@@ -189,23 +205,29 @@ def test_cached_and_error_tasks():
             return boom(y).result()
         return y
 
-    run_model(flow, 2, cfg("1"))
-    m = run_model(flow, 2, cfg("2"))
+    fold(flow, 2, cfg("1"))
+    m = fold(flow, 2, cfg("2"))
     assert calls == [2]
-    assert "  ✓ expensive (cached) → 4" in transcript(m).splitlines()
-    m = run_model(flow, -1, cfg("3"))
-    assert m.status == "error" and m.error == "ValueError: bad -2"
-    lines = transcript(m).splitlines()
-    assert "  ✗ boom: ValueError: bad -2" in lines and lines[-1] == "  ✗ error: ValueError: bad -2"
+    assert "  ✓ expensive (cached) → 4" in tx(m).splitlines()
+    m = fold(flow, -1, cfg("3"))
+    st = run_state(m)
+    assert st["status"] == "error" and st["error"] == "ValueError: bad -2"
+    assert "raise ValueError" in st["traceback"] and "Traceback" in st["traceback"]
+    assert st["error_where"].startswith("test_notebook_views.py, line ") and "raise ValueError" in st["error_where"]
+    lines = tx(m).splitlines()
+    assert "  ✗ boom: ValueError: bad -2" in lines
+    assert lines[-2] == "  ✗ ValueError: bad -2" and lines[-1].startswith("    at test_notebook_views.py")
 
 
 def test_parallel_tasks_are_listed_by_call_position():
-    m = RunModel("f")
+    m = ThreadModel("f", None)
     m.apply(ev.TaskStart((), "b", "second", "1", (), 0, 1.0))
     m.apply(ev.TaskStart((), "c", "sub", "0.0", (), 0, 1.0))
     m.apply(ev.TaskStart((), "a", "first", "0", (), 0, 1.0))
     m.apply(ev.TaskEnd((), "a", "first", "0", 1, None, (), False, False, 1.0, 2.0, 0))
-    assert transcript(m).splitlines()[1:] == ["  ✓ first → 1", "    … sub", "  … second"]
+    _reset, sent, _ = m.take_changes()
+    assert [r["name"] for r in sent] == ["first", "sub", "second"]
+    assert tx(m).splitlines()[1:] == ["  ✓ first → 1", "    … sub", "  … second"]
 
 
 def test_nested_workflow_events():
@@ -221,24 +243,28 @@ def test_nested_workflow_events():
     def outer(x: int) -> int:
         return call_inner(x).result()
 
-    m = run_model(outer, 3, cfg("n"))
+    m = fold(outer, 3, cfg("n"))
     assert m.status == "done" and m.value == 2
-    lines = transcript(m).splitlines()
-    assert lines[0] == "outer · thread n · done" and lines[-1] == "  = 2"
+    lines = tx(m).splitlines()
+    assert lines[0].startswith("outer · thread n · done") and lines[-1] == "  = 2"
     assert any("draft" in line for line in lines)
 
 
-def test_load_invocation_attaches_to_stored_thread():
+def test_load_builds_the_current_state_from_stored_invocations():
     wf = _review_flow()
-    run_model(wf, "dogs", cfg("t"))
-    (inv,) = wf.get_invocations(cfg("t"))
-    m = RunModel(wf.name, "t")
-    m.load_invocation(inv)
-    assert m.status == "interrupted" and len(m.forms) == 1
-    assert transcript(m).splitlines()[1:] == [
-        "  ✓ draft (replayed) → 'Essay about dogs'",
-        "  ? interrupt: {'question': 'Approve?', 'draft': 'Essay about dogs'}",
+    fold(wf, "dogs", cfg("t"))
+    m = ThreadModel(wf.name, "t")
+    m.load(wf.get_invocations(cfg("t")))
+    assert m.status == "interrupted" and len(m.pending) == 1
+    assert tx(m).splitlines()[1:] == [
+        "  ✓ draft → 'Essay about dogs'",
+        "  ? {'question': 'Approve?', 'draft': 'Essay about dogs'}",
     ]
+    wf.invoke(Command(resume="ok"), cfg("t"))
+    m.load(wf.get_invocations(cfg("t")))
+    assert m.status == "done" and len(m.rows) == 1
+    (q,) = m.questions.values()
+    assert q["state"] == "answered" and q["answer"] == "'ok'"
 
 
 # ---------------------------------------------------------------------------- forms
@@ -390,7 +416,7 @@ def test_timeline_parallel_tasks_overlap_and_fork_indices():
         "      ✓ right → 3\n"
         "      ✓ total → 5\n"
         "      = 5\n"
-        "  #1 done · input 10\n"
+        "  #1 done · input 10 · head\n"
         "      ✓ left → 11\n"
         "      ✓ right → 12\n"
         "      ✓ total → 23\n"
@@ -421,7 +447,8 @@ def test_timeline_of_a_fork_marks_reused_results():
     assert [(r["name"], r["reused"], r["offset"], r["duration"]) for r in forked["tasks"]][0] == ("one", True, 0.0, 0.0)
     assert [r["name"] for r in forked["tasks"]] == ["one", "two"]  # the replay marker is folded in
     assert timeline_transcript(data).splitlines()[-4:] == [
-        "  #1 done · input 1 · forked", "      ✓ one (reused) → 10", "      ✓ two → 20", "      = 20"]
+        "  #1 done · input 1 · forked · branch from #0 · head", "      ✓ one (reused) → 10", "      ✓ two → 20",
+        "      = 20"]
 
 
 def test_timeline_questions_and_answers():
@@ -436,7 +463,7 @@ def test_timeline_questions_and_answers():
 
 # ---------------------------------------------------------------------------- layering
 def test_protocol_message_kinds():
-    assert protocol.message("batch", seq=1, ops=[]) == {"kind": "batch", "v": protocol.VERSION, "seq": 1, "ops": []}
+    assert protocol.message("batch", seq=1, rows=[]) == {"kind": "batch", "v": protocol.VERSION, "seq": 1, "rows": []}
     with pytest.raises(ValueError):
         protocol.message("nope")
 
@@ -446,8 +473,44 @@ def test_views_import_no_jupyter_and_runtime_never_imports_notebook():
         "import sys, nbflow\n"
         "from nbflow import entrypoint\n"
         "assert 'nbflow.notebook' not in sys.modules\n"
-        "import nbflow.notebook.views, nbflow.notebook.forms, nbflow.notebook.runner, nbflow.notebook.session\n"
+        "import nbflow.notebook.views, nbflow.notebook.forms, nbflow.notebook.thread, nbflow.notebook.live, nbflow.notebook.actions, nbflow.notebook.protocol, nbflow.notebook.session\n"
         "bad = [m for m in ('IPython', 'ipywidgets', 'anywidget', 'ipykernel') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_timeline_is_the_checkpoint_tree_without_waiting_time():
+    wf = _review_flow()
+    wf.invoke("cats", cfg("t"))
+    time.sleep(0.3)  # the human thinks
+    wf.invoke(Command(resume="yes"), cfg("t"))
+    (first,) = wf.get_invocations(cfg("t"))
+    wf.invoke("dogs", first.config)  # re-run from the first input: a branch, left waiting
+    wf.invoke("owls", cfg("t"))      # a new invocation: the dogs question is abandoned
+    data = timeline_model(wf.name, "t", wf.get_invocations(cfg("t")))
+    a, b, c = data["invocations"]
+    assert a["waiting"] >= 0.3 and a["span"] < 0.3  # the axis leaves out the human's time
+    assert b["branch_of"] == 0 and b["status"] == "superseded" and b["asked"][0]["superseded"]
+    assert b["pending"] == [] and not b["head"]
+    assert c["head"] and c["status"] == "interrupted" and c["pending"]
+    text = timeline_transcript(data)
+    assert "#1 superseded · input 'dogs' · branch from #0" in text and "(superseded)" in text
+
+
+def test_compare_two_invocations_highlights_differences():
+    from nbflow.notebook.views import compare_invocations
+
+    wf = _review_flow()
+    for tid, topic, answer in (("a", "cats", "yes"), ("b", "dogs", "yes")):
+        wf.invoke(topic, cfg(tid))
+        wf.invoke(Command(resume=answer), cfg(tid))
+    left = timeline_model(wf.name, "a", wf.get_invocations(cfg("a")))["invocations"][0]
+    right = timeline_model(wf.name, "b", wf.get_invocations(cfg("b")))["invocations"][0]
+    rows = compare_invocations(left, right)
+    by = {r["what"]: r for r in rows}
+    assert not by["input"]["same"] and by["input"]["left"] == "'cats'"
+    assert not by["draft (call 0)"]["same"]
+    answers = [r for r in rows if r["what"].startswith("answer to")]
+    assert len(answers) == 1 and answers[0]["same"] and answers[0]["left"] == "'yes'"
+    assert not by["return value"]["same"]

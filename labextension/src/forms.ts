@@ -2,8 +2,9 @@
 // form spec that nbflow/notebook/forms.py sends. Checks what it can before sending; the kernel
 // validates again and answers a refused value with a `resume_error` message (showErrors).
 
-import { FieldError, FieldSpec, FormSpec, ValueView, msg } from "./protocol";
+import { FieldError, FieldSpec, FormSpec, Question, ValueView, msg } from "./protocol";
 import { append, h } from "./dom";
+import { icon } from "./icons";
 
 type Read = { ok: true; value?: unknown } | { ok: false; error: string };
 
@@ -16,8 +17,20 @@ interface Control {
 
 export interface FormHandle {
   el: HTMLFormElement;
+  id: string;
   showErrors(message: string, errors: FieldError[]): void;
+  /** Validate and return the answer fields ({value} or {option}), or null after showing errors. */
+  read(): Record<string, unknown> | null;
+  /** Mark the form as sent and waiting for the kernel. */
+  sending(): void;
+  /** The question was answered (here or elsewhere): read-only, with the answer and its origin. */
+  answered(q: Question): void;
+  /** Turn every control off, with a reason shown in the form. */
+  disable(reason: string): void;
 }
+
+/** Typed-but-unsent values of a form, kept by the view across re-renders: control key → value. */
+export type Drafts = Record<string, string | boolean>;
 
 const ACTION_LABELS: Record<string, string> = { accept: "Accept", edit: "Edit", response: "Respond", ignore: "Ignore" };
 
@@ -126,8 +139,13 @@ export function fieldControl(spec: FieldSpec): Control {
 }
 
 function setFieldError(ctrl: Control, message: string): void {
-  append(ctrl.wrap, h("div", { class: "nbflow-error", text: message }));
+  ctrl.wrap.querySelectorAll(".nbflow-error").forEach((e) => e.remove());
+  append(ctrl.wrap, h("div", { class: "nbflow-error", role: "alert", text: message }));
   ctrl.input.setAttribute("aria-invalid", "true");
+}
+
+function controlKey(el: Element): string | null {
+  return el.getAttribute("data-field") ?? el.getAttribute("data-testid");
 }
 
 /** Read every control; returns the object (or the root value) or null after showing errors. */
@@ -151,11 +169,12 @@ function readFields(controls: Control[], asObject: boolean): { value: unknown } 
  * Build the form for one interrupt. `send` gets the `resume` message; `extra` is merged
  * into it (the inbox adds thread_id and workflow).
  */
-export function renderForm(spec: FormSpec, send: (m: unknown) => void, extra: Record<string, unknown> = {}): FormHandle {
-  const form = h("form", { class: "nbflow-interrupt", "data-interrupt-id": spec.id, "data-kind": spec.kind });
+export function renderForm(spec: FormSpec, send: (m: Record<string, unknown>) => boolean, extra: Record<string, unknown> = {},
+  drafts: Drafts = {}): FormHandle {
+  const form = h("form", { class: "nbflow-interrupt", "data-interrupt-id": spec.id, "data-kind": spec.kind, novalidate: true });
   const who = spec.task ? ` from ${spec.task}` : "";
-  append(form, h("div", { class: "nbflow-form-head" }, h("span", { class: "nbflow-q", text: "?" }),
-    spec.kind === "inbox" ? (spec.action || "Review") : (spec.title || `Question${who}`)));
+  append(form, h("div", { class: "nbflow-form-head" }, h("span", { class: "nbflow-q" }, icon("question")),
+    h("span", { text: spec.kind === "inbox" ? (spec.action || "Review") : (spec.title || `Question${who}`) })));
   if (spec.kind === "inbox" && spec.description) append(form, h("div", { class: "nbflow-value nbflow-long", text: spec.description }));
   const shown = renderValue(spec.display);
   if (shown) append(form, shown);
@@ -241,45 +260,109 @@ export function renderForm(spec: FormSpec, send: (m: unknown) => void, extra: Re
       return { value: { type: action, args: null } };
     };
   } else {
-    const answer = h("textarea", { rows: 2, "data-testid": "nbflow-answer", placeholder: "Your answer" });
+    const answer = h("textarea", { rows: 2, "data-testid": "nbflow-answer", placeholder: "Your answer", "aria-label": "Your answer" });
     const json = h("input", { type: "checkbox", "data-testid": "nbflow-json" });
-    const toggle = h("label", { class: "nbflow-json-toggle", title: "Send the answer as JSON (numbers, lists, objects)" }, json, " JSON");
+    const toggle = h("label", { class: "nbflow-json-toggle", title: "Read the answer as a Python value written in JSON: numbers, true/false, lists [..], objects {..}" },
+      json, " Answer is a value (number, list, object), not text");
     append(body, answer, toggle);
     collect = () => {
       if (!json.checked) return { value: answer.value };
       try {
         return { value: JSON.parse(answer.value) };
       } catch (e) {
-        formError(`not valid JSON (${(e as Error).message})`);
+        formError(`this is not a value nbflow can read: ${(e as Error).message}. Untick "Answer is a value" to send it as text.`);
         return null;
       }
     };
-    answer.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) {
-        e.preventDefault();
-        form.requestSubmit(submit);
-      }
-    });
   }
-  const foot = h("div", { class: "nbflow-form-foot" }, submit, state);
+  const multi = form.querySelector("textarea") !== null;
+  const hint = h("span", { class: "nbflow-hint", text: multi ? "Ctrl+Enter sends · Esc leaves the form" : "Enter sends · Esc leaves the form" });
+  const foot = h("div", { class: "nbflow-form-foot" }, submit, hint, state);
   append(form, foot);
 
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (form.dataset.sending === "true") return;
+  const read = (): Record<string, unknown> | null => {
     clearErrors();
-    const answer = collect();
-    if (!answer) return;
+    return collect();
+  };
+  const sending = () => {
     form.dataset.sending = "true";
     submit.disabled = true;
     state.textContent = "sending…";
-    send(msg("resume", { id: spec.id, ...answer, ...extra }));
+    // The kernel handles widget messages between cells: say so if a busy cell holds the answer back.
+    window.setTimeout(() => {
+      if (form.dataset.sending === "true") state.textContent = "sent; the kernel will take it when the running cell finishes";
+    }, 5000);
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (form.dataset.sending === "true" || form.dataset.answered === "true") return;
+    const answer = read();
+    if (!answer) return;
+    if (send(msg("resume", { id: spec.id, ...answer, ...extra }))) sending();
   });
-  // Keys typed into the form must not reach JupyterLab's notebook shortcuts.
-  form.addEventListener("keydown", (e) => e.stopPropagation());
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      // Leave the form; the key goes on to JupyterLab (command mode).
+      (document.activeElement as HTMLElement | null)?.blur();
+      return;
+    }
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit(submit);
+    }
+    // Other keys typed into the form must not reach JupyterLab's notebook shortcuts.
+    e.stopPropagation();
+  });
+  // Drafts: what was typed survives a re-render of the view; an error goes away once its field is edited.
+  const save = (e: Event) => {
+    const t = e.target as HTMLInputElement;
+    const key = controlKey(t);
+    if (key) drafts[key] = t.type === "checkbox" ? t.checked : t.value;
+    const wrap = t.closest(".nbflow-field");
+    wrap?.querySelectorAll(".nbflow-error").forEach((x) => x.remove());
+    t.removeAttribute("aria-invalid");
+    form.querySelectorAll(".nbflow-form-error").forEach((x) => x.remove());
+  };
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+  form.querySelectorAll("input, textarea, select").forEach((el) => {
+    const key = controlKey(el);
+    if (key === null || !(key in drafts)) return;
+    const v = drafts[key];
+    if (typeof v === "boolean") (el as HTMLInputElement).checked = v;
+    else (el as HTMLInputElement).value = v;
+  });
+  const controlsOff = () => form.querySelectorAll("button, input, textarea, select").forEach((x) => ((x as HTMLButtonElement).disabled = true));
 
   return {
     el: form,
+    id: spec.id,
+    read,
+    sending,
+    answered(q: Question) {
+      if (form.dataset.answered === "true") return;
+      form.dataset.answered = "true";
+      delete form.dataset.sending;
+      form.classList.add("nbflow-answered");
+      controlsOff();
+      hint.remove();
+      state.textContent = "";
+      clearErrors();
+      const line = q.state === "superseded"
+        ? h("div", { class: "nbflow-answer-line", "data-testid": "nbflow-superseded" }, icon("superseded"), " No longer asked: the thread moved on (a new invocation started).")
+        : h("div", { class: "nbflow-answer-line", "data-testid": "nbflow-answered" }, icon("answer"), " Answered ", h("code", { text: q.answer }),
+            h("span", { class: "nbflow-muted", text: ` from ${q.origin}` }));
+      form.insertBefore(line, body);
+      body.hidden = true;
+      foot.hidden = true;
+    },
+    disable(reason: string) {
+      controlsOff();
+      delete form.dataset.sending;
+      state.textContent = "";
+      form.querySelectorAll(".nbflow-disabled-why").forEach((x) => x.remove());
+      foot.append(h("span", { class: "nbflow-disabled-why", text: reason }));
+    },
     showErrors(message: string, errors: FieldError[]) {
       clearErrors();
       delete form.dataset.sending;
@@ -292,7 +375,7 @@ export function renderForm(spec: FormSpec, send: (m: unknown) => void, extra: Re
         if (ctrl) setFieldError(ctrl, err.message);
         else unplaced = true;
       }
-      if (unplaced) formError(message);
+      if (unplaced && message) formError(message);
     },
   };
 }

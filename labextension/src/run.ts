@@ -1,201 +1,260 @@
-// The run view: header (status, elapsed, progress), the live log, interrupt forms, the result.
-// The log arrives as `batch` messages of small ops; a (re)rendered view asks for a `snapshot`.
+// The run view: the current state of one thread (not a log). One row per task call position, updated
+// in place; the thread's questions as forms that are never rebuilt while open; active and waiting time
+// apart; a failed run shows its error once with a collapsible traceback. Every view of a thread shows the
+// same state: the kernel sends `snapshot` (everything) and `batch` (changed rows + state) messages.
 
 import { AnyModel } from "./model";
-import { BatchMsg, Entry, FormSpec, Header, Op, ResumeErrorMsg, SnapshotMsg, ToFrontend, msg } from "./protocol";
-import { append, badge, clear, duration, h, stickToBottom } from "./dom";
-import { FormHandle, renderForm } from "./forms";
+import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { append, clear, duration, h } from "./dom";
+import { icon } from "./icons";
+import { Drafts } from "./forms";
+import { questionList } from "./questions";
+import { watchConnection } from "./conn";
 
-const MAX_ROWS = 2000;
-const MARKS: Record<string, string> = { running: "…", ok: "✓", error: "✗", interrupted: "⏸" };
+const STATUS_WORDS: Record<string, string> = {
+  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed",
+};
+const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error" };
+const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting" };
 
-function entryRow(e: Entry): HTMLElement {
-  const row = h("div", { class: "nbflow-entry", "data-kind": e.kind, "data-id": e.id });
-  if (e.depth) row.style.paddingLeft = `${e.depth * 1.2 + 0.4}em`;
-  fillRow(row, e);
-  return row;
+/** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
+const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null }>();
+
+function sortKey(key: string): [string, number[]] {
+  const i = key.indexOf("|");
+  const path = key.slice(i + 1);
+  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
 }
 
-function fillRow(row: HTMLElement, e: Entry): void {
-  clear(row);
-  if (e.state) row.dataset.state = e.state;
-  switch (e.kind) {
-    case "task": {
-      const state = e.state ?? "running";
-      append(row, h("span", { class: "nbflow-mark", text: MARKS[state] ?? "?" }), h("span", { class: "nbflow-task-name", text: e.name ?? "" }));
-      if (e.cached) append(row, badge("cached", "cached"));
-      if (e.replayed) append(row, badge("replayed", "replayed"));
-      if (state !== "running" && e.duration !== undefined && !e.replayed) append(row, h("span", { class: "nbflow-duration", text: duration(e.duration) }));
-      if (state === "ok" && e.preview) append(row, h("span", { class: "nbflow-arrow", text: "→" }), h("code", { class: "nbflow-preview", text: e.preview }));
-      if (state === "error") append(row, h("span", { class: "nbflow-error-text", text: e.error ?? "error" }));
-      if (state === "interrupted") append(row, h("span", { class: "nbflow-muted", text: "waiting for an answer" }));
-      break;
-    }
-    case "message":
-      append(row, h("span", { class: "nbflow-mark", text: "💬" }), e.node ? h("span", { class: "nbflow-task-name", text: e.node }) : null,
-        h("div", { class: "nbflow-message", text: e.text ?? "" }));
-      break;
-    case "custom":
-      append(row, h("span", { class: "nbflow-mark", text: "·" }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "interrupt":
-      append(row, h("span", { class: "nbflow-mark", text: "?" }), h("span", { text: "asked" + (e.task ? ` in ${e.task}` : "") + ": " }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "answer":
-      append(row, h("span", { class: "nbflow-mark", text: "↳" }), h("span", { text: "answer: " }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "error":
-      append(row, h("span", { class: "nbflow-mark", text: "✗" }), h("span", { class: "nbflow-error-text", text: e.text ?? "" }));
-      break;
-    default:
-      append(row, h("span", { class: "nbflow-muted", text: e.text ?? "" }));
+function before(a: string, b: string): boolean {
+  const [na, pa] = sortKey(a);
+  const [nb, pb] = sortKey(b);
+  if (na !== nb) return na < nb;
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
+  return pa.length < pb.length;
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
+}
+
+/** A row's inner HTML (rows are plain markup: a 10,000-row view is one innerHTML assignment). */
+function rowInner(r: Row): string {
+  if (r.kind === "message") {
+    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}` +
+      `<div class="nbflow-message">${esc(r.text)}</div>`;
   }
+  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span>` +
+    `<span class="nbflow-task-name">${esc(r.name)}</span>`;
+  if (r.cached) html += `<span class="nbflow-badge nbflow-badge-cached">cached</span>`;
+  if (r.replayed) html += `<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>`;
+  if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
+  if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
+  if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
+  if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
+  return html;
+}
+
+function rowSig(r: Row): string {
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
+}
+
+function rowOpen(r: Row): string {
+  const pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
+  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
+}
+
+function fillRow(el: HTMLElement, r: Row): void {
+  el.dataset.state = r.state;
+  el.dataset.kind = r.kind;
+  el.innerHTML = rowInner(r);
 }
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
+  const uid = String(model.get("_uid") ?? "");
+  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null });
+  const ui = uiState.get(uid)!;
+
   const root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" });
   const name = h("span", { class: "nbflow-name" });
   const thread = h("span", { class: "nbflow-thread" });
-  const status = h("span", { class: "nbflow-status" });
-  const elapsed = h("span", { class: "nbflow-elapsed" });
-  const progressBar = h("span", { class: "nbflow-progress-bar" });
-  const progress = h("span", { class: "nbflow-progress", title: "tasks finished / started" }, h("span", { class: "nbflow-progress-track" }, progressBar), h("span", { class: "nbflow-progress-text" }));
-  const header = h("div", { class: "nbflow-header" }, name, thread, status, elapsed, progress);
-  const omitted = h("div", { class: "nbflow-muted nbflow-omitted", hidden: true });
-  const log = h("div", { class: "nbflow-log", role: "log", "aria-live": "polite" });
+  const statusIcon = h("span", { class: "nbflow-status-icon" });
+  const statusText = h("span", { class: "nbflow-status-text" });
+  const status = h("span", { class: "nbflow-status" }, statusIcon, statusText);
+  const times = h("span", { class: "nbflow-elapsed", title: "active: time the workflow ran · waiting: time spent waiting for answers" });
+  const bar = h("span", { class: "nbflow-progress-bar" });
+  const count = h("span", { class: "nbflow-progress-text" });
+  const progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count);
+  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress);
+  const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
+  const rowsBox = h("div", { class: "nbflow-log", role: "list" });
+  const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
-  const formsBox = h("div", { class: "nbflow-forms" });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
-  append(root, header, omitted, log, errorBox, formsBox, resultBox);
+  append(root, header, banner, rowsBox, event, errorBox);
   el.append(root);
 
-  const rows = new Map<number, { entry: Entry; row: HTMLElement }>();
+  const conn = watchConnection(model, (why) => {
+    const tid = state?.thread_id;
+    banner.hidden = false;
+    clear(banner);
+    append(banner, icon("plug"), h("b", { text: " Not connected: " }), `${why}. This view can no longer answer or update. `,
+      "To continue, re-run the cell, or reattach with ",
+      h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }), ".");
+    root.dataset.kernel = "gone";
+    questions.disable("Not connected to the kernel");
+  });
+  const questions = questionList((m) => conn.send(m), {}, ui.drafts);
+  root.insertBefore(questions.el, errorBox);
+  root.append(resultBox);
+
+  const rows = new Map<string, { sig: string; el: HTMLElement }>();
+  let state: RunState | null = null;
   let seq = -1;
   let awaiting = true;
-  let elapsedBase = 0;
-  let elapsedAt = performance.now();
-  let forms = new Map<string, FormHandle>();
+  let sinceAt = 0;
 
-  const trim = () => {
-    while (rows.size > MAX_ROWS) {
-      const first = rows.keys().next().value as number;
-      rows.get(first)?.row.remove();
-      rows.delete(first);
-    }
-  };
-  const applyOp = (op: Op) => {
-    if (op.op === "append") {
-      const row = entryRow(op.entry);
-      rows.set(op.entry.id, { entry: op.entry, row });
-      log.append(row);
-    } else if (op.op === "patch") {
-      const item = rows.get(op.id);
-      if (item) {
-        Object.assign(item.entry, op.set);
-        fillRow(item.row, item.entry);
+  const upsert = (r: Row) => {
+    const sig = rowSig(r);
+    const have = rows.get(r.key);
+    if (have) {
+      if (have.sig !== sig) {
+        fillRow(have.el, r);
+        have.sig = sig;
       }
-    } else if (op.op === "text") {
-      const item = rows.get(op.id);
-      if (item) {
-        item.entry.text = (item.entry.text ?? "") + op.text;
-        const box = item.row.querySelector(".nbflow-message");
-        if (box) box.textContent = item.entry.text;
+      return;
+    }
+    const row = h("div", { class: "nbflow-entry", role: "listitem", "data-key": r.key });
+    if (r.depth) row.style.paddingLeft = `${r.depth * 1.2 + 0.4}em`;
+    fillRow(row, r);
+    rows.set(r.key, { sig, el: row });
+    const last = rowsBox.lastElementChild as HTMLElement | null;
+    if (!last || !before(r.key, last.dataset.key ?? "")) {
+      rowsBox.append(row);
+      return;
+    }
+    for (const child of Array.from(rowsBox.children) as HTMLElement[]) {
+      if (before(r.key, child.dataset.key ?? "")) {
+        rowsBox.insertBefore(row, child);
+        return;
       }
     }
+    rowsBox.append(row);
   };
+
+  const tick = () => {
+    if (!state) return;
+    const extra = state.since !== null && state.since !== undefined ? Math.max(0, Date.now() / 1000 - state.since) : 0;
+    const active = state.active_s + (state.status === "running" ? extra : 0);
+    const waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0);
+    const parts = [];
+    if (active > 0 || state.status === "running") parts.push(`active ${duration(active)}`);
+    if (waiting > 0 || state.status === "interrupted") parts.push(`waiting ${duration(waiting)}`);
+    times.textContent = parts.join(" · ");
+  };
+
+  const applyState = (s: RunState) => {
+    state = s;
+    sinceAt = performance.now();
+    root.dataset.status = s.status;
+    if (s.thread_id) root.dataset.threadId = s.thread_id;
+    name.textContent = s.name;
+    thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "";
+    status.dataset.status = s.status;
+    clear(statusIcon);
+    statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded"));
+    statusText.textContent = STATUS_WORDS[s.status] ?? s.status;
+    count.textContent = s.total ? `${s.done}/${s.total} tasks` : "";
+    progress.hidden = !s.total;
+    bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round((100 * s.done) / s.total)}%` : "0%";
+    event.hidden = !s.last_event && !s.events;
+    event.textContent = s.events ? `${s.events} events · latest: ${s.last_event}` : s.last_event;
+    errorBox.hidden = s.status !== "error";
+    clear(errorBox);
+    if (s.status === "error") {
+      append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error }));
+      if (s.error_where) append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` }));
+      if (s.traceback) append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })));
+    }
+    clear(resultBox);
+    resultBox.hidden = !s.has_result;
+    if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
+    questions.update(s.questions);
+    tick();
+    void sinceAt;
+  };
+
   const onSnapshot = (m: SnapshotMsg) => {
-    stickToBottom(log, () => {
-      clear(log);
-      rows.clear();
-      for (const e of m.entries) applyOp({ op: "append", entry: e });
-      trim();
-    });
-    omitted.hidden = !m.omitted;
-    omitted.textContent = m.omitted ? `${m.omitted} earlier log entries are not shown` : "";
+    const t0 = performance.now();
+    rows.clear();
+    // The kernel sends a snapshot's rows in call order: one innerHTML assignment draws them all.
+    rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
+    const els = rowsBox.children;
+    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] as HTMLElement }));
+    applyState(m.state);
     seq = m.seq;
     awaiting = false;
+    if (!conn.gone()) banner.hidden = true;
+    root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    root.dataset.snapshotMs = root.dataset.updateMs;
+    root.dataset.snapshotRows = String(m.rows.length);
+    root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
+    root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   };
   const onBatch = (m: BatchMsg) => {
     if (awaiting || m.seq <= seq) return;
-    stickToBottom(log, () => {
-      for (const op of m.ops) applyOp(op);
-      trim();
-    });
+    const t0 = performance.now();
+    for (const r of m.rows) upsert(r);
+    if (m.state) applyState(m.state);
     seq = m.seq;
+    const ms = performance.now() - t0;
+    root.dataset.updateMs = ms.toFixed(2);
+    root.dataset.updateMaxMs = Math.max(ms, Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
+    root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   };
-  const onResumeError = (m: ResumeErrorMsg) => forms.get(m.id)?.showErrors(m.message, m.errors ?? []);
-
   const onCustom = (content: ToFrontend) => {
     if (!content || typeof content !== "object") return;
     if (content.kind === "snapshot") onSnapshot(content);
     else if (content.kind === "batch") onBatch(content);
-    else if (content.kind === "resume_error") onResumeError(content);
-  };
-
-  const tick = () => {
-    const st = model.get("status");
-    const secs = st === "running" ? elapsedBase + (performance.now() - elapsedAt) / 1000 : elapsedBase;
-    elapsed.textContent = model.get("header")?.started_at ? duration(secs) : "";
-  };
-  const onHeader = () => {
-    const hd: Header = model.get("header") ?? {};
-    name.textContent = hd.name ?? "";
-    thread.textContent = hd.thread_id ? `thread ${hd.thread_id}` : "";
-    elapsedBase = hd.elapsed ?? 0;
-    elapsedAt = performance.now();
-    const done = hd.tasks_done ?? 0;
-    const started = hd.tasks_started ?? 0;
-    (progress.lastChild as HTMLElement).textContent = `${done}/${started} tasks` + (hd.custom ? ` · ${hd.custom} events` : "");
-    progressBar.style.width = started ? `${Math.round((100 * done) / started)}%` : "0%";
-    errorBox.hidden = !hd.error || model.get("status") !== "error";
-    errorBox.textContent = hd.error ?? "";
-    tick();
-  };
-  const onStatus = () => {
-    const st = model.get("status") ?? "idle";
-    root.dataset.status = st;
-    status.textContent = st;
-    status.dataset.status = st;
-    onHeader();
-  };
-  const onForms = () => {
-    const specs: FormSpec[] = model.get("forms") ?? [];
-    clear(formsBox);
-    forms = new Map();
-    for (const spec of specs) {
-      const handle = renderForm(spec, (m) => model.send(m));
-      forms.set(spec.id, handle);
-      formsBox.append(handle.el);
+    else if (content.kind === "resume_error") {
+      const e = content as ResumeErrorMsg;
+      questions.showErrors(e.id, e.message, e.errors ?? []);
     }
   };
-  const onResult = () => {
-    const r = model.get("result") ?? {};
-    clear(resultBox);
-    resultBox.hidden = r.text === undefined;
-    if (r.text !== undefined) {
-      append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: r.text }));
-    }
+  const onFocus = (e: FocusEvent) => {
+    const t = e.target as HTMLElement;
+    const form = t.closest("form");
+    const key = t.getAttribute("data-field") ?? t.getAttribute("data-testid");
+    ui.focus = form && key ? `${form.getAttribute("data-interrupt-id")}::${key}` : null;
   };
+  root.addEventListener("focusin", onFocus);
 
   model.on("msg:custom", onCustom);
-  model.on("change:status", onStatus);
-  model.on("change:header", onHeader);
-  model.on("change:forms", onForms);
-  model.on("change:result", onResult);
-  onStatus();
-  onForms();
-  onResult();
   const timer = window.setInterval(() => {
-    if (model.get("status") === "running") tick();
-  }, 250);
-  model.send(msg("snapshot_request"));
+    if (state && (state.status === "running" || state.status === "interrupted")) tick();
+  }, 500);
+  const first = conn.send(msg("snapshot_request"));
+  const noReply = window.setTimeout(() => {
+    if (awaiting && first && !conn.gone()) {
+      banner.hidden = false;
+      banner.textContent = "Waiting for the kernel… (if it was restarted, re-run the cell to reattach)";
+    }
+  }, 8000);
+  // A re-render (e.g. after the saved fallbacks were refreshed) puts focus back where the user was typing.
+  if (ui.focus) {
+    const [iid, key] = ui.focus.split("::");
+    const restore = () => {
+      const target = root.querySelector(`form[data-interrupt-id="${iid}"] [data-field="${key}"], form[data-interrupt-id="${iid}"] [data-testid="${key}"]`) as HTMLElement | null;
+      if (target && document.activeElement === document.body) target.focus();
+    };
+    window.setTimeout(restore, 0);
+    window.setTimeout(restore, 300);
+  }
 
   return () => {
     window.clearInterval(timer);
+    window.clearTimeout(noReply);
+    conn.dispose();
     model.off("msg:custom", onCustom);
-    model.off("change:status", onStatus);
-    model.off("change:header", onHeader);
-    model.off("change:forms", onForms);
-    model.off("change:result", onResult);
   };
 }

@@ -3,7 +3,8 @@
 // task results, with "Replay from here" and "Fork from this task".
 
 import { AnyModel } from "./model";
-import { ToFrontend, msg } from "./protocol";
+import { ComparisonMsg, ToFrontend, msg } from "./protocol";
+import { icon } from "./icons";
 import { append, badge, clear, duration, h } from "./dom";
 
 interface Task {
@@ -12,7 +13,8 @@ interface Task {
 }
 interface Invocation {
   index: number; status: string; source: string; input: string; span: number; value: string; preview: string;
-  error: string; asked: { id: string; value: string; answered: boolean; answer: string }[];
+  head: boolean; branch_of: number | null; waiting: number;
+  error: string; asked: { id: string; value: string; answered: boolean; answer: string; superseded?: boolean }[];
   pending: string[]; forked_from: Record<string, unknown> | null; tasks: Task[]; started_at: number; ended_at: number | null;
 }
 interface Data { name: string; thread_id: string; invocations: Invocation[] }
@@ -35,7 +37,7 @@ function gantt(inv: Invocation): HTMLElement {
   }
   if (inv.tasks.length) {
     box.append(h("div", { class: "nbflow-gantt-row nbflow-gantt-axis" }, h("div", { class: "nbflow-gantt-label" }),
-      h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: duration(inv.span) }))));
+      h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: `${duration(inv.span)} active` + (inv.waiting > 0.005 ? ` (+ ${duration(inv.waiting)} waiting for answers, not drawn)` : "") }))));
   }
   return box;
 }
@@ -43,29 +45,30 @@ function gantt(inv: Invocation): HTMLElement {
 function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
   const box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
-    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Replay from here" });
+    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
     replay.addEventListener("click", () => send(msg("replay", { index: inv.index })));
     box.append(h("div", { class: "nbflow-details-actions" }, replay));
   }
   if (inv.value) append(box, h("div", { class: "nbflow-result-label", text: inv.status === "update" ? "Saved state" : "Return value" }), h("pre", { class: "nbflow-result", text: inv.value }));
   if (inv.error) append(box, h("div", { class: "nbflow-run-error", text: inv.error }));
   for (const a of inv.asked) {
-    append(box, h("div", { class: "nbflow-entry", "data-kind": "interrupt" }, h("span", { class: "nbflow-mark", text: "?" }), h("code", { text: a.value }),
-      a.answered ? h("span", { text: "  ↳ " }) : badge("waiting"), a.answered ? h("code", { text: a.answer }) : null));
+    append(box, h("div", { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) }, h("span", { class: "nbflow-mark" }, icon("question")), h("code", { text: a.value }),
+      a.answered ? h("span", { text: "  ↳ " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
+      a.answered ? h("code", { text: a.answer }) : null));
   }
   const table = h("div", { class: "nbflow-task-table" });
   for (const t of inv.tasks) {
     const row = h("div", { class: "nbflow-entry", "data-kind": "task", "data-state": t.outcome === "cached" ? "ok" : t.outcome },
-      h("span", { class: "nbflow-mark", text: t.outcome === "error" ? "✗" : t.outcome === "interrupted" ? "⏸" : "✓" }),
+      h("span", { class: "nbflow-mark" }, icon(t.outcome === "error" ? "error" : t.outcome === "interrupted" ? "waiting" : "ok")),
       h("span", { class: "nbflow-task-name", text: t.name }), t.outcome === "cached" ? badge("cached", "cached") : null,
       h("span", { class: "nbflow-duration", text: duration(t.duration) }),
       t.result ? h("code", { class: "nbflow-preview", text: t.result }) : null,
       t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null);
     if (t.fork !== null) {
-      const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task" });
+      const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task (new thread)" });
       fork.addEventListener("click", () => {
         fork.hidden = true;
-        const value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "new result as JSON (or text); leave empty to run this task again" });
+        const value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "New result for this task (a number, text, list…); leave empty to run the task again", "aria-label": "New result" });
         const go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" });
         const cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" });
         const editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
@@ -93,13 +96,27 @@ function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
 export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
   const root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" });
   const title = h("span", { class: "nbflow-name" });
-  const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "↻ Refresh" });
+  const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   const errorBox = h("div", { class: "nbflow-error", hidden: true });
   const list = h("div", { class: "nbflow-invocations" });
   append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list);
   el.append(root);
   let selected = -1;
+  let picked: number[] = [];
+  const compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: true });
+  root.append(compareBox);
+  const showComparison = (m: ComparisonMsg) => {
+    clear(compareBox);
+    compareBox.hidden = false;
+    const table = h("table", { class: "nbflow-compare-table" });
+    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: `#${m.left}` }), h("th", { text: `#${m.right}` })));
+    for (const r of m.rows) {
+      table.append(h("tr", { "data-same": String(r.same) }, h("th", { text: r.what }), h("td", {}, h("code", { text: r.left })), h("td", {}, h("code", { text: r.right }))));
+    }
+    const differ = m.rows.filter((r) => !r.same).length;
+    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare #${m.left} and #${m.right} · ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
+  };
 
   const draw = () => {
     const data: Data = model.get("data") ?? { name: "", thread_id: "", invocations: [] };
@@ -114,16 +131,31 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
         h("span", { class: "nbflow-status", "data-status": inv.status, text: inv.status }),
         inv.status === "update" ? h("span", { text: "state edited" }) : h("code", { class: "nbflow-preview", text: inv.input }),
         inv.forked_from ? badge("fork", "fork") : null,
+        inv.branch_of !== null && inv.branch_of !== undefined ? badge(`branch from #${inv.branch_of}`, "branch") : null,
+        inv.head ? badge("head", "head") : null,
         h("span", { class: "nbflow-duration", text: inv.ended_at ? duration(inv.ended_at - inv.started_at) : "" }),
         inv.preview ? h("span", { class: "nbflow-arrow", text: "→" }) : null,
         inv.preview ? h("code", { class: "nbflow-preview", text: inv.preview }) : null);
       head.addEventListener("click", () => { selected = inv.index; draw(); });
-      append(card, head, inv.tasks.length ? gantt(inv) : null);
+      const pick = h("input", { type: "checkbox", class: "nbflow-compare-pick", "data-testid": "nbflow-compare-pick", title: "Pick two invocations to compare" });
+      pick.checked = picked.includes(inv.index);
+      pick.addEventListener("change", () => {
+        picked = pick.checked ? [...picked.filter((x) => x !== inv.index), inv.index].slice(-2) : picked.filter((x) => x !== inv.index);
+        if (picked.length === 2) model.send(msg("compare", { left: Math.min(...picked), right: Math.max(...picked) }));
+        else { compareBox.hidden = true; }
+        draw();
+      });
+      if (inv.branch_of !== null && inv.branch_of !== undefined) card.style.marginLeft = "1.2em";
+      append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null);
       if (inv.index === selected) card.append(details(inv, (m) => model.send(m)));
       list.append(card);
     }
   };
   const onCustom = (content: ToFrontend) => {
+    if (content?.kind === "comparison") {
+      showComparison(content as ComparisonMsg);
+      return;
+    }
     if (content?.kind === "action_error") {
       errorBox.hidden = false;
       errorBox.textContent = content.message;

@@ -1,13 +1,18 @@
 """nbflow in Jupyter: ``%load_ext nbflow``, run views, interrupt forms, timeline, inbox.
 
-Modules, from pure to I/O:
+Modules, from pure to I/O (each imports only those above it):
 
-* :mod:`.protocol` -- the widget wire format (message kinds, version);
+* :mod:`.protocol` -- the widget wire format: message kinds and typed payloads,
+  exported as the JSON schema the TypeScript types are generated from;
 * :mod:`.forms`    -- interrupt → form spec, front-end answer → resume value;
-* :mod:`.views`    -- events → log entries and header state, transcripts,
-  static HTML, the timeline model (pure, no Jupyter imports);
+* :mod:`.thread`   -- one thread's current state folded from stored records and
+  run events (rows per call position, questions, timings), pure;
+* :mod:`.views`    -- projections: static text/html fallbacks, the timeline tree,
+  comparisons, inbox text (pure, no Jupyter imports);
 * :mod:`.session`  -- the notebook's default checkpointer, workflows, thread ids;
-* :mod:`.runner`   -- drives a run for a view on background threads, batching;
+* :mod:`.live`     -- one live model per (saver, thread) fed by :mod:`nbflow.tap`,
+  and the flusher that pushes changes to every view of a thread;
+* :mod:`.actions`  -- start / resume / attach: the one path views act through;
 * :mod:`.widgets`  -- the anywidget views and ``show`` / ``timeline`` / ``inbox``;
 * :mod:`.magics`   -- ``%%entrypoint`` and ``%nbflow``.
 
@@ -58,6 +63,3 @@ __all__ = [
     "unload_ipython_extension",
 ]
 
-
-__all__ = ["Inbox", "RunView", "Timeline", "inbox", "load_ipython_extension", "show", "timeline",
-           "unload_ipython_extension"]

@@ -33,6 +33,8 @@ default``; ``%nbflow history NAME [--thread ID]``; ``%nbflow graph NAME
 
 from __future__ import annotations
 
+import inspect
+
 import ast
 import io
 import keyword
@@ -261,6 +263,7 @@ class NbflowMagics(Magics):
                              "or be the workflow's body")
         ns[opts.name] = wf
         sess.register(wf)
+        print(_defined_line(wf, sess))
         if opts.run is not None:
             value = self.shell.ev(opts.run)
             config = {"configurable": {"thread_id": opts.thread}} if opts.thread else None
@@ -343,8 +346,12 @@ class NbflowMagics(Magics):
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """``%load_ext nbflow``: register the magics and the ``%%entrypoint`` cell transformer."""
+    """``%load_ext nbflow``: register the magics and the ``%%entrypoint`` cell transformer, and start
+    listening to the tap (once per kernel), so every view hears every change to its thread."""
+    from .live import hub
+
     session()
+    hub()
     ip.register_magics(NbflowMagics)
     cleanup = ip.input_transformers_cleanup
     if transform_entrypoint_cell not in cleanup:
@@ -352,6 +359,9 @@ def load_ipython_extension(ip: Any) -> None:
 
 
 def unload_ipython_extension(ip: Any) -> None:
+    from .live import reset_hub
+
+    reset_hub()
     cleanup = ip.input_transformers_cleanup
     while transform_entrypoint_cell in cleanup:
         cleanup.remove(transform_entrypoint_cell)
@@ -360,6 +370,23 @@ def unload_ipython_extension(ip: Any) -> None:
         for n in names:
             table.pop(n, None)
 
+
+
+def _defined_line(wf: Workflow, sess: Any) -> str:
+    """One line saying what ``%%entrypoint`` defined: name, inputs, checkpointer, threads so far."""
+    try:
+        params = list(inspect.signature(wf.func).parameters)
+    except (TypeError, ValueError):
+        params = []
+    inputs = ", ".join(p for p in params if p not in ("previous", "config", "writer", "store", "runtime")) or "no input"
+    saver = wf.checkpointer
+    try:
+        threads = len(saver.list_threads()) if saver is not None else 0
+    except Exception:  # noqa: BLE001 - a count is a nicety, never a reason to fail the cell
+        threads = 0
+    where = sess.describe_saver(saver)
+    return (f"Defined workflow {wf.name}({inputs}) · checkpointer {where} · "
+            f"{threads} thread{'s' if threads != 1 else ''}")
 
 __all__ = [
     "Mermaid",

@@ -1,47 +1,409 @@
-"""The widget wire format: message kinds exchanged with the front end (pure constants).
+"""The widget wire format, defined once: message kinds and typed payloads (pure, no nbflow imports).
 
 Every custom comm message is a JSON object ``{"kind": ..., "v": VERSION, ...}``.
-``labextension/src/protocol.ts`` mirrors these lists; a test checks that
-every kind exists on both sides.
+The payload types below are the single source of truth: :func:`json_schema`
+exports them as a JSON schema and :func:`typescript` turns that schema into
+``labextension/src/protocol.gen.ts``, which the front end imports. The build
+regenerates it (``npm run build`` runs this file as a script) and
+``tests/test_notebook_protocol.py`` fails when the committed file drifts.
 
 Kernel → front end
-    ``snapshot``      the whole log of a run view: ``{seq, entries, omitted}``
-    ``batch``         what changed since the previous message: ``{seq, ops}``;
-                      each op is ``{"op": "append", "entry"}``,
-                      ``{"op": "patch", "id", "set"}`` or ``{"op": "text", "id", "text"}``
+    ``snapshot``      the whole state of a view: ``{seq, state, rows}``
+    ``batch``         what changed since the previous message: ``{seq, state?, rows}``;
+                      each row replaces the row with the same ``key`` (or is added)
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
-                      (plus ``thread_id`` from an inbox)
     ``action_error``  a timeline/inbox action failed: ``{message}``
+    ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
 
 Front end → kernel
-    ``snapshot_request``  a view was (re)rendered and wants the whole log
-    ``resume``            answer one interrupt: ``{id, value}`` or ``{id, option}``
-                          (plus ``thread_id`` and ``workflow`` from an inbox)
-    ``replay``            timeline: ``{index}``
-    ``fork``              timeline: ``{invocation, task, value?}``
-    ``refresh``           timeline/inbox: reload from the checkpointer
+    ``snapshot_request``  a view was (re)rendered and wants the whole state
+    ``resume``            answer one question: ``{id, value}`` or ``{id, option}``
+                          (plus ``thread_id``/``workflow`` from the inbox)
+    ``resume_all``        answer several questions of one thread at once: ``{answers: [Answer]}``
+    ``replay`` / ``fork`` timeline actions; ``refresh`` reload from the checkpointer
+    ``compare``           timeline: ``{left, right}`` invocation indexes
 
-Small header state (status, progress, pending forms, result) travels as
-ordinary synced traits, so a view rendered later sees it at once.
+This module is also a script: ``python protocol.py --ts OUT`` writes the
+TypeScript types, ``--schema OUT`` the JSON schema.
 """
 
 from __future__ import annotations
 
-VERSION = 1
+import json
+import sys
+import typing
+from typing import Any, Literal, NotRequired, TypedDict
 
-TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error")
-TO_KERNEL = ("snapshot_request", "resume", "replay", "fork", "refresh")
-OPS = ("append", "patch", "text")
-ENTRY_KINDS = ("run", "task", "custom", "message", "interrupt", "answer", "error", "note")
+VERSION = 2
+
+TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison")
+TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare")
+ROW_KINDS = ("task", "message", "run")
+ROW_STATES = ("running", "ok", "cached", "error", "waiting")
 FORM_KINDS = ("schema", "inbox", "options", "text")
 STATUSES = ("idle", "running", "interrupted", "done", "error")
+QUESTION_STATES = ("pending", "answered", "superseded")
+
+Status = Literal["idle", "running", "interrupted", "done", "error"]
+RowState = Literal["running", "ok", "cached", "error", "waiting"]
+QuestionState = Literal["pending", "answered", "superseded"]
 
 
-def message(kind: str, **fields) -> dict:
+# ---------------------------------------------------------------------------- forms
+class FieldSpec(TypedDict):
+    """One input of a schema form (built by ``forms.field_spec``)."""
+    name: str
+    label: str
+    type: Literal["string", "integer", "number", "boolean", "enum", "json"]
+    required: bool
+    nullable: bool
+    multiline: NotRequired[bool]
+    description: NotRequired[str]
+    default: NotRequired[Any]
+    enum: NotRequired[list[Any]]
+    enum_labels: NotRequired[list[str]]
+    minimum: NotRequired[float]
+    maximum: NotRequired[float]
+    exclusiveMinimum: NotRequired[float]
+    exclusiveMaximum: NotRequired[float]
+    minLength: NotRequired[int]
+    maxLength: NotRequired[int]
+    pattern: NotRequired[str]
+    multipleOf: NotRequired[float]
+
+
+class ValueField(TypedDict):
+    label: str
+    text: str
+    long: bool
+
+
+class ValueView(TypedDict):
+    """How to show a question's value: labelled fields, one text block, or nothing."""
+    type: Literal["fields", "text", "none"]
+    fields: NotRequired[list[ValueField]]
+    text: NotRequired[str]
+    long: NotRequired[bool]
+
+
+class OptionSpec(TypedDict):
+    label: str
+    index: int
+
+
+class FormSpec(TypedDict):
+    """The form for one question (built by ``forms.form_spec``)."""
+    id: str
+    index: int
+    task: str
+    kind: Literal["schema", "inbox", "options", "text"]
+    display: ValueView
+    title: NotRequired[str]
+    fields: NotRequired[list[FieldSpec]]
+    object: NotRequired[bool]
+    options: NotRequired[list[OptionSpec]]
+    actions: NotRequired[list[Literal["accept", "edit", "response", "ignore"]]]
+    action: NotRequired[str]
+    args: NotRequired[Any]
+    wrap: NotRequired[bool]
+    description: NotRequired[str]
+
+
+# ---------------------------------------------------------------------------- thread state
+class Row(TypedDict):
+    """One row of a run view: a task call position (or a streamed message), updated in place."""
+    key: str
+    kind: Literal["task", "message", "run"]
+    name: str
+    path: str
+    depth: int
+    state: RowState
+    preview: str
+    error: str
+    duration: float
+    cached: bool
+    replayed: bool  # the result came from the checkpoint (not run again)
+    text: str
+
+
+class Question(TypedDict):
+    """A question the thread asked in its current invocation, and what became of it."""
+    id: str
+    task: str
+    state: QuestionState
+    summary: str
+    answer: str
+    origin: str  # where the answer came from: "this view", "the inbox", "code", ...
+    form: FormSpec
+
+
+class RunState(TypedDict):
+    """Everything a run view shows besides its rows."""
+    name: str
+    workflow: str
+    thread_id: str | None
+    status: Status
+    done: int
+    total: int
+    active_s: float
+    waiting_s: float
+    since: float | None  # epoch seconds the current running/waiting stretch began (None when settled)
+    error: str
+    error_where: str
+    traceback: str
+    result: str
+    result_preview: str
+    has_result: bool
+    events: int
+    last_event: str
+    questions: list[Question]
+    invocation: int  # how many invocations of this thread this kernel has seen start (a new one resets rows)
+
+
+# ---------------------------------------------------------------------------- inbox
+class InboxItem(TypedDict):
+    """One thread in the inbox: waiting for input, running, or answered (kept, collapsed)."""
+    key: str
+    workflow: str
+    thread_id: str
+    state: Literal["waiting", "running", "answered", "done", "error"]
+    message: str
+    questions: list[Question]
+    result: str
+    updated: float
+
+
+# ---------------------------------------------------------------------------- messages
+class FieldError(TypedDict):
+    field: str
+    message: str
+
+
+class SnapshotMsg(TypedDict):
+    kind: Literal["snapshot"]
+    v: int
+    seq: int
+    state: RunState
+    rows: list[Row]
+
+
+class BatchMsg(TypedDict):
+    kind: Literal["batch"]
+    v: int
+    seq: int
+    state: NotRequired[RunState]
+    rows: list[Row]
+
+
+class ResumeErrorMsg(TypedDict):
+    kind: Literal["resume_error"]
+    v: int
+    id: str
+    message: str
+    errors: list[FieldError]
+    thread_id: NotRequired[str]
+
+
+class ActionErrorMsg(TypedDict):
+    kind: Literal["action_error"]
+    v: int
+    message: str
+
+
+class CompareRow(TypedDict):
+    """One line of a side-by-side comparison: what, left value, right value, equal or not."""
+    what: str
+    left: str
+    right: str
+    same: bool
+
+
+class ComparisonMsg(TypedDict):
+    kind: Literal["comparison"]
+    v: int
+    left: int
+    right: int
+    rows: list[CompareRow]
+
+
+class CompareMsg(TypedDict):
+    kind: Literal["compare"]
+    v: int
+    left: int
+    right: int
+
+
+class Answer(TypedDict):
+    id: str
+    value: NotRequired[Any]
+    option: NotRequired[int]
+
+
+class ResumeMsg(TypedDict):
+    kind: Literal["resume"]
+    v: int
+    id: str
+    value: NotRequired[Any]
+    option: NotRequired[int]
+    thread_id: NotRequired[str]
+    workflow: NotRequired[str]
+
+
+class ResumeAllMsg(TypedDict):
+    kind: Literal["resume_all"]
+    v: int
+    answers: list[Answer]
+    thread_id: NotRequired[str]
+    workflow: NotRequired[str]
+
+
+class SnapshotRequestMsg(TypedDict):
+    kind: Literal["snapshot_request"]
+    v: int
+
+
+class RefreshMsg(TypedDict):
+    kind: Literal["refresh"]
+    v: int
+
+
+class ReplayMsg(TypedDict):
+    kind: Literal["replay"]
+    v: int
+    index: int
+
+
+class ForkMsg(TypedDict):
+    kind: Literal["fork"]
+    v: int
+    invocation: int
+    task: int
+    value: NotRequired[Any]
+    same_thread: NotRequired[bool]
+
+
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
+                           InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
+                           CompareRow, ComparisonMsg, CompareMsg,
+                           Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg)
+UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg"),
+          "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
+                       "CompareMsg")}
+CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
+             "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
+
+
+def message(kind: str, **fields: Any) -> dict:
     """A wire message of ``kind`` (checked against the known kinds)."""
     if kind not in TO_FRONTEND and kind not in TO_KERNEL:
         raise ValueError(f"unknown nbflow widget message kind {kind!r}")
     return {"kind": kind, "v": VERSION, **fields}
 
 
-__all__ = ["ENTRY_KINDS", "FORM_KINDS", "OPS", "STATUSES", "TO_FRONTEND", "TO_KERNEL", "VERSION", "message"]
+# ---------------------------------------------------------------------------- schema export
+def _schema_of(tp: Any) -> dict:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return {}
+    if tp is type(None):
+        return {"type": "null"}
+    if tp is str:
+        return {"type": "string"}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if origin is Literal:
+        return {"enum": list(typing.get_args(tp))}
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return {"type": "array", "items": _schema_of(item)}
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return {"anyOf": [_schema_of(a) for a in typing.get_args(tp)]}
+    if typing.is_typeddict(tp):
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    raise TypeError(f"protocol: no JSON schema for {tp!r}")
+
+
+def _strip_not_required(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is NotRequired else tp
+
+
+def json_schema() -> dict:
+    """Every payload type as one JSON schema (``$defs``), plus the message unions and constants."""
+    defs: dict[str, Any] = {}
+    for td in TYPES:
+        hints = typing.get_type_hints(td, include_extras=True)
+        props = {name: _schema_of(_strip_not_required(tp)) for name, tp in hints.items()}
+        required = [n for n, tp in hints.items() if typing.get_origin(tp) is not NotRequired]
+        defs[td.__name__] = {"type": "object", "description": (td.__doc__ or "").strip(),
+                             "properties": props, "required": required, "additionalProperties": True}
+    for name, members in UNIONS.items():
+        defs[name] = {"anyOf": [{"$ref": f"#/$defs/{m}"} for m in members]}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "nbflow widget protocol",
+            "x-constants": {k: list(v) if isinstance(v, tuple) else v for k, v in CONSTANTS.items()},
+            "$defs": defs}
+
+
+def _ts_type(s: dict) -> str:
+    if "$ref" in s:
+        return s["$ref"].rsplit("/", 1)[1]
+    if "enum" in s:
+        return " | ".join(json.dumps(v) for v in s["enum"])
+    if "anyOf" in s:
+        return " | ".join(_ts_type(x) for x in s["anyOf"])
+    kind = s.get("type")
+    if kind == "array":
+        inner = _ts_type(s["items"])
+        return f"({inner})[]" if "|" in inner else f"{inner}[]"
+    return {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
+            "null": "null"}.get(kind, "unknown")
+
+
+def typescript(schema: dict | None = None) -> str:
+    """TypeScript declarations for the schema (what ``labextension/src/protocol.gen.ts`` holds)."""
+    schema = schema or json_schema()
+    out = ["// GENERATED from nbflow/notebook/protocol.py by `python nbflow/notebook/protocol.py --ts`.",
+           "// Do not edit: change the Python types and rebuild (npm run build regenerates this file).", ""]
+    for name, value in schema["x-constants"].items():
+        out.append(f"export const {name} = {json.dumps(value)} as const;")
+    out.append("")
+    for name, d in schema["$defs"].items():
+        if "anyOf" in d:
+            out.append(f"export type {name} = {' | '.join(_ts_type(x) for x in d['anyOf'])};")
+            continue
+        if d.get("description"):
+            out.append(f"/** {' '.join(d['description'].split())} */")
+        out.append(f"export interface {name} {{")
+        for prop, ps in d["properties"].items():
+            opt = "" if prop in d["required"] else "?"
+            out.append(f"  {prop}{opt}: {_ts_type(ps)};")
+        out.append("}")
+    out.append("")
+    return "\n".join(out)
+
+
+def _main(argv: list[str]) -> int:
+    args = list(argv)
+    while args:
+        flag, path = args.pop(0), args.pop(0)
+        text = typescript() if flag == "--ts" else json.dumps(json_schema(), indent=1) + "\n"
+        try:
+            with open(path, encoding="utf-8") as f:
+                if f.read() == text:
+                    continue
+        except FileNotFoundError:
+            pass
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
+
+
+__all__ = ["FORM_KINDS", "QUESTION_STATES", "ROW_STATES", "STATUSES", "TO_FRONTEND", "TO_KERNEL", "TYPES",
+           "VERSION", "json_schema", "message", "typescript"]

@@ -80,7 +80,9 @@ def test_answer_an_interrupt_by_typing_in_the_form(page, lab, lab_root, tmp_path
     result = run.locator('[data-testid="nbflow-result"]')
     expect(result).to_be_visible()
     expect(result).to_contain_text(f"Revised after feedback: {ANSWER}")
-    expect(run.locator("form.nbflow-interrupt")).to_have_count(0)
+    # the answered form stays, read-only, showing the answer and where it came from
+    expect(run.locator("form.nbflow-interrupt:not(.nbflow-answered)")).to_have_count(0)
+    expect(run.locator('[data-testid="nbflow-answered"]')).to_contain_text("from a run view")
     expect(run.locator(".nbflow-error")).to_have_count(0)
     result.scroll_into_view_if_needed()
     shot = screenshot(page, tmp_path, "lab-hitl-done.png")

@@ -1,6 +1,6 @@
 // src/protocol.ts
 function msg(kind, fields = {}) {
-  return { kind, v: 1, ...fields };
+  return { kind, v: 2, ...fields };
 }
 
 // src/dom.ts
@@ -27,9 +27,30 @@ function duration(seconds) {
 function badge(text, kind = "") {
   return h("span", { class: `nbflow-badge${kind ? " nbflow-badge-" + kind : ""}`, text });
 }
-function stickToBottom(box, update) {
-  let atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
-  update(), atBottom && (box.scrollTop = box.scrollHeight);
+
+// src/icons.ts
+var PATHS = {
+  ok: "M3 8.5l3 3 7-7",
+  error: "M4 4l8 8M12 4l-8 8",
+  waiting: "M6 4v8M10 4v8",
+  running: "M8 2a6 6 0 1 1-6 6",
+  cached: "M3 8.5l3 3 7-7",
+  question: "M6 6a2 2 0 1 1 3 1.7c-.7.4-1 .8-1 1.6M8 12v.01",
+  message: "M2.5 3.5h11v7h-6l-3 2.5v-2.5h-2z",
+  answer: "M3 3v5h9M9 5l3 3-3 3",
+  superseded: "M3 8h10",
+  chevron: "M6 4l4 4-4 4",
+  link: "M9 3h4v4M13 3l-6 6M11 9v4H3V5h4",
+  plug: "M6 2v3M10 2v3M4 5h8v3a4 4 0 0 1-8 0zM8 12v2"
+};
+function icon(name, title = "") {
+  let ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
+  if (svg.setAttribute("viewBox", "0 0 16 16"), svg.setAttribute("width", "14"), svg.setAttribute("height", "14"), svg.setAttribute("class", `nbflow-icon nbflow-icon-${name}`), svg.setAttribute("aria-hidden", title ? "false" : "true"), title) {
+    let t = document.createElementNS(ns, "title");
+    t.textContent = title, svg.append(t);
+  }
+  let path = document.createElementNS(ns, "path");
+  return path.setAttribute("d", PATHS[name] ?? PATHS.question), path.setAttribute("fill", "none"), path.setAttribute("stroke", "currentColor"), path.setAttribute("stroke-width", "1.8"), path.setAttribute("stroke-linecap", "round"), path.setAttribute("stroke-linejoin", "round"), svg.append(path), svg;
 }
 
 // src/forms.ts
@@ -104,7 +125,10 @@ function fieldControl(spec) {
   } };
 }
 function setFieldError(ctrl, message) {
-  append(ctrl.wrap, h("div", { class: "nbflow-error", text: message })), ctrl.input.setAttribute("aria-invalid", "true");
+  ctrl.wrap.querySelectorAll(".nbflow-error").forEach((e) => e.remove()), append(ctrl.wrap, h("div", { class: "nbflow-error", role: "alert", text: message })), ctrl.input.setAttribute("aria-invalid", "true");
+}
+function controlKey(el) {
+  return el.getAttribute("data-field") ?? el.getAttribute("data-testid");
 }
 function readFields(controls, asObject) {
   let out = {}, bad = !1;
@@ -114,13 +138,13 @@ function readFields(controls, asObject) {
   }
   return bad ? null : { value: asObject ? out : out[controls[0]?.spec.name ?? "value"] };
 }
-function renderForm(spec, send, extra = {}) {
-  let form = h("form", { class: "nbflow-interrupt", "data-interrupt-id": spec.id, "data-kind": spec.kind }), who = spec.task ? ` from ${spec.task}` : "";
+function renderForm(spec, send, extra = {}, drafts = {}) {
+  let form = h("form", { class: "nbflow-interrupt", "data-interrupt-id": spec.id, "data-kind": spec.kind, novalidate: !0 }), who = spec.task ? ` from ${spec.task}` : "";
   append(form, h(
     "div",
     { class: "nbflow-form-head" },
-    h("span", { class: "nbflow-q", text: "?" }),
-    spec.kind === "inbox" ? spec.action || "Review" : spec.title || `Question${who}`
+    h("span", { class: "nbflow-q" }, icon("question")),
+    h("span", { text: spec.kind === "inbox" ? spec.action || "Review" : spec.title || `Question${who}` })
   )), spec.kind === "inbox" && spec.description && append(form, h("div", { class: "nbflow-value nbflow-long", text: spec.description }));
   let shown = renderValue(spec.display);
   shown && append(form, shown);
@@ -165,26 +189,71 @@ function renderForm(spec, send, extra = {}) {
       return action === "response" ? answer.value.trim() ? { value: { type: "response", args: answer.value } } : (formError("write a response first"), null) : { value: { type: action, args: null } };
     };
   } else {
-    let answer = h("textarea", { rows: 2, "data-testid": "nbflow-answer", placeholder: "Your answer" }), json = h("input", { type: "checkbox", "data-testid": "nbflow-json" }), toggle = h("label", { class: "nbflow-json-toggle", title: "Send the answer as JSON (numbers, lists, objects)" }, json, " JSON");
+    let answer = h("textarea", { rows: 2, "data-testid": "nbflow-answer", placeholder: "Your answer", "aria-label": "Your answer" }), json = h("input", { type: "checkbox", "data-testid": "nbflow-json" }), toggle = h(
+      "label",
+      { class: "nbflow-json-toggle", title: "Read the answer as a Python value written in JSON: numbers, true/false, lists [..], objects {..}" },
+      json,
+      " Answer is a value (number, list, object), not text"
+    );
     append(body, answer, toggle), collect = () => {
       if (!json.checked) return { value: answer.value };
       try {
         return { value: JSON.parse(answer.value) };
       } catch (e) {
-        return formError(`not valid JSON (${e.message})`), null;
+        return formError(`this is not a value nbflow can read: ${e.message}. Untick "Answer is a value" to send it as text.`), null;
       }
-    }, answer.addEventListener("keydown", (e) => {
-      e.key === "Enter" && (e.metaKey || e.ctrlKey) && (e.preventDefault(), form.requestSubmit(submit));
-    });
+    };
   }
-  let foot = h("div", { class: "nbflow-form-foot" }, submit, state);
-  return append(form, foot), form.addEventListener("submit", (e) => {
-    if (e.preventDefault(), form.dataset.sending === "true") return;
-    clearErrors();
-    let answer = collect();
-    answer && (form.dataset.sending = "true", submit.disabled = !0, state.textContent = "sending\u2026", send(msg("resume", { id: spec.id, ...answer, ...extra })));
-  }), form.addEventListener("keydown", (e) => e.stopPropagation()), {
+  let multi = form.querySelector("textarea") !== null, hint = h("span", { class: "nbflow-hint", text: multi ? "Ctrl+Enter sends \xB7 Esc leaves the form" : "Enter sends \xB7 Esc leaves the form" }), foot = h("div", { class: "nbflow-form-foot" }, submit, hint, state);
+  append(form, foot);
+  let read = () => (clearErrors(), collect()), sending = () => {
+    form.dataset.sending = "true", submit.disabled = !0, state.textContent = "sending\u2026", window.setTimeout(() => {
+      form.dataset.sending === "true" && (state.textContent = "sent; the kernel will take it when the running cell finishes");
+    }, 5e3);
+  };
+  form.addEventListener("submit", (e) => {
+    if (e.preventDefault(), form.dataset.sending === "true" || form.dataset.answered === "true") return;
+    let answer = read();
+    answer && send(msg("resume", { id: spec.id, ...answer, ...extra })) && sending();
+  }), form.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      document.activeElement?.blur();
+      return;
+    }
+    e.key === "Enter" && (e.ctrlKey || e.metaKey) && (e.preventDefault(), form.requestSubmit(submit)), e.stopPropagation();
+  });
+  let save = (e) => {
+    let t = e.target, key = controlKey(t);
+    key && (drafts[key] = t.type === "checkbox" ? t.checked : t.value), t.closest(".nbflow-field")?.querySelectorAll(".nbflow-error").forEach((x) => x.remove()), t.removeAttribute("aria-invalid"), form.querySelectorAll(".nbflow-form-error").forEach((x) => x.remove());
+  };
+  form.addEventListener("input", save), form.addEventListener("change", save), form.querySelectorAll("input, textarea, select").forEach((el) => {
+    let key = controlKey(el);
+    if (key === null || !(key in drafts)) return;
+    let v = drafts[key];
+    typeof v == "boolean" ? el.checked = v : el.value = v;
+  });
+  let controlsOff = () => form.querySelectorAll("button, input, textarea, select").forEach((x) => x.disabled = !0);
+  return {
     el: form,
+    id: spec.id,
+    read,
+    sending,
+    answered(q) {
+      if (form.dataset.answered === "true") return;
+      form.dataset.answered = "true", delete form.dataset.sending, form.classList.add("nbflow-answered"), controlsOff(), hint.remove(), state.textContent = "", clearErrors();
+      let line = q.state === "superseded" ? h("div", { class: "nbflow-answer-line", "data-testid": "nbflow-superseded" }, icon("superseded"), " No longer asked: the thread moved on (a new invocation started).") : h(
+        "div",
+        { class: "nbflow-answer-line", "data-testid": "nbflow-answered" },
+        icon("answer"),
+        " Answered ",
+        h("code", { text: q.answer }),
+        h("span", { class: "nbflow-muted", text: ` from ${q.origin}` })
+      );
+      form.insertBefore(line, body), body.hidden = !0, foot.hidden = !0;
+    },
+    disable(reason) {
+      controlsOff(), delete form.dataset.sending, state.textContent = "", form.querySelectorAll(".nbflow-disabled-why").forEach((x) => x.remove()), foot.append(h("span", { class: "nbflow-disabled-why", text: reason }));
+    },
     showErrors(message, errors) {
       clearErrors(), delete form.dataset.sending, submit.disabled = !1, state.textContent = "";
       let unplaced = errors.length === 0;
@@ -192,112 +261,205 @@ function renderForm(spec, send, extra = {}) {
         let ctrl = controls.find((c) => c.spec.name === err.field) ?? (spec.object === !1 && controls.length === 1 ? controls[0] : void 0);
         ctrl ? setFieldError(ctrl, err.message) : unplaced = !0;
       }
-      unplaced && formError(message);
+      unplaced && message && formError(message);
+    }
+  };
+}
+
+// src/questions.ts
+function questionList(send, extra, drafts) {
+  let el = h("div", { class: "nbflow-forms" }), list = h("div", { class: "nbflow-form-list" }), sendAll = h("button", { type: "button", class: "nbflow-button nbflow-send-all", "data-testid": "nbflow-send-all", text: "Send all answers", hidden: !0 }), allState = h("span", { class: "nbflow-form-state" }), bar = h("div", { class: "nbflow-send-all-bar", hidden: !0 }, sendAll, allState);
+  el.append(list, bar);
+  let handles = /* @__PURE__ */ new Map(), disabled = "", open = () => [...handles.values()].filter((f) => f.el.dataset.answered !== "true");
+  return sendAll.addEventListener("click", () => {
+    let forms = open().filter((f) => f.el.dataset.sending !== "true"), answers = [], bad = !1;
+    for (let f of forms) {
+      let a = f.read();
+      a ? answers.push({ id: f.id, ...a }) : bad = !0;
+    }
+    bad || !answers.length || send(msg("resume_all", { answers, ...extra })) && (forms.forEach((f) => f.sending()), allState.textContent = "sending\u2026");
+  }), {
+    el,
+    update(questions) {
+      var _a;
+      let seen = /* @__PURE__ */ new Set();
+      for (let q of questions) {
+        seen.add(q.id);
+        let f = handles.get(q.id);
+        f || (drafts[_a = q.id] ?? (drafts[_a] = {}), f = renderForm(q.form, send, extra, drafts[q.id]), handles.set(q.id, f), list.append(f.el), disabled && f.disable(disabled)), q.state !== "pending" && (f.answered(q), delete drafts[q.id]);
+      }
+      for (let [id, f] of handles)
+        seen.has(id) || (f.el.remove(), handles.delete(id));
+      let pending = open().length;
+      bar.hidden = pending < 2 || !!disabled, sendAll.hidden = bar.hidden, pending < 2 && (allState.textContent = "");
+    },
+    showErrors(id, message, errors) {
+      allState.textContent = "";
+      let f = handles.get(id);
+      f ? f.showErrors(message, errors) : open().forEach((x) => x.showErrors(message, [])), open().forEach((x) => {
+        x !== f && x.el.dataset.sending === "true" && x.showErrors("", []);
+      });
+    },
+    disable(reason) {
+      disabled = reason, handles.forEach((f) => f.disable(reason)), bar.hidden = !0;
+    }
+  };
+}
+
+// src/conn.ts
+var DEAD = /* @__PURE__ */ new Set(["restarting", "autorestarting", "dead", "terminating"]);
+function watchConnection(model, onGone) {
+  let isGone = !1, fail = (why) => {
+    isGone || (isGone = !0, onGone(why));
+  }, onClose = () => fail("the kernel closed this view's connection"), onLive = () => fail("the kernel connection was lost");
+  model.on("comm:close", onClose), model.on("comm_live_update", onLive);
+  let kernel = model.widget_manager?.kernel, onStatus = (_k, status) => {
+    DEAD.has(status) && fail(status === "dead" ? "the kernel died" : "the kernel was restarted");
+  };
+  try {
+    kernel?.statusChanged?.connect(onStatus), kernel && DEAD.has(kernel.status) && fail("the kernel is not running");
+  } catch {
+  }
+  return {
+    send(content) {
+      if (isGone) return !1;
+      try {
+        return model.send(content), !0;
+      } catch (e) {
+        return fail(`the kernel cannot be reached (${e.message})`), !1;
+      }
+    },
+    gone: () => isGone,
+    dispose() {
+      model.off("comm:close", onClose), model.off("comm_live_update", onLive);
+      try {
+        kernel?.statusChanged?.disconnect(onStatus);
+      } catch {
+      }
     }
   };
 }
 
 // src/run.ts
-var MAX_ROWS = 2e3, MARKS = { running: "\u2026", ok: "\u2713", error: "\u2717", interrupted: "\u23F8" };
-function entryRow(e) {
-  let row = h("div", { class: "nbflow-entry", "data-kind": e.kind, "data-id": e.id });
-  return e.depth && (row.style.paddingLeft = `${e.depth * 1.2 + 0.4}em`), fillRow(row, e), row;
+var STATUS_WORDS = {
+  idle: "idle",
+  running: "running",
+  interrupted: "waiting for input",
+  done: "done",
+  error: "failed"
+}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error" }, ROW_ICON = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting" }, uiState = /* @__PURE__ */ new Map();
+function sortKey(key) {
+  let i = key.indexOf("|"), path = key.slice(i + 1);
+  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
 }
-function fillRow(row, e) {
-  switch (clear(row), e.state && (row.dataset.state = e.state), e.kind) {
-    case "task": {
-      let state = e.state ?? "running";
-      append(row, h("span", { class: "nbflow-mark", text: MARKS[state] ?? "?" }), h("span", { class: "nbflow-task-name", text: e.name ?? "" })), e.cached && append(row, badge("cached", "cached")), e.replayed && append(row, badge("replayed", "replayed")), state !== "running" && e.duration !== void 0 && !e.replayed && append(row, h("span", { class: "nbflow-duration", text: duration(e.duration) })), state === "ok" && e.preview && append(row, h("span", { class: "nbflow-arrow", text: "\u2192" }), h("code", { class: "nbflow-preview", text: e.preview })), state === "error" && append(row, h("span", { class: "nbflow-error-text", text: e.error ?? "error" })), state === "interrupted" && append(row, h("span", { class: "nbflow-muted", text: "waiting for an answer" }));
-      break;
-    }
-    case "message":
-      append(
-        row,
-        h("span", { class: "nbflow-mark", text: "\u{1F4AC}" }),
-        e.node ? h("span", { class: "nbflow-task-name", text: e.node }) : null,
-        h("div", { class: "nbflow-message", text: e.text ?? "" })
-      );
-      break;
-    case "custom":
-      append(row, h("span", { class: "nbflow-mark", text: "\xB7" }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "interrupt":
-      append(row, h("span", { class: "nbflow-mark", text: "?" }), h("span", { text: "asked" + (e.task ? ` in ${e.task}` : "") + ": " }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "answer":
-      append(row, h("span", { class: "nbflow-mark", text: "\u21B3" }), h("span", { text: "answer: " }), h("code", { class: "nbflow-preview", text: e.text ?? "" }));
-      break;
-    case "error":
-      append(row, h("span", { class: "nbflow-mark", text: "\u2717" }), h("span", { class: "nbflow-error-text", text: e.text ?? "" }));
-      break;
-    default:
-      append(row, h("span", { class: "nbflow-muted", text: e.text ?? "" }));
-  }
+function before(a, b) {
+  let [na, pa] = sortKey(a), [nb, pb] = sortKey(b);
+  if (na !== nb) return na < nb;
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
+  return pa.length < pb.length;
+}
+function esc(text) {
+  return text.replace(/[&<>"]/g, (c) => c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;");
+}
+function rowInner(r) {
+  if (r.kind === "message")
+    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}<div class="nbflow-message">${esc(r.text)}</div>`;
+  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span><span class="nbflow-task-name">${esc(r.name)}</span>`;
+  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
+}
+function rowSig(r) {
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
+}
+function rowOpen(r) {
+  let pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
+  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
+}
+function fillRow(el, r) {
+  el.dataset.state = r.state, el.dataset.kind = r.kind, el.innerHTML = rowInner(r);
 }
 function renderRun(model, el) {
-  let root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" }), name = h("span", { class: "nbflow-name" }), thread = h("span", { class: "nbflow-thread" }), status = h("span", { class: "nbflow-status" }), elapsed = h("span", { class: "nbflow-elapsed" }), progressBar = h("span", { class: "nbflow-progress-bar" }), progress = h("span", { class: "nbflow-progress", title: "tasks finished / started" }, h("span", { class: "nbflow-progress-track" }, progressBar), h("span", { class: "nbflow-progress-text" })), header = h("div", { class: "nbflow-header" }, name, thread, status, elapsed, progress), omitted = h("div", { class: "nbflow-muted nbflow-omitted", hidden: !0 }), log = h("div", { class: "nbflow-log", role: "log", "aria-live": "polite" }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), formsBox = h("div", { class: "nbflow-forms" }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
-  append(root, header, omitted, log, errorBox, formsBox, resultBox), el.append(root);
-  let rows = /* @__PURE__ */ new Map(), seq = -1, awaiting = !0, elapsedBase = 0, elapsedAt = performance.now(), forms = /* @__PURE__ */ new Map(), trim = () => {
-    for (; rows.size > MAX_ROWS; ) {
-      let first = rows.keys().next().value;
-      rows.get(first)?.row.remove(), rows.delete(first);
+  let uid = String(model.get("_uid") ?? "");
+  uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null });
+  let ui = uiState.get(uid), root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" }), name = h("span", { class: "nbflow-name" }), thread = h("span", { class: "nbflow-thread" }), statusIcon = h("span", { class: "nbflow-status-icon" }), statusText = h("span", { class: "nbflow-status-text" }), status = h("span", { class: "nbflow-status" }, statusIcon, statusText), times = h("span", { class: "nbflow-elapsed", title: "active: time the workflow ran \xB7 waiting: time spent waiting for answers" }), bar = h("span", { class: "nbflow-progress-bar" }), count = h("span", { class: "nbflow-progress-text" }), progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count), header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowsBox = h("div", { class: "nbflow-log", role: "list" }), event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
+  append(root, header, banner, rowsBox, event, errorBox), el.append(root);
+  let conn = watchConnection(model, (why) => {
+    let tid = state?.thread_id;
+    banner.hidden = !1, clear(banner), append(
+      banner,
+      icon("plug"),
+      h("b", { text: " Not connected: " }),
+      `${why}. This view can no longer answer or update. `,
+      "To continue, re-run the cell, or reattach with ",
+      h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }),
+      "."
+    ), root.dataset.kernel = "gone", questions.disable("Not connected to the kernel");
+  }), questions = questionList((m) => conn.send(m), {}, ui.drafts);
+  root.insertBefore(questions.el, errorBox), root.append(resultBox);
+  let rows = /* @__PURE__ */ new Map(), state = null, seq = -1, awaiting = !0, sinceAt = 0, upsert = (r) => {
+    let sig = rowSig(r), have = rows.get(r.key);
+    if (have) {
+      have.sig !== sig && (fillRow(have.el, r), have.sig = sig);
+      return;
     }
-  }, applyOp = (op) => {
-    if (op.op === "append") {
-      let row = entryRow(op.entry);
-      rows.set(op.entry.id, { entry: op.entry, row }), log.append(row);
-    } else if (op.op === "patch") {
-      let item = rows.get(op.id);
-      item && (Object.assign(item.entry, op.set), fillRow(item.row, item.entry));
-    } else if (op.op === "text") {
-      let item = rows.get(op.id);
-      if (item) {
-        item.entry.text = (item.entry.text ?? "") + op.text;
-        let box = item.row.querySelector(".nbflow-message");
-        box && (box.textContent = item.entry.text);
+    let row = h("div", { class: "nbflow-entry", role: "listitem", "data-key": r.key });
+    r.depth && (row.style.paddingLeft = `${r.depth * 1.2 + 0.4}em`), fillRow(row, r), rows.set(r.key, { sig, el: row });
+    let last = rowsBox.lastElementChild;
+    if (!last || !before(r.key, last.dataset.key ?? "")) {
+      rowsBox.append(row);
+      return;
+    }
+    for (let child of Array.from(rowsBox.children))
+      if (before(r.key, child.dataset.key ?? "")) {
+        rowsBox.insertBefore(row, child);
+        return;
+      }
+    rowsBox.append(row);
+  }, tick = () => {
+    if (!state) return;
+    let extra = state.since !== null && state.since !== void 0 ? Math.max(0, Date.now() / 1e3 - state.since) : 0, active = state.active_s + (state.status === "running" ? extra : 0), waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0), parts = [];
+    (active > 0 || state.status === "running") && parts.push(`active ${duration(active)}`), (waiting > 0 || state.status === "interrupted") && parts.push(`waiting ${duration(waiting)}`), times.textContent = parts.join(" \xB7 ");
+  }, applyState = (s) => {
+    state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events, event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions), tick();
+  }, onSnapshot = (m) => {
+    let t0 = performance.now();
+    rows.clear(), rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
+    let els = rowsBox.children;
+    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] })), applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.dataset.snapshotRows = String(m.rows.length), root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
+  }, onBatch = (m) => {
+    if (awaiting || m.seq <= seq) return;
+    let t0 = performance.now();
+    for (let r of m.rows) upsert(r);
+    m.state && applyState(m.state), seq = m.seq;
+    let ms = performance.now() - t0;
+    root.dataset.updateMs = ms.toFixed(2), root.dataset.updateMaxMs = Math.max(ms, Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
+  }, onCustom = (content) => {
+    if (!(!content || typeof content != "object")) {
+      if (content.kind === "snapshot") onSnapshot(content);
+      else if (content.kind === "batch") onBatch(content);
+      else if (content.kind === "resume_error") {
+        let e = content;
+        questions.showErrors(e.id, e.message, e.errors ?? []);
       }
     }
-  }, onSnapshot = (m) => {
-    stickToBottom(log, () => {
-      clear(log), rows.clear();
-      for (let e of m.entries) applyOp({ op: "append", entry: e });
-      trim();
-    }), omitted.hidden = !m.omitted, omitted.textContent = m.omitted ? `${m.omitted} earlier log entries are not shown` : "", seq = m.seq, awaiting = !1;
-  }, onBatch = (m) => {
-    awaiting || m.seq <= seq || (stickToBottom(log, () => {
-      for (let op of m.ops) applyOp(op);
-      trim();
-    }), seq = m.seq);
-  }, onResumeError = (m) => forms.get(m.id)?.showErrors(m.message, m.errors ?? []), onCustom = (content) => {
-    !content || typeof content != "object" || (content.kind === "snapshot" ? onSnapshot(content) : content.kind === "batch" ? onBatch(content) : content.kind === "resume_error" && onResumeError(content));
-  }, tick = () => {
-    let secs = model.get("status") === "running" ? elapsedBase + (performance.now() - elapsedAt) / 1e3 : elapsedBase;
-    elapsed.textContent = model.get("header")?.started_at ? duration(secs) : "";
-  }, onHeader = () => {
-    let hd = model.get("header") ?? {};
-    name.textContent = hd.name ?? "", thread.textContent = hd.thread_id ? `thread ${hd.thread_id}` : "", elapsedBase = hd.elapsed ?? 0, elapsedAt = performance.now();
-    let done = hd.tasks_done ?? 0, started = hd.tasks_started ?? 0;
-    progress.lastChild.textContent = `${done}/${started} tasks` + (hd.custom ? ` \xB7 ${hd.custom} events` : ""), progressBar.style.width = started ? `${Math.round(100 * done / started)}%` : "0%", errorBox.hidden = !hd.error || model.get("status") !== "error", errorBox.textContent = hd.error ?? "", tick();
-  }, onStatus = () => {
-    let st = model.get("status") ?? "idle";
-    root.dataset.status = st, status.textContent = st, status.dataset.status = st, onHeader();
-  }, onForms = () => {
-    let specs = model.get("forms") ?? [];
-    clear(formsBox), forms = /* @__PURE__ */ new Map();
-    for (let spec of specs) {
-      let handle = renderForm(spec, (m) => model.send(m));
-      forms.set(spec.id, handle), formsBox.append(handle.el);
-    }
-  }, onResult = () => {
-    let r = model.get("result") ?? {};
-    clear(resultBox), resultBox.hidden = r.text === void 0, r.text !== void 0 && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: r.text }));
+  }, onFocus = (e) => {
+    let t = e.target, form = t.closest("form"), key = t.getAttribute("data-field") ?? t.getAttribute("data-testid");
+    ui.focus = form && key ? `${form.getAttribute("data-interrupt-id")}::${key}` : null;
   };
-  model.on("msg:custom", onCustom), model.on("change:status", onStatus), model.on("change:header", onHeader), model.on("change:forms", onForms), model.on("change:result", onResult), onStatus(), onForms(), onResult();
+  root.addEventListener("focusin", onFocus), model.on("msg:custom", onCustom);
   let timer = window.setInterval(() => {
-    model.get("status") === "running" && tick();
-  }, 250);
-  return model.send(msg("snapshot_request")), () => {
-    window.clearInterval(timer), model.off("msg:custom", onCustom), model.off("change:status", onStatus), model.off("change:header", onHeader), model.off("change:forms", onForms), model.off("change:result", onResult);
+    state && (state.status === "running" || state.status === "interrupted") && tick();
+  }, 500), first = conn.send(msg("snapshot_request")), noReply = window.setTimeout(() => {
+    awaiting && first && !conn.gone() && (banner.hidden = !1, banner.textContent = "Waiting for the kernel\u2026 (if it was restarted, re-run the cell to reattach)");
+  }, 8e3);
+  if (ui.focus) {
+    let [iid, key] = ui.focus.split("::"), restore = () => {
+      let target = root.querySelector(`form[data-interrupt-id="${iid}"] [data-field="${key}"], form[data-interrupt-id="${iid}"] [data-testid="${key}"]`);
+      target && document.activeElement === document.body && target.focus();
+    };
+    window.setTimeout(restore, 0), window.setTimeout(restore, 300);
+  }
+  return () => {
+    window.clearInterval(timer), window.clearTimeout(noReply), conn.dispose(), model.off("msg:custom", onCustom);
   };
 }
 
@@ -318,23 +480,23 @@ function gantt(inv) {
     "div",
     { class: "nbflow-gantt-row nbflow-gantt-axis" },
     h("div", { class: "nbflow-gantt-label" }),
-    h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: duration(inv.span) }))
+    h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: `${duration(inv.span)} active` + (inv.waiting > 5e-3 ? ` (+ ${duration(inv.waiting)} waiting for answers, not drawn)` : "") }))
   )), box;
 }
 function details(inv, send) {
   let box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
-    let replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Replay from here" });
+    let replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
     replay.addEventListener("click", () => send(msg("replay", { index: inv.index }))), box.append(h("div", { class: "nbflow-details-actions" }, replay));
   }
   inv.value && append(box, h("div", { class: "nbflow-result-label", text: inv.status === "update" ? "Saved state" : "Return value" }), h("pre", { class: "nbflow-result", text: inv.value })), inv.error && append(box, h("div", { class: "nbflow-run-error", text: inv.error }));
   for (let a of inv.asked)
     append(box, h(
       "div",
-      { class: "nbflow-entry", "data-kind": "interrupt" },
-      h("span", { class: "nbflow-mark", text: "?" }),
+      { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) },
+      h("span", { class: "nbflow-mark" }, icon("question")),
       h("code", { text: a.value }),
-      a.answered ? h("span", { text: "  \u21B3 " }) : badge("waiting"),
+      a.answered ? h("span", { text: "  \u21B3 " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
       a.answered ? h("code", { text: a.answer }) : null
     ));
   let table = h("div", { class: "nbflow-task-table" });
@@ -342,7 +504,7 @@ function details(inv, send) {
     let row = h(
       "div",
       { class: "nbflow-entry", "data-kind": "task", "data-state": t.outcome === "cached" ? "ok" : t.outcome },
-      h("span", { class: "nbflow-mark", text: t.outcome === "error" ? "\u2717" : t.outcome === "interrupted" ? "\u23F8" : "\u2713" }),
+      h("span", { class: "nbflow-mark" }, icon(t.outcome === "error" ? "error" : t.outcome === "interrupted" ? "waiting" : "ok")),
       h("span", { class: "nbflow-task-name", text: t.name }),
       t.outcome === "cached" ? badge("cached", "cached") : null,
       h("span", { class: "nbflow-duration", text: duration(t.duration) }),
@@ -350,10 +512,10 @@ function details(inv, send) {
       t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null
     );
     if (t.fork !== null) {
-      let fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task" });
+      let fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task (new thread)" });
       fork.addEventListener("click", () => {
         fork.hidden = !0;
-        let value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "new result as JSON (or text); leave empty to run this task again" }), go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" }), cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" }), editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
+        let value = h("textarea", { rows: 2, "data-testid": "nbflow-fork-value", placeholder: "New result for this task (a number, text, list\u2026); leave empty to run the task again", "aria-label": "New result" }), go = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-fork", text: "Fork" }), cancel = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Cancel" }), editor = h("div", { class: "nbflow-fork-editor" }, value, go, cancel);
         go.addEventListener("click", () => {
           let text = value.value.trim(), fields = { invocation: inv.index, task: t.i };
           if (text)
@@ -373,11 +535,21 @@ function details(inv, send) {
   return box.append(table), box;
 }
 function renderTimeline(model, el) {
-  let root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" }), title = h("span", { class: "nbflow-name" }), refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "\u21BB Refresh" });
+  let root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" }), title = h("span", { class: "nbflow-name" }), refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   let errorBox = h("div", { class: "nbflow-error", hidden: !0 }), list = h("div", { class: "nbflow-invocations" });
   append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list), el.append(root);
-  let selected = -1, draw = () => {
+  let selected = -1, picked = [], compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: !0 });
+  root.append(compareBox);
+  let showComparison = (m) => {
+    clear(compareBox), compareBox.hidden = !1;
+    let table = h("table", { class: "nbflow-compare-table" });
+    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: `#${m.left}` }), h("th", { text: `#${m.right}` })));
+    for (let r of m.rows)
+      table.append(h("tr", { "data-same": String(r.same) }, h("th", { text: r.what }), h("td", {}, h("code", { text: r.left })), h("td", {}, h("code", { text: r.right }))));
+    let differ = m.rows.filter((r) => !r.same).length;
+    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare #${m.left} and #${m.right} \xB7 ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
+  }, draw = () => {
     let data = model.get("data") ?? { name: "", thread_id: "", invocations: [] }, n = data.invocations.length;
     title.textContent = `${data.name} \xB7 thread ${data.thread_id} \xB7 ${n} invocation${n === 1 ? "" : "s"}`, (selected < 0 || selected >= n) && (selected = n - 1), clear(list);
     for (let inv of data.invocations) {
@@ -388,15 +560,25 @@ function renderTimeline(model, el) {
         h("span", { class: "nbflow-status", "data-status": inv.status, text: inv.status }),
         inv.status === "update" ? h("span", { text: "state edited" }) : h("code", { class: "nbflow-preview", text: inv.input }),
         inv.forked_from ? badge("fork", "fork") : null,
+        inv.branch_of !== null && inv.branch_of !== void 0 ? badge(`branch from #${inv.branch_of}`, "branch") : null,
+        inv.head ? badge("head", "head") : null,
         h("span", { class: "nbflow-duration", text: inv.ended_at ? duration(inv.ended_at - inv.started_at) : "" }),
         inv.preview ? h("span", { class: "nbflow-arrow", text: "\u2192" }) : null,
         inv.preview ? h("code", { class: "nbflow-preview", text: inv.preview }) : null
       );
       head.addEventListener("click", () => {
         selected = inv.index, draw();
-      }), append(card, head, inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, (m) => model.send(m))), list.append(card);
+      });
+      let pick = h("input", { type: "checkbox", class: "nbflow-compare-pick", "data-testid": "nbflow-compare-pick", title: "Pick two invocations to compare" });
+      pick.checked = picked.includes(inv.index), pick.addEventListener("change", () => {
+        picked = pick.checked ? [...picked.filter((x) => x !== inv.index), inv.index].slice(-2) : picked.filter((x) => x !== inv.index), picked.length === 2 ? model.send(msg("compare", { left: Math.min(...picked), right: Math.max(...picked) })) : compareBox.hidden = !0, draw();
+      }), inv.branch_of !== null && inv.branch_of !== void 0 && (card.style.marginLeft = "1.2em"), append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, (m) => model.send(m))), list.append(card);
     }
   }, onCustom = (content) => {
+    if (content?.kind === "comparison") {
+      showComparison(content);
+      return;
+    }
     content?.kind === "action_error" && (errorBox.hidden = !1, errorBox.textContent = content.message);
   }, onData = () => {
     errorBox.hidden = !0, draw();
@@ -407,53 +589,72 @@ function renderTimeline(model, el) {
 }
 
 // src/inbox.ts
+var STATE_WORDS = {
+  waiting: "waiting for input",
+  running: "running\u2026",
+  answered: "answered",
+  done: "done",
+  error: "failed"
+};
 function renderInbox(model, el) {
-  let root = h("div", { class: "nbflow-inbox", "data-lm-suppress-shortcuts": "true" }), title = h("span", { class: "nbflow-name" }), refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "\u21BB Refresh" });
-  refresh.addEventListener("click", () => model.send(msg("refresh")));
-  let list = h("div", { class: "nbflow-inbox-items" });
-  append(root, h("div", { class: "nbflow-header" }, title, refresh), list), el.append(root);
-  let handles = /* @__PURE__ */ new Map(), drawn = /* @__PURE__ */ new Map(), draw = () => {
-    let items = model.get("data") ?? [];
-    title.textContent = items.length ? `Inbox \xB7 ${items.length} waiting for input` : "Inbox";
-    let keep = new Set(items.map((i) => i.key));
-    for (let [key, d] of drawn) keep.has(key) || (d.el.remove(), drawn.delete(key));
-    clear(list), items.length || list.append(h("div", { class: "nbflow-muted", text: "Nothing is waiting for input." }));
-    let next = /* @__PURE__ */ new Map();
-    for (let item of items) {
-      let sig = JSON.stringify(item), d = drawn.get(item.key);
-      if (!d || d.sig !== sig) {
-        let card = h(
-          "div",
-          { class: "nbflow-inbox-item", "data-thread-id": item.thread_id, "data-workflow": item.workflow, "data-state": item.state },
-          h(
-            "div",
-            { class: "nbflow-inbox-title" },
-            h("b", { text: item.workflow }),
-            ` \xB7 thread ${item.thread_id}`,
-            item.state === "running" ? h("span", { class: "nbflow-muted", text: " \xB7 running\u2026" }) : null
-          )
-        );
-        item.message && card.append(h("div", { class: "nbflow-error", text: item.message }));
-        for (let spec of item.forms) {
-          let handle = renderForm(spec, (m) => model.send(m), { thread_id: item.thread_id, workflow: item.workflow });
-          item.state === "running" && handle.el.querySelectorAll("button, input, textarea, select").forEach((x) => x.disabled = !0), next.set(`${item.key}#${spec.id}`, handle), card.append(handle.el);
-        }
-        d = { sig, el: card }, drawn.set(item.key, d);
-      } else
-        for (let spec of item.forms) {
-          let old = handles.get(`${item.key}#${spec.id}`);
-          old && next.set(`${item.key}#${spec.id}`, old);
-        }
-      list.append(d.el);
+  let root = h("div", { class: "nbflow-inbox", "data-lm-suppress-shortcuts": "true" }), title = h("span", { class: "nbflow-name" }), filter = h("select", { class: "nbflow-filter", "aria-label": "Show workflow", "data-testid": "nbflow-inbox-filter" }), refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), list = h("div", { class: "nbflow-inbox-items" }), empty = h("div", { class: "nbflow-muted", text: "Nothing is waiting for input." });
+  append(root, h("div", { class: "nbflow-header" }, title, filter, refresh), banner, list), el.append(root);
+  let drafts = {}, cards = /* @__PURE__ */ new Map(), shown = "", conn = watchConnection(model, (why) => {
+    banner.hidden = !1, banner.textContent = `Not connected: ${why}. Re-run the cell (nbflow.inbox()) to see the threads again.`, cards.forEach((c) => c.questions.disable("Not connected to the kernel"));
+  });
+  refresh.addEventListener("click", () => conn.send(msg("refresh"))), filter.addEventListener("change", () => {
+    shown = filter.value, draw();
+  });
+  let card = (item) => {
+    var _a;
+    let extra = { thread_id: item.thread_id, workflow: item.workflow };
+    drafts[_a = item.key] ?? (drafts[_a] = {});
+    let questions = questionList((m) => conn.send(m), extra, drafts[item.key]), status = h("span", { class: "nbflow-inbox-state" }), jump = h("button", { type: "button", class: "nbflow-button nbflow-quiet nbflow-jump", title: "Scroll to this thread's run view", text: "Run view" });
+    jump.prepend(icon("link")), jump.addEventListener("click", () => {
+      let target = document.querySelector(`.nbflow-run:not(.nbflow-static)[data-thread-id="${CSS.escape(item.thread_id)}"]`);
+      target ? target.scrollIntoView({ behavior: "smooth", block: "center" }) : jump.textContent = "no run view of this thread is open";
+    });
+    let outcome = h("div", { class: "nbflow-inbox-outcome" }), body = h("div", { class: "nbflow-inbox-body" }, questions.el, outcome), toggle = h("button", { type: "button", class: "nbflow-expand", "aria-expanded": "true", title: "Show or hide" }, icon("chevron"));
+    return toggle.addEventListener("click", () => {
+      body.hidden = !body.hidden, toggle.setAttribute("aria-expanded", String(!body.hidden));
+    }), { el: h(
+      "div",
+      { class: "nbflow-inbox-item", "data-thread-id": item.thread_id, "data-workflow": item.workflow },
+      h("div", { class: "nbflow-inbox-title" }, toggle, h("b", { text: item.workflow }), ` \xB7 thread ${item.thread_id} \xB7 `, status, jump),
+      body
+    ), status, body, outcome, questions, sig: "" };
+  }, draw = () => {
+    let items = model.get("data") ?? [], names = [...new Set(items.map((i) => i.workflow))].sort(), options = ["", ...names];
+    if (filter.options.length !== options.length || options.some((n, i) => filter.options[i].value !== n)) {
+      clear(filter);
+      for (let n of options) filter.append(h("option", { value: n, text: n || "all workflows" }));
+      filter.value = names.includes(shown) ? shown : "";
     }
-    handles = next;
+    filter.hidden = names.length < 2;
+    let visible = items.filter((i) => !shown || i.workflow === shown), waiting = visible.filter((i) => i.state === "waiting").length;
+    title.textContent = waiting ? `Inbox \xB7 ${waiting} waiting for input` : "Inbox";
+    let keep = new Set(visible.map((i) => i.key));
+    for (let [key, c] of cards) keep.has(key) || (c.el.remove(), cards.delete(key));
+    let prev = null;
+    for (let item of visible) {
+      let c = cards.get(item.key), fresh = !c;
+      c || (c = card(item), cards.set(item.key, c));
+      let sig = JSON.stringify(item);
+      if (c.sig !== sig) {
+        c.sig = sig;
+        let wasWaiting = c.el.dataset.state === "waiting";
+        c.el.dataset.state = item.state, c.status.textContent = STATE_WORDS[item.state] ?? item.state, c.questions.update(item.questions), clear(c.outcome), item.message && append(c.outcome, h("div", { class: "nbflow-error", text: item.message })), item.result && append(c.outcome, h("div", { class: "nbflow-inbox-result" }, h("span", { class: "nbflow-muted", text: "Result: " }), h("code", { "data-testid": "nbflow-inbox-result", text: item.result }))), item.state === "waiting" ? c.body.hidden = !1 : (wasWaiting || fresh) && (c.body.hidden = item.state !== "running"), c.el.querySelector(".nbflow-expand")?.setAttribute("aria-expanded", String(!c.body.hidden));
+      }
+      let next = prev ? prev.nextElementSibling : list.firstElementChild;
+      next !== c.el && list.insertBefore(c.el, next), prev = c.el;
+    }
+    visible.length ? empty.remove() : list.append(empty);
   }, onCustom = (content) => {
     if (content?.kind === "resume_error")
-      for (let [key, handle] of handles)
-        key.endsWith(`/${content.thread_id}#${content.id}`) && handle.showErrors(content.message, content.errors ?? []);
+      for (let [key, c] of cards) key.endsWith(`/${content.thread_id}`) && c.questions.showErrors(content.id, content.message, content.errors ?? []);
   };
   return model.on("change:data", draw), model.on("msg:custom", onCustom), draw(), () => {
-    model.off("change:data", draw), model.off("msg:custom", onCustom);
+    conn.dispose(), model.off("change:data", draw), model.off("msg:custom", onCustom);
   };
 }
 

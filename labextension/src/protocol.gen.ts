@@ -1,0 +1,218 @@
+// GENERATED from nbflow/notebook/protocol.py by `python nbflow/notebook/protocol.py --ts`.
+// Do not edit: change the Python types and rebuild (npm run build regenerates this file).
+
+export const VERSION = 2 as const;
+export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare"] as const;
+export const ROW_STATES = ["running", "ok", "cached", "error", "waiting"] as const;
+export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
+export const STATUSES = ["idle", "running", "interrupted", "done", "error"] as const;
+export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
+
+/** One input of a schema form (built by ``forms.field_spec``). */
+export interface FieldSpec {
+  name: string;
+  label: string;
+  type: "string" | "integer" | "number" | "boolean" | "enum" | "json";
+  required: boolean;
+  nullable: boolean;
+  multiline?: boolean;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  enum_labels?: string[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  multipleOf?: number;
+}
+export interface ValueField {
+  label: string;
+  text: string;
+  long: boolean;
+}
+/** How to show a question's value: labelled fields, one text block, or nothing. */
+export interface ValueView {
+  type: "fields" | "text" | "none";
+  fields?: ValueField[];
+  text?: string;
+  long?: boolean;
+}
+export interface OptionSpec {
+  label: string;
+  index: number;
+}
+/** The form for one question (built by ``forms.form_spec``). */
+export interface FormSpec {
+  id: string;
+  index: number;
+  task: string;
+  kind: "schema" | "inbox" | "options" | "text";
+  display: ValueView;
+  title?: string;
+  fields?: FieldSpec[];
+  object?: boolean;
+  options?: OptionSpec[];
+  actions?: ("accept" | "edit" | "response" | "ignore")[];
+  action?: string;
+  args?: unknown;
+  wrap?: boolean;
+  description?: string;
+}
+/** One row of a run view: a task call position (or a streamed message), updated in place. */
+export interface Row {
+  key: string;
+  kind: "task" | "message" | "run";
+  name: string;
+  path: string;
+  depth: number;
+  state: "running" | "ok" | "cached" | "error" | "waiting";
+  preview: string;
+  error: string;
+  duration: number;
+  cached: boolean;
+  replayed: boolean;
+  text: string;
+}
+/** A question the thread asked in its current invocation, and what became of it. */
+export interface Question {
+  id: string;
+  task: string;
+  state: "pending" | "answered" | "superseded";
+  summary: string;
+  answer: string;
+  origin: string;
+  form: FormSpec;
+}
+/** Everything a run view shows besides its rows. */
+export interface RunState {
+  name: string;
+  workflow: string;
+  thread_id: string | null;
+  status: "idle" | "running" | "interrupted" | "done" | "error";
+  done: number;
+  total: number;
+  active_s: number;
+  waiting_s: number;
+  since: number | null;
+  error: string;
+  error_where: string;
+  traceback: string;
+  result: string;
+  result_preview: string;
+  has_result: boolean;
+  events: number;
+  last_event: string;
+  questions: Question[];
+  invocation: number;
+}
+/** One thread in the inbox: waiting for input, running, or answered (kept, collapsed). */
+export interface InboxItem {
+  key: string;
+  workflow: string;
+  thread_id: string;
+  state: "waiting" | "running" | "answered" | "done" | "error";
+  message: string;
+  questions: Question[];
+  result: string;
+  updated: number;
+}
+export interface FieldError {
+  field: string;
+  message: string;
+}
+export interface SnapshotMsg {
+  kind: "snapshot";
+  v: number;
+  seq: number;
+  state: RunState;
+  rows: Row[];
+}
+export interface BatchMsg {
+  kind: "batch";
+  v: number;
+  seq: number;
+  state?: RunState;
+  rows: Row[];
+}
+export interface ResumeErrorMsg {
+  kind: "resume_error";
+  v: number;
+  id: string;
+  message: string;
+  errors: FieldError[];
+  thread_id?: string;
+}
+export interface ActionErrorMsg {
+  kind: "action_error";
+  v: number;
+  message: string;
+}
+/** One line of a side-by-side comparison: what, left value, right value, equal or not. */
+export interface CompareRow {
+  what: string;
+  left: string;
+  right: string;
+  same: boolean;
+}
+export interface ComparisonMsg {
+  kind: "comparison";
+  v: number;
+  left: number;
+  right: number;
+  rows: CompareRow[];
+}
+export interface CompareMsg {
+  kind: "compare";
+  v: number;
+  left: number;
+  right: number;
+}
+export interface Answer {
+  id: string;
+  value?: unknown;
+  option?: number;
+}
+export interface ResumeMsg {
+  kind: "resume";
+  v: number;
+  id: string;
+  value?: unknown;
+  option?: number;
+  thread_id?: string;
+  workflow?: string;
+}
+export interface ResumeAllMsg {
+  kind: "resume_all";
+  v: number;
+  answers: Answer[];
+  thread_id?: string;
+  workflow?: string;
+}
+export interface SnapshotRequestMsg {
+  kind: "snapshot_request";
+  v: number;
+}
+export interface RefreshMsg {
+  kind: "refresh";
+  v: number;
+}
+export interface ReplayMsg {
+  kind: "replay";
+  v: number;
+  index: number;
+}
+export interface ForkMsg {
+  kind: "fork";
+  v: number;
+  invocation: number;
+  task: number;
+  value?: unknown;
+  same_thread?: boolean;
+}
+export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg;

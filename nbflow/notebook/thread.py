@@ -1,0 +1,440 @@
+"""One thread's current state, pure: stored invocations and live run events folded into one model.
+
+A :class:`ThreadModel` is what every view of a thread (run views, the inbox,
+the timeline's head) projects. It is built from the saver's records
+(:meth:`ThreadModel.load`, given the thread's :class:`~nbflow.Invocation`
+list) and folded forward with :meth:`ThreadModel.apply`, one
+:mod:`nbflow.events` object (or :class:`nbflow.tap.ThreadEdited`) at a time.
+Nothing here does I/O, reads a clock or imports Jupyter; the live hub
+(:mod:`.live`) owns the locking, the saver reads and the sending.
+
+The model is *current state*, not a log: one :class:`~.protocol.Row` per
+task call position (``key`` = namespace + call path), updated in place across
+resumes; a replayed result folds into its row with ``replayed`` set (it came
+from the checkpoint). A new invocation of the thread resets the rows.
+Changes are recorded as the set of row keys touched plus a state flag, until
+:meth:`ThreadModel.take_changes` hands them to the sender.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback as tb
+from typing import Any
+
+from .. import events as ev
+from ..serde import summarize
+from .forms import form_spec, pretty
+
+PREVIEW = 80
+RESULT_PREVIEW = 2000
+TRACEBACK_LIMIT = 6000
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+ORIGIN_CODE = "code (invoke / stream / Command)"
+ORIGIN_STORED = "an earlier session (from the checkpoint)"
+
+
+def _preview(obj: Any, limit: int = PREVIEW) -> str:
+    if type(obj) is str:
+        r = repr(obj[: limit + 2])
+        return r if len(r) <= limit else r[: limit - 1] + "…"
+    return summarize(obj, limit)
+
+
+def error_text(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    msg = str(exc)
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _user_frame(exc: BaseException) -> tuple[str, str]:
+    """The traceback text, and 'cell/file line N: code' of the innermost frame outside nbflow and the stdlib."""
+    te = tb.TracebackException.from_exception(exc)
+    mine = [f for f in te.stack if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    if mine:  # nbflow's own frames say nothing about the user's code
+        te.stack = tb.StackSummary.from_list(mine)
+    text = "".join(te.format())
+    if len(text) > TRACEBACK_LIMIT:
+        text = "…\n" + text[-TRACEBACK_LIMIT:]
+    where = ""
+    for frame in tb.extract_tb(exc.__traceback__):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(_PACKAGE_DIR) or "site-packages" in path or "/lib/python" in path:
+            continue
+        name = os.path.basename(frame.filename)
+        label = "cell" if ("ipykernel" in frame.filename or frame.filename.startswith("<ipython")) else name
+        where = f"{label}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
+    return text, where
+
+
+def _row_key(ns: tuple, path: str) -> str:
+    return "/".join(ns) + "|" + path
+
+
+def _new_row(key: str, kind: str, name: str, path: str, depth: int) -> dict:
+    return {"key": key, "kind": kind, "name": name, "path": path, "depth": depth, "state": "running",
+            "preview": "", "error": "", "duration": 0.0, "cached": False, "replayed": False, "text": ""}
+
+
+def row_order(row: dict) -> tuple:
+    """Sort key of a row: namespace, then call position (numeric)."""
+    ns, _, path = row["key"].partition("|")
+    pos = tuple(int(p) for p in path.split(".")) if path and path.replace(".", "").isdigit() else (1 << 30,)
+    return (ns, pos)
+
+
+class ThreadModel:
+    """The current state of one thread (see the module docstring). Callers hold :attr:`lock`-like
+    exclusion themselves (the hub folds under its own per-model lock)."""
+
+    def __init__(self, workflow: str, thread_id: str | None) -> None:
+        self.workflow = workflow
+        self.thread_id = thread_id
+        self.status = "idle"
+        self.rows: dict[str, dict] = {}
+        self.dirty: set[str] = set()
+        self.state_dirty = True
+        self.reset = True            # the next flush must send everything (a snapshot)
+        self.seq = 0
+        self.invocation = 0
+        self.active_s = 0.0
+        self.waiting_s = 0.0
+        self.run_since: float | None = None
+        self.wait_since: float | None = None
+        self.questions: dict[str, dict] = {}
+        self.pending: dict[str, Any] = {}      # id -> Interrupt, the questions still open
+        self.origin_hint: str | None = None    # set by the actions layer just before it resumes
+        self.answer_hint: dict | None = None   # ... with the answers it sends
+        self.need_answers = False
+        self.value: Any = None
+        self.has_result = False
+        self.error = ""
+        self.error_where = ""
+        self.traceback = ""
+        self.events = 0
+        self.last_event = ""
+        self.stale = False                     # edited outside a run: reload from the saver
+        self._tasks: dict[tuple, str] = {}
+
+    # ------------------------------------------------------------------ counts
+    @property
+    def total(self) -> int:
+        return sum(1 for r in self.rows.values() if r["kind"] == "task")
+
+    @property
+    def done(self) -> int:
+        return sum(1 for r in self.rows.values() if r["kind"] == "task" and r["state"] in ("ok", "cached"))
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "running"
+
+    # ------------------------------------------------------------------ changes
+    def _touch(self, row: dict) -> None:
+        self.dirty.add(row["key"])
+
+    def take_changes(self) -> tuple[bool, list[dict], bool]:
+        """``(reset, rows, state_changed)`` since the last call; rows are copies, safe to send later."""
+        reset, keys, state = self.reset, self.dirty, self.state_dirty
+        self.reset, self.dirty, self.state_dirty = False, set(), False
+        if reset:
+            rows = [dict(r) for r in sorted(self.rows.values(), key=row_order)]
+        else:
+            rows = [dict(self.rows[k]) for k in keys if k in self.rows]
+        if reset or rows or state:
+            self.seq += 1
+        return reset, rows, state or reset
+
+    def _clear(self) -> None:
+        self.rows, self._tasks = {}, {}
+        self.dirty = set()
+        self.reset = True
+        self.active_s = self.waiting_s = 0.0
+        self.run_since = self.wait_since = None
+        self.value, self.has_result = None, False
+        self.error = self.error_where = self.traceback = ""
+        self.events, self.last_event = 0, ""
+        self.questions = {k: q for k, q in self.questions.items() if q["state"] == "pending"}
+        for q in self.questions.values():
+            q["state"] = "superseded"
+        self.pending = {}
+
+    # ------------------------------------------------------------------ stored records
+    def load(self, invocations: list, live_running: bool = False) -> None:
+        """Rebuild from the thread's stored invocations (the newest run is the current state)."""
+        runs = [i for i in invocations if i.status != "update"]
+        self._clear()
+        self.questions = {}
+        self.state_dirty = True
+        if not runs:
+            self.status = "idle"
+            return
+        inv = runs[-1]
+        self.invocation = max(self.invocation, len(runs))
+        by_path: dict[str, Any] = {}
+        for t in sorted(inv.tasks, key=lambda t: (t.position, t.outcome == "replayed", t.outcome != "interrupted")):
+            if t.outcome == "replayed" and t.path in by_path:
+                continue
+            by_path[t.path] = t
+        intervals = []
+        for t in by_path.values():
+            key = _row_key((), t.path)
+            row = _new_row(key, "task", t.name, t.path, t.path.count("."))
+            row["state"] = {"error": "error", "interrupted": "waiting", "cached": "cached"}.get(t.outcome, "ok")
+            row["replayed"] = t.outcome == "replayed"
+            row["cached"] = t.outcome == "cached"
+            row["duration"] = max(0.0, t.duration or 0.0)
+            row["preview"] = t.result_summary if row["state"] in ("ok", "cached") else ""
+            row["error"] = t.error or ""
+            self.rows[key] = row
+            if t.started_at is not None and t.ended_at is not None and t.outcome != "replayed":
+                intervals.append((t.started_at, t.ended_at))
+        self.active_s = _union(intervals)
+        for intr in inv.asked:
+            answered = intr.id in inv.answers
+            self.questions[intr.id] = _question(intr, "answered" if answered else "pending",
+                                                summarize(inv.answers[intr.id], PREVIEW) if answered else "",
+                                                ORIGIN_STORED if answered else "")
+        self.pending = {i.id: i for i in inv.pending}
+        for iid in self.pending:
+            if iid not in self.questions:
+                self.questions[iid] = _question(self.pending[iid], "pending", "", "")
+        status = inv.status
+        if status == "running" and not live_running:
+            self.last_event = "the last invocation never finished (its process may have stopped)"
+        self.status = status if status in ("done", "interrupted", "error", "running") else "idle"
+        span = (inv.ended_at or inv.started_at) - inv.started_at
+        if any(q["state"] == "answered" for q in self.questions.values()):
+            self.waiting_s = max(0.0, span - self.active_s)
+        if status == "done":
+            self.value, self.has_result = inv.value, True
+        elif status == "error":
+            self.error = inv.error or "error"
+        elif status == "interrupted":
+            self.wait_since = inv.ended_at
+        self.stale = False
+
+    # ------------------------------------------------------------------ live events
+    def starting(self, ts: float) -> None:
+        """The actions layer is about to start or resume a run here: show it running at once."""
+        self.status = "running"
+        self.state_dirty = True
+
+    def apply(self, event: Any) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _on_run_start(self, e: ev.RunStart) -> None:
+        if e.ns:
+            return
+        if not e.resuming:
+            self.invocation += 1
+            self._clear()
+        else:
+            self._answered(e.ts)
+        if self.wait_since is not None:
+            self.waiting_s += max(0.0, e.ts - self.wait_since)
+            self.wait_since = None
+        self.status = "running"
+        self.run_since = e.ts
+        if self.last_event.startswith("the last invocation never finished"):
+            self.last_event = ""
+        if e.thread_id is not None:
+            self.thread_id = str(e.thread_id)
+        self.error = self.error_where = self.traceback = ""
+        self.state_dirty = True
+
+    def _answered(self, ts: float) -> None:
+        """A resume began. The actions layer left the answers in :attr:`answer_hint`; a resume from
+        plain code did not, so its answers are read back from the saver (:attr:`need_answers`)."""
+        hint = self.answer_hint
+        origin = self.origin_hint or ORIGIN_CODE
+        self.origin_hint, self.answer_hint = None, None
+        if hint is None:
+            self.need_answers = True
+            for iid in list(self.pending):
+                q = self.questions.get(iid)
+                if q is not None:
+                    q.update(state="answered", answer="…", origin=origin)
+            self.pending = {}
+            return
+        for iid, value in hint.items():
+            q = self.questions.get(iid)
+            if q is not None:
+                q.update(state="answered", answer=summarize(value, PREVIEW), origin=origin)
+            self.pending.pop(iid, None)
+
+    def fill_answers(self, answers: dict) -> None:
+        """Answers read back from the saver for questions answered from plain code."""
+        self.need_answers = False
+        for iid, value in answers.items():
+            q = self.questions.get(iid)
+            if q is not None and q["state"] == "answered" and q["answer"] == "…":
+                q["answer"] = summarize(value, PREVIEW)
+                self.state_dirty = True
+
+    def _on_task_start(self, e: ev.TaskStart) -> None:
+        key = _row_key(e.ns, e.path)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+        else:
+            row.update(state="running", error="", replayed=False)
+        self._tasks[(e.ns, e.task_id)] = key
+        self._touch(row)
+
+    def _on_task_end(self, e: ev.TaskEnd) -> None:
+        key = self._tasks.pop((e.ns, e.task_id), None) or _row_key(e.ns, e.path)
+        row = self.rows.get(key)
+        if e.replayed:
+            if row is not None and row["state"] in ("ok", "cached"):
+                if not row["replayed"]:
+                    row["replayed"] = True
+                    self._touch(row)
+                return
+            if row is None:
+                row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+            row.update(state="ok", replayed=True, preview=_preview(e.result), duration=0.0)
+            self._touch(row)
+            return
+        if row is None:
+            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+        if e.error is not None:
+            row.update(state="error", error=error_text(e.error), preview="")
+        elif e.interrupts:
+            row.update(state="waiting", preview="")
+        else:
+            row.update(state="cached" if e.cached else "ok", preview=_preview(e.result), error="")
+        row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
+        self._touch(row)
+        self.state_dirty = True
+
+    def _on_custom(self, e: ev.Custom) -> None:
+        self.events += 1
+        self.last_event = _preview(e.payload)
+        self.state_dirty = True
+
+    def _on_message(self, e: ev.Message) -> None:
+        chunk = e.chunk
+        mid = getattr(chunk, "id", None) or (e.metadata or {}).get("nbflow_task_id") or "/".join(e.ns)
+        key = f"msg:{mid}"
+        text = _message_text(chunk)
+        row = self.rows.get(key)
+        if row is None:
+            node = str((e.metadata or {}).get("langgraph_node") or "")
+            row = self.rows[key] = _new_row(key, "message", node, "", len(e.ns))
+            row["state"] = "ok"
+        row["text"] += text
+        self._touch(row)
+
+    def _settle(self, ts: float) -> None:
+        if self.run_since is not None:
+            self.active_s += max(0.0, ts - self.run_since)
+            self.run_since = None
+        self.state_dirty = True
+
+    def _on_run_end(self, e: ev.RunEnd) -> None:
+        if e.ns:
+            return
+        self._settle(e.ts)
+        self.status = "done"
+        self.value, self.has_result = e.value, True
+        for key, row in self.rows.items():  # a run that returned has no task left running
+            if row["state"] == "running":
+                row["state"] = "ok"
+                self.dirty.add(key)
+
+    def _on_interrupted(self, e: ev.RunInterrupted) -> None:
+        if e.ns:
+            return
+        self._settle(e.ts)
+        self.status = "interrupted"
+        self.wait_since = e.ts
+        for intr in e.interrupts:
+            self.pending[intr.id] = intr
+            if intr.id not in self.questions or self.questions[intr.id]["state"] != "answered":
+                self.questions[intr.id] = _question(intr, "pending", "", "")
+
+    def _on_error(self, e: ev.RunError) -> None:
+        if e.ns:
+            return
+        self._settle(e.ts)
+        self.failed(e.error)
+
+    def failed(self, exc: BaseException) -> None:
+        """The run stopped with ``exc`` (a RunError, or a stream that broke)."""
+        if self.run_since is not None:
+            self.run_since = None
+        self.status = "error"
+        self.error = error_text(exc)
+        self.traceback, self.error_where = _user_frame(exc)
+        self.pending = {}
+        for q in self.questions.values():
+            if q["state"] == "pending":
+                q["state"] = "superseded"
+        self.state_dirty = True
+
+    def edited(self, kind: str) -> None:
+        """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver."""
+        self.stale = True
+        self.last_event = f"thread edited ({kind})"
+        self.state_dirty = True
+
+
+def _question(intr: Any, state: str, answer: str, origin: str) -> dict:
+    return {"id": intr.id, "task": getattr(intr, "task", "") or "", "state": state,
+            "summary": summarize(intr.value, PREVIEW), "answer": answer, "origin": origin,
+            "form": form_spec(intr)}
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def _message_text(chunk: Any) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(b if isinstance(b, str) else b.get("text", "") if isinstance(b, dict) else ""
+                       for b in content)
+    return summarize(content, PREVIEW)
+
+
+_HANDLERS = {
+    ev.RunStart: ThreadModel._on_run_start,
+    ev.TaskStart: ThreadModel._on_task_start,
+    ev.TaskEnd: ThreadModel._on_task_end,
+    ev.Custom: ThreadModel._on_custom,
+    ev.Message: ThreadModel._on_message,
+    ev.RunEnd: ThreadModel._on_run_end,
+    ev.RunInterrupted: ThreadModel._on_interrupted,
+    ev.RunError: ThreadModel._on_error,
+}
+
+
+def run_state(m: ThreadModel, now: float | None = None) -> dict:
+    """The :class:`~.protocol.RunState` of a thread (pure; ``now`` only adds the open stretch)."""
+    active, waiting = m.active_s, m.waiting_s
+    since = m.run_since if m.status == "running" else m.wait_since if m.status == "interrupted" else None
+    return {"name": m.workflow, "workflow": m.workflow, "thread_id": m.thread_id, "status": m.status,
+            "done": m.done, "total": m.total, "active_s": round(active, 4), "waiting_s": round(waiting, 4),
+            "since": since, "error": m.error, "error_where": m.error_where, "traceback": m.traceback,
+            "result": pretty(m.value, RESULT_PREVIEW) if m.has_result else "",
+            "result_preview": summarize(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
+            "events": m.events, "last_event": m.last_event,
+            "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
+
+
+__all__ = ["ORIGIN_CODE", "ORIGIN_STORED", "ThreadModel", "error_text", "row_order", "run_state"]

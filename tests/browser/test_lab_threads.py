@@ -1,0 +1,351 @@
+"""Thread views in a real JupyterLab + Debian Chromium: every view follows its thread, forms keep input.
+
+Each test writes a small notebook, runs its cells one by one as a person would
+(click the cell, Shift+Enter), acts in the widgets and checks the DOM; the
+screenshots land in test-artifacts/ (look at them: light and dark theme, no
+boxes for glyphs).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from .jlab import notebook_panel, open_notebook, screenshot, wait_kernel_idle
+
+pytestmark = pytest.mark.browser
+
+RUN_MS = 60_000
+LIVE = ".jp-OutputArea-output .nbflow-run:not(.nbflow-static)"
+
+SETUP = '''%load_ext nbflow
+import time
+import nbflow
+from nbflow import Command, InMemorySaver, entrypoint, interrupt, task
+saver = InMemorySaver()
+
+@entrypoint(checkpointer=saver)
+def review(topic):
+    return {"topic": topic, "answer": interrupt({"question": f"Like {topic}?"})}
+
+@task
+def ask(q):
+    return interrupt(q)
+
+@entrypoint(checkpointer=saver)
+def three(_):
+    futures = [ask("first?"), ask("second?"), ask("third?")]
+    return [f.result() for f in futures]
+'''
+
+
+def write_notebook(root, name, cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, root / name)
+
+
+def run_cell(page, index: int) -> None:
+    """Click into code cell ``index`` and press Shift+Enter, as a person would."""
+    cell = notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def output_of(page, index: int):
+    return notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")
+
+
+def test_inbox_and_code_in_another_cell_reach_every_view(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "threads.ipynb", [
+        SETUP,
+        'v1 = nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}})\nv1.wait()\nv1',
+        "nbflow.inbox(review)",
+        'v2 = nbflow.show(review, "dogs", config={"configurable": {"thread_id": "r2"}})\nv2.wait()\nv2',
+        'nbflow.show(review, config={"configurable": {"thread_id": "r2"}})',
+        'review.invoke(Command(resume="yes, from code"), {"configurable": {"thread_id": "r2"}})["answer"]',
+    ])
+    open_notebook(page, lab, "threads.ipynb")
+    for i in range(5):
+        run_cell(page, i)
+    wait_kernel_idle(page, RUN_MS)
+    v1 = output_of(page, 1).locator(LIVE)
+    inbox = output_of(page, 2).locator(".nbflow-inbox")
+    expect(v1).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    item = inbox.locator('.nbflow-inbox-item[data-thread-id="r1"]')
+    expect(item).to_have_attribute("data-state", "waiting", timeout=RUN_MS)
+
+    # Answer in the inbox: the run view above follows, its form turns read-only and says where the answer came from.
+    answer = item.locator('[data-testid="nbflow-answer"]')
+    answer.click()
+    answer.press_sequentially("answered in the inbox", delay=5)
+    item.locator('[data-testid="nbflow-submit"]').click()
+    expect(v1).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(v1.locator('[data-testid="nbflow-answered"]')).to_contain_text("the inbox")
+    expect(v1.locator('[data-testid="nbflow-result"]')).to_contain_text("answered in the inbox")
+    expect(item).to_have_attribute("data-state", "done", timeout=RUN_MS)
+    expect(item.locator('[data-testid="nbflow-inbox-result"]')).to_contain_text("answered in the inbox")
+    v1.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "threads-inbox-answered.png")
+
+    # Two views of thread r2; plain code in another cell answers: both views update.
+    views = [output_of(page, 3).locator(LIVE), output_of(page, 4).locator(LIVE)]
+    for v in views:
+        expect(v).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    t0 = time.monotonic()
+    run_cell(page, 5)
+    for v in views:
+        expect(v).to_have_attribute("data-status", "done", timeout=RUN_MS)
+        expect(v.locator('[data-testid="nbflow-answered"]')).to_contain_text("code")
+        expect(v.locator('[data-testid="nbflow-result"]')).to_contain_text("yes, from code")
+    print(f"answer from another cell reached both views in {time.monotonic() - t0:.2f} s (incl. cell execution)")
+    # the inbox picked up r2 too, and shows it answered
+    expect(inbox.locator('.nbflow-inbox-item[data-thread-id="r2"]')).to_have_attribute("data-state", "done",
+                                                                                        timeout=RUN_MS)
+    views[1].scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "threads-answered-from-code.png")
+
+
+def test_parallel_forms_keep_typed_text_and_send_all(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "parallel.ipynb", [
+        SETUP,
+        'v = nbflow.show(three, 0, config={"configurable": {"thread_id": "p1"}})\nv.wait()\nv',
+    ])
+    open_notebook(page, lab, "parallel.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    forms = run.locator("form.nbflow-interrupt")
+    expect(forms).to_have_count(3)
+    expect(run.locator('[data-testid="nbflow-send-all"]')).to_be_visible()
+    expect(run.locator(".nbflow-hint").first).to_contain_text("Ctrl+Enter sends")
+
+    def form_asking(q):
+        return run.locator("form.nbflow-interrupt", has_text=q)
+
+    second = form_asking("second?").locator('[data-testid="nbflow-answer"]')
+    second.click()
+    second.press_sequentially("half-typed second", delay=5)
+    first = form_asking("first?").locator('[data-testid="nbflow-answer"]')
+    first.click()
+    first.press_sequentially("A", delay=5)
+    first.press("Control+Enter")  # send the first one only
+    expect(form_asking("first?").locator('[data-testid="nbflow-answered"]')).to_be_visible(timeout=RUN_MS)
+    expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    # the other forms were not rebuilt: the half-typed text is still there
+    expect(second).to_have_value("half-typed second")
+    second.press_sequentially(" (done)", delay=5)
+    third = form_asking("third?").locator('[data-testid="nbflow-answer"]')
+    third.fill("C")
+    screenshot(page, tmp_path, "parallel-forms-kept.png")
+    run.locator('[data-testid="nbflow-send-all"]').click()
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("half-typed second (done)")
+    expect(run.locator('[data-testid="nbflow-answered"]')).to_have_count(3)
+    expect(run.locator(".nbflow-progress-text")).to_have_text("3/3 tasks")
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "parallel-send-all-done.png")
+
+
+def test_schema_form_errors_failed_run_and_dark_theme(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "errors.ipynb", [
+        SETUP + '''
+import pydantic
+
+class Rating(pydantic.BaseModel):
+    approved: bool
+    score: int = pydantic.Field(ge=1, le=5, description="1 (poor) to 5 (great)")
+
+@entrypoint(checkpointer=saver)
+def rate(topic):
+    r = interrupt(f"Rate {topic}", response_schema=Rating)
+    return {"score": r.score}
+
+def parse(x):
+    return int(x)
+
+@entrypoint(checkpointer=saver)
+def broken(x):
+    return parse(x)
+''',
+        'r = nbflow.show(rate, "cats")\nr.wait()\nr',
+        'nbflow.show(broken, "not a number")',
+    ])
+    open_notebook(page, lab, "errors.ipynb")
+    for i in range(3):
+        run_cell(page, i)
+    wait_kernel_idle(page, RUN_MS)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    form = run.locator("form.nbflow-interrupt")
+    assert form.get_attribute("novalidate") is not None
+    score = form.locator('[data-field="score"]')
+    score.fill("9")
+    form.locator('[data-testid="nbflow-submit"]').click()
+    err = form.locator(".nbflow-field-integer .nbflow-error")
+    expect(err).to_contain_text("must be ≤ 5")
+    screenshot(page, tmp_path, "schema-form-error.png")
+    score.fill("4")
+    expect(err).to_have_count(0)  # cleared on edit
+    form.locator('[data-field="approved"]').check()
+    form.locator('[data-testid="nbflow-submit"]').click()
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+
+    failed = output_of(page, 2).locator(LIVE)
+    expect(failed).to_have_attribute("data-status", "error", timeout=RUN_MS)
+    expect(failed.locator('[data-testid="nbflow-error"]')).to_have_count(1)
+    expect(failed.locator('[data-testid="nbflow-error"]')).to_contain_text("ValueError: invalid literal")
+    expect(failed.locator(".nbflow-error-where")).to_contain_text("return int(x)")
+    failed.locator(".nbflow-traceback summary").click()
+    expect(failed.locator(".nbflow-traceback pre")).to_contain_text("Traceback")
+    failed.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "failed-run-traceback.png")
+
+    # Dark theme: Settings > Theme > JupyterLab Dark.
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
+    page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=RUN_MS)
+    time.sleep(1.0)
+    failed.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "dark-failed-run.png")
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "dark-schema-done.png")
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
+    page.get_by_role("menuitem", name="JupyterLab Light", exact=True).click()
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=RUN_MS)
+
+
+def test_kernel_restart_disables_forms_and_says_how_to_reattach(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "restart.ipynb", [
+        SETUP,
+        'v = nbflow.show(review, "owls", config={"configurable": {"thread_id": "k1"}})\nv.wait()\nv',
+    ])
+    open_notebook(page, lab, "restart.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    run.locator('[data-testid="nbflow-answer"]').fill("typed before the restart")
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
+    page.locator(".lm-Menu-item[data-command='kernelmenu:restart']").click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    expect(run).to_have_attribute("data-kernel", "gone", timeout=RUN_MS)
+    banner = run.locator(".nbflow-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("re-run the cell")
+    expect(banner).to_contain_text('thread_id": "k1"')
+    expect(run.locator('[data-testid="nbflow-submit"]')).to_be_disabled()
+    expect(run.locator('[data-testid="nbflow-answer"]')).to_be_disabled()
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "kernel-restarted.png")
+
+
+def test_saved_mid_run_then_settled_exports_the_final_status(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "saved.ipynb", [
+        SETUP + '''
+@task
+def slow(x):
+    time.sleep(6)
+    return x * 2
+
+@entrypoint(checkpointer=saver)
+def slowflow(x):
+    return {"doubled": slow(x).result()}
+''',
+        "nbflow.show(slowflow, 21)",
+    ])
+    open_notebook(page, lab, "saved.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    time.sleep(1.5)
+    mid = (lab_root / "saved.ipynb").read_text()
+    assert 'data-status=\\"running\\"' in mid, "the notebook was not saved mid-run"
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    time.sleep(0.5)
+    page.keyboard.press("Control+s")
+    deadline = time.time() + 20
+    while time.time() < deadline and 'data-status=\\"done\\"' not in (lab_root / "saved.ipynb").read_text():
+        time.sleep(0.3)
+    out = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--output-dir",
+                          str(tmp_path), str(lab_root / "saved.ipynb")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "saved.html").read_text()
+    assert 'data-status="done"' in html
+    assert re.search(r'data-testid="nbflow-result">\{\s*(&quot;|")doubled(&quot;|"): 42\s*\}</pre>', html), html[-3000:]
+    assert 'data-status="running"' not in html
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "saved-then-settled.png")
+
+
+def test_timeline_branches_fork_to_a_new_thread_and_compare(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "timeline.ipynb", [
+        SETUP + '''
+@task
+def step(x):
+    return x * 10
+
+@task
+def finish(y):
+    return y + 1
+
+@entrypoint(checkpointer=saver)
+def flow(x):
+    return finish(step(x).result()).result()
+
+flow.invoke(2, {"configurable": {"thread_id": "tl"}})
+''',
+        'nbflow.timeline(flow, {"configurable": {"thread_id": "tl"}})',
+    ])
+    open_notebook(page, lab, "timeline.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    tl = output_of(page, 1).locator(".nbflow-timeline")
+    expect(tl.locator(".nbflow-inv")).to_have_count(1, timeout=RUN_MS)
+    tl.locator('[data-testid="nbflow-replay"]').click()  # re-run #0 from its input: a branch on this thread
+    expect(tl.locator(".nbflow-inv")).to_have_count(2, timeout=RUN_MS)
+    second = tl.locator('.nbflow-inv[data-index="1"]')
+    expect(second).to_contain_text("branch from #0")
+    expect(second).to_contain_text("head")
+    # Fork #1 at its first task with a new result: a NEW thread, shown in a run view under the timeline.
+    second.locator(".nbflow-inv-head").click()
+    tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-fork-open"]').first.click()
+    tl.locator('[data-testid="nbflow-fork-value"]').fill("100")
+    tl.locator('[data-testid="nbflow-fork"]').click()
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(run.locator(".nbflow-thread")).to_have_text(re.compile(r"thread flow-\d+"))
+    expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("101")
+    expect(tl.locator(".nbflow-inv")).to_have_count(2)  # this thread did not change
+    # Compare the two invocations of the thread: differences highlighted.
+    tl.locator('.nbflow-inv[data-index="0"] [data-testid="nbflow-compare-pick"]').check()
+    tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-compare-pick"]').check()
+    table = tl.locator('[data-testid="nbflow-compare"]')
+    expect(table).to_be_visible(timeout=RUN_MS)
+    expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "true")
+    tl.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "timeline-branches-compare.png")
