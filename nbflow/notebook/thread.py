@@ -19,6 +19,7 @@ Changes are recorded as the set of row keys touched plus a state flag, until
 from __future__ import annotations
 
 import os
+import linecache
 import traceback as tb
 from typing import Any
 
@@ -49,19 +50,50 @@ def error_text(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
+def _is_internal(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+
+
+def _is_library(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return "site-packages" in path or "/lib/python" in path
+
+
+def _strip_internal(te: tb.TracebackException) -> None:
+    """Drop nbflow's own frames from ``te`` and every exception chained to it (they say nothing about
+    the user's code); source lines are looked up later, for the frames that remain only."""
+    todo, seen = [te], set()
+    while todo:
+        t = todo.pop()
+        if t is None or id(t) in seen:
+            continue
+        seen.add(id(t))
+        t.stack = tb.StackSummary.from_list([_cached(f) for f in t.stack if not _is_internal(f.filename)])
+        todo += [t.__cause__, t.__context__]
+
+
+def _cached(f: tb.FrameSummary) -> tb.FrameSummary:
+    """``f`` with its source line if it is the user's code (linecache: IPython keeps every cell there;
+    a module's file is read), none for libraries, and no column positions (no compiling to draw carets)."""
+    own = f.lineno is not None and not _is_library(f.filename)
+    line = linecache.getline(f.filename, f.lineno) if own else ""
+    return tb.FrameSummary(f.filename, f.lineno, f.name, lookup_line=False, line=line)
+
+
 def _user_frame(exc: BaseException) -> tuple[str, str]:
-    """The traceback text, and 'cell/file line N: code' of the innermost frame outside nbflow and the stdlib."""
-    te = tb.TracebackException.from_exception(exc)
-    mine = [f for f in te.stack if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
-    if mine:  # nbflow's own frames say nothing about the user's code
-        te.stack = tb.StackSummary.from_list(mine)
+    """The traceback text, and 'cell/file line N: code' of the innermost frame outside nbflow and the stdlib.
+
+    Frames are extracted without their source (``lookup_lines=False``); lines are looked up for the
+    user's frames only, so formatting an error never reads nbflow's or the standard library's files.
+    """
+    te = tb.TracebackException.from_exception(exc, lookup_lines=False)
+    _strip_internal(te)
     text = "".join(te.format())
     if len(text) > TRACEBACK_LIMIT:
         text = "…\n" + text[-TRACEBACK_LIMIT:]
     where = ""
-    for frame in tb.extract_tb(exc.__traceback__):
-        path = os.path.abspath(frame.filename)
-        if path.startswith(_PACKAGE_DIR) or "site-packages" in path or "/lib/python" in path:
+    for frame in te.stack:
+        if _is_library(frame.filename):
             continue
         name = os.path.basename(frame.filename)
         label = "cell" if ("ipykernel" in frame.filename or frame.filename.startswith("<ipython")) else name
