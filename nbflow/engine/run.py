@@ -119,6 +119,8 @@ class Run:
         self.root: Run = parent.root if parent is not None else self
         self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
         self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
+        # the entrypoint's executor= (tasks without their own); a nested entrypoint without one inherits it
+        self.task_executor: Any = getattr(wf, "executor", None) or (parent.task_executor if parent else None)
         self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)
