@@ -103,12 +103,18 @@ class DaskExecutor:
             client.loop.add_callback(_cancel, client, dfut)
             raise
         except Exception as e:
-            cause = _pickling_cause(e)
+            # only Dask's own failure to send the value back; a task's error passes through untouched
+            cause = _pickling_cause(e) if isinstance(e, pickle.PickleError) or "Could not serialize" in str(e) \
+                else None
             if cause is None:
                 raise
             raise SerializationError(f"task {name!r} ran on the Dask cluster, but what it returned could not be "
                                      f"sent back ({cause}). Return plain data, or objects cloudpickle can send."
                                      ) from e
+        finally:
+            # Drop the cluster's copy now: the value lives on in the caller's checkpoint, and a key nobody
+            # holds is never recomputed by Dask when the worker that had it is lost.
+            dfut.release()
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else None!r})"
