@@ -85,7 +85,7 @@ def _no_extra(kwargs: dict, who: str) -> None:
 
 
 def check_executor(executor: Any, who: str, is_async: bool | None) -> Executor | None:
-    """``executor=`` of a task (of the given flavour) or an entrypoint (``is_async`` None): checked, or a clear error."""
+    """``executor=`` of a task (of the given flavour) or an entrypoint (``is_async`` None), checked."""
     if executor is None:
         return None
     if not isinstance(executor, Executor):
@@ -105,7 +105,8 @@ class TaskFunction(Generic[R]):
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
                  cache_policy: CachePolicy | None = None,
-                 timeout: float | timedelta | TimeoutPolicy | None = None, executor: Executor | None = None) -> None:
+                 timeout: float | timedelta | TimeoutPolicy | None = None,
+                 executor: Executor | None = None) -> None:
         self.func = func
         self.name = name or _callable_name(func)
         self.retry_policies = normalize_retry(retry_policy)

@@ -273,8 +273,17 @@ def _task_pipeline(F: Any) -> Outcome[None]:
 # Built once per flavour; every call runs one of them with its TaskCall as the environment.
 TASK_PIPELINES: dict[bool, Outcome[None]] = {False: _task_pipeline(Immediate), True: _task_pipeline(Pending)}
 # A task whose attempts run on a remote executor: the same steps, each attempt awaiting the cluster.
-REMOTE_PIPELINE: Outcome[None] = (Pending.call(_attempt_remote).timeout(_deadline).map(_record)
-                                  .retry(_decide, _clock).then(_settle))
+# Its result is recorded on a thread, not on the event loop: many remote tasks finishing together
+# then share one saver commit (group commit) instead of blocking the loop one commit at a time.
+_REMOTE_ATTEMPT: Outcome[Any] = Pending.call(_attempt_remote).timeout(_deadline)
+
+
+async def _attempt_remote_and_record(call: TaskCall) -> Any:
+    value = await _REMOTE_ATTEMPT.run(call)
+    return await asyncio.to_thread(_record, call, value)
+
+
+REMOTE_PIPELINE: Outcome[None] = Pending.call(_attempt_remote_and_record).retry(_decide, _clock).then(_settle)
 
 
 def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:

@@ -38,7 +38,9 @@ what cannot be sent raises :class:`~nbflow.errors.SerializationError` naming the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import pickle
+import threading
 import uuid
 from collections.abc import Callable
 from contextvars import Context
@@ -75,6 +77,8 @@ class DaskExecutor:
         self.client = client
         self.retries = retries
         self.submit_options = submit_options
+        self._results: _Collector | None = None
+        self._lock = threading.Lock()
 
     def submit(self, future: JobFuture, job: Job, context: Context) -> None:
         """The job itself stays here: a coroutine on the caller's loop (or nbflow's background loop)."""
@@ -95,12 +99,12 @@ class DaskExecutor:
                 f"({cause}). Pass plain data (or objects cloudpickle can send) as arguments, define the "
                 "function so cloudpickle can send it, or run this task locally."
             ) from e
-        waiting = asyncio.run_coroutine_threadsafe(_gather(client, dfut), client.loop.asyncio_loop)
+        waiting = self._collector().expect(dfut)
         try:
             return await asyncio.wrap_future(waiting)
         except asyncio.CancelledError:
-            waiting.cancel()
-            client.loop.add_callback(_cancel, client, dfut)
+            loop: Any = client.loop  # the client's tornado IOLoop, running on its own thread
+            loop.add_callback(_cancel, client, dfut)
             raise
         except Exception as e:
             # only Dask's own failure to send the value back; a task's error passes through untouched
@@ -115,6 +119,15 @@ class DaskExecutor:
             # Drop the cluster's copy now: the value lives on in the caller's checkpoint, and a key nobody
             # holds is never recomputed by Dask when the worker that had it is lost.
             dfut.release()
+
+    def _collector(self) -> _Collector:
+        collector = self._results
+        if collector is None:
+            with self._lock:
+                if self._results is None:
+                    self._results = _Collector(self.client)
+                collector = self._results
+        return collector
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else None!r})"
@@ -137,9 +150,77 @@ def _pickling_cause(exc: BaseException) -> str | None:
     return telling[0] if telling else found[0]
 
 
-async def _gather(client: distributed.Client, dfut: distributed.Future) -> Any:
-    """On the client's loop: wait for ``dfut`` and fetch its value (raising the task's error)."""
-    return await client.gather(dfut, asynchronous=True)
+class _Collector:
+    """Fetches finished tasks' values in batches (one ``gather`` per batch, as plain Dask code would).
+
+    One daemon thread per executor follows a ``distributed.as_completed`` of every
+    future in flight; each batch that finishes together is gathered with one call
+    and handed to the ``concurrent.futures.Future`` its task awaits. Errors carry
+    the task's own exception (with its remote traceback); ``KilledWorker`` when
+    Dask gave up on a task whose workers kept dying.
+    """
+
+    def __init__(self, client: distributed.Client) -> None:
+        self.client = client
+        self.pending: dict[Any, concurrent.futures.Future] = {}
+        self.completed = distributed.as_completed(loop=client.loop)
+        self.wakeup = threading.Event()
+        threading.Thread(target=self._follow, name="nbflow-dask-results", daemon=True).start()
+
+    def expect(self, dfut: distributed.Future) -> concurrent.futures.Future:
+        waiting: concurrent.futures.Future = concurrent.futures.Future()
+        self.pending[dfut.key] = waiting
+        self.completed.add(dfut)
+        self.wakeup.set()
+        return waiting
+
+    def _follow(self) -> None:
+        while True:
+            self.wakeup.wait()
+            self.wakeup.clear()  # before draining: a future added from now on sets it again
+            for batch in self.completed.batches():
+                try:
+                    self._deliver(batch)
+                except Exception as e:  # noqa: BLE001 - never let the follower die; fail that batch's tasks
+                    for dfut in batch:
+                        self._settle(dfut.key, error=e)
+
+    def _deliver(self, batch: list[distributed.Future]) -> None:
+        done = [f for f in batch if f.status == "finished"]
+        if done:
+            try:
+                values = self.client.gather(done)
+            except Exception:  # noqa: BLE001 - one value that cannot be fetched: fetch them one by one
+                values = None
+            for i, dfut in enumerate(done):
+                if values is not None:
+                    self._settle(dfut.key, value=values[i])
+                    continue
+                try:
+                    self._settle(dfut.key, value=dfut.result())
+                except Exception as e:  # noqa: BLE001 - handed to the task
+                    self._settle(dfut.key, error=e)
+        for dfut in batch:
+            if dfut.status == "finished":
+                continue
+            if dfut.status == "error":
+                exc = dfut.exception()
+                tb = dfut.traceback()
+                self._settle(dfut.key, error=exc.with_traceback(tb) if tb is not None else exc)
+            else:  # cancelled (the task was stopped or timed out here) or lost
+                self._settle(dfut.key, error=RuntimeError(f"Dask task {dfut.key!r} ended as {dfut.status!r}"))
+
+    def _settle(self, key: Any, value: Any = None, error: BaseException | None = None) -> None:
+        waiting = self.pending.pop(key, None)
+        if waiting is None or waiting.done():
+            return
+        try:
+            if error is not None:
+                waiting.set_exception(error)
+            else:
+                waiting.set_result(value)
+        except concurrent.futures.InvalidStateError:  # its task was cancelled meanwhile
+            pass
 
 
 async def _cancel(client: distributed.Client, dfut: distributed.Future) -> None:
