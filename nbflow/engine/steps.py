@@ -120,7 +120,7 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     if timed:
         child.watchers = scope.timers()
     executor = executor_for(run, task)
-    remote = executor if isinstance(executor, RemoteExecutor) else None
+    remote: Any = executor if getattr(executor, "ship", None) is not None else None  # a RemoteExecutor
     if task.inject and remote is None:
         kwargs = {**run.injections(child, tuple(n for n in task.inject if n not in kwargs
                                                and task.positions[n] >= len(args))), **kwargs}
@@ -146,7 +146,7 @@ def executor_for(run: Run, task: Any) -> Executor:
     if own is not None:
         return own
     default = run.task_executor
-    if default is not None and (isinstance(default, RemoteExecutor) or default.runs_coroutines is task.is_async):
+    if default is not None and (run.task_executor_remote or default.runs_coroutines is task.is_async):
         return default
     return run.loop_executor if task.is_async else run.executor
 

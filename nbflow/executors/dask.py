@@ -38,7 +38,9 @@ what cannot be sent raises :class:`~nbflow.errors.SerializationError` naming the
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import itertools
 import pickle
 import threading
 import uuid
@@ -48,7 +50,7 @@ from typing import Any
 
 from ..errors import SerializationError
 from .base import Job, JobFuture
-from .eventloop import EVENT_LOOP
+from .eventloop import EVENT_LOOP, background_loop, running_loop
 
 try:
     import distributed
@@ -79,17 +81,38 @@ class DaskExecutor:
         self.submit_options = submit_options
         self._results: _Collector | None = None
         self._lock = threading.Lock()
+        self._inbox: collections.deque[tuple[JobFuture, Job, Context]] = collections.deque()
+        self._woken = False
+        self._keys = itertools.count().__next__
+        self._prefix = uuid.uuid4().hex[:12]  # keys unique across executors and processes, without urandom per task
 
     def submit(self, future: JobFuture, job: Job, context: Context) -> None:
-        """The job itself stays here: a coroutine on the caller's loop (or nbflow's background loop)."""
-        EVENT_LOOP.submit(future, job, context)
+        """The job itself stays here: a coroutine on the caller's loop (or nbflow's background loop).
+
+        From sync code, jobs submitted in a burst (a fan-out) wake the background loop once, not once each.
+        """
+        if running_loop() is not None:
+            EVENT_LOOP.submit(future, job, context)
+            return
+        future.expect_task()
+        self._inbox.append((future, job, context))
+        if not self._woken:
+            self._woken = True
+            background_loop().call_soon_threadsafe(self._start_jobs)
+
+    def _start_jobs(self) -> None:
+        self._woken = False  # before draining: a job submitted from now on wakes the loop again
+        inbox, loop = self._inbox, background_loop()
+        while inbox:
+            future, job, context = inbox.popleft()
+            future.attach_task(loop.create_task(job(), context=context))
 
     async def ship(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """``fn(*args)`` on the cluster, awaited here; cancelling the await cancels it there."""
         client = self.client
         try:
-            dfut = client.submit(fn, *args, key=f"{name}-{uuid.uuid4().hex}", pure=False, retries=self.retries,
-                                 **self.submit_options)
+            dfut = client.submit(fn, *args, key=f"{name}-{self._prefix}-{self._keys()}", pure=False,
+                                 retries=self.retries, **self.submit_options)
         except Exception as e:
             cause = _pickling_cause(e)
             if cause is None:
