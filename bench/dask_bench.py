@@ -105,6 +105,7 @@ def main() -> int:
     ap.add_argument("--cpu-ms", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="write the figures here too")
+    ap.add_argument("--cpu-only", action="store_true", help="only the CPU workload (plain and nbflow)")
     args = ap.parse_args()
 
     from distributed import Client, LocalCluster
@@ -121,6 +122,8 @@ def main() -> int:
         for _ in range(args.repeat):  # interleaved, so a burst of load hits both sides alike
             runs.setdefault("cpu plain", []).append(plain(client, burn, n, seconds))
             runs.setdefault("cpu nbflow sqlite", []).append(nbflow_fanout(client, burn, n, seconds, "sqlite"))
+            if args.cpu_only:
+                continue
             runs.setdefault("noop plain", []).append(plain(client, noop, n, 0))
             runs.setdefault("noop nbflow sqlite", []).append(nbflow_fanout(client, noop, n, 0, "sqlite"))
             runs.setdefault("noop nbflow none", []).append(nbflow_fanout(client, noop, n, 0, "none"))
@@ -136,6 +139,10 @@ def main() -> int:
         print(f"{k:<22}{r['wall']:>9.3f}{n / r['wall']:>10.0f}{r['driver_cpu']:>14.2f}{r['worker_cpu']:>14.2f}")
 
     cp, cn = figures["cpu plain"], figures["cpu nbflow sqlite"]
+    if args.cpu_only:
+        print(f"\ncpu: nbflow / ideal {cn['wall'] / ideal:.2f}x, plain / ideal {cp['wall'] / ideal:.2f}x, "
+              f"nbflow / plain {cn['wall'] / cp['wall']:.2f}x")
+        return 0
     np_, nn = figures["noop plain"], figures["noop nbflow sqlite"]
     over_plain = (cp["wall"] - ideal) / n
     over_nb = (cn["wall"] - ideal) / n

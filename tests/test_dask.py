@@ -389,3 +389,36 @@ with Client(sys.argv[1]) as client:
     wf = chain(SqliteSaver(sys.argv[2]), DaskExecutor(client), sys.argv[3])
     print(wf.invoke(None, {"configurable": {"thread_id": "driver"}}))
 """
+
+
+def test_the_notebook_view_of_a_dask_run_is_the_view_of_a_local_run(dask):
+    from nbflow.notebook.views import RunModel, transcript
+
+    def build(executor):
+        @task(executor=executor)
+        def draft(topic: str) -> str:
+            get_stream_writer()(f"drafting {topic}")
+            return f"Essay about {topic}"
+
+        @task(executor=executor)
+        def review(text: str) -> str:
+            return interrupt({"question": "Approve?", "draft": text})
+
+        @entrypoint(checkpointer=InMemorySaver())
+        def review_flow(topic: str) -> dict:
+            text = draft(topic).result()
+            return {"draft": text, "approved": review(text).result()}
+        return review_flow
+
+    def view(wf, thread: str) -> str:
+        model = RunModel(wf.name, thread)
+        for event in wf.stream_events("cats", cfg(thread)):
+            model.apply(event)
+        (pending,) = model.pending
+        model.answered({pending.id: "yes"})
+        for event in wf.stream_events(Command(resume="yes"), cfg(thread)):
+            model.apply(event)
+        assert model.status == "done"
+        return transcript(model).replace(f"thread {thread}", "thread T")
+
+    assert view(build(dask), "v-dask") == view(build(LOCAL), "v-local")

@@ -212,7 +212,7 @@ class _Collector:
         done = [f for f in batch if f.status == "finished"]
         if done:
             try:
-                values = self.client.gather(done)
+                values = self.client.gather(done, direct=True)  # from the workers, not via the scheduler
             except Exception:  # noqa: BLE001 - one value that cannot be fetched: fetch them one by one
                 values = None
             for i, dfut in enumerate(done):
@@ -231,7 +231,10 @@ class _Collector:
                 tb = dfut.traceback()
                 self._settle(dfut.key, error=exc.with_traceback(tb) if tb is not None else exc)
             else:  # cancelled (the task was stopped or timed out here) or lost
-                self._settle(dfut.key, error=RuntimeError(f"Dask task {dfut.key!r} ended as {dfut.status!r}"))
+                self._settle(dfut.key, error=RuntimeError(
+                    f"Dask task {dfut.key!r} ended as {dfut.status!r} without a result: it was cancelled on the "
+                    "cluster or its client was closed. Keep the Client open while workflows run; finished tasks "
+                    "are checkpointed, so invoke(None, config) continues the run."))
 
     def _settle(self, key: Any, value: Any = None, error: BaseException | None = None) -> None:
         waiting = self.pending.pop(key, None)
