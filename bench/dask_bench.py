@@ -155,6 +155,14 @@ def main() -> int:
         "noop: per-task round trip, nbflow+sqlite / plain (target <= 1.5)": nn["wall"] / np_["wall"],
         "noop: per-task round trip, nbflow (no saver) / plain": figures["noop nbflow none"]["wall"] / np_["wall"],
     }
+    # What this machine allows whatever the other tenants do: the driver (client + LocalCluster's scheduler)
+    # shares the cores with the workers, so wall >= (driver CPU + worker CPU) / cores.
+    cores = os.cpu_count() or workers
+    floor_plain = (cp["driver_cpu"] + cp["worker_cpu"]) / cores
+    floor_nb = (cn["driver_cpu"] + cn["worker_cpu"]) / cores
+    ratios["cpu: CPU-bound floor on this machine, nbflow / ideal"] = floor_nb / ideal
+    ratios["cpu: CPU-bound floor on this machine, plain Dask / ideal"] = floor_plain / ideal
+    ratios["cpu: driver CPU per task, nbflow / plain"] = cn["driver_cpu"] / cp["driver_cpu"]
     out["ideal"] = ideal
     out["per_task_overhead_ms"] = {"plain": over_plain * 1e3, "nbflow": over_nb * 1e3,
                                    "noop_plain": np_["wall"] / n * 1e3, "noop_nbflow": nn["wall"] / n * 1e3}

@@ -422,3 +422,16 @@ def test_the_notebook_view_of_a_dask_run_is_the_view_of_a_local_run(dask):
         return transcript(model).replace(f"thread {thread}", "thread T")
 
     assert view(build(dask), "v-dask") == view(build(LOCAL), "v-local")
+
+
+def test_an_async_entrypoint_awaits_remote_tasks_on_its_own_loop(client, dask):
+    @task(executor=dask)
+    def square(x: int) -> tuple:
+        return x * x, os.getpid()
+
+    @entrypoint(checkpointer=InMemorySaver())
+    async def wf(n: int) -> list:
+        return list(await asyncio.gather(*(square(i) for i in range(n))))
+
+    out = asyncio.run(wf.ainvoke(4, cfg("async-entry")))
+    assert [v for v, _ in out] == [0, 1, 4, 9] and {p for _, p in out} <= worker_pids(client)
