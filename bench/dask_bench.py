@@ -4,6 +4,7 @@
     python bench/dask_bench.py                 # 1,000 x 10 ms CPU tasks, 1,000 no-op tasks; 3 repeats
     python bench/dask_bench.py --tasks 500 --repeat 1 --cpu-ms 10
     python bench/dask_bench.py --json out.json
+    python bench/dask_bench.py --scheduler tcp://host:8786   # a real cluster (ideal = CPU / its worker threads)
 
 One ``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)`` serves
 every measurement, so the two sides see the same cluster:
@@ -27,6 +28,7 @@ first. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -105,6 +107,7 @@ def main() -> int:
     ap.add_argument("--cpu-ms", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="write the figures here too")
+    ap.add_argument("--scheduler", help="use this running cluster (tcp://host:8786) instead of a LocalCluster")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU workload (plain and nbflow)")
     args = ap.parse_args()
 
@@ -114,8 +117,16 @@ def main() -> int:
     load_before = os.getloadavg()
     out: dict = {"tasks": n, "cpu_ms": args.cpu_ms, "workers": workers, "cores": os.cpu_count(),
                  "load_before": load_before}
-    with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
-                      silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+
+    with contextlib.ExitStack() as stack:
+        if args.scheduler:
+            client = stack.enter_context(Client(args.scheduler))
+            workers = sum(client.nthreads().values())  # the ideal counts every worker thread
+            out["workers"] = workers
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                                                       dashboard_address=None, silence_logs=logging.CRITICAL))
+            client = stack.enter_context(Client(cluster))
         plain(client, noop, 50, 0)  # warm up: imports and connections on every worker
         nbflow_fanout(client, noop, 50, 0, "none")
         runs: dict[str, list[dict]] = {}
@@ -132,7 +143,8 @@ def main() -> int:
     out["runs"] = figures
     ideal = n * seconds / workers
 
-    print(f"\nDask bench: {n} tasks, 2-worker LocalCluster (processes, 1 thread each), {os.cpu_count()} cores, "
+    where = args.scheduler or "2-worker LocalCluster (processes, 1 thread each)"
+    print(f"\nDask bench: {n} tasks, {where}, {os.cpu_count()} cores, "
           f"best of {args.repeat}; load average {load_before[0]:.1f} before, {out['load_after'][0]:.1f} after\n")
     print(f"{'run':<22}{'wall s':>9}{'tasks/s':>10}{'driver CPU s':>14}{'worker CPU s':>14}")
     for k, r in figures.items():
