@@ -55,20 +55,50 @@ def noop(i: int, seconds: float) -> int:
     return i
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each thread of this process, by thread name (Linux /proc; else empty)."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        name = names.get(int(tid), "other")
+        name = "asyncio to_thread pool" if name.startswith("asyncio_") else name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _by_thread(before: dict[str, float]) -> dict[str, float]:
+    after = thread_cpu()
+    return {k: round(v - before.get(k, 0.0), 2) for k, v in after.items() if v - before.get(k, 0.0) >= 0.01}
+
+
 def _worker_cpu(client: Any) -> float:
     return sum(client.run(time.process_time).values())
 
 
 def plain(client: Any, fn: Any, n: int, seconds: float) -> dict:
     """Plain Dask: submit every call, gather every result."""
-    w0, c0 = _worker_cpu(client), time.process_time()
+    w0, c0, th = _worker_cpu(client), time.process_time(), thread_cpu()
     t0 = time.perf_counter()
     futures = [client.submit(fn, i, seconds, pure=False) for i in range(n)]
     values = client.gather(futures)
     wall = time.perf_counter() - t0
     del futures
     assert values == list(range(n))
-    return {"wall": wall, "driver_cpu": time.process_time() - c0, "worker_cpu": _worker_cpu(client) - w0}
+    return {"wall": wall, "driver_cpu": time.process_time() - c0, "worker_cpu": _worker_cpu(client) - w0,
+            "driver_threads": _by_thread(th)}
 
 
 def nbflow_fanout(client: Any, fn: Any, n: int, seconds: float, saver: str) -> dict:
@@ -89,12 +119,13 @@ def nbflow_fanout(client: Any, fn: Any, n: int, seconds: float, saver: str) -> d
         return [f.result() for f in futures]
 
     config = {"configurable": {"thread_id": "bench"}} if checkpointer is not None else None
-    w0, c0 = _worker_cpu(client), time.process_time()
+    w0, c0, th = _worker_cpu(client), time.process_time(), thread_cpu()
     t0 = time.perf_counter()
     values = fan.invoke(n, config)
     wall = time.perf_counter() - t0
     assert values == list(range(n))
-    return {"wall": wall, "driver_cpu": time.process_time() - c0, "worker_cpu": _worker_cpu(client) - w0}
+    return {"wall": wall, "driver_cpu": time.process_time() - c0, "worker_cpu": _worker_cpu(client) - w0,
+            "driver_threads": _by_thread(th)}
 
 
 def best(runs: list[dict]) -> dict:
@@ -151,6 +182,9 @@ def main() -> int:
         print(f"{k:<22}{r['wall']:>9.3f}{n / r['wall']:>10.0f}{r['driver_cpu']:>14.2f}{r['worker_cpu']:>14.2f}")
 
     cp, cn = figures["cpu plain"], figures["cpu nbflow sqlite"]
+    print("\ndriver CPU s by thread ('IO loop' is Dask's client and, for a LocalCluster, its scheduler):")
+    for k in ("cpu plain", "cpu nbflow sqlite"):
+        print(f"  {k:<20} {figures[k]['driver_threads']}")
     if args.cpu_only:
         print(f"\ncpu: nbflow / ideal {cn['wall'] / ideal:.2f}x, plain / ideal {cp['wall'] / ideal:.2f}x, "
               f"nbflow / plain {cn['wall'] / cp['wall']:.2f}x")
