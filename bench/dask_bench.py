@@ -156,7 +156,8 @@ def main() -> int:
             out["workers"] = workers
         else:
             cluster = stack.enter_context(LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
-                                                       dashboard_address=None, silence_logs=logging.CRITICAL))
+                                                       dashboard_address=None, scheduler_kwargs={"dashboard": False},
+                                                       silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         plain(client, noop, 50, 0)  # warm up: imports and connections on every worker
         nbflow_fanout(client, noop, 50, 0, "none")

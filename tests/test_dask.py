@@ -220,6 +220,24 @@ def test_a_remote_task_calling_a_task_gets_a_clear_error(dask):
     with pytest.raises(TaskContextError, match="task 'reads_store' runs on a remote executor.*get_store"):
         wf.invoke("store", cfg("store"))
 
+    @task(executor=dask)
+    def wants_runtime(x: int, runtime=None) -> int:
+        return x
+
+    @task(executor=dask)
+    def wants_config_and_writer(x: int, config=None, writer=None) -> str:
+        writer("hello")
+        return config["configurable"]["thread_id"]
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def injected(which: str) -> object:
+        return (wants_runtime if which == "runtime" else wants_config_and_writer)(1).result()
+
+    with pytest.raises(TaskContextError, match="task 'wants_runtime' runs on a remote executor.*runtime"):
+        injected.invoke("runtime", cfg("runtime"))
+    assert list(injected.stream("config", cfg("inj"), stream_mode=["custom", "updates"]))[:2] == [
+        ("custom", "hello"), ("updates", {"wants_config_and_writer": "inj"})]
+
 
 def test_what_does_not_pickle_is_a_serialization_error_naming_the_task(dask):
     lock = threading.Lock()

@@ -158,8 +158,12 @@ def run_shipped(shipment: Shipment) -> Landed:
     scope = RemoteScope(run)
     kwargs = shipment.kwargs
     if shipment.inject:
+        if "store" in shipment.inject:
+            run.store  # noqa: B018 - raises the clear error: the store does not travel
+        if "runtime" in shipment.inject:
+            run.runtime_for(scope)  # raises likewise
         filled = {"config": shipment.config, "writer": run.stream_writer}
-        kwargs = {**{n: filled[n] for n in shipment.inject if n in filled}, **kwargs}
+        kwargs = {**{n: filled[n] for n in shipment.inject}, **kwargs}
     token = enter_scope(scope)  # type: ignore[arg-type]  # duck-typed: the helpers read .run and counters only
     try:
         value = shipment.func(*shipment.args, **kwargs)
