@@ -23,7 +23,8 @@ def local_cluster() -> Iterator:
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                      scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+                      scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:
         yield client
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from dask_workflows import chain, local_cluster
 
-from nbflow import entrypoint, get_config, get_store, get_stream_writer, interrupt, task, tap
+from nbflow import entrypoint, get_config, get_store, get_stream_writer, interrupt, tap, task
 from nbflow.cache import InMemoryCache
 from nbflow.checkpoint.memory import InMemorySaver
 from nbflow.checkpoint.sqlite import SqliteSaver
@@ -314,9 +314,13 @@ def test_a_sync_remote_task_may_have_a_timeout_and_is_cancelled_on_the_cluster(t
     with pytest.raises(NodeTimeoutError):
         wf.invoke(1, cfg("timeout"))
     assert marks.has("started") and not marks.has("finished")
+
+    def slow_keys(dask_scheduler) -> list:
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("slow-")]
     deadline = time.monotonic() + 10
-    while client.processing() and any(client.processing().values()) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the worker thread runs on (Python cannot kill it), but the key is gone
+    while client.run_on_scheduler(slow_keys) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.run_on_scheduler(slow_keys) == []  # released on the cluster (the worker thread runs on)
     with pytest.raises(ConfigError, match="Task 'local_slow' is sync"):  # not without a remote executor
         @task(timeout=0.5)
         def local_slow(x): ...
