@@ -11,6 +11,13 @@ future settled. The pipeline is one composition of
 of it. A future cancelled, or a run stopped, while the job runs makes the job
 record nothing and settle nothing: its late outcome is dropped.
 
+Where the job runs is :func:`executor_for`'s choice (the task's ``executor=``,
+else its entrypoint's, else the run's plugs). With a remote executor (a Dask
+cluster) the job still runs here, as :data:`REMOTE_PIPELINE`: each attempt
+ships only the function call (:mod:`nbflow.engine.remote`) and lands its
+value, stream chunks and unanswered ``interrupt()`` back here, so recording,
+retries and events are the same lines as for a local task.
+
 Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
 :func:`serve_recorded` (a replayed task or nested entrypoint).
 
