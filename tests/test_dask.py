@@ -457,3 +457,28 @@ def test_an_async_entrypoint_awaits_remote_tasks_on_its_own_loop(client, dask):
 
     out = asyncio.run(wf.ainvoke(4, cfg("async-entry")))
     assert [v for v, _ in out] == [0, 1, 4, 9] and {p for _, p in out} <= worker_pids(client)
+
+
+def test_one_result_thread_per_client_which_ends_when_the_client_closes(client):
+    from distributed import Client
+
+    with Client(client.scheduler.address) as other:
+        first, second = DaskExecutor(other), DaskExecutor(other)
+
+        @task
+        def inc(x: int) -> int:
+            return x + 1
+
+        def build(executor):
+            @entrypoint(executor=executor)
+            def wf(x: int) -> int:
+                return inc(x).result()
+            return wf
+
+        assert build(first).invoke(1) == 2 and build(second).invoke(2) == 3
+        collector = first._results
+        assert collector is not None and collector is second._results
+    deadline = time.monotonic() + 10
+    while not collector.stopped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert collector.stopped  # its thread has ended with the client

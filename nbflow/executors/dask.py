@@ -44,6 +44,7 @@ import itertools
 import pickle
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from contextvars import Context
 from typing import Any
@@ -80,7 +81,6 @@ class DaskExecutor:
         self.retries = retries
         self.submit_options = submit_options
         self._results: _Collector | None = None
-        self._lock = threading.Lock()
         self._inbox: collections.deque[tuple[JobFuture, Job, Context]] = collections.deque()
         self._woken = False
         self._keys = itertools.count().__next__
@@ -145,15 +145,19 @@ class DaskExecutor:
 
     def _collector(self) -> _Collector:
         collector = self._results
-        if collector is None:
-            with self._lock:
-                if self._results is None:
-                    self._results = _Collector(self.client)
-                collector = self._results
+        if collector is None or collector.stopped:
+            collector = self._results = collector_for(self.client)
         return collector
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else None!r})"
+
+
+def _closed(key: Any, status: str) -> RuntimeError:
+    return RuntimeError(
+        f"Dask task {key!r} ended as {status!r} without a result: it was cancelled on the cluster or its client "
+        "was closed. Keep the Client open while workflows run; finished tasks are checkpointed, so "
+        "invoke(None, config) continues the run.")
 
 
 def _pickling_cause(exc: BaseException) -> str | None:
@@ -173,21 +177,37 @@ def _pickling_cause(exc: BaseException) -> str | None:
     return telling[0] if telling else found[0]
 
 
+_collectors: weakref.WeakKeyDictionary[distributed.Client, _Collector] = weakref.WeakKeyDictionary()
+_collectors_lock = threading.Lock()
+IDLE_CHECK = 1.0  # seconds an idle collector waits before checking that its client is still open
+
+
+def collector_for(client: distributed.Client) -> _Collector:
+    """The result collector of ``client`` (one per client, shared by its executors; a new one once it stopped)."""
+    with _collectors_lock:
+        collector = _collectors.get(client)
+        if collector is None or collector.stopped:
+            collector = _collectors[client] = _Collector(client)
+        return collector
+
+
 class _Collector:
     """Fetches finished tasks' values in batches (one ``gather`` per batch, as plain Dask code would).
 
-    One daemon thread per executor follows a ``distributed.as_completed`` of every
+    One daemon thread per client follows a ``distributed.as_completed`` of every
     future in flight; each batch that finishes together is gathered with one call
     and handed to the ``concurrent.futures.Future`` its task awaits. Errors carry
     the task's own exception (with its remote traceback); ``KilledWorker`` when
-    Dask gave up on a task whose workers kept dying.
+    Dask gave up on a task whose workers kept dying. The thread ends once its client
+    is closed (or garbage) and nothing is in flight.
     """
 
     def __init__(self, client: distributed.Client) -> None:
-        self.client = client
+        self.client_ref = weakref.ref(client)
         self.pending: dict[Any, concurrent.futures.Future] = {}
         self.completed = distributed.as_completed(loop=client.loop)
         self.wakeup = threading.Event()
+        self.stopped = False
         threading.Thread(target=self._follow, name="nbflow-dask-results", daemon=True).start()
 
     def expect(self, dfut: distributed.Future) -> concurrent.futures.Future:
@@ -195,11 +215,20 @@ class _Collector:
         self.pending[dfut.key] = waiting
         self.completed.add(dfut)
         self.wakeup.set()
+        if self.stopped:  # stopped meanwhile: nobody would settle it
+            self._settle(dfut.key, error=_closed(dfut.key, "closed"))
         return waiting
 
     def _follow(self) -> None:
         while True:
-            self.wakeup.wait()
+            if not self.wakeup.wait(IDLE_CHECK):
+                client = self.client_ref()
+                if client is None or client.status in ("closing", "closed"):
+                    self.stopped = True
+                    for key in list(self.pending):
+                        self._settle(key, error=_closed(key, "closed"))
+                    return
+                continue
             self.wakeup.clear()  # before draining: a future added from now on sets it again
             for batch in self.completed.batches():
                 try:
@@ -210,9 +239,13 @@ class _Collector:
 
     def _deliver(self, batch: list[distributed.Future]) -> None:
         done = [f for f in batch if f.status == "finished"]
-        if done:
+        client = self.client_ref()
+        if done and client is None:  # the client is gone: its values cannot be fetched any more
+            for dfut in done:
+                self._settle(dfut.key, error=_closed(dfut.key, "closed"))
+        elif done and client is not None:
             try:
-                values = self.client.gather(done, direct=True)  # from the workers, not via the scheduler
+                values = client.gather(done, direct=True)  # from the workers, not via the scheduler
             except Exception:  # noqa: BLE001 - one value that cannot be fetched: fetch them one by one
                 values = None
             for i, dfut in enumerate(done):
@@ -231,10 +264,7 @@ class _Collector:
                 tb = dfut.traceback()
                 self._settle(dfut.key, error=exc.with_traceback(tb) if tb is not None else exc)
             else:  # cancelled (the task was stopped or timed out here) or lost
-                self._settle(dfut.key, error=RuntimeError(
-                    f"Dask task {dfut.key!r} ended as {dfut.status!r} without a result: it was cancelled on the "
-                    "cluster or its client was closed. Keep the Client open while workflows run; finished tasks "
-                    "are checkpointed, so invoke(None, config) continues the run."))
+                self._settle(dfut.key, error=_closed(dfut.key, str(dfut.status)))
 
     def _settle(self, key: Any, value: Any = None, error: BaseException | None = None) -> None:
         waiting = self.pending.pop(key, None)
