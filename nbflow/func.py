@@ -30,6 +30,7 @@ from .engine.run import Ending, Run
 from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
+from .executors.base import Executor, RemoteExecutor
 from .policies import (
     CachePolicy,
     RetryPolicy,
@@ -83,13 +84,29 @@ def _no_extra(kwargs: dict, who: str) -> None:
         raise TypeError(f"{who} got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
 
 
+def check_executor(executor: Any, who: str, is_async: bool | None) -> Executor | None:
+    """``executor=`` of a task (of the given flavour) or an entrypoint (``is_async`` None), checked."""
+    if executor is None:
+        return None
+    if not isinstance(executor, Executor):
+        raise TypeError(f"executor= of {who} must be an nbflow executor such as DaskExecutor(client), "
+                        f"got {type(executor).__module__}.{type(executor).__qualname__}")
+    if is_async is not None and not isinstance(executor, RemoteExecutor) and executor.runs_coroutines is not is_async:
+        kind, want = ("an async", "EventLoopExecutor()") if is_async else ("a sync", "LocalExecutor()")
+        raise TypeError(f"{who} is {kind} function, but {executor!r} runs "
+                        f"{'coroutines' if executor.runs_coroutines else 'sync jobs'}: use {want} "
+                        "or a remote executor such as DaskExecutor(client)")
+    return executor
+
+
 class TaskFunction(Generic[R]):
     """A function decorated with ``@task``. Calling it inside a run returns a future."""
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
                  cache_policy: CachePolicy | None = None,
-                 timeout: float | timedelta | TimeoutPolicy | None = None) -> None:
+                 timeout: float | timedelta | TimeoutPolicy | None = None,
+                 executor: Executor | None = None) -> None:
         self.func = func
         self.name = name or _callable_name(func)
         self.retry_policies = normalize_retry(retry_policy)
@@ -98,8 +115,9 @@ class TaskFunction(Generic[R]):
                               and callable(func) and not inspect.isclass(func))
         target = func.__call__ if is_callable_object else func  # type: ignore[operator]
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
+        self.executor = check_executor(executor, f"task {self.name!r}", self.is_async)
         self.timeout = coerce_timeout(timeout, f"task {self.name!r}")
-        if self.timeout is not None and not self.is_async:
+        if self.timeout is not None and not self.is_async and not isinstance(executor, RemoteExecutor):
             raise sync_timeout_unsupported(self.name, "Task")
         inject, positions = _injectable_params(func, skip_first=False)
         self.inject = tuple(n for n in inject if n != "previous")
@@ -133,18 +151,21 @@ class TaskFunction(Generic[R]):
 def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
          retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
          cache_policy: CachePolicy | None = None, timeout: float | timedelta | TimeoutPolicy | None = None,
-         **kwargs: Any):
+         executor: Executor | None = None, **kwargs: Any):
     """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``).
 
     ``timeout`` (async tasks only) limits each attempt: seconds or a ``timedelta`` (a run timeout), or a
     :class:`TimeoutPolicy`; a timed-out attempt raises :class:`NodeTimeoutError` and the retry policy decides.
+    ``executor`` chooses where the task's calls run (e.g. ``DaskExecutor(client)``), overriding the
+    entrypoint's ``executor=``; a remote executor also lets a sync task have a ``timeout``.
     """
     retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
     _no_extra(kwargs, "task()")
     coerce_timeout(timeout, "task()")  # validated now, before the function is even seen
 
     def decorate(func: Callable[..., Any]) -> TaskFunction:
-        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout)
+        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout,
+                            executor=executor)
 
     if __func_or_none__ is not None:
         return decorate(__func_or_none__)
@@ -160,7 +181,8 @@ class entrypoint(Generic[ContextT]):
                  cache: Any = None, context_schema: type | None = None,
                  cache_policy: CachePolicy | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-                 timeout: float | timedelta | TimeoutPolicy | None = None, **kwargs: Any) -> None:
+                 timeout: float | timedelta | TimeoutPolicy | None = None, executor: Executor | None = None,
+                 **kwargs: Any) -> None:
         context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
         retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
         _no_extra(kwargs, "entrypoint()")
@@ -171,6 +193,7 @@ class entrypoint(Generic[ContextT]):
                 f"got {type(checkpointer).__module__}.{type(checkpointer).__qualname__}"
             )
         self.checkpointer = checkpointer
+        self.executor = check_executor(executor, "entrypoint()", None)
         self.store = store
         self.cache = cache
         self.context_schema = context_schema
@@ -196,6 +219,7 @@ class Workflow:
         self.func = func
         self.name = _callable_name(func)
         self.checkpointer = spec.checkpointer
+        self.executor = spec.executor  # the default executor of the tasks it calls (see engine.steps.executor_for)
         self.store = spec.store
         self.cache = spec.cache
         self.context_schema = spec.context_schema

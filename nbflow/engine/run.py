@@ -44,7 +44,7 @@ from ..errors import (
     RunStopped,
     SerializationError,
 )
-from ..executors.base import Clock
+from ..executors.base import Clock, RemoteExecutor
 from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
 from ..schema import resolve_schema_ref, to_plain, validate_value
@@ -119,6 +119,9 @@ class Run:
         self.root: Run = parent.root if parent is not None else self
         self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
         self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
+        # the entrypoint's executor= (tasks without their own); a nested entrypoint without one inherits it
+        self.task_executor: Any = getattr(wf, "executor", None) or (parent.task_executor if parent else None)
+        self.task_executor_remote = isinstance(self.task_executor, RemoteExecutor)  # takes tasks of both flavours
         self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)

@@ -11,6 +11,13 @@ future settled. The pipeline is one composition of
 of it. A future cancelled, or a run stopped, while the job runs makes the job
 record nothing and settle nothing: its late outcome is dropped.
 
+Where the job runs is :func:`executor_for`'s choice (the task's ``executor=``,
+else its entrypoint's, else the run's plugs). With a remote executor (a Dask
+cluster) the job still runs here, as :data:`REMOTE_PIPELINE`: each attempt
+ships only the function call (:mod:`nbflow.engine.remote`) and lands its
+value, stream chunks and unanswered ``interrupt()`` back here, so recording,
+retries and events are the same lines as for a local task.
+
 Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
 :func:`serve_recorded` (a replayed task or nested entrypoint).
 
@@ -29,15 +36,16 @@ from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
 from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
-from ..executors.base import Clock
+from ..executors.base import Clock, Executor, RemoteExecutor
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
 from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
+from . import remote
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
-from .scope import Progress, Scope, TaskFuture, enter_scope
+from .scope import Progress, Scope, TaskFuture, enter_scope, noop_writer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
@@ -118,18 +126,36 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     child.wave = scope.waits
     if timed:
         child.watchers = scope.timers()
-    if task.inject:
+    executor = executor_for(run, task)
+    remote: Any = executor if getattr(executor, "ship", None) is not None else None  # a RemoteExecutor
+    if task.inject and remote is None:
         kwargs = {**run.injections(child, tuple(n for n in task.inject if n not in kwargs
                                                and task.positions[n] >= len(args))), **kwargs}
     with run.lock:
         run.outstanding.append(fut)
     ctx = contextvars.copy_context()
     ctx.run(enter_scope, child)
-    if run.want_messages:
+    if run.want_messages and remote is None:
         run.install_messages(ctx, child)
-    (run.loop_executor if task.is_async else run.executor).submit(
-        fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
+    call = TaskCall(run, child, task, args, kwargs, fut, ckey)
+    call.remote = remote
+    executor.submit(fut, call, ctx)
     return fut
+
+
+def executor_for(run: Run, task: Any) -> Executor:
+    """Where a call of ``task`` runs: its own ``executor=``, else its entrypoint's, else the run's plugs.
+
+    A remote executor takes tasks of both flavours; any other one only tasks of its own flavour
+    (the decorators check this), so an entrypoint-wide executor of the other flavour is passed over.
+    """
+    own = getattr(task, "executor", None)
+    if own is not None:
+        return own
+    default = run.task_executor
+    if default is not None and (run.task_executor_remote or default.runs_coroutines is task.is_async):
+        return default
+    return run.loop_executor if task.is_async else run.executor
 
 
 class TaskCall:
@@ -141,20 +167,52 @@ class TaskCall:
     returns the coroutine to run.
     """
 
-    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started")
+    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started", "remote")
 
     def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
                  ckey: Any) -> None:
         self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
         self.fut, self.ckey = fut, ckey
+        self.remote: RemoteExecutor | None = None  # set when the attempts are shipped to a cluster
 
     def __call__(self) -> Any:
         self.started = task_started(self.run, self.child, self.task, self.args, self.kwargs)
+        if self.remote is not None:
+            return REMOTE_PIPELINE.run(self)
         return TASK_PIPELINES[self.task.is_async].run(self)
 
 
 def _attempt(call: TaskCall) -> Any:
     return call.task.func(*call.args, **call.kwargs)
+
+
+async def _attempt_remote(call: TaskCall) -> Any:
+    """One attempt shipped to the task's remote executor; its chunks and question land here, on the caller."""
+    run, child, task = call.run, call.child, call.task
+    answers, k = {}, 0
+    while True:  # the answers recorded for this task's interrupt() calls, in call order
+        iid = interrupt_id_for(run.checkpoint_id, run.ns_str, child.path, k)
+        if iid not in run.resumes:
+            break
+        answers[k] = run.resumes[iid]
+        k += 1
+    inject = tuple(n for n in task.inject if n not in call.kwargs and task.positions[n] >= len(call.args))
+    shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
+                               remote.plain_config(run.user_config(child)),
+                               run.stream_writer is not noop_writer, inject)
+    assert call.remote is not None
+    try:
+        landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
+    except BaseException as exc:
+        for chunk in remote.chunks_of(exc):
+            run.stream_writer(chunk)
+        raise
+    for chunk in landed.chunks:
+        run.stream_writer(chunk)
+    if landed.interrupt is not None:  # recorded here exactly as a local interrupt() would be
+        child.interrupts = landed.interrupt.index
+        interrupt(run, child, landed.interrupt.value, landed.interrupt.response_schema)
+    return landed.value
 
 
 def _deadline(call: TaskCall) -> Deadline | None:
@@ -221,6 +279,18 @@ def _task_pipeline(F: Any) -> Outcome[None]:
 
 # Built once per flavour; every call runs one of them with its TaskCall as the environment.
 TASK_PIPELINES: dict[bool, Outcome[None]] = {False: _task_pipeline(Immediate), True: _task_pipeline(Pending)}
+# A task whose attempts run on a remote executor: the same steps, each attempt awaiting the cluster.
+# Its result is recorded on a thread, not on the event loop: many remote tasks finishing together
+# then share one saver commit (group commit) instead of blocking the loop one commit at a time.
+_REMOTE_ATTEMPT: Outcome[Any] = Pending.call(_attempt_remote).timeout(_deadline)
+
+
+async def _attempt_remote_and_record(call: TaskCall) -> Any:
+    value = await _REMOTE_ATTEMPT.run(call)
+    return await asyncio.to_thread(_record, call, value)
+
+
+REMOTE_PIPELINE: Outcome[None] = Pending.call(_attempt_remote_and_record).retry(_decide, _clock).then(_settle)
 
 
 def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
@@ -312,4 +382,5 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
                             None if interrupts else exc, interrupts, False, False, started, ended, run.step))
 
 
-__all__ = ["call_task", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
+__all__ = ["call_task", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "interrupt", "serve_recorded",
+           "error_payload", "retry_decision"]

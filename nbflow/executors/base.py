@@ -8,6 +8,11 @@
   :class:`~nbflow.executors.eventloop.EventLoopExecutor` (async tasks, the
   running event loop or a background one). The contract every executor meets
   is the importable suite :mod:`nbflow.testing.executors`.
+* :class:`RemoteExecutor` -- an executor that also runs a task's *function
+  call* elsewhere (another process or machine): the job (attempts, retries,
+  recording) stays a coroutine on the caller, and each attempt ships the
+  function and its arguments with :meth:`RemoteExecutor.ship`.
+  :class:`~nbflow.executors.dask.DaskExecutor` is one.
 * :class:`Clock` -- what retries (and timeouts) wait with. Tests inject a
   clock instead of patching ``time.sleep``.
 * :class:`JobFuture` -- the future a job settles: a
@@ -58,6 +63,29 @@ class Executor(Protocol):
     runs_coroutines: bool
 
     def submit(self, future: JobFuture, job: Job, context: Context) -> None: ...
+
+
+@runtime_checkable
+class RemoteExecutor(Executor, Protocol):
+    """An executor whose tasks' function calls run somewhere else (a cluster).
+
+    It takes coroutine jobs (``runs_coroutines`` is True) and runs them on the
+    caller like :class:`~nbflow.executors.eventloop.EventLoopExecutor`: the run
+    loop, retries, recording and events never leave the caller. Each attempt of
+    a task's function is handed to :meth:`ship`, which must
+
+    * send ``fn(*args)`` to run elsewhere and return an awaitable of its return
+      value (or raising what ``fn`` raised), without blocking the caller's loop;
+    * cancel the remote work when that awaitable is cancelled (a timeout, a stop);
+    * raise :class:`~nbflow.errors.SerializationError` naming ``name`` (the task)
+      when ``fn`` or ``args`` cannot be sent.
+
+    ``fn`` is a module-level nbflow function and ``args`` plain data plus the
+    user's function and arguments, so anything that pickles them
+    (cloudpickle) can run them: Dask's ``client.submit``, Ray's ``ray.remote``.
+    """
+
+    def ship(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Awaitable[Any]: ...
 
 
 @runtime_checkable
@@ -264,4 +292,4 @@ def _cancel_task(atask: asyncio.Task[Any]) -> None:
         loop.call_soon_threadsafe(atask.cancel)
 
 
-__all__ = ["Executor", "Clock", "SystemClock", "SYSTEM_CLOCK", "JobFuture", "Job"]
+__all__ = ["Executor", "RemoteExecutor", "Clock", "SystemClock", "SYSTEM_CLOCK", "JobFuture", "Job"]

@@ -15,6 +15,11 @@ the job in the given context, without being asked, many at once); the second
 runs real workflows through the engine with the executor plugged in (fan-out,
 retries through an injected clock, interrupt and resume, recorded errors), so
 every feature is shown to work the same whichever executor ran the task.
+
+A :class:`~nbflow.executors.base.RemoteExecutor` (a cluster) is plugged in as
+the entrypoint's ``executor=``, and the engine tests observe what task code did
+through :class:`Marks` -- lines appended to a file -- so they hold whether the
+task ran in this process or in a worker process on the same machine.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +39,7 @@ import pytest
 from ..checkpoint.memory import InMemorySaver
 from ..engine.plugs import using
 from ..engine.scope import interrupt
-from ..executors.base import Executor, JobFuture
+from ..executors.base import Executor, JobFuture, RemoteExecutor
 from ..func import entrypoint, task
 from ..policies import RetryPolicy
 from ..types import Command
@@ -68,6 +76,50 @@ class CountingExecutor:
         with self._lock:
             self.submitted += 1
         self.inner.submit(future, job, context)
+
+
+class CountingRemoteExecutor(CountingExecutor):
+    """A :class:`CountingExecutor` for a remote executor: also counts the attempts it shipped."""
+
+    def __init__(self, inner: RemoteExecutor) -> None:
+        super().__init__(inner)
+        self.remote = inner
+        self.shipped = 0
+
+    def ship(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        with self._lock:
+            self.shipped += 1
+        return self.remote.ship(name, fn, args)
+
+
+class Marks:
+    """What task code did, as lines appended to a file: readable from any process on this machine."""
+
+    def __init__(self, folder: Path | str, name: str = "marks") -> None:
+        self.path = str(Path(folder) / f"{name}.log")
+
+    def add(self, line: str) -> int:
+        """Append ``line``; returns how many lines there are now (as far as this writer can tell)."""
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        return len(self.lines())
+
+    def lines(self) -> list[str]:
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, encoding="utf-8") as f:
+            return f.read().splitlines()
+
+    def has(self, line: str) -> bool:
+        return line in self.lines()
+
+    def wait(self, line: str, timeout: float = WAIT) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.has(line):
+                return True
+            time.sleep(0.002)
+        return False
 
 
 class RecordingClock:
@@ -197,68 +249,74 @@ class ExecutorContract:
 
     # ------------------------------------------------------------------ through the engine
     def _flavoured(self, executor: Executor, fn: Callable[..., Any]) -> Any:
-        if not executor.runs_coroutines:
-            return fn
+        if not executor.runs_coroutines or isinstance(executor, RemoteExecutor):
+            return fn  # a remote executor ships plain functions
 
         async def afn(*args: Any, **kwargs: Any) -> Any:
             return fn(*args, **kwargs)
         afn.__name__ = fn.__name__
         return afn
 
-    def _plug(self, executor: Executor, clock: Any = None) -> Any:
+    def _plug(self, executor: Executor, clock: Any = None) -> tuple[Any, Any, dict[str, Any]]:
+        """(the counting wrapper, the context to run under, the ``@entrypoint`` keyword arguments)."""
+        if isinstance(executor, RemoteExecutor):
+            remote = CountingRemoteExecutor(executor)
+            return remote, using(clock=clock), {"executor": remote}
         counted = CountingExecutor(executor)
         if executor.runs_coroutines:
-            return counted, using(loop_executor=counted, clock=clock)
-        return counted, using(executor=counted, clock=clock)
+            return counted, using(loop_executor=counted, clock=clock), {}
+        return counted, using(executor=counted, clock=clock), {}
 
     def test_workflow_fan_out_runs_on_the_executor(self, executor: Executor) -> None:
         double = task(self._flavoured(executor, lambda x: 2 * x), name="double")
+        counted, plug, on_entry = self._plug(executor)
 
-        @entrypoint(checkpointer=InMemorySaver())
+        @entrypoint(checkpointer=InMemorySaver(), **on_entry)
         def fan(n: int) -> list:
             futs = [double(i) for i in range(n)]
             return [f.result() for f in futs]
 
-        counted, plug = self._plug(executor)
         with plug:
             assert fan.invoke(10, {"configurable": {"thread_id": "fan"}}) == [2 * i for i in range(10)]
         assert counted.submitted == 10
+        if isinstance(counted, CountingRemoteExecutor):
+            assert counted.shipped == 10  # each attempt really went to the remote side
         assert [t.outcome for t in fan.get_task_history({"configurable": {"thread_id": "fan"}})] == ["ok"] * 10
 
-    def test_workflow_retries_wait_through_the_clock(self, executor: Executor) -> None:
-        calls: list[int] = []
+    def test_workflow_retries_wait_through_the_clock(self, executor: Executor, tmp_path: Path) -> None:
+        calls = Marks(tmp_path)
 
         def flaky(x: int) -> int:
-            calls.append(x)
-            if len(calls) < 3:
+            if calls.add(f"call {x}") < 3:
                 raise ConnectionError("try again")
             return x + 1
         step = task(self._flavoured(executor, flaky), name="flaky",
                     retry_policy=RetryPolicy(initial_interval=0.5, backoff_factor=2.0, jitter=False))
+        clock = RecordingClock()
+        counted, plug, on_entry = self._plug(executor, clock)
 
-        @entrypoint()
+        @entrypoint(**on_entry)
         def wf(x: int) -> int:
             return step(x).result()
 
-        clock = RecordingClock()
-        counted, plug = self._plug(executor, clock)
         with plug:
             assert wf.invoke(1) == 2
-        assert calls == [1, 1, 1] and clock.slept == [0.5, 1.0] and counted.submitted == 1
+        assert calls.lines() == ["call 1"] * 3 and clock.slept == [0.5, 1.0] and counted.submitted == 1
 
-    def test_workflow_interrupt_resume_and_errors(self, executor: Executor) -> None:
-        ran: list[str] = []
+    def test_workflow_interrupt_resume_and_errors(self, executor: Executor, tmp_path: Path) -> None:
+        ran = Marks(tmp_path)
 
         def ask(q: str) -> str:
-            ran.append(q)
+            ran.add(q)
             return str(interrupt(q))
 
         def fail(_: int) -> int:
             raise ValueError("bad input")
         asker = task(self._flavoured(executor, ask), name="ask")
         failer = task(self._flavoured(executor, fail), name="fail")
+        _, plug, on_entry = self._plug(executor)
 
-        @entrypoint(checkpointer=InMemorySaver())
+        @entrypoint(checkpointer=InMemorySaver(), **on_entry)
         def wf(x: str) -> str:
             answer = asker(x).result()
             if answer == "fail":
@@ -266,7 +324,6 @@ class ExecutorContract:
             return answer
 
         cfg = {"configurable": {"thread_id": "ask"}}
-        _, plug = self._plug(executor)
         with plug:
             out = wf.invoke("name?", cfg)
             assert [i.value for i in out["__interrupt__"]] == ["name?"]
@@ -275,41 +332,39 @@ class ExecutorContract:
             wf.invoke("q", cfg2)
             with pytest.raises(ValueError, match="bad input"):
                 wf.invoke(Command(resume="fail"), cfg2)
-        assert ran == ["name?", "name?", "q", "q"]
+        assert ran.lines() == ["name?", "name?", "q", "q"]
         outcomes = [t.outcome for t in wf.get_task_history(cfg2)]
         assert outcomes == ["interrupted", "ok", "error"]
 
-    def test_workflow_stop_and_continue(self, executor: Executor) -> None:
-        started, release = threading.Event(), threading.Event()
-        calls: list[int] = []
+    def test_workflow_stop_and_continue(self, executor: Executor, tmp_path: Path) -> None:
+        calls = Marks(tmp_path, "calls")
+        signals = Marks(tmp_path, "signals")
 
         def work(i: int) -> int:
-            calls.append(i)
-            if i == 1 and len(calls) == 2:
-                started.set()
-                release.wait(WAIT)
+            if calls.add(str(i)) == 2 and i == 1:
+                signals.add("started")
+                signals.wait("release")
             return i * 10
-        if executor.runs_coroutines:
+        if executor.runs_coroutines and not isinstance(executor, RemoteExecutor):
             async def awork(i: int) -> int:
-                calls.append(i)
-                if i == 1 and len(calls) == 2:
-                    started.set()
-                    while not release.is_set():
-                        await asyncio.sleep(0.001)
+                if calls.add(str(i)) == 2 and i == 1:
+                    signals.add("started")
+                    while not signals.has("release"):
+                        await asyncio.sleep(0.002)
                 return i * 10
             step = task(awork, name="work")
         else:
             step = task(work, name="work")
+        _, plug, on_entry = self._plug(executor)
 
-        @entrypoint(checkpointer=InMemorySaver())
+        @entrypoint(checkpointer=InMemorySaver(), **on_entry)
         def wf(n: int) -> list:
             first = step(0).result()
             fut = step(1)
-            started.wait(WAIT)
+            signals.wait("started")
             return [first, fut.result()]
 
         cfg = {"configurable": {"thread_id": "stop"}}
-        _, plug = self._plug(executor)
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -320,14 +375,14 @@ class ExecutorContract:
         with plug:
             caller = threading.Thread(target=run)
             caller.start()
-            assert started.wait(WAIT)
+            assert signals.wait("started")
             assert wf.stop(cfg)
             caller.join(WAIT)
-            release.set()
+            signals.add("release")
             assert [type(e).__name__ for e in errors] == ["RunStopped"]
             assert [(t.path, t.outcome) for t in wf.get_task_history(cfg)] == [("0", "ok")]
             assert wf.invoke(None, cfg) == [0, 10]
-        assert calls == [0, 1, 1]
+        assert calls.lines() == ["0", "1", "1"]
 
 
-__all__ = ["ExecutorContract", "CountingExecutor", "RecordingClock"]
+__all__ = ["ExecutorContract", "CountingExecutor", "CountingRemoteExecutor", "Marks", "RecordingClock"]
