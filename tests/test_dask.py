@@ -414,7 +414,8 @@ with Client(sys.argv[1]) as client:
 
 
 def test_the_notebook_view_of_a_dask_run_is_the_view_of_a_local_run(dask):
-    from nbflow.notebook.views import RunModel, transcript
+    from nbflow.notebook.thread import ThreadModel, run_state
+    from nbflow.notebook.views import transcript
 
     def build(executor):
         @task(executor=executor)
@@ -433,15 +434,16 @@ def test_the_notebook_view_of_a_dask_run_is_the_view_of_a_local_run(dask):
         return review_flow
 
     def view(wf, thread: str) -> str:
-        model = RunModel(wf.name, thread)
+        model = ThreadModel(wf.name, thread)
         for event in wf.stream_events("cats", cfg(thread)):
             model.apply(event)
-        (pending,) = model.pending
-        model.answered({pending.id: "yes"})
+        assert model.status == "interrupted"
+        model.answer_hint = {iid: "yes" for iid in model.pending}  # as the actions layer does
         for event in wf.stream_events(Command(resume="yes"), cfg(thread)):
             model.apply(event)
         assert model.status == "done"
-        return transcript(model).replace(f"thread {thread}", "thread T")
+        rows = sorted(model.rows.values(), key=lambda r: r["key"])
+        return transcript(run_state(model), rows).replace(f"thread {thread}", "thread T")
 
     assert view(build(dask), "v-dask") == view(build(LOCAL), "v-local")
 
