@@ -21,10 +21,10 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import history, jsonschemas, tap
+from . import history, jsonschemas, lc, tap
 from .checkpoint.base import BaseCheckpointSaver
 from .config import INJECTABLE, MISSING, parse_config
-from .deprecations import warn_renamed_argument
+from .deprecations import warn_deprecated_argument, warn_renamed_argument
 from .engine.outcome import run_async, run_blocking
 from .engine.run import Ending, Run
 from .engine.running import running_on
@@ -38,7 +38,7 @@ from .policies import (
     normalize_retry,
     sync_timeout_unsupported,
 )
-from .types import RunControl, final
+from .types import GraphOutput, RunControl, final
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -221,12 +221,14 @@ class Workflow:
     # ------------------------------------------------------------------ running
     def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
              sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
-             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None) -> Run:
+             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None,
+             trace: lc.Trace | None = None) -> Run:
         if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
                 and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
             context = self.context_schema(**context)
         return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
-                   sink=sink, modes=modes, control=control).prepare()
+                   sink=sink, modes=modes, control=control,
+                   callbacks=trace.children if trace is not None else None).prepare()
 
     @staticmethod
     def _output(outcome: Ending) -> Any:
@@ -235,62 +237,141 @@ class Workflow:
         return outcome.value
 
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               control: RunControl | None = None, **kwargs: Any) -> Any:
+               stream_mode: str | Sequence[str] = "values", print_mode: str | Sequence[str] = (),
+               output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+               durability: str | None = None, control: RunControl | None = None, version: str = "v1",
+               **kwargs: Any) -> Any:
         """Run to completion (or to the next interrupt) and return the result.
 
         Paused runs return ``{"__interrupt__": [Interrupt, ...]}``. Works for
-        async entrypoints too, also from inside a running event loop.
+        async entrypoints too, also from inside a running event loop. The keyword
+        arguments are LangGraph's (``version="v2"`` returns a :class:`~nbflow.types.GraphOutput`;
+        a ``stream_mode`` other than ``"values"`` returns the list of chunks); any other raises TypeError.
         """
+        opts = _options("invoke", kwargs, durability, interrupt_before, interrupt_after, version, print_mode)
         scope = current_scope()
         if scope is not None:  # inside another run: a nested, journaled call
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(call.child.execute_blocking())
-        return self._output(self._run(input, config, context, control=control).execute_blocking())
+        if stream_mode != "values" or opts.print_modes:
+            return _collect(self.stream(input, config, context=context, stream_mode=stream_mode,
+                                        print_mode=print_mode, control=control, version=version),
+                            stream_mode, version)
+        root = lc.start_root(config, input)
+        try:
+            outcome = self._run(input, config, context, control=control, trace=root).execute_blocking()
+        except BaseException as e:
+            if root is not None:
+                root.error(e)
+            raise
+        if root is not None:
+            root.end(self._output(outcome), stream=False)
+        return _final(outcome, version)
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      control: RunControl | None = None, **kwargs: Any) -> Any:
+                      stream_mode: str | Sequence[str] = "values", print_mode: str | Sequence[str] = (),
+                      output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+                      durability: str | None = None, control: RunControl | None = None, version: str = "v1",
+                      **kwargs: Any) -> Any:
+        opts = _options("ainvoke", kwargs, durability, interrupt_before, interrupt_after, version, print_mode)
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(await call.child.execute_async())
-        return self._output(await self._run(input, config, context, control=control).execute_async())
+        if stream_mode != "values" or opts.print_modes:
+            chunks = [c async for c in self.astream(input, config, context=context, stream_mode=stream_mode,
+                                                    print_mode=print_mode, control=control, version=version)]
+            return _collect(iter(chunks), stream_mode, version)
+        root = await lc.astart_root(config, input)
+        try:
+            outcome = await self._run(input, config, context, control=control, trace=root).execute_async()
+        except BaseException as e:
+            if root is not None:
+                await root.aerror(e)
+            raise
+        if root is not None:
+            await root.aend(self._output(outcome))
+        return _final(outcome, version)
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-               control: RunControl | None = None, **kwargs: Any) -> Iterator[Any]:
-        """Yield chunks as the run produces them (default mode ``updates``)."""
+               stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
+               output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+               durability: str | None = None, control: RunControl | None = None, subgraphs: bool = False,
+               debug: bool | None = None, version: str = "v1", **kwargs: Any) -> Iterator[Any]:
+        """Yield chunks as the run produces them (default mode ``updates``).
+
+        ``version="v2"`` yields LangGraph's typed parts ``{"type", "ns", "data"}`` (``values`` parts
+        also carry ``interrupts``). Unknown keyword arguments raise TypeError.
+        """
+        opts = _options("stream", kwargs, durability, interrupt_before, interrupt_after, version, print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
-        events = self._events_in_background(input, config, context, modes, raise_errors=True, control=control)
-        return (item for event in events for item in _shape(event, modes, single, subgraphs))
+        shown = tuple(m for m in opts.print_modes if m not in modes)
+        root = lc.start_root(config, input)
+        events = self._events_in_background(input, config, context, (*modes, *shown), raise_errors=True,
+                                            control=control, trace=root)
+        if root is not None:
+            events = _traced(root, events)
+        return (item for event in events for item in _shape(event, modes, single, subgraphs, opts.v2, opts.print_modes))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-                      control: RunControl | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+                      stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
+                      output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+                      durability: str | None = None, control: RunControl | None = None, subgraphs: bool = False,
+                      debug: bool | None = None, version: str = "v1", **kwargs: Any) -> AsyncIterator[Any]:
+        opts = _options("astream", kwargs, durability, interrupt_before, interrupt_after, version, print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
+        shown = tuple(m for m in opts.print_modes if m not in modes)
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         owner = threading.get_ident()
 
-        def put(item: Any) -> None:
+        def put(item: Any) -> None:  # chunks reach the consumer on the loop's next turn, whoever produced them
             if threading.get_ident() == owner:
-                q.put_nowait(item)
+                loop.call_soon(q.put_nowait, item)
             else:
                 loop.call_soon_threadsafe(q.put_nowait, item)
 
-        run = self._run(input, config, context, sink=put, modes=modes, control=control)
+        root = await lc.astart_root(config, input)
+        last: Any = None
+        try:
+            run = self._run(input, config, context, sink=put, modes=(*modes, *shown), control=control, trace=root)
+        except BaseException as e:
+            if root is not None:
+                await root.aerror(e)
+            raise
         driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
         try:
             while True:
                 item = await q.get()
                 if isinstance(item, _Done):
                     if item.error is not None:
+                        if root is not None:
+                            await root.aerror(item.error)
                         raise item.error
-                    return
-                for out in _shape(item, modes, single, subgraphs):
+                    break
+                last = _result_of(item, last)
+                for out in _shape(item, modes, single, subgraphs, opts.v2, opts.print_modes):
                     yield out
         finally:
             if not driver.done():
                 await asyncio.wait([driver])
+        if root is not None:
+            await root.aend(last)
+
+    async def astream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
+                             version: str = "v2", **kwargs: Any) -> AsyncIterator[Any]:
+        """LangChain's ``astream_events`` (``langchain_core`` must be installed): the run's chain, chat model
+        and tool events, as LangGraph produces them; the keyword arguments are LangChain's filters."""
+        try:
+            from langchain_core.tracers.event_stream import _astream_events_implementation_v2
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError("astream_events() needs langchain_core: pip install langchain-core") from None
+        if version != "v2":
+            raise NotImplementedError(f"astream_events(version={version!r}): nbflow implements version='v2' only")
+        runnable: Any = self  # duck-typed: LangChain only calls astream(input, config) on it
+        async for event in _astream_events_implementation_v2(runnable, input, dict(config or {}),  # type: ignore[arg-type]
+                                                             **kwargs):
+            yield event
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
                       context: Any = None, control: RunControl | None = None) -> Iterator[Any]:
@@ -305,11 +386,16 @@ class Workflow:
 
     def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
                               modes: tuple[str, ...], *, raise_errors: bool,
-                              control: RunControl | None = None) -> Iterator[Any]:
+                              control: RunControl | None = None, trace: lc.Trace | None = None) -> Iterator[Any]:
         """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=modes, control=control)
+        try:
+            run = self._run(input, config, context, sink=q.put, modes=modes, control=control, trace=trace)
+        except BaseException as e:
+            if trace is not None:
+                trace.error(e)
+            raise
         threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
                          name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)
@@ -421,17 +507,125 @@ def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
     return _Pump(run, put, raise_errors)
 
 
-def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) -> list[Any]:
+def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool, v2: bool = False,
+           print_modes: tuple[str, ...] = ()) -> list[Any]:
     ns = event.ns
-    if ns and not subgraphs and type(event) not in (ev.Custom, ev.Message):
+    if ns and not subgraphs and type(event) not in (ev.Custom, ev.Message, ev.Tool):
         return []
-    out = []
-    for mode, chunk in ev.to_chunks(event, modes):
+    out: list[Any] = []
+    for mode, chunk in ev.to_chunks(event, (*modes, *print_modes) if print_modes else modes):
+        if mode in print_modes:
+            print(f"[{mode}]" + (f" [graph={ns}]" if subgraphs and ns else "") + f" {chunk!r}")
+        if mode not in modes:
+            continue
+        if v2:
+            out.append(_part(mode, ns, chunk))
+            continue
         item = chunk if single else (mode, chunk)
         if subgraphs:
             item = (ns, item) if single else (ns, mode, chunk)
         out.append(item)
     return out
+
+
+def _part(mode: str, ns: tuple[str, ...], chunk: Any) -> dict:
+    """A ``version="v2"`` stream part: ``{"type", "ns", "data"}`` (values parts also carry ``interrupts``)."""
+    if mode == "values":
+        interrupts: tuple = ()
+        if isinstance(chunk, dict) and INTERRUPT_KEY in chunk:
+            chunk = dict(chunk)
+            interrupts = tuple(chunk.pop(INTERRUPT_KEY))
+        return {"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts}
+    return {"type": mode, "ns": ns, "data": chunk}
+
+
+# LangGraph's keyword arguments to invoke/stream that nbflow accepts; anything else is a TypeError.
+_GRAPH_API_ONLY = ("interrupt_before", "interrupt_after")
+_VERSIONS = ("v1", "v2")
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    v2: bool
+    print_modes: tuple[str, ...]
+
+
+def _options(who: str, kwargs: dict, durability: Any, interrupt_before: Any, interrupt_after: Any,
+             version: str, print_mode: Any, debug: bool | None = None) -> _Options:
+    """Check the keyword arguments of invoke/ainvoke/stream/astream the way LangGraph 1.2.22 takes them."""
+    if "checkpoint_during" in kwargs:
+        checkpoint_during = kwargs.pop("checkpoint_during")
+        warn_deprecated_argument("checkpoint_during", "durability")
+        if durability is not None:
+            raise ValueError("Cannot use both `checkpoint_during` and `durability` parameters. "
+                             "Please use `durability` instead.")
+        durability = "async" if checkpoint_during else "exit"
+    if kwargs:
+        names = ", ".join(repr(k) for k in sorted(kwargs))
+        raise TypeError(f"{who}() got unexpected keyword argument(s) {names}. It takes LangGraph's: context, "
+                        "stream_mode, print_mode, output_keys, durability, control, version"
+                        + (", subgraphs, debug" if "stream" in who else "") + ".")
+    if durability not in (None, "sync", "async", "exit"):
+        raise ValueError(f"{who}(durability={durability!r}): choose 'sync', 'async' or 'exit'")
+    for name, value in (("interrupt_before", interrupt_before), ("interrupt_after", interrupt_after)):
+        if value:
+            raise NotImplementedError(
+                f"{who}({name}=...) pauses before/after Graph API nodes; an @entrypoint has none. "
+                "Call interrupt() inside the entrypoint or a task where the run should pause."
+            )
+    if version not in _VERSIONS:
+        raise ValueError(f"{who}(version={version!r}): choose 'v1' or 'v2'")
+    if debug:
+        print_mode = ("updates", "values")
+    print_modes = (print_mode,) if isinstance(print_mode, str) else tuple(print_mode or ())
+    if print_modes:
+        ev.normalize_modes(list(print_modes))
+    return _Options(version == "v2", print_modes)
+
+
+def _final(outcome: Ending, version: str) -> Any:
+    if version == "v2":
+        interrupts = tuple(outcome.interrupts) if outcome.status == "interrupted" else ()
+        return GraphOutput({} if interrupts else outcome.value, interrupts)
+    return Workflow._output(outcome)
+
+
+def _collect(chunks: Iterator[Any], stream_mode: Any, version: str) -> Any:
+    """What invoke() returns when it streams: the last value for ``values``, else every chunk."""
+    if stream_mode != "values":
+        return list(chunks)
+    latest, interrupts = None, ()
+    for chunk in chunks:
+        if version == "v2":
+            latest, interrupts = chunk["data"], chunk.get("interrupts", ()) or interrupts
+        else:
+            latest = chunk
+    if version == "v2":
+        return GraphOutput(latest, tuple(interrupts))
+    return latest
+
+
+def _result_of(event: Any, last: Any) -> Any:
+    """The invocation's output once ``event`` has passed (what the root chain run ends with)."""
+    if not event.ns:
+        if type(event) is ev.RunEnd:
+            return event.value
+        if type(event) is ev.RunInterrupted:
+            return {INTERRUPT_KEY: list(event.interrupts)}
+    return last
+
+
+def _traced(root: lc.Trace, events: Iterator[Any]) -> Iterator[Any]:
+    """The run's events; the root chain run of ``config["callbacks"]`` ends (or fails) with them."""
+    last = None
+    try:
+        for event in events:
+            last = _result_of(event, last)
+            yield event
+    except BaseException as e:
+        root.error(e)
+        raise
+    root.end(last, stream=False)
 
 
 def _drain_queue(q: queue.SimpleQueue) -> Iterator[Any]:

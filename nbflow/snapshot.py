@@ -44,7 +44,7 @@ def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict
         nxt = (name,)
     # positional: this runs once per checkpoint when listing a long history
     return StateSnapshot(
-        channels[END] if END in channels else {},  # noqa: SIM401 - no dict built when END is there
+        channels.get(END),  # None until the entrypoint has returned on this thread, as in LangGraph
         nxt,
         config_for(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
         meta,

@@ -170,6 +170,45 @@ class RunControl:
         return self._drain_reason
 
 
+_O = TypeVar("_O")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[_O]):
+    """What ``invoke(..., version="v2")`` returns: the output ``value`` and the ``interrupts`` it paused on."""
+
+    value: _O
+    interrupts: tuple[Interrupt, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        _warn_item_access()
+        if key == "__interrupt__":
+            return self.interrupts
+        if isinstance(self.value, dict):
+            return self.value[key]
+        try:
+            return getattr(self.value, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        _warn_item_access()
+        if key == "__interrupt__":
+            return bool(self.interrupts)
+        if isinstance(self.value, dict):
+            return key in self.value
+        return isinstance(key, str) and hasattr(self.value, key)
+
+
+def _warn_item_access() -> None:
+    import warnings
+
+    from .deprecations import LangGraphDeprecatedSinceV11
+
+    warnings.warn("Accessing GraphOutput via `result[key]` is deprecated. Use `result.value` to access the output "
+                  "value directly, or `result.interrupts` for interrupts.", LangGraphDeprecatedSinceV11, stacklevel=3)
+
+
 _V = TypeVar("_V")
 _S = TypeVar("_S")
 

@@ -104,6 +104,7 @@ class Run:
         ns: tuple[str, ...] = (),
         plugs: Plugs | None = None,
         control: RunControl | None = None,
+        callbacks: Any = None,
     ) -> None:
         self.wf = wf
         self.raw_input = input
@@ -139,6 +140,10 @@ class Run:
         self.want_ends = sink is not None
         self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
         self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
+        self.want_tools = sink is not None and "tools" in self.modes
+        self.want_lc = self.want_messages or self.want_tools
+        self.callbacks = callbacks  # LangChain callback manager the body's chain run starts under (config["callbacks"])
+        self.body_trace: Any = None
         self._user_config: dict | None = None
         self.progress: Progress | None = None  # the current body attempt's, when the entrypoint has a timeout
         self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
@@ -325,6 +330,7 @@ class Run:
         return steps.call_task(self, scope, task, args, kwargs)
 
     def install_messages(self, ctx: contextvars.Context | None, scope: Scope) -> Any:
+        """The ``messages`` / ``tools`` handlers for the code of ``scope`` running in ``ctx`` (or here)."""
         if not lc.available():
             return None
         meta = {"langgraph_step": self.step, "langgraph_node": scope.name, "langgraph_triggers": ("__pregel_push",),
@@ -333,7 +339,8 @@ class Run:
                 "nbflow_task_id": scope.task_id}
         ns = self.ns
         emit = self.emit
-        return lc.install(ctx, lambda msg, m: emit(ev.Message(ns, msg, m)), meta)
+        return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.want_messages else None, meta,
+                          (lambda payload: emit(ev.Tool(ns, payload))) if self.want_tools else None)
 
     def _write_custom(self, chunk: Any) -> None:
         if self.root.timed:
@@ -364,16 +371,31 @@ class Run:
         scope = Scope(self, "", self.root_task_id, self.wf.name)
         scope.progress = self.progress
         token = enter_scope(scope)
-        lc_token = self.install_messages(None, scope) if self.want_messages else None
+        cb_token = None
+        if self.callbacks is not None:
+            if self.body_trace is None:
+                step, name = self.step + 1, self.wf.name
+                self.body_trace = lc.start_child(self.callbacks, name, self.input, (f"graph:step:{step}",), {
+                    "langgraph_step": step, "langgraph_node": name, "langgraph_triggers": ("__start__",),
+                    "langgraph_path": ("__pregel_pull", name),
+                    "langgraph_checkpoint_ns": f"{name}:{self.root_task_id}"})
+            scope.trace = self.body_trace
+            cb_token = lc.bind(None, self.body_trace)
+        lc_token = self.install_messages(None, scope) if self.want_lc else None
         try:
             yield scope
         finally:
             if lc_token is not None:
                 lc.reset(lc_token)
+            if cb_token is not None:
+                lc.reset(cb_token)
             leave_scope(token)
 
     def _call_body(self, scope: Scope) -> Any:
-        return self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+        result = self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+        if scope.trace is None:
+            return result
+        return _traced_body(scope.trace, result) if self.wf.is_async else _end_trace(scope.trace, result)
 
     def _unsettled(self) -> list[TaskFuture]:
         with self.lock:
@@ -389,7 +411,11 @@ class Run:
         if self.parent is None and self.thread_id is not None:
             RUNNING.add(self)
         if self.sink is not None:
-            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
+            if self.resuming and self.want_checkpoints and self.checkpoint is not None:
+                rec = self.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
+                self._emit_checkpoint(rec, self.loads(rec.channels), self.loads(rec.metadata))
+            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming,
+                                  task_id=self.root_task_id, step=self.step + 1))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.
@@ -453,6 +479,8 @@ class Run:
             result, exc = None, e
         if self.parent is None:
             RUNNING.discard(self)
+        if self.body_trace is not None and exc is not None and not self.body_trace.ended:
+            self.body_trace.error(exc)
         wf = self.wf
         if self.replayed:
             self.put_writes(self.replayed)
@@ -482,12 +510,15 @@ class Run:
                     self._record_error(exc)
                     raise exc
                 if self.sink is not None:
-                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs))
+                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs, task_id=self.root_task_id,
+                                                step=self.step + 1))
                 return Ending(INTERRUPTED, None, intrs)
             if exc is not None:
                 self._record_error(exc)
                 raise exc
         value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
+        if self.want_starts:
+            self.sink(ev.BodyEnd(self.ns, wf.name, self.root_task_id, self.step + 1, value))  # type: ignore[misc]
         if self.saver is not None:
             self._put_checkpoint(LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
         if self.sink is not None:
@@ -519,7 +550,7 @@ class Run:
                            self.dumps(steps.error_payload(exc))),
             ])
         if self.sink is not None:
-            self.sink(ev.RunError(self.ns, self.wf.name, exc))
+            self.sink(ev.RunError(self.ns, self.wf.name, exc, task_id=self.root_task_id, step=self.step + 1))
 
     # ------------------------------------------------------------------ nested entrypoints
     def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
@@ -538,7 +569,8 @@ class Run:
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
-                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"))
+                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"),
+                    callbacks=scope.trace.children if scope.trace is not None else None)
         with self.root.lock:
             self.root.runs.append(child)
         return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
@@ -553,6 +585,25 @@ class Run:
                                         call.started, time.time(), summarize(call.input, 80), call.wave)])
             self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
         return value
+
+
+def _end_trace(trace: lc.Trace, result: Any) -> Any:
+    """The entrypoint body returned: its chain run streams and ends with the value (sync bodies)."""
+    if isinstance(result, TaskFuture):
+        result = result.result()
+    trace.end(result.value if isinstance(result, final) else result)
+    return result
+
+
+async def _traced_body(trace: lc.Trace, body: Any) -> Any:
+    """An async body whose chain run streams its value, then ends through the async callback manager."""
+    result = await body
+    if isinstance(result, TaskFuture):
+        result = await result
+    value = result.value if isinstance(result, final) else result
+    trace.stream(value)
+    await trace.aend_child(value)
+    return result
 
 
 def _run_pipeline(F: Any) -> Outcome[Ending]:

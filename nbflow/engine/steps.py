@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from .. import lc
 from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock
 from ..kinds import WriteKind
@@ -106,7 +107,7 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     tid = task_id_for(run.checkpoint_id, run.ns_str, path)
     rec = run.journal.lookup(tid, task.name, path)
     if rec is not None:
-        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits))
+        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits, (args, kwargs)))
     ckey = None
     if task.cache_policy is not None and run.cache is not None:
         ckey = cache_key(task, args, kwargs)
@@ -125,10 +126,10 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
         run.outstanding.append(fut)
     ctx = contextvars.copy_context()
     ctx.run(enter_scope, child)
-    if run.want_messages:
+    if run.want_lc and scope.trace is None:
         run.install_messages(ctx, child)
     (run.loop_executor if task.is_async else run.executor).submit(
-        fut, TaskCall(run, child, task, args, kwargs, fut, ckey), ctx)
+        fut, TaskCall(run, child, task, args, kwargs, fut, ckey, scope.trace), ctx)
     return fut
 
 
@@ -141,16 +142,32 @@ class TaskCall:
     returns the coroutine to run.
     """
 
-    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started")
+    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started", "trace_parent")
 
     def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
-                 ckey: Any) -> None:
+                 ckey: Any, trace_parent: Any = None) -> None:
         self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
-        self.fut, self.ckey = fut, ckey
+        self.fut, self.ckey, self.trace_parent = fut, ckey, trace_parent
 
     def __call__(self) -> Any:
         self.started = task_started(self.run, self.child, self.task, self.args, self.kwargs)
         return TASK_PIPELINES[self.task.is_async].run(self)
+
+
+def _begin(call: TaskCall) -> None:
+    """Where the job starts running (in its own context): with ``config["callbacks"]``, the call becomes a
+    child chain run of its caller's, and LangChain calls made in it nest below."""
+    if call.trace_parent is not None:
+        task = call.task
+        run, child = call.run, call.child
+        meta = {"langgraph_step": run.step + 1, "langgraph_node": task.name, "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", ("__pregel_pull", run.wf.name), child.path, True),
+                "langgraph_checkpoint_ns": f"{task.name}:{child.task_id}"}
+        trace = child.trace = lc.start_child(call.trace_parent.children, task.name,
+                                             lc.task_inputs(task.func, call.args, call.kwargs), ("seq:step:1",), meta)
+        lc.bind(None, trace)
+        if call.run.want_lc:
+            call.run.install_messages(None, call.child)
 
 
 def _attempt(call: TaskCall) -> Any:
@@ -206,31 +223,35 @@ def _settle(call: TaskCall, get: Thunk[Any]) -> None:
 def _dropped(call: TaskCall) -> None:
     """A task cancelled or stopped while it ran: no row is written; its stream row is closed with the reason."""
     run = call.run
+    if call.child.trace is not None:
+        call.child.trace.error(asyncio.CancelledError())
     if run.want_ends:
         fut = call.fut
         reason = asyncio.CancelledError() if fut.cancelled() else (fut.exception(0) if fut.done() else None)
         now = time.time()
         run.emit(ev.TaskEnd(run.ns, call.child.task_id, call.task.name, call.child.path, None,
-                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step))
+                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step + 1))
 
 
 def _task_pipeline(F: Any) -> Outcome[None]:
     """One task call: attempt (within its timeout) → record the result → (retry on failure) → settle the future."""
-    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle)
+    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle).first(_begin)
 
 
 # Built once per flavour; every call runs one of them with its TaskCall as the environment.
 TASK_PIPELINES: dict[bool, Outcome[None]] = {False: _task_pipeline(Immediate), True: _task_pipeline(Pending)}
 
 
-def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int,
+                   call: tuple | None = None) -> Any:
     """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
     value = rec.value(run.loads)
     now = time.time()
     if run.saver is not None:  # written in one batch when the attempt concludes
         run.replayed.append(run.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
     if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step))
+        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step + 1,
+                            call))
     return value
 
 
@@ -252,7 +273,7 @@ def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple
         run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now, summarize(args, 80), wave)])
     run.journal.record(tid, task.name, path, CACHED, payload, value)
     if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step))
+        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step + 1))
     return TaskFuture.completed(value)
 
 
@@ -261,7 +282,7 @@ def task_started(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict) -
     if run.want_starts:
         run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
                               args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs},
-                              run.step, now))
+                              run.step + 1, now, (args, kwargs)))
     return now
 
 
@@ -285,9 +306,11 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
         run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)  # type: ignore[arg-type]
     if ckey is not None:
         run.cache.set({ckey: (payload, task.cache_policy.ttl)})
+    if child.trace is not None:
+        child.trace.end(value)
     if run.want_ends:
         run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
-                            started, ended, run.step))
+                            started, ended, run.step + 1))
     return value
 
 
@@ -307,9 +330,11 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
     elif run.saver is not None:
         run.put_writes([run.write(child.task_id, task.name, child.path, ERROR, run.dumps(error_payload(exc)),
                                   started, ended, summarize(args, 80), child.wave)])
+    if child.trace is not None:
+        child.trace.error(exc)
     if run.want_ends:
         run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, None,
-                            None if interrupts else exc, interrupts, False, False, started, ended, run.step))
+                            None if interrupts else exc, interrupts, False, False, started, ended, run.step + 1))
 
 
 __all__ = ["call_task", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
