@@ -52,7 +52,8 @@ def saver_of(wf: WorkflowLike, what: str) -> BaseCheckpointSaver:
     return wf.checkpointer
 
 
-def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecord, with_writes: bool) -> StateSnapshot:
+def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecord, with_writes: bool,
+              result: Any = None) -> StateSnapshot:
     loads = serializer_of(saver).loads
     channels = loads(rec.channels)
     meta = loads(rec.metadata)
@@ -62,7 +63,7 @@ def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecor
         writes = saver.get_writes(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id)
         j = Journal.from_writes(writes, loads, task_id_for(rec.checkpoint_id, rec.checkpoint_ns, ""))
         pending, error = j.pending, j.root_error
-    return checkpoint_view(wf.name, rec, channels, meta, pending, error)
+    return checkpoint_view(wf.name, rec, channels, meta, pending, error, result)
 
 
 def get_state(wf: WorkflowLike, config: Mapping[str, Any]) -> StateSnapshot:
@@ -88,10 +89,14 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
         before_id = parse_config(before, needs_thread=False, who="get_state_history(before=...)").checkpoint_id
     records = saver.list_checkpoints(t.thread, t.checkpoint_ns, before=before_id,
                                      limit=None if filter else limit)
-    finished = {r.parent_id for r in records if r.source == LOOP}
+    finished = {r.parent_id: r for r in records if r.source == LOOP}
+    loads = serializer_of(saver).loads
     count = 0
     for rec in records:
-        snap = _snapshot(wf, saver, rec, with_writes=rec.checkpoint_id not in finished)
+        done = finished.get(rec.checkpoint_id)
+        # an invocation's checkpoint shows, in its task, the value that invocation returned (as LangGraph does)
+        result = loads(done.channels).get(END) if done is not None and rec.source in UNFINISHED else None
+        snap = _snapshot(wf, saver, rec, with_writes=done is None, result=result)
         if filter and any((snap.metadata or {}).get(k) != v for k, v in filter.items()):
             continue
         yield snap

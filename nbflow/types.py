@@ -40,16 +40,19 @@ class Command:
 class Interrupt:
     """A pending question raised by :func:`nbflow.interrupt`.
 
-    ``response_schema`` is what was passed to ``interrupt()`` (a pydantic
-    model class or a JSON-schema dict), or None. ``json_schema`` is its JSON
-    Schema form, available even after a restart when the class is gone.
+    ``response_schema`` is the JSON Schema of the expected answer (a pydantic
+    model passed to ``interrupt()`` is turned into its JSON schema), or None,
+    as in LangGraph 1.2.22. ``json_schema`` is the same dict (kept for older
+    code); ``response_model`` is the model class itself when one was given and
+    can be imported (resuming validates against it and hands back an instance).
     """
 
     value: Any
     id: str
-    response_schema: Any = field(default=None, repr=False, compare=False)
+    response_schema: dict | None = None
     json_schema: dict | None = field(default=None, repr=False, compare=False)
     task: str = field(default="", repr=False, compare=False)
+    response_model: Any = field(default=None, repr=False, compare=False)
 
 
 class PregelTask(NamedTuple):

@@ -39,6 +39,7 @@ from ..errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,
     ConfigError,
+    EmptyInputError,
     GraphDrained,
     GraphInterrupt,
     RunStopped,
@@ -216,8 +217,14 @@ class Run:
             fork = self._put_checkpoint(FORK, base.step, base.checkpoint_id, channels,
                                         {"replayed_from": base.checkpoint_id})
             self._adopt(fork, channels, journal=Journal())
-        elif raw is None and base is not None and t.checkpoint_id is not None:
+        elif raw is None and base is not None and (t.checkpoint_id is not None or self.parent is None):
+            # "continue this thread" on a finished invocation (or a state edit): nothing to run
             self.finished_value = Ending(DONE, channels.get(END))
+        elif raw is None and base is None and self.parent is None:
+            raise EmptyInputError(
+                f"thread {t.thread_id!r} has no checkpoint, so invoke(None, config) of entrypoint {wf.name!r} "
+                "has nothing to continue. Pass an input to start it: invoke(<input>, config)."
+            )
         else:
             new_channels = {START: raw}
             if END in channels:

@@ -87,7 +87,8 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
     except SerializationError as e:
         raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
     rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref)
-    intr = Interrupt(value, iid, response_schema, json_schema, scope.name)
+    model = response_schema if response_schema is not None and not isinstance(response_schema, Mapping) else None
+    intr = Interrupt(value, iid, json_schema, json_schema, scope.name, model)
     root = run.root
     with root.lock:
         root.interrupts[iid] = (rec, intr)
