@@ -89,9 +89,10 @@ class TaskFunction(Generic[R]):
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
                  cache_policy: CachePolicy | None = None,
-                 timeout: float | timedelta | TimeoutPolicy | None = None) -> None:
+                 timeout: float | timedelta | TimeoutPolicy | None = None, check_args: bool = True) -> None:
         self.func = func
         self.name = name or _callable_name(func)
+        self.check_args = bool(check_args)
         self.retry_policies = normalize_retry(retry_policy)
         self.cache_policy = cache_policy
         is_callable_object = (not inspect.isroutine(func) and not isinstance(func, functools.partial)
@@ -133,18 +134,24 @@ class TaskFunction(Generic[R]):
 def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
          retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
          cache_policy: CachePolicy | None = None, timeout: float | timedelta | TimeoutPolicy | None = None,
-         **kwargs: Any):
+         check_args: bool = True, **kwargs: Any):
     """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``).
 
     ``timeout`` (async tasks only) limits each attempt: seconds or a ``timedelta`` (a run timeout), or a
     :class:`TimeoutPolicy`; a timed-out attempt raises :class:`NodeTimeoutError` and the retry policy decides.
+
+    ``check_args`` (nbflow's own): when a resumed or retried invocation replays this call, its arguments
+    must be the recorded ones (compared by a digest of their serialized form), else
+    :class:`NonDeterminismError`. Pass ``check_args=False`` for arguments that may legitimately change
+    between attempts (the recorded result is then reused whatever they are, as LangGraph does).
     """
     retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
     _no_extra(kwargs, "task()")
     coerce_timeout(timeout, "task()")  # validated now, before the function is even seen
 
     def decorate(func: Callable[..., Any]) -> TaskFunction:
-        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout)
+        return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout,
+                            check_args=check_args)
 
     if __func_or_none__ is not None:
         return decorate(__func_or_none__)
@@ -152,7 +159,11 @@ def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None
 
 
 class entrypoint(Generic[ContextT]):
-    """Decorator that turns a function into a durable workflow (:class:`Workflow`)."""
+    """Decorator that turns a function into a durable workflow (:class:`Workflow`).
+
+    ``check_args=False`` turns off, for every task (and nested entrypoint) this workflow calls, the
+    replay check that a call's arguments are the recorded ones (see :func:`task`).
+    """
 
     final = final  # entrypoint.final(value, save): return value, save another as the next `previous`
 
@@ -160,7 +171,8 @@ class entrypoint(Generic[ContextT]):
                  cache: Any = None, context_schema: type | None = None,
                  cache_policy: CachePolicy | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-                 timeout: float | timedelta | TimeoutPolicy | None = None, **kwargs: Any) -> None:
+                 timeout: float | timedelta | TimeoutPolicy | None = None, check_args: bool = True,
+                 **kwargs: Any) -> None:
         context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
         retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
         _no_extra(kwargs, "entrypoint()")
@@ -176,6 +188,7 @@ class entrypoint(Generic[ContextT]):
         self.context_schema = context_schema
         self.cache_policy = cache_policy
         self.retry_policy = retry_policy
+        self.check_args = bool(check_args)
 
     def __call__(self, func: Callable[..., Any]) -> Workflow:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
@@ -202,6 +215,7 @@ class Workflow:
         self.cache_policy = spec.cache_policy
         self.retry_policies = normalize_retry(spec.retry_policy)
         self.timeout = spec.timeout
+        self.check_args = spec.check_args
         self.is_async = inspect.iscoroutinefunction(func)
         try:
             params = list(inspect.signature(func).parameters.values())

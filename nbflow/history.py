@@ -18,7 +18,7 @@ from .config import END, MISSING, START, Target, config_for, ns_tuple, parse_con
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .graph import mermaid_for
 from .kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, Position, RunStatus, Source, TaskOutcome, WriteKind
-from .replay import InterruptRecord, Journal, task_id_for
+from .replay import InterruptRecord, Journal, split_summary, task_id_for
 from .serde import summarize
 from .snapshot import checkpoint_view, empty_snapshot, interrupt_of
 from .types import Interrupt, Invocation, StateSnapshot, TaskRecord
@@ -154,7 +154,8 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
         except Exception:  # noqa: BLE001 - a refused type still has a row
             result_summary = "<unreadable>"
     return TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
-                      w.summary, w.started_at, w.ended_at, outcome, err, result_summary, interrupts, w.wave)
+                      split_summary(w.summary)[0] if w.summary else "", w.started_at, w.ended_at, outcome, err,
+                      result_summary, interrupts, w.wave)
 
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:

@@ -12,7 +12,9 @@ served instead of running the tasks again.
   results by task id (decoded lazily), resume values by interrupt id, and the
   interrupts still waiting for an answer.
 * :meth:`Journal.lookup` -- raises :class:`NonDeterminismError` when the task
-  recorded at a position is not the one being called now.
+  recorded at a position is not the one being called now, or was called with
+  other arguments (compared by :func:`args_digest` of their serialized form,
+  kept in the row's summary after :data:`ARGS_MARK`; see :func:`with_digest`).
 * :func:`resolve_resume` -- maps a ``Command(resume=...)`` onto pending
   interrupt ids, or says precisely why it cannot.
 """
@@ -33,6 +35,26 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 def _digest(text: str) -> str:
     return blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+ARGS_MARK = "\x1fargs="
+"""Separates a row's human-readable input summary from the digest of the call's serialized arguments."""
+
+
+def args_digest(serialized: bytes) -> str:
+    """The digest of a call's serialized ``(args, kwargs)`` stored with its result."""
+    return blake2b(serialized, digest_size=16).hexdigest()
+
+
+def with_digest(summary: str, digest: str) -> str:
+    """The ``summary`` a result row stores: the readable summary, then the arguments' digest (if any)."""
+    return f"{summary}{ARGS_MARK}{digest}" if digest else summary
+
+
+def split_summary(summary: str) -> tuple[str, str]:
+    """A stored summary as (readable summary, arguments digest or "")."""
+    text, _, digest = summary.partition(ARGS_MARK)
+    return text, digest
 
 
 def task_id_for(checkpoint_id: str, ns: str, path: str) -> str:
@@ -85,6 +107,7 @@ class Recorded:
     payload: bytes
     _value: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
+    digest: str = ""  # of the serialized arguments it was called with ("" when unknown)
 
     def value(self, loads: Callable[[bytes], Any]) -> Any:
         if not self._decoded:
@@ -115,7 +138,8 @@ class Journal:
             kind = w.kind
             if kind in (RESULT, CACHED):
                 if w.task_id != root_task_id:
-                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload)
+                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload,
+                                                    digest=split_summary(w.summary)[1] if w.summary else "")
             elif kind == RESUME:
                 j.resumes.update(loads(w.payload))
             elif kind == INTERRUPT and w.task_id == root_task_id:
@@ -127,19 +151,33 @@ class Journal:
         )
         return j
 
-    def lookup(self, task_id: str, name: str, path: str) -> Recorded | None:
+    def lookup(self, task_id: str, name: str, path: str, digest: str = "") -> Recorded | None:
+        """The result recorded at this call's position, or None; raises when the call differs from the record."""
         rec = self.results.get(task_id)
-        if rec is not None and rec.name != name:
+        if rec is None:
+            return None
+        if rec.name != name:
             raise NonDeterminismError(
                 f"non-deterministic replay at task position {path!r}: the recorded run called "
                 f"task {rec.name!r} here, but this run called {name!r}. A resumed workflow must make "
                 "the same task calls in the same order; move randomness, clocks and I/O that "
                 "decide control flow into @task functions, or start a new thread."
             )
+        if digest and rec.digest and digest != rec.digest:
+            raise NonDeterminismError(
+                f"non-deterministic replay at task position {path!r}: task {name!r} was called with "
+                "different arguments than the recorded call, whose result would be reused for it. "
+                "The code before this call computed its arguments differently on replay (a clock, "
+                "randomness or I/O in the entrypoint): move that computation into a @task so its "
+                "result is recorded, or start a new thread. If these arguments may legitimately "
+                f"change, opt out with @task(check_args=False) on {name!r} (or "
+                "@entrypoint(check_args=False) for every task of the workflow)."
+            )
         return rec
 
-    def record(self, task_id: str, name: str, path: str, kind: str, payload: bytes, value: Any) -> None:
-        self.results[task_id] = Recorded(name, path, kind, payload, value, True)
+    def record(self, task_id: str, name: str, path: str, kind: str, payload: bytes, value: Any,
+               digest: str = "") -> None:
+        self.results[task_id] = Recorded(name, path, kind, payload, value, True, digest)
 
 
 def resolve_resume(

@@ -32,7 +32,8 @@ def interrupt_of(rec: InterruptRecord) -> Interrupt:
 
 
 def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict,
-                    pending: tuple[InterruptRecord, ...], error: dict | None = None, result: Any = None) -> StateSnapshot:
+                    pending: tuple[InterruptRecord, ...], error: dict | None = None,
+                    result: Any = None) -> StateSnapshot:
     """The snapshot of checkpoint ``rec`` of entrypoint ``name`` (channels and metadata already decoded).
 
     ``result``: for an invocation's own checkpoint, the value that invocation returned (its task shows it).

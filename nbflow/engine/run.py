@@ -47,7 +47,7 @@ from ..errors import (
 )
 from ..executors.base import Clock
 from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
-from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
+from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for, with_digest
 from ..schema import resolve_schema_ref, to_plain, validate_value
 from ..serde import summarize
 from ..snapshot import checkpoint_view
@@ -142,6 +142,8 @@ class Run:
         self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
         self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
         self.want_tools = sink is not None and "tools" in self.modes
+        # replayed calls must have the arguments they were recorded with, unless an entrypoint opted out
+        self.check_args: bool = getattr(wf, "check_args", True) and (parent is None or parent.check_args)
         self.want_lc = self.want_messages or self.want_tools
         self.callbacks = callbacks  # LangChain callback manager the body's chain run starts under (config["callbacks"])
         self.body_trace: Any = None
@@ -569,10 +571,11 @@ class Run:
         """
         path = scope.next_path()
         tid = task_id_for(self.checkpoint_id, self.ns_str, path)
-        rec = self.journal.lookup(tid, wf.name, path)
+        digest = steps.call_digest(self, (input,), {}) if self.check_args and wf.check_args else ""
+        rec = self.journal.lookup(tid, wf.name, path, digest)
         if rec is not None:
             value = steps.serve_recorded(self, rec, tid, wf.name, path, input, scope.waits)
-            return NestedCall(self, wf, input, tid, path, scope.waits, None, value)
+            return NestedCall(self, wf, input, tid, path, scope.waits, None, value, digest=digest)
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
@@ -580,7 +583,7 @@ class Run:
                     callbacks=scope.trace.children if scope.trace is not None else None)
         with self.root.lock:
             self.root.runs.append(child)
-        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
+        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare(), digest=digest)
 
     def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
         if outcome.status == INTERRUPTED:
@@ -589,8 +592,9 @@ class Run:
         if self.saver is not None:
             payload = self.dumps(value)
             self.put_writes([self.write(call.task_id, call.wf.name, call.path, RESULT, payload,
-                                        call.started, time.time(), summarize(call.input, 80), call.wave)])
-            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
+                                        call.started, time.time(), with_digest(summarize(call.input, 80), call.digest),
+                                        call.wave)])
+            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value, call.digest)
         return value
 
 
@@ -638,6 +642,7 @@ class NestedCall:
     child: Run | None
     value: Any = None
     started: float = field(default_factory=time.time)
+    digest: str = ""
 
     def finish(self, outcome: Ending) -> Any:
         return self.parent.nested_done(self, outcome)

@@ -33,7 +33,7 @@ from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, Seri
 from ..executors.base import Clock
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
-from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
+from ..replay import InterruptRecord, Recorded, args_digest, interrupt_id_for, task_id_for, with_digest
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
@@ -106,18 +106,20 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     if timed:
         scope.auto_progress()  # calling a task is progress for a timed caller
     tid = task_id_for(run.checkpoint_id, run.ns_str, path)
-    rec = run.journal.lookup(tid, task.name, path)
+    digest = call_digest(run, args, kwargs) if run.check_args and task.check_args else ""
+    rec = run.journal.lookup(tid, task.name, path, digest)
     if rec is not None:
         return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits, (args, kwargs)))
     ckey = None
     if task.cache_policy is not None and run.cache is not None:
         ckey = cache_key(task, args, kwargs)
-        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits)
+        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits, digest)
         if hit is not None:
             return hit
     fut = TaskFuture()
     child = Scope(run, path, tid, task.name)
     child.wave = scope.waits
+    child.digest = digest
     if timed:
         child.watchers = scope.timers()
     if task.inject:
@@ -263,7 +265,18 @@ def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], st
     return (("__nbflow_task__", task.name), str(key))
 
 
-def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
+def call_digest(run: Run, args: Any, kwargs: dict) -> str:
+    """The digest of a call's serialized arguments ("" without a saver, or when they cannot be serialized)."""
+    if run.saver is None:
+        return ""
+    try:
+        return args_digest(run.dumps((args, kwargs)))
+    except Exception:  # noqa: BLE001 - arguments that cannot be stored are simply not compared
+        return ""
+
+
+def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int,
+                 digest: str = "") -> TaskFuture | None:
     found = run.cache.get([key])
     if key not in found:
         return None
@@ -271,8 +284,9 @@ def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple
     value = run.loads(payload)
     now = time.time()
     if run.saver is not None:
-        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now, summarize(args, 80), wave)])
-    run.journal.record(tid, task.name, path, CACHED, payload, value)
+        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now,
+                                  with_digest(summarize(args, 80), digest), wave)])
+    run.journal.record(tid, task.name, path, CACHED, payload, value, digest)
     if run.want_ends:
         run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step + 1))
     return TaskFuture.completed(value)
@@ -303,8 +317,9 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
             ) from e
     if run.saver is not None:
         run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
-                                  started, ended, summarize(args, 80), child.wave)])
-        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)  # type: ignore[arg-type]
+                                  started, ended, with_digest(summarize(args, 80), child.digest), child.wave)])
+        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value,  # type: ignore[arg-type]
+                           child.digest)
     if ckey is not None:
         run.cache.set({ckey: (payload, task.cache_policy.ttl)})
     if child.trace is not None:
@@ -338,4 +353,5 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
                             None if interrupts else exc, interrupts, False, False, started, ended, run.step + 1))
 
 
-__all__ = ["call_task", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload", "retry_decision"]
+__all__ = ["call_task", "call_digest", "TaskCall", "TASK_PIPELINES", "interrupt", "serve_recorded", "error_payload",
+           "retry_decision"]
