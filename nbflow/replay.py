@@ -76,6 +76,7 @@ class InterruptRecord:
     task: str
     json_schema: dict | None = None
     schema_ref: str | None = None
+    after: int | None = None  # how many tasks the asking code had called when it asked (where a picture draws it)
 
     def to_dict(self) -> dict:
         return {
@@ -85,6 +86,7 @@ class InterruptRecord:
             "task": self.task,
             "json_schema": self.json_schema,
             "schema_ref": self.schema_ref,
+            "after": self.after,
         }
 
     @classmethod
@@ -96,6 +98,7 @@ class InterruptRecord:
             task=d.get("task", ""),
             json_schema=d.get("json_schema"),
             schema_ref=d.get("schema_ref"),
+            after=d.get("after"),
         )
 
 

@@ -28,7 +28,7 @@ def iso(ts: float, _fromts: Any = datetime.fromtimestamp, _utc: Any = UTC) -> st
 def interrupt_of(rec: InterruptRecord) -> Interrupt:
     """The public :class:`Interrupt` of a stored one (the schema class revived as ``response_model`` when it can be)."""
     model = resolve_schema_ref(rec.schema_ref) if rec.schema_ref else None
-    return Interrupt(rec.value, rec.id, rec.json_schema, rec.json_schema, rec.task, model)
+    return Interrupt(rec.value, rec.id, rec.json_schema, rec.json_schema, rec.task, model, rec.path, rec.after)
 
 
 def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict,

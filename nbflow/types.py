@@ -53,6 +53,8 @@ class Interrupt:
     json_schema: dict | None = field(default=None, repr=False, compare=False)
     task: str = field(default="", repr=False, compare=False)
     response_model: Any = field(default=None, repr=False, compare=False)
+    path: str = field(default="", repr=False, compare=False)  # call position of the code that asked ("" = body)
+    after: int | None = field(default=None, repr=False, compare=False)  # tasks that code had called when it asked
 
 
 class PregelTask(NamedTuple):

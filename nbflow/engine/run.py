@@ -163,6 +163,8 @@ class Run:
         self.root_task_id = ""
         self.resuming = False
         self.finished_value: Ending | None = None
+        self.entry_key: Any = None  # the entrypoint's cache key for this input, when it has a cache policy
+        self.entry_cached = False  # the body's result came from the cache
 
     # ------------------------------------------------------------------ prepare
     def prepare(self) -> Run:
@@ -179,6 +181,7 @@ class Run:
             self.checkpoint_id = new_checkpoint_id()
             self._set_journal(Journal())
             self.input = raw
+            self._entry_cache_key()
             return self
         t = self.target
         latest = saver.get_checkpoint(t.thread_id, self.ns_str)  # type: ignore[arg-type]
@@ -236,7 +239,16 @@ class Run:
             step = base.step + 1 if base is not None else -1
             ckpt = self._put_checkpoint(INPUT, step, base.checkpoint_id if base else None, new_channels)
             self._adopt(ckpt, new_channels, journal=Journal())
+            self._entry_cache_key()
         return self
+
+    def _entry_cache_key(self) -> None:
+        """``@entrypoint(cache=..., cache_policy=...)``: a new input's result may come from (and go to) the cache."""
+        policy = self.wf.cache_policy
+        if policy is None or self.cache is None:
+            return
+        key = policy.key_func(self.input)
+        self.entry_key = (("__nbflow_entrypoint__", self.wf.name), key.hex() if isinstance(key, bytes) else str(key))
 
     def _adopt(self, ckpt: CheckpointRecord, channels: dict, journal: Journal | None = None) -> None:
         self.checkpoint = ckpt
@@ -294,6 +306,13 @@ class Run:
             blob = self.dumps(channels)
         except SerializationError as e:
             what = "input" if source == INPUT else "return value"
+            where = steps.future_in(channels.get(START if source == INPUT else END))
+            if where is not None:
+                raise SerializationError(
+                    f"the {what} of entrypoint {self.wf.name!r} is or holds a task future (call .result() on it "
+                    "first)" + ("" if where == "$" else f", at {where}") + "; a future is not a value and cannot "
+                    "be checkpointed"
+                ) from e
             raise SerializationError(
                 f"the {what} of entrypoint {self.wf.name!r} cannot be checkpointed: {e}"
             ) from e
@@ -401,6 +420,12 @@ class Run:
             leave_scope(token)
 
     def _call_body(self, scope: Scope) -> Any:
+        if self.entry_key is not None:
+            found = self.cache.get([self.entry_key])
+            if self.entry_key in found:
+                self.entry_cached = True
+                value = self.loads(found[self.entry_key])
+                return _ready(value) if self.wf.is_async else value
         result = self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
         if scope.trace is None:
             return result
@@ -526,6 +551,11 @@ class Run:
                 self._record_error(exc)
                 raise exc
         value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
+        if self.entry_key is not None and not self.entry_cached:
+            try:
+                self.cache.set({self.entry_key: (self.dumps(value), self.wf.cache_policy.ttl)})
+            except SerializationError:
+                pass  # not cacheable: the checkpoint below says why, if it cannot be stored either
         if self.want_starts:
             self.sink(ev.BodyEnd(self.ns, wf.name, self.root_task_id, self.step + 1, value))  # type: ignore[misc]
         if self.saver is not None:
@@ -596,6 +626,10 @@ class Run:
                                         call.wave)])
             self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value, call.digest)
         return value
+
+
+async def _ready(value: Any) -> Any:
+    return value
 
 
 def _end_trace(trace: lc.Trace, result: Any) -> Any:

@@ -86,9 +86,9 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
         run.dumps(value)
     except SerializationError as e:
         raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
-    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref)
+    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref, scope.calls)
     model = response_schema if response_schema is not None and not isinstance(response_schema, Mapping) else None
-    intr = Interrupt(value, iid, json_schema, json_schema, scope.name, model)
+    intr = Interrupt(value, iid, json_schema, json_schema, scope.name, model, scope.path, scope.calls)
     root = run.root
     with root.lock:
         root.interrupts[iid] = (rec, intr)
@@ -309,11 +309,16 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
         try:
             payload = run.dumps(value)
         except SerializationError as e:
-            hint = " (it is a task future: call .result() on it first)" \
-                if isinstance(value, concurrent.futures.Future) else ""
+            where = future_in(value)
+            if where is not None:
+                raise SerializationError(
+                    f"task {task.name!r} returned a task future (call .result() on it first)"
+                    + ("" if where == "$" else f" inside its value, at {where}")
+                    + ": a future is not a value and cannot be checkpointed"
+                ) from e
             raise SerializationError(
                 f"task {task.name!r} returned a {type(value).__module__}.{type(value).__qualname__} "
-                f"that cannot be checkpointed{hint}: {e}"
+                f"that cannot be checkpointed: {e}"
             ) from e
     if run.saver is not None:
         run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
@@ -328,6 +333,24 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
         run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
                             started, ended, run.step + 1))
     return value
+
+
+def future_in(value: Any, where: str = "$", depth: int = 0) -> str | None:
+    """Where a task future sits in ``value`` (``"$"``, ``"$[0]"``, ``"$['k']"``), or None (a shallow scan)."""
+    if isinstance(value, concurrent.futures.Future):
+        return where
+    if depth >= 4:
+        return None
+    items: Any = ()
+    if isinstance(value, Mapping):
+        items = ((f"{where}[{k!r}]", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    for at, v in items:
+        found = future_in(v, at, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
