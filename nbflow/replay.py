@@ -41,9 +41,27 @@ ARGS_MARK = "\x1fargs="
 """Separates a row's human-readable input summary from the digest of the call's serialized arguments."""
 
 
-def args_digest(serialized: bytes) -> str:
-    """The digest of a call's serialized ``(args, kwargs)`` stored with its result."""
-    return blake2b(serialized, digest_size=16).hexdigest()
+def args_digest(serialized: bytes, key: bytes = b"") -> str:
+    """The digest of a call's serialized ``(args, kwargs)`` stored with its result.
+
+    ``key`` (up to 64 bytes) makes it a keyed digest: with checkpoints encrypted at rest, a stored
+    digest must not let anyone test guesses of the arguments.
+    """
+    return blake2b(serialized, digest_size=16, key=key[:64]).hexdigest()
+
+
+def canonical(value: Any, depth: int = 0) -> Any:
+    """``value`` with sets in a stable order (their iteration order changes between processes), for digests."""
+    if depth > 32:
+        return value
+    t = type(value)
+    if t is set or t is frozenset:
+        return ("__set__", sorted((canonical(v, depth + 1) for v in value), key=repr))
+    if t is list or t is tuple:
+        return t(canonical(v, depth + 1) for v in value)
+    if t is dict:
+        return {k: canonical(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def with_digest(summary: str, digest: str) -> str:

@@ -101,3 +101,77 @@ def test_nested_entrypoint_input_is_checked_too(checkpointer):
     flip["v"] = 5
     with pytest.raises(NonDeterminismError, match="task 'inner' was called with different arguments"):
         outer.invoke(Command(resume=1), c)
+
+
+def test_encrypted_checkpoints_get_a_keyed_digest_and_sets_compare_by_content(tmp_path, monkeypatch):
+    pytest.importorskip("Crypto")
+    from nbflow import SqliteSaver
+    from nbflow.encrypted import EncryptedSerializer
+    from nbflow.replay import args_digest, split_summary
+
+    monkeypatch.setenv("LANGGRAPH_AES_KEY", "0123456789abcdef0123456789abcdef")
+    saver = SqliteSaver(str(tmp_path / "enc.sqlite"), serde=EncryptedSerializer.from_pycryptodome_aes())
+    wf, now, ran = clock_workflow(saver)
+    wf.invoke({"t0": 0}, cfg("enc"))
+    (row,) = [w for w in saver.list_writes("enc", "") if w.kind == "result"]
+    stored = split_summary(row.summary)[1]
+    assert stored and stored != args_digest(saver.serde.serde.dumps(((2,), {})))  # keyed: not guessable
+    now["late"] = True
+    with pytest.raises(NonDeterminismError, match="different arguments"):
+        wf.invoke(Command(resume="x"), cfg("enc"))
+
+    seen: list = []
+
+    @task
+    def takes_set(s: frozenset) -> int:
+        seen.append(s)
+        return len(s)
+
+    @entrypoint(checkpointer=saver)
+    def sets(words: list[str]) -> int:
+        return takes_set(frozenset(words)).result() + interrupt("go?")
+
+    sets.invoke(["b", "a", "c"], cfg("sets"))
+    assert sets.invoke(Command(resume=1), cfg("sets")) == 4 and len(seen) == 1
+
+
+_SET_SCRIPT = """
+import sys
+from nbflow import Command, SqliteSaver, entrypoint, interrupt, task
+
+@task
+def takes_set(s: frozenset) -> int:
+    print("ran", flush=True)
+    return len(s)
+
+@entrypoint(checkpointer=SqliteSaver(sys.argv[1]))
+def sets(words: list) -> int:
+    return takes_set(frozenset(words)).result() + interrupt("go?")
+
+c = {"configurable": {"thread_id": "sets"}}
+if sys.argv[2] == "start":
+    print(list(frozenset("abcdefghij")), sets.invoke(list("abcdefghij"), c)["__interrupt__"][0].value)
+else:
+    print(list(frozenset("abcdefghij")), sets.invoke(Command(resume=1), c))
+"""
+
+
+def test_set_arguments_compare_by_content_across_processes(tmp_path):
+    """A set's iteration order changes with the process's hash seed; the digest must not."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "sets.py"
+    script.write_text(_SET_SCRIPT)
+    db = str(tmp_path / "sets.sqlite")
+    outs = []
+    for seed, step in (("1", "start"), ("2", "resume")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, str(script), db, step], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(proc.stdout.splitlines())
+    assert outs[0][0] == "ran" and outs[0][1].endswith("go?")
+    assert outs[1] == [outs[1][0]] and outs[1][0].endswith(" 11")  # resumed: served, not re-run, no error
+    assert outs[0][1].split("]")[0] != outs[1][0].split("]")[0]  # the two processes did order the set differently

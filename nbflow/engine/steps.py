@@ -33,7 +33,7 @@ from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, Seri
 from ..executors.base import Clock
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
-from ..replay import InterruptRecord, Recorded, args_digest, interrupt_id_for, task_id_for, with_digest
+from ..replay import InterruptRecord, Recorded, args_digest, canonical, interrupt_id_for, task_id_for, with_digest
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
@@ -266,11 +266,21 @@ def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], st
 
 
 def call_digest(run: Run, args: Any, kwargs: dict) -> str:
-    """The digest of a call's serialized arguments ("" without a saver, or when they cannot be serialized)."""
+    """The digest of a call's serialized arguments ("" without a saver, or when they cannot be serialized).
+
+    It is taken over the plain (deterministic) serializer: an encrypting one wraps it (``.serde``) and
+    gives the key that makes the stored digest reveal nothing (``digest_key``; no key, no comparison).
+    """
     if run.saver is None:
         return ""
+    serde, key = run.serde, b""
+    if hasattr(serde, "cipher"):  # encrypted at rest
+        key = getattr(serde, "digest_key", None) or b""
+        if not key:
+            return ""
+        serde = serde.serde
     try:
-        return args_digest(run.dumps((args, kwargs)))
+        return args_digest(serde.dumps(canonical((args, kwargs))), key)
     except Exception:  # noqa: BLE001 - arguments that cannot be stored are simply not compared
         return ""
 
