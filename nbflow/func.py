@@ -21,10 +21,10 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import history, jsonschemas, lc, tap
+from . import history, jsonschemas, lc, shapes, tap
 from .checkpoint.base import BaseCheckpointSaver
 from .config import INJECTABLE, MISSING, parse_config
-from .deprecations import warn_deprecated_argument, warn_renamed_argument
+from .deprecations import warn_renamed_argument
 from .engine.outcome import run_async, run_blocking
 from .engine.run import Ending, Run
 from .engine.running import running_on
@@ -38,7 +38,7 @@ from .policies import (
     normalize_retry,
     sync_timeout_unsupported,
 )
-from .types import GraphOutput, RunControl, final
+from .types import RunControl, final
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -262,13 +262,14 @@ class Workflow:
         arguments are LangGraph's (``version="v2"`` returns a :class:`~nbflow.types.GraphOutput`;
         a ``stream_mode`` other than ``"values"`` returns the list of chunks); any other raises TypeError.
         """
-        opts = _options("invoke", kwargs, durability, interrupt_before, interrupt_after, version, print_mode)
+        opts = shapes.check_options("invoke", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode)
         scope = current_scope()
         if scope is not None:  # inside another run: a nested, journaled call
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(call.child.execute_blocking())
         if stream_mode != "values" or opts.print_modes:
-            return _collect(self.stream(input, config, context=context, stream_mode=stream_mode,
+            return shapes.collect(self.stream(input, config, context=context, stream_mode=stream_mode,
                                         print_mode=print_mode, control=control, version=version),
                             stream_mode, version)
         root = lc.start_root(config, input)
@@ -280,14 +281,15 @@ class Workflow:
             raise
         if root is not None:
             root.end(self._output(outcome), stream=False)
-        return _final(outcome, version)
+        return shapes.final_output(outcome, version)
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       stream_mode: str | Sequence[str] = "values", print_mode: str | Sequence[str] = (),
                       output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
                       durability: str | None = None, control: RunControl | None = None, version: str = "v1",
                       **kwargs: Any) -> Any:
-        opts = _options("ainvoke", kwargs, durability, interrupt_before, interrupt_after, version, print_mode)
+        opts = shapes.check_options("ainvoke", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode)
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
@@ -295,7 +297,7 @@ class Workflow:
         if stream_mode != "values" or opts.print_modes:
             chunks = [c async for c in self.astream(input, config, context=context, stream_mode=stream_mode,
                                                     print_mode=print_mode, control=control, version=version)]
-            return _collect(iter(chunks), stream_mode, version)
+            return shapes.collect(iter(chunks), stream_mode, version)
         root = await lc.astart_root(config, input)
         try:
             outcome = await self._run(input, config, context, control=control, trace=root).execute_async()
@@ -305,7 +307,7 @@ class Workflow:
             raise
         if root is not None:
             await root.aend(self._output(outcome))
-        return _final(outcome, version)
+        return shapes.final_output(outcome, version)
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
@@ -317,7 +319,8 @@ class Workflow:
         ``version="v2"`` yields LangGraph's typed parts ``{"type", "ns", "data"}`` (``values`` parts
         also carry ``interrupts``). Unknown keyword arguments raise TypeError.
         """
-        opts = _options("stream", kwargs, durability, interrupt_before, interrupt_after, version, print_mode, debug)
+        opts = shapes.check_options("stream", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
         shown = tuple(m for m in opts.print_modes if m not in modes)
         root = lc.start_root(config, input)
@@ -325,14 +328,16 @@ class Workflow:
                                             control=control, trace=root)
         if root is not None:
             events = _traced(root, events)
-        return (item for event in events for item in _shape(event, modes, single, subgraphs, opts.v2, opts.print_modes))
+        return (item for event in events
+                for item in shapes.shape(event, modes, single, subgraphs, opts.v2, opts.print_modes))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
                       stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
                       output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
                       durability: str | None = None, control: RunControl | None = None, subgraphs: bool = False,
                       debug: bool | None = None, version: str = "v1", **kwargs: Any) -> AsyncIterator[Any]:
-        opts = _options("astream", kwargs, durability, interrupt_before, interrupt_after, version, print_mode, debug)
+        opts = shapes.check_options("astream", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
         shown = tuple(m for m in opts.print_modes if m not in modes)
         loop = asyncio.get_running_loop()
@@ -363,8 +368,8 @@ class Workflow:
                             await root.aerror(item.error)
                         raise item.error
                     break
-                last = _result_of(item, last)
-                for out in _shape(item, modes, single, subgraphs, opts.v2, opts.print_modes):
+                last = shapes.result_of(item, last)
+                for out in shapes.shape(item, modes, single, subgraphs, opts.v2, opts.print_modes):
                     yield out
         finally:
             if not driver.done():
@@ -521,120 +526,12 @@ def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
     return _Pump(run, put, raise_errors)
 
 
-def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool, v2: bool = False,
-           print_modes: tuple[str, ...] = ()) -> list[Any]:
-    ns = event.ns
-    if ns and not subgraphs and type(event) not in (ev.Custom, ev.Message, ev.Tool):
-        return []
-    out: list[Any] = []
-    for mode, chunk in ev.to_chunks(event, (*modes, *print_modes) if print_modes else modes):
-        if mode in print_modes:
-            print(f"[{mode}]" + (f" [graph={ns}]" if subgraphs and ns else "") + f" {chunk!r}")
-        if mode not in modes:
-            continue
-        if v2:
-            out.append(_part(mode, ns, chunk))
-            continue
-        item = chunk if single else (mode, chunk)
-        if subgraphs:
-            item = (ns, item) if single else (ns, mode, chunk)
-        out.append(item)
-    return out
-
-
-def _part(mode: str, ns: tuple[str, ...], chunk: Any) -> dict:
-    """A ``version="v2"`` stream part: ``{"type", "ns", "data"}`` (values parts also carry ``interrupts``)."""
-    if mode == "values":
-        interrupts: tuple = ()
-        if isinstance(chunk, dict) and INTERRUPT_KEY in chunk:
-            chunk = dict(chunk)
-            interrupts = tuple(chunk.pop(INTERRUPT_KEY))
-        return {"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts}
-    return {"type": mode, "ns": ns, "data": chunk}
-
-
-# LangGraph's keyword arguments to invoke/stream that nbflow accepts; anything else is a TypeError.
-_GRAPH_API_ONLY = ("interrupt_before", "interrupt_after")
-_VERSIONS = ("v1", "v2")
-
-
-@dataclass(frozen=True, slots=True)
-class _Options:
-    v2: bool
-    print_modes: tuple[str, ...]
-
-
-def _options(who: str, kwargs: dict, durability: Any, interrupt_before: Any, interrupt_after: Any,
-             version: str, print_mode: Any, debug: bool | None = None) -> _Options:
-    """Check the keyword arguments of invoke/ainvoke/stream/astream the way LangGraph 1.2.22 takes them."""
-    if "checkpoint_during" in kwargs:
-        checkpoint_during = kwargs.pop("checkpoint_during")
-        warn_deprecated_argument("checkpoint_during", "durability")
-        if durability is not None:
-            raise ValueError("Cannot use both `checkpoint_during` and `durability` parameters. "
-                             "Please use `durability` instead.")
-        durability = "async" if checkpoint_during else "exit"
-    if kwargs:
-        names = ", ".join(repr(k) for k in sorted(kwargs))
-        raise TypeError(f"{who}() got unexpected keyword argument(s) {names}. It takes LangGraph's: context, "
-                        "stream_mode, print_mode, output_keys, durability, control, version"
-                        + (", subgraphs, debug" if "stream" in who else "") + ".")
-    if durability not in (None, "sync", "async", "exit"):
-        raise ValueError(f"{who}(durability={durability!r}): choose 'sync', 'async' or 'exit'")
-    for name, value in (("interrupt_before", interrupt_before), ("interrupt_after", interrupt_after)):
-        if value:
-            raise NotImplementedError(
-                f"{who}({name}=...) pauses before/after Graph API nodes; an @entrypoint has none. "
-                "Call interrupt() inside the entrypoint or a task where the run should pause."
-            )
-    if version not in _VERSIONS:
-        raise ValueError(f"{who}(version={version!r}): choose 'v1' or 'v2'")
-    if debug:
-        print_mode = ("updates", "values")
-    print_modes = (print_mode,) if isinstance(print_mode, str) else tuple(print_mode or ())
-    if print_modes:
-        ev.normalize_modes(list(print_modes))
-    return _Options(version == "v2", print_modes)
-
-
-def _final(outcome: Ending, version: str) -> Any:
-    if version == "v2":
-        interrupts = tuple(outcome.interrupts) if outcome.status == "interrupted" else ()
-        return GraphOutput({} if interrupts else outcome.value, interrupts)
-    return Workflow._output(outcome)
-
-
-def _collect(chunks: Iterator[Any], stream_mode: Any, version: str) -> Any:
-    """What invoke() returns when it streams: the last value for ``values``, else every chunk."""
-    if stream_mode != "values":
-        return list(chunks)
-    latest, interrupts = None, ()
-    for chunk in chunks:
-        if version == "v2":
-            latest, interrupts = chunk["data"], chunk.get("interrupts", ()) or interrupts
-        else:
-            latest = chunk
-    if version == "v2":
-        return GraphOutput(latest, tuple(interrupts))
-    return latest
-
-
-def _result_of(event: Any, last: Any) -> Any:
-    """The invocation's output once ``event`` has passed (what the root chain run ends with)."""
-    if not event.ns:
-        if type(event) is ev.RunEnd:
-            return event.value
-        if type(event) is ev.RunInterrupted:
-            return {INTERRUPT_KEY: list(event.interrupts)}
-    return last
-
-
 def _traced(root: lc.Trace, events: Iterator[Any]) -> Iterator[Any]:
     """The run's events; the root chain run of ``config["callbacks"]`` ends (or fails) with them."""
     last = None
     try:
         for event in events:
-            last = _result_of(event, last)
+            last = shapes.result_of(event, last)
             yield event
     except BaseException as e:
         root.error(e)
