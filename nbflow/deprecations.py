@@ -22,6 +22,7 @@ __all__ = [
     "LangGraphDeprecatedSinceV10",
     "LangGraphDeprecatedSinceV11",
     "warn_renamed_argument",
+    "warn_deprecated_argument",
     "warn_config_schema_method",
 ]
 
@@ -71,6 +72,12 @@ def warn_renamed_argument(old: str, new: str, since: str, *, stacklevel: int = 3
     category = _SINCE.get(since, LangGraphDeprecatedSinceV10)
     warnings.warn(f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
                   category, stacklevel=stacklevel + 1)
+
+
+def warn_deprecated_argument(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """``old`` is deprecated since 1.0 in favour of ``new`` (e.g. ``checkpoint_during`` → ``durability``)."""
+    warnings.warn(f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
+                  LangGraphDeprecatedSinceV10, stacklevel=stacklevel + 1)
 
 
 def warn_config_schema_method(*, stacklevel: int = 2) -> None:

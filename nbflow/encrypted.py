@@ -21,6 +21,7 @@ default: authenticated, so tampering is detected) from the optional
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any, Protocol
 
@@ -97,6 +98,16 @@ class EncryptedSerializer:
         elif isinstance(key, str):
             key = key.encode()
         return cls(PycryptodomeAesCipher(key, **kwargs), serde)
+
+    @property
+    def digest_key(self) -> bytes | None:
+        """A key for the digests nbflow stores next to encrypted data (task arguments, to catch a replay
+        that changed them), derived from the cipher's key so a digest reveals nothing; None if the
+        cipher does not show its key (``digest_key`` or ``_key`` attribute): then nothing is compared."""
+        raw = getattr(self.cipher, "digest_key", None) or getattr(self.cipher, "_key", None)
+        if not raw:
+            return None
+        return hashlib.blake2b(b"nbflow/args-digest", key=bytes(raw)[:64], digest_size=32).digest()
 
     def dumps(self, obj: Any) -> bytes:
         name, ciphertext = self.cipher.encrypt(self.serde.dumps(obj))

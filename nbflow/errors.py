@@ -16,6 +16,7 @@ ordinary ``except ValueError`` work.
             ├── ConfigError               (ValueError)  missing thread_id, bad option
             ├── InvalidStreamModeError    (ValueError)
             ├── CheckpointNotFoundError   (ValueError)  unknown checkpoint_id
+            ├── EmptyInputError           (ValueError)  invoke(None, config) on a thread with nothing to continue
             ├── ResumeError               (ValueError)  Command(resume=...) that fits nothing
             │   └── ResumeValidationError               resume value fails response_schema
             ├── NonDeterminismError       (RuntimeError) replay saw a different task
@@ -55,6 +56,10 @@ class InvalidStreamModeError(NbflowError, ValueError):
 
 class CheckpointNotFoundError(NbflowError, ValueError):
     """A ``checkpoint_id`` that the thread does not have."""
+
+
+class EmptyInputError(NbflowError, ValueError):
+    """``invoke(None, config)`` ("continue this thread") on a thread with no checkpoint (LangGraph's name)."""
 
 
 class ResumeError(NbflowError, ValueError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidStreamModeError
 
-STREAM_MODES = ("values", "updates", "custom", "messages", "checkpoints", "tasks", "debug")
+STREAM_MODES = ("values", "updates", "custom", "messages", "checkpoints", "tasks", "debug", "tools")
 INTERRUPT_KEY = "__interrupt__"
 
 
@@ -27,6 +27,8 @@ class RunStart:
     input: Any
     resuming: bool
     ts: float = field(default_factory=time.time)
+    task_id: str = ""  # the entrypoint's own task (LangGraph shows the entrypoint as a task)
+    step: int = 0      # the step its tasks run at (the input checkpoint's step + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class TaskStart:
     input: Any
     step: int
     ts: float
+    call: tuple | None = None  # (args, kwargs) as the task was called
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class TaskEnd:
     started: float
     ended: float
     step: int
+    call: tuple | None = None  # (args, kwargs), given when a replayed task is announced again
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,14 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Tool:
+    """A LangChain tool started, finished or failed inside a run (the ``tools`` stream mode)."""
+
+    ns: tuple[str, ...]
+    payload: dict
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointSaved:
     ns: tuple[str, ...]
     config: dict
@@ -80,6 +92,19 @@ class CheckpointSaved:
     tasks: tuple
     step: int
     ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class BodyEnd:
+    """The entrypoint body returned ``value`` (its task result in the ``tasks``/``debug`` modes), just
+    before the invocation's final checkpoint is written; :class:`RunEnd` follows once it is."""
+
+    ns: tuple[str, ...]
+    name: str
+    task_id: str
+    step: int
+    value: Any
+    ts: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +121,8 @@ class RunInterrupted:
     name: str
     interrupts: tuple
     ts: float = field(default_factory=time.time)
+    task_id: str = ""
+    step: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +131,8 @@ class RunError:
     name: str
     error: BaseException
     ts: float = field(default_factory=time.time)
+    task_id: str = ""
+    step: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +144,8 @@ class RunStopped:
     ts: float = field(default_factory=time.time)
 
 
-Event = (RunStart | TaskStart | TaskEnd | Custom | Message | CheckpointSaved | RunEnd | RunInterrupted | RunError
-         | RunStopped)
+Event = (RunStart | TaskStart | TaskEnd | Custom | Message | Tool | CheckpointSaved | BodyEnd | RunEnd
+         | RunInterrupted | RunError | RunStopped)
 
 
 def normalize_modes(stream_mode: Any) -> tuple[tuple[str, ...], bool]:
@@ -140,63 +169,104 @@ def _iso(ts: float) -> str:
 
 
 def to_chunks(event: Event, modes: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """The ``(mode, chunk)`` pairs a stream with these modes yields for ``event``."""
+    """The ``(mode, chunk)`` pairs a stream with these modes yields for ``event`` (LangGraph's shapes)."""
     out: list[tuple[str, Any]] = []
-    if isinstance(event, TaskEnd):
-        ok = event.error is None and not event.interrupts
-        if "updates" in modes and ok and not event.replayed:
-            upd = {event.name: event.result}
-            if event.cached:
+    kind = type(event)
+    if kind is TaskEnd:
+        e: Any = event
+        ok = e.error is None and not e.interrupts
+        if e.replayed:  # a recorded task served again: LangGraph announces it, with no new result
+            if e.call is not None:
+                _task_chunks(out, modes, e.ended, e.step,
+                             _task_start_payload(e.task_id, e.name, e.call, ("__pregel_push",)))
+            return out
+        if "updates" in modes and ok:
+            upd = {e.name: e.result}
+            if e.cached:
                 upd["__metadata__"] = {"cached": True}
             out.append(("updates", upd))
-        if "tasks" in modes and not event.replayed:
-            out.append(("tasks", _task_result(event)))
-        if "debug" in modes and not event.replayed:
-            out.append(("debug", {"type": "task_result", "timestamp": _iso(event.ended),
-                                  "step": event.step, "payload": _task_result(event)}))
-    elif isinstance(event, Custom):
+        _task_chunks(out, modes, e.ended, e.step,
+                     _result_payload(e.task_id, e.name, e.error, {"__return__": e.result} if ok else {},
+                                     e.interrupts), "task_result")
+    elif kind is Custom:
         if "custom" in modes:
-            out.append(("custom", event.payload))
-    elif isinstance(event, Message):
+            out.append(("custom", event.payload))  # type: ignore[union-attr]
+    elif kind is Message:
         if "messages" in modes:
-            out.append(("messages", (event.chunk, event.metadata)))
-    elif isinstance(event, TaskStart):
-        if "tasks" in modes:
-            out.append(("tasks", _task_start(event)))
-        if "debug" in modes:
-            out.append(("debug", {"type": "task", "timestamp": _iso(event.ts),
-                                  "step": event.step, "payload": _task_start(event)}))
-    elif isinstance(event, RunEnd):
+            out.append(("messages", (event.chunk, event.metadata)))  # type: ignore[union-attr]
+    elif kind is Tool:
+        if "tools" in modes:
+            out.append(("tools", event.payload))  # type: ignore[union-attr]
+    elif kind is TaskStart:
+        e = event
+        call = e.call if e.call is not None else ((e.input,), {})
+        _task_chunks(out, modes, e.ts, e.step, _task_start_payload(e.task_id, e.name, call, ("__pregel_push",)))
+    elif kind is RunStart:
+        e = event
+        if e.task_id:
+            _task_chunks(out, modes, e.ts, e.step,
+                         {"id": e.task_id, "name": e.name, "input": e.input, "triggers": ("__start__",)})
+    elif kind is RunEnd:
+        e = event
         if "updates" in modes:
-            out.append(("updates", {event.name: event.value}))
+            out.append(("updates", {e.name: e.value}))
         if "values" in modes:
-            out.append(("values", event.value))
-    elif isinstance(event, RunInterrupted):
+            out.append(("values", e.value))
+    elif kind is BodyEnd:
+        e = event
+        _task_chunks(out, modes, e.ts, e.step, _result_payload(e.task_id, e.name, None, {"__end__": e.value}, ()),
+                     "task_result")
+    elif kind is RunInterrupted:
+        e = event
         if "updates" in modes:
-            out.append(("updates", {INTERRUPT_KEY: tuple(event.interrupts)}))
+            out.append(("updates", {INTERRUPT_KEY: tuple(e.interrupts)}))
         if "values" in modes:
-            out.append(("values", {INTERRUPT_KEY: tuple(event.interrupts)}))
-    elif isinstance(event, CheckpointSaved):
+            out.append(("values", {INTERRUPT_KEY: tuple(e.interrupts)}))
+        if e.task_id:
+            _task_chunks(out, modes, e.ts, e.step, _result_payload(e.task_id, e.name, None, {}, e.interrupts),
+                         "task_result")
+    elif kind is RunError:
+        e = event
+        if e.task_id:
+            _task_chunks(out, modes, e.ts, e.step, _result_payload(e.task_id, e.name, e.error, {}, ()), "task_result")
+    elif kind is CheckpointSaved:
+        e = event
         if "checkpoints" in modes:
-            out.append(("checkpoints", _checkpoint(event)))
+            out.append(("checkpoints", _checkpoint(e)))
         if "debug" in modes:
-            out.append(("debug", {"type": "checkpoint", "timestamp": _iso(event.ts),
-                                  "step": event.step, "payload": _checkpoint(event)}))
+            out.append(("debug", {"type": "checkpoint", "timestamp": _iso(e.ts),
+                                  "step": e.step, "payload": _checkpoint(e)}))
     return out
 
 
-def _task_start(e: TaskStart) -> dict:
-    return {"id": e.task_id, "name": e.name, "input": e.input, "triggers": ("__pregel_push",)}
+def _task_chunks(out: list[tuple[str, Any]], modes: tuple[str, ...], ts: float, step: int, payload: dict,
+                 debug_type: str = "task") -> None:
+    if "tasks" in modes:
+        out.append(("tasks", payload))
+    if "debug" in modes:
+        out.append(("debug", {"type": debug_type, "timestamp": _iso(ts), "step": step, "payload": payload}))
 
 
-def _task_result(e: TaskEnd) -> dict:
-    return {
-        "id": e.task_id,
-        "name": e.name,
-        "error": e.error,
-        "result": None if e.error is not None or e.interrupts else e.result,
-        "interrupts": tuple(e.interrupts),
-    }
+def _task_start_payload(task_id: str, name: str, call: tuple, triggers: tuple[str, ...]) -> dict:
+    args, kwargs = call
+    return {"id": task_id, "name": name, "input": (tuple(args), dict(kwargs)), "triggers": triggers}
+
+
+def interrupt_dict(intr: Any) -> dict:
+    """An :class:`~nbflow.types.Interrupt` as LangGraph's payloads show it (``dataclasses.asdict``)."""
+    return {"value": intr.value, "id": intr.id, "response_schema": getattr(intr, "response_schema", None)}
+
+
+def _result_payload(task_id: str, name: str, error: BaseException | None, result: dict, interrupts: Any) -> dict:
+    return {"id": task_id, "name": name, "error": error, "result": result,
+            "interrupts": [interrupt_dict(i) for i in interrupts]}
+
+
+def _checkpoint_task(t: Any) -> dict:
+    if t.error is not None:
+        return {"id": t.id, "name": t.name, "error": t.error, "state": t.state}
+    return {"id": t.id, "name": t.name, "interrupts": tuple(interrupt_dict(i) for i in t.interrupts),
+            "state": t.state}
 
 
 def _checkpoint(e: CheckpointSaved) -> dict:
@@ -206,5 +276,5 @@ def _checkpoint(e: CheckpointSaved) -> dict:
         "values": e.values,
         "metadata": e.metadata,
         "next": list(e.next),
-        "tasks": list(e.tasks),
+        "tasks": [_checkpoint_task(t) for t in e.tasks],
     }

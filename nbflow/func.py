@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import history, jsonschemas, tap
+from . import history, jsonschemas, lc, shapes, tap
 from .checkpoint.base import BaseCheckpointSaver
 from .config import INJECTABLE, MISSING, parse_config
 from .deprecations import warn_renamed_argument
@@ -106,9 +106,10 @@ class TaskFunction(Generic[R]):
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
                  cache_policy: CachePolicy | None = None,
                  timeout: float | timedelta | TimeoutPolicy | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, check_args: bool = True) -> None:
         self.func = func
         self.name = name or _callable_name(func)
+        self.check_args = bool(check_args)
         self.retry_policies = normalize_retry(retry_policy)
         self.cache_policy = cache_policy
         is_callable_object = (not inspect.isroutine(func) and not isinstance(func, functools.partial)
@@ -151,13 +152,18 @@ class TaskFunction(Generic[R]):
 def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None = None,
          retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
          cache_policy: CachePolicy | None = None, timeout: float | timedelta | TimeoutPolicy | None = None,
-         executor: Executor | None = None, **kwargs: Any):
+         executor: Executor | None = None, check_args: bool = True, **kwargs: Any):
     """Decorate a function as a task (``@task`` or ``@task(name=..., retry_policy=..., cache_policy=...)``).
 
     ``timeout`` (async tasks only) limits each attempt: seconds or a ``timedelta`` (a run timeout), or a
     :class:`TimeoutPolicy`; a timed-out attempt raises :class:`NodeTimeoutError` and the retry policy decides.
     ``executor`` chooses where the task's calls run (e.g. ``DaskExecutor(client)``), overriding the
     entrypoint's ``executor=``; a remote executor also lets a sync task have a ``timeout``.
+
+    ``check_args`` (nbflow's own): when a resumed or retried invocation replays this call, its arguments
+    must be the recorded ones (compared by a digest of their serialized form), else
+    :class:`NonDeterminismError`. Pass ``check_args=False`` for arguments that may legitimately change
+    between attempts (the recorded result is then reused whatever they are, as LangGraph does).
     """
     retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
     _no_extra(kwargs, "task()")
@@ -165,7 +171,7 @@ def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None
 
     def decorate(func: Callable[..., Any]) -> TaskFunction:
         return TaskFunction(func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout,
-                            executor=executor)
+                            executor=executor, check_args=check_args)
 
     if __func_or_none__ is not None:
         return decorate(__func_or_none__)
@@ -173,7 +179,11 @@ def task(__func_or_none__: Callable[..., Any] | None = None, *, name: str | None
 
 
 class entrypoint(Generic[ContextT]):
-    """Decorator that turns a function into a durable workflow (:class:`Workflow`)."""
+    """Decorator that turns a function into a durable workflow (:class:`Workflow`).
+
+    ``check_args=False`` turns off, for every task (and nested entrypoint) this workflow calls, the
+    replay check that a call's arguments are the recorded ones (see :func:`task`).
+    """
 
     final = final  # entrypoint.final(value, save): return value, save another as the next `previous`
 
@@ -182,6 +192,7 @@ class entrypoint(Generic[ContextT]):
                  cache_policy: CachePolicy | None = None,
                  retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
                  timeout: float | timedelta | TimeoutPolicy | None = None, executor: Executor | None = None,
+                 check_args: bool = True,
                  **kwargs: Any) -> None:
         context_schema = _pop_deprecated(kwargs, "config_schema", "context_schema", context_schema, "0.6")
         retry_policy = _pop_deprecated(kwargs, "retry", "retry_policy", retry_policy, "0.5")
@@ -199,6 +210,7 @@ class entrypoint(Generic[ContextT]):
         self.context_schema = context_schema
         self.cache_policy = cache_policy
         self.retry_policy = retry_policy
+        self.check_args = bool(check_args)
 
     def __call__(self, func: Callable[..., Any]) -> Workflow:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
@@ -226,6 +238,7 @@ class Workflow:
         self.cache_policy = spec.cache_policy
         self.retry_policies = normalize_retry(spec.retry_policy)
         self.timeout = spec.timeout
+        self.check_args = spec.check_args
         self.is_async = inspect.iscoroutinefunction(func)
         try:
             params = list(inspect.signature(func).parameters.values())
@@ -245,12 +258,14 @@ class Workflow:
     # ------------------------------------------------------------------ running
     def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
              sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
-             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None) -> Run:
+             checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None,
+             trace: lc.Trace | None = None) -> Run:
         if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
                 and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
             context = self.context_schema(**context)
         return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
-                   sink=sink, modes=modes, control=control).prepare()
+                   sink=sink, modes=modes, control=control,
+                   callbacks=trace.children if trace is not None else None).prepare()
 
     @staticmethod
     def _output(outcome: Ending) -> Any:
@@ -259,62 +274,146 @@ class Workflow:
         return outcome.value
 
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               control: RunControl | None = None, **kwargs: Any) -> Any:
+               stream_mode: str | Sequence[str] = "values", print_mode: str | Sequence[str] = (),
+               output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+               durability: str | None = None, control: RunControl | None = None, version: str = "v1",
+               **kwargs: Any) -> Any:
         """Run to completion (or to the next interrupt) and return the result.
 
         Paused runs return ``{"__interrupt__": [Interrupt, ...]}``. Works for
-        async entrypoints too, also from inside a running event loop.
+        async entrypoints too, also from inside a running event loop. The keyword
+        arguments are LangGraph's (``version="v2"`` returns a :class:`~nbflow.types.GraphOutput`;
+        a ``stream_mode`` other than ``"values"`` returns the list of chunks); any other raises TypeError.
         """
+        opts = shapes.check_options("invoke", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode)
         scope = current_scope()
         if scope is not None:  # inside another run: a nested, journaled call
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(call.child.execute_blocking())
-        return self._output(self._run(input, config, context, control=control).execute_blocking())
+        if stream_mode != "values" or opts.print_modes:
+            return shapes.collect(self.stream(input, config, context=context, stream_mode=stream_mode,
+                                        print_mode=print_mode, control=control, version=version),
+                            stream_mode, version)
+        root = lc.start_root(config, input)
+        try:
+            outcome = self._run(input, config, context, control=control, trace=root).execute_blocking()
+        except BaseException as e:
+            if root is not None:
+                root.error(e)
+            raise
+        if root is not None:
+            root.end(self._output(outcome), stream=False)
+        return shapes.final_output(outcome, version)
 
     async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      control: RunControl | None = None, **kwargs: Any) -> Any:
+                      stream_mode: str | Sequence[str] = "values", print_mode: str | Sequence[str] = (),
+                      output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+                      durability: str | None = None, control: RunControl | None = None, version: str = "v1",
+                      **kwargs: Any) -> Any:
+        opts = shapes.check_options("ainvoke", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode)
         scope = current_scope()
         if scope is not None:
             call = scope.run.nested_run(scope, self, input, context)
             return call.value if call.child is None else call.finish(await call.child.execute_async())
-        return self._output(await self._run(input, config, context, control=control).execute_async())
+        if stream_mode != "values" or opts.print_modes:
+            chunks = [c async for c in self.astream(input, config, context=context, stream_mode=stream_mode,
+                                                    print_mode=print_mode, control=control, version=version)]
+            return shapes.collect(iter(chunks), stream_mode, version)
+        root = await lc.astart_root(config, input)
+        try:
+            outcome = await self._run(input, config, context, control=control, trace=root).execute_async()
+        except BaseException as e:
+            if root is not None:
+                await root.aerror(e)
+            raise
+        if root is not None:
+            await root.aend(self._output(outcome))
+        return shapes.final_output(outcome, version)
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-               stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-               control: RunControl | None = None, **kwargs: Any) -> Iterator[Any]:
-        """Yield chunks as the run produces them (default mode ``updates``)."""
+               stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
+               output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+               durability: str | None = None, control: RunControl | None = None, subgraphs: bool = False,
+               debug: bool | None = None, version: str = "v1", **kwargs: Any) -> Iterator[Any]:
+        """Yield chunks as the run produces them (default mode ``updates``).
+
+        ``version="v2"`` yields LangGraph's typed parts ``{"type", "ns", "data"}`` (``values`` parts
+        also carry ``interrupts``). Unknown keyword arguments raise TypeError.
+        """
+        opts = shapes.check_options("stream", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
-        events = self._events_in_background(input, config, context, modes, raise_errors=True, control=control)
-        return (item for event in events for item in _shape(event, modes, single, subgraphs))
+        shown = tuple(m for m in opts.print_modes if m not in modes)
+        root = lc.start_root(config, input)
+        events = self._events_in_background(input, config, context, (*modes, *shown), raise_errors=True,
+                                            control=control, trace=root)
+        if root is not None:
+            events = _traced(root, events)
+        return (item for event in events
+                for item in shapes.shape(event, modes, single, subgraphs, opts.v2, opts.print_modes))
 
     async def astream(self, input: Any, config: Mapping[str, Any] | None = None, *, context: Any = None,
-                      stream_mode: str | Sequence[str] | None = None, subgraphs: bool = False,
-                      control: RunControl | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+                      stream_mode: str | Sequence[str] | None = None, print_mode: str | Sequence[str] = (),
+                      output_keys: Any = None, interrupt_before: Any = None, interrupt_after: Any = None,
+                      durability: str | None = None, control: RunControl | None = None, subgraphs: bool = False,
+                      debug: bool | None = None, version: str = "v1", **kwargs: Any) -> AsyncIterator[Any]:
+        opts = shapes.check_options("astream", kwargs, durability, interrupt_before, interrupt_after, version,
+                                    print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
+        shown = tuple(m for m in opts.print_modes if m not in modes)
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         owner = threading.get_ident()
 
-        def put(item: Any) -> None:
+        def put(item: Any) -> None:  # chunks reach the consumer on the loop's next turn, whoever produced them
             if threading.get_ident() == owner:
-                q.put_nowait(item)
+                loop.call_soon(q.put_nowait, item)
             else:
                 loop.call_soon_threadsafe(q.put_nowait, item)
 
-        run = self._run(input, config, context, sink=put, modes=modes, control=control)
+        root = await lc.astart_root(config, input)
+        last: Any = None
+        try:
+            run = self._run(input, config, context, sink=put, modes=(*modes, *shown), control=control, trace=root)
+        except BaseException as e:
+            if root is not None:
+                await root.aerror(e)
+            raise
         driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
         try:
             while True:
                 item = await q.get()
                 if isinstance(item, _Done):
                     if item.error is not None:
+                        if root is not None:
+                            await root.aerror(item.error)
                         raise item.error
-                    return
-                for out in _shape(item, modes, single, subgraphs):
+                    break
+                last = shapes.result_of(item, last)
+                for out in shapes.shape(item, modes, single, subgraphs, opts.v2, opts.print_modes):
                     yield out
         finally:
             if not driver.done():
                 await asyncio.wait([driver])
+        if root is not None:
+            await root.aend(last)
+
+    async def astream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
+                             version: str = "v2", **kwargs: Any) -> AsyncIterator[Any]:
+        """LangChain's ``astream_events`` (``langchain_core`` must be installed): the run's chain, chat model
+        and tool events, as LangGraph produces them; the keyword arguments are LangChain's filters."""
+        try:
+            from langchain_core.tracers.event_stream import _astream_events_implementation_v2
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError("astream_events() needs langchain_core: pip install langchain-core") from None
+        if version != "v2":
+            raise NotImplementedError(f"astream_events(version={version!r}): nbflow implements version='v2' only")
+        runnable: Any = self  # duck-typed: LangChain only calls astream(input, config) on it
+        async for event in _astream_events_implementation_v2(runnable, input, dict(config or {}),  # type: ignore[arg-type]
+                                                             **kwargs):
+            yield event
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, *,
                       context: Any = None, control: RunControl | None = None) -> Iterator[Any]:
@@ -329,11 +428,16 @@ class Workflow:
 
     def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
                               modes: tuple[str, ...], *, raise_errors: bool,
-                              control: RunControl | None = None) -> Iterator[Any]:
+                              control: RunControl | None = None, trace: lc.Trace | None = None) -> Iterator[Any]:
         """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
-        run = self._run(input, config, context, sink=q.put, modes=modes, control=control)
+        try:
+            run = self._run(input, config, context, sink=q.put, modes=modes, control=control, trace=trace)
+        except BaseException as e:
+            if trace is not None:
+                trace.error(e)
+            raise
         threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
                          name=f"nbflow-run-{self.name}", daemon=True).start()
         return _drain_queue(q)
@@ -445,17 +549,17 @@ def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
     return _Pump(run, put, raise_errors)
 
 
-def _shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool) -> list[Any]:
-    ns = event.ns
-    if ns and not subgraphs and type(event) not in (ev.Custom, ev.Message):
-        return []
-    out = []
-    for mode, chunk in ev.to_chunks(event, modes):
-        item = chunk if single else (mode, chunk)
-        if subgraphs:
-            item = (ns, item) if single else (ns, mode, chunk)
-        out.append(item)
-    return out
+def _traced(root: lc.Trace, events: Iterator[Any]) -> Iterator[Any]:
+    """The run's events; the root chain run of ``config["callbacks"]`` ends (or fails) with them."""
+    last = None
+    try:
+        for event in events:
+            last = shapes.result_of(event, last)
+            yield event
+    except BaseException as e:
+        root.error(e)
+        raise
+    root.end(last, stream=False)
 
 
 def _drain_queue(q: queue.SimpleQueue) -> Iterator[Any]:

@@ -9,6 +9,9 @@ interrupts appear as hexagons with their answer when there is one.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from .serde import summarize
 from .types import Invocation, TaskRecord
 
@@ -29,6 +32,14 @@ def _waves(tasks: list[TaskRecord]) -> list[list[TaskRecord]]:
     for t in sorted(tasks, key=lambda t: t.position):
         waves.setdefault(t.wave, []).append(t)
     return [waves[k] for k in sorted(waves)]
+
+
+def _asker(intr: Any, by_path: dict[str, str], tasks: list[TaskRecord]) -> str | None:
+    """The node of the task call that asked ``intr`` (by its call position); None when the body asked it."""
+    path = getattr(intr, "path", "")
+    if not path:
+        return None
+    return by_path.get(path) or next((by_path[t.path] for t in tasks if t.name == intr.task), None)
 
 
 def mermaid_for(inv: Invocation, name: str) -> str:
@@ -52,9 +63,25 @@ def mermaid_for(inv: Invocation, name: str) -> str:
         dur = f" · {t.duration:.2f}s" if t.duration is not None else ""
         note = " ⏵ resumed" if t.path in resumed and t.outcome == "ok" else _OUTCOME.get(t.outcome, "")
         lines.append(f'    {nid}["{_label(t.name)}{dur}{note}"]')
-    prev = ["start"]
+    # The top-level story in call order: waves of tasks, and the questions the entrypoint itself asked,
+    # each placed after the tasks the body had called when it asked (Interrupt.after; at the end if unknown).
+    steps: list[tuple[float, int, list[str]]] = []
     for wave in _waves(top):
-        here = [by_path[t.path] for t in wave]
+        steps.append((min(t.position[0] for t in wave), 1, [by_path[t.path] for t in wave]))
+    asked: list[str] = []
+    for k, intr in enumerate(inv.asked):
+        nid = f"i{k}"
+        text = f"ask: {summarize(intr.value, 40)}"
+        text += f" → {summarize(inv.answers[intr.id], 30)}" if intr.id in inv.answers else " · waiting"
+        asked.append(f'    {nid}{{{{"{_label(text)}"}}}}')
+        source = _asker(intr, by_path, tasks)
+        if source is not None:  # asked from inside a task: hangs off that very call
+            asked.append(f"    {source} -.- {nid}")
+        else:  # asked by the entrypoint itself: where it happened in the body
+            after = getattr(intr, "after", None)
+            steps.append((math.inf if after is None else after - 0.5, 0, [nid]))
+    prev = ["start"]
+    for _, _, here in sorted(steps, key=lambda s: (s[0], s[1])):
         for a in prev:
             for b in here:
                 lines.append(f"    {a} --> {b}")
@@ -63,18 +90,7 @@ def mermaid_for(inv: Invocation, name: str) -> str:
         parent = by_path.get(t.path.rsplit(".", 1)[0])
         if parent:
             lines.append(f"    {parent} -.-> {by_path[t.path]}")
-    for k, intr in enumerate(inv.asked):
-        nid = f"i{k}"
-        text = f"ask: {summarize(intr.value, 40)}"
-        text += f" → {summarize(inv.answers[intr.id], 30)}" if intr.id in inv.answers else " · waiting"
-        lines.append(f'    {nid}{{{{"{_label(text)}"}}}}')
-        source = next((by_path[t.path] for t in tasks if t.name == intr.task), None)
-        if source is not None:  # asked from inside a task
-            lines.append(f"    {source} -.- {nid}")
-        else:  # asked by the entrypoint itself, after what ran so far
-            for a in prev:
-                lines.append(f"    {a} --> {nid}")
-            prev = [nid]
+    lines.extend(asked)
     end = {"done": f"return: {summarize(inv.value, 40)}", "interrupted": "paused",
            "error": f"error: {inv.error or ''}", "running": "running", "update": "state updated"}
     lines.append(f'    finish(["{_label(end.get(inv.status, inv.status))}"])')

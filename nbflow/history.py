@@ -18,7 +18,7 @@ from .config import END, MISSING, START, Target, config_for, ns_tuple, parse_con
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .graph import mermaid_for
 from .kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, Position, RunStatus, Source, TaskOutcome, WriteKind
-from .replay import InterruptRecord, Journal, error_of, interrupts_of, task_id_for
+from .replay import InterruptRecord, Journal, error_of, interrupts_of, split_summary, task_id_for
 from .serde import summarize
 from .snapshot import checkpoint_view, empty_snapshot, interrupt_of
 from .types import Interrupt, Invocation, StateSnapshot, TaskRecord
@@ -52,7 +52,8 @@ def saver_of(wf: WorkflowLike, what: str) -> BaseCheckpointSaver:
     return wf.checkpointer
 
 
-def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecord, with_writes: bool) -> StateSnapshot:
+def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecord, with_writes: bool,
+              result: Any = None) -> StateSnapshot:
     loads = serializer_of(saver).loads
     channels = loads(rec.channels)
     meta = loads(rec.metadata)
@@ -62,7 +63,7 @@ def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecor
         writes = saver.get_writes(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id)
         j = Journal.from_writes(writes, loads, task_id_for(rec.checkpoint_id, rec.checkpoint_ns, ""))
         pending, error = j.pending, j.root_error
-    return checkpoint_view(wf.name, rec, channels, meta, pending, error)
+    return checkpoint_view(wf.name, rec, channels, meta, pending, error, result)
 
 
 def get_state(wf: WorkflowLike, config: Mapping[str, Any]) -> StateSnapshot:
@@ -88,10 +89,14 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
         before_id = parse_config(before, needs_thread=False, who="get_state_history(before=...)").checkpoint_id
     records = saver.list_checkpoints(t.thread, t.checkpoint_ns, before=before_id,
                                      limit=None if filter else limit)
-    finished = {r.parent_id for r in records if r.source == LOOP}
+    finished = {r.parent_id: r for r in records if r.source == LOOP}
+    loads = serializer_of(saver).loads
     count = 0
     for rec in records:
-        snap = _snapshot(wf, saver, rec, with_writes=rec.checkpoint_id not in finished)
+        done = finished.get(rec.checkpoint_id)
+        # an invocation's checkpoint shows, in its task, the value that invocation returned (as LangGraph does)
+        result = loads(done.channels).get(END) if done is not None and rec.source in UNFINISHED else None
+        snap = _snapshot(wf, saver, rec, with_writes=done is None, result=result)
         if filter and any((snap.metadata or {}).get(k) != v for k, v in filter.items()):
             continue
         yield snap
@@ -149,7 +154,8 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
         except Exception:  # noqa: BLE001 - a refused type still has a row
             result_summary = "<unreadable>"
     return TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
-                      w.summary, w.started_at, w.ended_at, outcome, err, result_summary, interrupts, w.wave)
+                      split_summary(w.summary)[0] if w.summary else "", w.started_at, w.ended_at, outcome, err,
+                      result_summary, interrupts, w.wave)
 
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:

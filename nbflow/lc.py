@@ -1,4 +1,4 @@
-"""The ``messages`` stream mode: tokens from LangChain chat models called inside a run.
+"""The LangChain bridge: the ``messages`` and ``tools`` stream modes, and ``config["callbacks"]``.
 
 LangChain models read their callbacks from the ``var_child_runnable_config``
 context variable when called without an explicit config. For a run streaming
@@ -8,18 +8,31 @@ new token (or a whole message from a model that does not stream) into a
 The handler also marks itself as a streaming handler, which makes a plain
 ``model.invoke(...)`` stream token by token, as under LangGraph.
 
+For a run streaming ``tools``, a second handler turns LangChain's tool
+callbacks into ``tool-started`` / ``tool-finished`` / ``tool-error`` payloads
+(LangGraph's ``tools`` stream mode).
+
+``config["callbacks"]`` (LangChain callback handlers or a callback manager,
+e.g. a tracer, or what ``astream_events`` passes) sees the invocation as
+LangGraph shows it: a root chain run (``run_name``, default ``"LangGraph"``),
+the entrypoint as its child chain run, each task as a child of the code that
+called it, and LangChain calls made inside them nested below
+(:class:`Trace`, :func:`start_root`, :func:`start_child`, :func:`bind`).
+
 Only used when ``langchain_core`` is already imported: nbflow never imports
 it on its own.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 from contextvars import Context
 from typing import Any, Callable
 from uuid import UUID
 
 _handler_cls: type | None = None
+_tools_cls: type | None = None
 
 
 def available() -> bool:
@@ -82,27 +95,202 @@ def _make_handler_class() -> type:
     return MessagesHandler
 
 
-def install(ctx: Context | None, emit: Callable[[Any, dict], None], metadata: dict) -> Any:
-    """Put a messages handler into ``ctx`` (or the current context); returns a reset token."""
-    global _handler_cls
+def _make_tools_class() -> type:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class ToolsHandler(BaseCallbackHandler):
+        """LangChain tool callbacks → LangGraph's ``tools`` stream payloads."""
+
+        run_inline = True
+
+        def __init__(self, emit: Callable[[dict], None]) -> None:
+            self.emit = emit
+            self.calls: dict[UUID, str] = {}
+
+        def on_tool_start(self, serialized, input_str, *, run_id, inputs=None, **kw):
+            call_id = kw.get("tool_call_id") or str(run_id)
+            self.calls[run_id] = call_id
+            payload: dict = {"event": "tool-started", "tool_call_id": call_id,
+                             "tool_name": (serialized or {}).get("name") or kw.get("name") or ""}
+            if inputs is not None:
+                payload["input"] = inputs
+            self.emit(payload)
+
+        def on_tool_end(self, output, *, run_id, **kw):
+            call_id = self.calls.pop(run_id, None)
+            if call_id is not None:
+                self.emit({"event": "tool-finished", "tool_call_id": call_id, "output": output})
+
+        def on_tool_error(self, error, *, run_id, **kw):
+            call_id = self.calls.pop(run_id, None)
+            # a paused tool (interrupt) is not a failure: it runs again on resume
+            if call_id is not None and type(error).__name__ not in ("GraphInterrupt", "NodeInterrupt", "GraphDrained"):
+                self.emit({"event": "tool-error", "tool_call_id": call_id, "message": str(error)})
+
+    return ToolsHandler
+
+
+def install(ctx: Context | None, emit: Callable[[Any, dict], None] | None, metadata: dict,
+            emit_tool: Callable[[dict], None] | None = None) -> Any:
+    """Put a messages handler (when ``emit``) and a tools handler (when ``emit_tool``) into ``ctx``
+    (or the current context); returns a reset token."""
+    global _handler_cls, _tools_cls
     from langchain_core.runnables.config import var_child_runnable_config
 
     if _handler_cls is None:
         _handler_cls = _make_handler_class()
-    handler = _handler_cls(emit, metadata)
+        _tools_cls = _make_tools_class()
+    handlers = []
+    if emit is not None:
+        handlers.append(_handler_cls(emit, metadata))
+    if emit_tool is not None:
+        handlers.append(_tools_cls(emit_tool))  # type: ignore[misc]
+    mine = (_handler_cls, _tools_cls)
     current = (ctx.run(var_child_runnable_config.get) if ctx is not None else var_child_runnable_config.get()) or {}
     callbacks = current.get("callbacks")
     if callbacks is None:
-        merged: Any = [handler]
-    elif isinstance(callbacks, list):  # the innermost scope's handler replaces an inherited one
-        merged = [*(c for c in callbacks if not isinstance(c, _handler_cls)), handler]
+        merged: Any = handlers
+    elif isinstance(callbacks, list):  # the innermost scope's handlers replace inherited ones
+        merged = [*(c for c in callbacks if not isinstance(c, mine)), *handlers]
     else:  # a callback manager
         merged = callbacks.copy()
         for h in list(merged.handlers):
-            if isinstance(h, _handler_cls):
+            if isinstance(h, mine):
                 merged.remove_handler(h)
-        merged.add_handler(handler, inherit=True)
+        for h in handlers:
+            merged.add_handler(h, inherit=True)
     config = {**current, "callbacks": merged}
+    if ctx is not None:
+        return ctx.run(var_child_runnable_config.set, config)
+    return var_child_runnable_config.set(config)
+
+
+# ---------------------------------------------------------------------- config["callbacks"]
+class Trace:
+    """One chain run in LangChain's callback system: the root, the entrypoint body, or a task call."""
+
+    __slots__ = ("manager", "children", "ended")
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager               # the run manager (sync or async) of this run
+        self.children = manager.get_child()  # the callback manager its child runs start from
+        self.ended = False
+
+    @property
+    def run_id(self) -> Any:
+        return self.manager.run_id
+
+    def stream(self, value: Any) -> None:
+        for h in self.children.handlers:  # streaming handlers (astream_events) see the output as a chunk
+            tap = getattr(h, "tap_output_iter", None)
+            if tap is not None and getattr(type(h), "__module__", "") != __name__:
+                for _ in tap(self.manager.run_id, iter((value,))):
+                    pass
+
+    def end(self, value: Any, stream: bool = True) -> None:
+        if stream:
+            self.stream(value)
+        self.ended = True
+        self.manager.on_chain_end(value)
+
+    def error(self, exc: BaseException) -> None:
+        self.ended = True
+        self.manager.on_chain_error(exc)
+
+    async def aend(self, value: Any) -> None:
+        self.ended = True
+        await self.manager.on_chain_end(value)
+
+    async def aerror(self, exc: BaseException) -> None:
+        self.ended = True
+        await self.manager.on_chain_error(exc)
+
+    async def aend_child(self, value: Any) -> None:
+        """End a run started by :func:`start_child` from async code (async handlers are awaited)."""
+        from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
+
+        m = self.manager
+        self.ended = True
+        await AsyncCallbackManagerForChainRun(
+            run_id=m.run_id, handlers=m.handlers, inheritable_handlers=m.inheritable_handlers,
+            parent_run_id=m.parent_run_id, tags=m.tags, inheritable_tags=m.inheritable_tags,
+            metadata=m.metadata, inheritable_metadata=m.inheritable_metadata).on_chain_end(value)
+
+
+def wants_callbacks(config: Any) -> bool:
+    return bool(config) and bool(config.get("callbacks")) and available()
+
+
+def _configure(config: Any, is_async: bool) -> Any:
+    from langchain_core.callbacks.manager import AsyncCallbackManager, CallbackManager
+
+    cls = AsyncCallbackManager if is_async else CallbackManager
+    metadata = dict(config.get("metadata") or {})
+    for k, v in (config.get("configurable") or {}).items():  # as LangGraph's ensure_config does
+        if not str(k).startswith("__") and isinstance(v, (str, int, float, bool)) and k not in metadata:
+            metadata[k] = v
+    metadata.setdefault("ls_integration", "langgraph")
+    return cls.configure(inheritable_callbacks=config.get("callbacks"), inheritable_tags=config.get("tags"),
+                         inheritable_metadata=metadata)
+
+
+def root_name(config: Any) -> str:
+    return str(config.get("run_name") or "LangGraph")
+
+
+def start_root(config: Any, input: Any) -> Trace | None:
+    """The invocation's root chain run, when ``config`` has callbacks (sync callers)."""
+    if not wants_callbacks(config):
+        return None
+    rm = _configure(config, False).on_chain_start(None, input, name=root_name(config), run_id=config.get("run_id"))
+    return Trace(rm)
+
+
+async def astart_root(config: Any, input: Any) -> Trace | None:
+    """:func:`start_root` for async callers (awaits async handlers such as ``astream_events``'s)."""
+    if not wants_callbacks(config):
+        return None
+    rm = await _configure(config, True).on_chain_start(None, input, name=root_name(config),
+                                                       run_id=config.get("run_id"))
+    return Trace(rm)
+
+
+def sync_manager(children: Any) -> Any:
+    """The same callback manager in its sync flavour (the engine calls handlers from sync code)."""
+    from langchain_core.callbacks.manager import CallbackManager
+
+    if isinstance(children, CallbackManager):
+        return children
+    return CallbackManager(handlers=children.handlers, inheritable_handlers=children.inheritable_handlers,
+                           parent_run_id=children.parent_run_id, tags=children.tags,
+                           inheritable_tags=children.inheritable_tags, metadata=children.metadata,
+                           inheritable_metadata=children.inheritable_metadata)
+
+
+def start_child(parent: Any, name: str, inputs: Any, tags: tuple[str, ...] = (), metadata: dict | None = None) -> Trace:
+    """A child chain run of the callback manager ``parent`` (the entrypoint body, or a task call)."""
+    manager = sync_manager(parent).copy()
+    if tags:
+        manager.add_tags(list(tags), inherit=False)
+    if metadata:
+        manager.add_metadata(metadata, inherit=False)
+    return Trace(manager.on_chain_start(None, inputs, name=name))
+
+
+def task_inputs(func: Any, args: tuple, kwargs: dict) -> Any:
+    """A task call's inputs as a tracer shows them: its arguments by parameter name."""
+    try:
+        return dict(inspect.signature(func).bind_partial(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return {"args": args, "kwargs": kwargs}
+
+
+def bind(ctx: Context | None, trace: Trace) -> Any:
+    """Make LangChain calls made in ``ctx`` (or here) children of ``trace``; returns a reset token."""
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    current = (ctx.run(var_child_runnable_config.get) if ctx is not None else var_child_runnable_config.get()) or {}
+    config = {**current, "callbacks": sync_manager(trace.children)}
     if ctx is not None:
         return ctx.run(var_child_runnable_config.set, config)
     return var_child_runnable_config.set(config)

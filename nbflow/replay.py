@@ -12,7 +12,9 @@ served instead of running the tasks again.
   results by task id (decoded lazily), resume values by interrupt id, and the
   interrupts still waiting for an answer.
 * :meth:`Journal.lookup` -- raises :class:`NonDeterminismError` when the task
-  recorded at a position is not the one being called now.
+  recorded at a position is not the one being called now, or was called with
+  other arguments (compared by :func:`args_digest` of their serialized form,
+  kept in the row's summary after :data:`ARGS_MARK`; see :func:`with_digest`).
 * :func:`resolve_resume` -- maps a ``Command(resume=...)`` onto pending
   interrupt ids, or says precisely why it cannot.
 * :func:`interrupts_of` / :func:`error_of` -- the interrupt and error rows,
@@ -44,6 +46,44 @@ def _digest(text: str) -> str:
     return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+ARGS_MARK = "\x1fargs="
+"""Separates a row's human-readable input summary from the digest of the call's serialized arguments."""
+
+
+def args_digest(serialized: bytes, key: bytes = b"") -> str:
+    """The digest of a call's serialized ``(args, kwargs)`` stored with its result.
+
+    ``key`` (up to 64 bytes) makes it a keyed digest: with checkpoints encrypted at rest, a stored
+    digest must not let anyone test guesses of the arguments.
+    """
+    return blake2b(serialized, digest_size=16, key=key[:64]).hexdigest()
+
+
+def canonical(value: Any, depth: int = 0) -> Any:
+    """``value`` with sets in a stable order (their iteration order changes between processes), for digests."""
+    if depth > 32:
+        return value
+    t = type(value)
+    if t is set or t is frozenset:
+        return ("__set__", sorted((canonical(v, depth + 1) for v in value), key=repr))
+    if t is list or t is tuple:
+        return t(canonical(v, depth + 1) for v in value)
+    if t is dict:
+        return {k: canonical(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def with_digest(summary: str, digest: str) -> str:
+    """The ``summary`` a result row stores: the readable summary, then the arguments' digest (if any)."""
+    return f"{summary}{ARGS_MARK}{digest}" if digest else summary
+
+
+def split_summary(summary: str) -> tuple[str, str]:
+    """A stored summary as (readable summary, arguments digest or "")."""
+    text, _, digest = summary.partition(ARGS_MARK)
+    return text, digest
+
+
 def task_id_for(checkpoint_id: str, ns: str, path: str) -> str:
     h = _digest(f"task|{checkpoint_id}|{ns}|{path}")
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
@@ -63,6 +103,7 @@ class InterruptRecord:
     task: str
     json_schema: dict | None = None
     schema_ref: str | None = None
+    after: int | None = None  # how many tasks the asking code had called when it asked (where a picture draws it)
 
     def to_dict(self) -> dict:
         return {
@@ -72,6 +113,7 @@ class InterruptRecord:
             "task": self.task,
             "json_schema": self.json_schema,
             "schema_ref": self.schema_ref,
+            "after": self.after,
         }
 
     @classmethod
@@ -86,11 +128,13 @@ class InterruptRecord:
             task=d.get("task", ""),
             json_schema=d.get("json_schema"),
             schema_ref=d.get("schema_ref"),
+            after=d.get("after"),
         )
         for name, ok in (("id", type(rec.id) is str), ("path", type(rec.path) is str),
                          ("task", type(rec.task) is str),
                          ("json_schema", rec.json_schema is None or type(rec.json_schema) is dict),
-                         ("schema_ref", rec.schema_ref is None or type(rec.schema_ref) is str)):
+                         ("schema_ref", rec.schema_ref is None or type(rec.schema_ref) is str),
+                         ("after", rec.after is None or type(rec.after) is int)):
             if not ok:
                 raise ValueError(f"the interrupt's {name!r} is a {type(getattr(rec, name)).__name__}")
         if rec.json_schema is not None:
@@ -155,6 +199,7 @@ class Recorded:
     _value: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
     source: WriteRecord | None = field(default=None, repr=False)
+    digest: str = ""  # of the serialized arguments it was called with ("" when unknown)
 
     def value(self, loads: Callable[[bytes], Any]) -> Any:
         if not self._decoded:
@@ -185,7 +230,8 @@ class Journal:
             kind = w.kind
             if kind in (RESULT, CACHED):
                 if w.task_id != root_task_id:
-                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload, source=w)
+                    j.results[w.task_id] = Recorded(w.name, w.path, kind, w.payload, source=w,
+                                                    digest=split_summary(w.summary)[1] if w.summary else "")
             elif kind == RESUME:
                 j.resumes.update(_resumes_of(w, loads))
             elif kind == INTERRUPT and w.task_id == root_task_id:
@@ -195,19 +241,33 @@ class Journal:
         j.pending = tuple(d for d in last_pending if d.id not in j.resumes)
         return j
 
-    def lookup(self, task_id: str, name: str, path: str) -> Recorded | None:
+    def lookup(self, task_id: str, name: str, path: str, digest: str = "") -> Recorded | None:
+        """The result recorded at this call's position, or None; raises when the call differs from the record."""
         rec = self.results.get(task_id)
-        if rec is not None and rec.name != name:
+        if rec is None:
+            return None
+        if rec.name != name:
             raise NonDeterminismError(
                 f"non-deterministic replay at task position {path!r}: the recorded run called "
                 f"task {rec.name!r} here, but this run called {name!r}. A resumed workflow must make "
                 "the same task calls in the same order; move randomness, clocks and I/O that "
                 "decide control flow into @task functions, or start a new thread."
             )
+        if digest and rec.digest and digest != rec.digest:
+            raise NonDeterminismError(
+                f"non-deterministic replay at task position {path!r}: task {name!r} was called with "
+                "different arguments than the recorded call, whose result would be reused for it. "
+                "The code before this call computed its arguments differently on replay (a clock, "
+                "randomness or I/O in the entrypoint): move that computation into a @task so its "
+                "result is recorded, or start a new thread. If these arguments may legitimately "
+                f"change, opt out with @task(check_args=False) on {name!r} (or "
+                "@entrypoint(check_args=False) for every task of the workflow)."
+            )
         return rec
 
-    def record(self, task_id: str, name: str, path: str, kind: str, payload: bytes, value: Any) -> None:
-        self.results[task_id] = Recorded(name, path, kind, payload, value, True)
+    def record(self, task_id: str, name: str, path: str, kind: str, payload: bytes, value: Any,
+               digest: str = "") -> None:
+        self.results[task_id] = Recorded(name, path, kind, payload, value, True, digest=digest)
 
 
 def resolve_resume(

@@ -26,25 +26,29 @@ def iso(ts: float, _fromts: Any = datetime.fromtimestamp, _utc: Any = UTC) -> st
 
 
 def interrupt_of(rec: InterruptRecord) -> Interrupt:
-    """The public :class:`Interrupt` of a stored one (the schema class revived when it can be)."""
-    schema = resolve_schema_ref(rec.schema_ref) if rec.schema_ref else None
-    return Interrupt(rec.value, rec.id, schema if schema is not None else rec.json_schema, rec.json_schema, rec.task)
+    """The public :class:`Interrupt` of a stored one (the schema class revived as ``response_model`` when it can be)."""
+    model = resolve_schema_ref(rec.schema_ref) if rec.schema_ref else None
+    return Interrupt(rec.value, rec.id, rec.json_schema, rec.json_schema, rec.task, model, rec.path, rec.after)
 
 
 def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict,
-                    pending: tuple[InterruptRecord, ...], error: dict | None = None) -> StateSnapshot:
-    """The snapshot of checkpoint ``rec`` of entrypoint ``name`` (channels and metadata already decoded)."""
+                    pending: tuple[InterruptRecord, ...], error: dict | None = None,
+                    result: Any = None) -> StateSnapshot:
+    """The snapshot of checkpoint ``rec`` of entrypoint ``name`` (channels and metadata already decoded).
+
+    ``result``: for an invocation's own checkpoint, the value that invocation returned (its task shows it).
+    """
     interrupts = tuple(map(interrupt_of, pending)) if pending else ()
     tasks: tuple[PregelTask, ...] = ()
     nxt: tuple[str, ...] = ()
     if rec.source in UNFINISHED_SOURCES:
         err = RuntimeError(f"{error.get('type')}: {error.get('message')}") if error is not None else None
         tasks = (PregelTask(task_id_for(rec.checkpoint_id, rec.checkpoint_ns, ""), name,
-                            ("__pregel_pull", name), err, interrupts),)
+                            ("__pregel_pull", name), err, interrupts, None, result),)
         nxt = (name,)
     # positional: this runs once per checkpoint when listing a long history
     return StateSnapshot(
-        channels[END] if END in channels else {},  # noqa: SIM401 - no dict built when END is there
+        channels.get(END),  # None until the entrypoint has returned on this thread, as in LangGraph
         nxt,
         config_for(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
         meta,

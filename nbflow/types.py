@@ -40,16 +40,21 @@ class Command:
 class Interrupt:
     """A pending question raised by :func:`nbflow.interrupt`.
 
-    ``response_schema`` is what was passed to ``interrupt()`` (a pydantic
-    model class or a JSON-schema dict), or None. ``json_schema`` is its JSON
-    Schema form, available even after a restart when the class is gone.
+    ``response_schema`` is the JSON Schema of the expected answer (a pydantic
+    model passed to ``interrupt()`` is turned into its JSON schema), or None,
+    as in LangGraph 1.2.22. ``json_schema`` is the same dict (kept for older
+    code); ``response_model`` is the model class itself when one was given and
+    can be imported (resuming validates against it and hands back an instance).
     """
 
     value: Any
     id: str
-    response_schema: Any = field(default=None, repr=False, compare=False)
+    response_schema: dict | None = None
     json_schema: dict | None = field(default=None, repr=False, compare=False)
     task: str = field(default="", repr=False, compare=False)
+    response_model: Any = field(default=None, repr=False, compare=False)
+    path: str = field(default="", repr=False, compare=False)  # call position of the code that asked ("" = body)
+    after: int | None = field(default=None, repr=False, compare=False)  # tasks that code had called when it asked
 
 
 class PregelTask(NamedTuple):
@@ -168,6 +173,45 @@ class RunControl:
     @property
     def drain_reason(self) -> str | None:
         return self._drain_reason
+
+
+_O = TypeVar("_O")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[_O]):
+    """What ``invoke(..., version="v2")`` returns: the output ``value`` and the ``interrupts`` it paused on."""
+
+    value: _O
+    interrupts: tuple[Interrupt, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        _warn_item_access()
+        if key == "__interrupt__":
+            return self.interrupts
+        if isinstance(self.value, dict):
+            return self.value[key]
+        try:
+            return getattr(self.value, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        _warn_item_access()
+        if key == "__interrupt__":
+            return bool(self.interrupts)
+        if isinstance(self.value, dict):
+            return key in self.value
+        return isinstance(key, str) and hasattr(self.value, key)
+
+
+def _warn_item_access() -> None:
+    import warnings
+
+    from .deprecations import LangGraphDeprecatedSinceV11
+
+    warnings.warn("Accessing GraphOutput via `result[key]` is deprecated. Use `result.value` to access the output "
+                  "value directly, or `result.interrupts` for interrupts.", LangGraphDeprecatedSinceV11, stacklevel=3)
 
 
 _V = TypeVar("_V")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = [
     "nbflow/__init__.py", "nbflow/errors.py", "nbflow/types.py", "nbflow/kinds.py", "nbflow/config.py",
     "nbflow/replay.py", "nbflow/events.py", "nbflow/graph.py", "nbflow/policies.py", "nbflow/snapshot.py",
-    "nbflow/history.py", "nbflow/func.py", "nbflow/engine", "nbflow/executors", "nbflow/testing",
+    "nbflow/history.py", "nbflow/func.py", "nbflow/shapes.py", "nbflow/engine", "nbflow/executors", "nbflow/testing",
 ]
 BIN = Path(sys.executable).parent
 

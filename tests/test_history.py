@@ -230,3 +230,82 @@ def test_nested_entrypoint_replay_is_recorded_like_a_task(checkpointer):
     assert runs == [5]  # served from the journal on resume
     outcomes = [(r.name, r.outcome) for r in parent.get_task_history(cfg("nr"))]
     assert outcomes == [("child", "ok"), ("child", "replayed")]
+
+
+# ---------------------------------------------------------------------- LangGraph 1.2.22's semantics (issue 7, §3)
+def test_values_are_none_until_the_entrypoint_has_returned(checkpointer):
+    from nbflow import Command, entrypoint, interrupt
+
+    @entrypoint(checkpointer=checkpointer)
+    def ask(x: int) -> int:
+        return x + interrupt("n?")
+
+    c = {"configurable": {"thread_id": "vals-none"}}
+    assert ask.get_state(c).values == {}  # a thread with no checkpoint at all, as LangGraph
+    chunks = list(ask.stream(1, c, stream_mode=["checkpoints", "debug"]))
+    assert ask.get_state(c).values is None  # paused before returning: None, not {}
+    assert [h.values for h in ask.get_state_history(c)] == [None]
+    assert all(p["values"] is None for m, p in chunks if m == "checkpoints")
+    assert all(d["payload"]["values"] is None for m, d in chunks if m == "debug" and d["type"] == "checkpoint")
+    assert ask.invoke(Command(resume=2), c) == 3
+    assert ask.get_state(c).values == 3
+
+
+def test_history_input_snapshots_carry_what_the_invocation_returned(checkpointer):
+    from nbflow import entrypoint
+
+    @entrypoint(checkpointer=checkpointer)
+    def acc(x: int, *, previous: int | None = None) -> int:
+        return (previous or 0) + x
+
+    c = {"configurable": {"thread_id": "hist-result"}}
+    acc.invoke(1, c)
+    acc.invoke(10, c)
+    hist = list(acc.get_state_history(c))
+    assert [(h.metadata["source"], h.values) for h in hist] == [("loop", 11), ("input", 1), ("loop", 1),
+                                                              ("input", None)]
+    assert [h.tasks[0].result for h in hist if h.metadata["source"] == "input"] == [11, 1]
+    assert all(h.tasks == () for h in hist if h.metadata["source"] == "loop")
+
+
+def test_time_travel_moves_the_threads_head(checkpointer):
+    from nbflow import entrypoint
+
+    @entrypoint(checkpointer=checkpointer)
+    def acc(x: int, *, previous: int | None = None) -> int:
+        return (previous or 0) + x
+
+    c = {"configurable": {"thread_id": "head"}}
+    assert [acc.invoke(x, c) for x in (1, 10, 100)] == [1, 11, 111]
+    hist = list(acc.get_state_history(c))
+    first_loop = [h for h in hist if h.metadata["source"] == "loop"][-1]
+    assert acc.invoke(1000, first_loop.config) == 1001  # a new input on an old state: a branch
+    assert acc.invoke(5, c) == 1006  # the next call continues from that branch, not from 111
+    second_input = [h for h in acc.get_state_history(c) if h.metadata["source"] == "input"][-2]
+    assert acc.invoke(None, second_input.config) == 11  # replay an old invocation ...
+    assert acc.invoke(5, c) == 16  # ... and the thread goes on from the replayed branch
+
+
+def test_invoke_none_continues_the_thread(checkpointer):
+    from nbflow import EmptyInputError, entrypoint, task
+
+    runs = []
+
+    @task
+    def work(x: int) -> int:
+        runs.append(x)
+        return 2 * x
+
+    @entrypoint(checkpointer=checkpointer)
+    def flow(x: int) -> int:
+        return work(x).result()
+
+    with pytest.raises(EmptyInputError, match=r"thread 'none-new' has no checkpoint.*Pass an input"):
+        flow.invoke(None, {"configurable": {"thread_id": "none-new"}})
+    with pytest.raises(EmptyInputError):
+        flow.stream(None, {"configurable": {"thread_id": "none-new2"}})
+    c = {"configurable": {"thread_id": "none-done"}}
+    assert flow.invoke(4, c) == 8 and runs == [4]
+    before = len(list(flow.get_state_history(c)))
+    assert flow.invoke(None, c) == 8  # finished: the last value, nothing runs, nothing is written
+    assert runs == [4] and len(list(flow.get_state_history(c))) == before

@@ -351,8 +351,12 @@ def test_response_schema_pydantic(checkpointer):
 
     out = wf.invoke("text", cfg())
     (intr,) = out["__interrupt__"]
-    assert intr.response_schema is Review
+    # LangGraph 1.2.22: the interrupt carries the JSON Schema dict; repr shows it
+    assert intr.response_schema == Review.model_json_schema() == intr.json_schema
+    assert intr.response_model is Review
+    assert f"response_schema={Review.model_json_schema()!r}" in repr(intr)
     assert intr.json_schema["properties"]["score"]["maximum"] == 5
+    assert wf.get_state(cfg()).interrupts[0].response_schema == Review.model_json_schema()
     with pytest.raises(ResumeValidationError) as e:
         wf.invoke(Command(resume={"approved": True, "score": 9}), cfg())
     assert e.value.errors and e.value.errors[0][0] == ("score",)
@@ -714,7 +718,9 @@ def test_repeated_fanout_interrupt_resume_is_stable(checkpointer):
 
 def test_interrupt_objects_are_langgraph_shaped():
     i = Interrupt(value={"a": 1}, id="abc")
-    assert repr(i) == "Interrupt(value={'a': 1}, id='abc')"
+    assert repr(i) == "Interrupt(value={'a': 1}, id='abc', response_schema=None)"  # as LangGraph 1.2.22
+    assert repr(Interrupt("q", "x", {"type": "integer"})) == \
+        "Interrupt(value='q', id='x', response_schema={'type': 'integer'})"
     assert Command(resume=1).resume == 1
 
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pytest
 
 from nbflow import (
+    EmptyInputError,
     CachePolicy,
     Command,
     InMemoryCache,
@@ -157,7 +158,12 @@ def test_hit_counter_with_previous():
         return entrypoint.final(value=nxt, save=nxt)
 
     cfg = {"configurable": {"thread_id": "h"}}
-    assert [hit.invoke(None, cfg) for _ in range(3)] == [1, 2, 3]
+    # LangGraph: None means "continue this thread", so a new thread needs an input ...
+    with pytest.raises(EmptyInputError, match="pass an input|Pass an input"):
+        hit.invoke(None, cfg)
+    assert [hit.invoke({}, cfg) for _ in range(3)] == [1, 2, 3]
+    # ... and on a finished thread None returns the last value, running nothing
+    assert hit.invoke(None, cfg) == 3 and hit.invoke({}, cfg) == 4
 
 
 def test_remember_store():

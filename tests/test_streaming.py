@@ -78,12 +78,58 @@ def test_checkpoints_tasks_debug_shapes(wf):
     assert ckpts[1]["parent_config"] == ckpts[0]["config"]
     assert set(ckpts[0]) == {"config", "parent_config", "values", "metadata", "next", "tasks"}
     tasks = [c for m, c in chunks if m == "tasks"]
-    start, end = tasks
-    assert start["name"] == "double" and start["input"] == 3 and set(start) == {"id", "name", "input", "triggers"}
-    assert end == {"id": start["id"], "name": "double", "error": None, "result": 6, "interrupts": ()}
+    # LangGraph's shapes: the entrypoint is a task too (input: the run's input, result: {"__end__": value});
+    # a task's input is (args, kwargs) and its result {"__return__": value}
+    body, start, end, body_end = tasks
+    assert body == {"id": body["id"], "name": "flow", "input": 3, "triggers": ("__start__",)}
+    assert start["name"] == "double" and start["input"] == ((3,), {}) and set(start) == {"id", "name", "input",
+                                                                                          "triggers"}
+    assert start["triggers"] == ("__pregel_push",)
+    assert end == {"id": start["id"], "name": "double", "error": None, "result": {"__return__": 6}, "interrupts": []}
+    assert body_end == {"id": body["id"], "name": "flow", "error": None, "result": {"__end__": 7}, "interrupts": []}
     debug = [c for m, c in chunks if m == "debug"]
-    assert [d["type"] for d in debug] == ["checkpoint", "task", "task_result", "checkpoint"]
+    assert [d["type"] for d in debug] == ["checkpoint", "task", "task", "task_result", "task_result", "checkpoint"]
+    assert [d["step"] for d in debug] == [-1, 0, 0, 0, 0, 0]
     assert all({"type", "timestamp", "step", "payload"} <= set(d) for d in debug)
+    assert ckpts[0]["tasks"] == [{"id": body["id"], "name": "flow", "interrupts": (), "state": None}]
+
+
+def test_debug_stream_like_langgraph(checkpointer):
+    """LangGraph 1.2.22's test_falsy_return_from_task, minus its durability='exit' bookkeeping: a resume
+    shows the checkpoint it continues from, re-announces replayed tasks without a new result, and the
+    paused entrypoint's result is {} with its interrupts as dicts."""
+
+    @task
+    def falsy_task() -> bool:
+        return False
+
+    @entrypoint(checkpointer=checkpointer)
+    def graph(state: dict) -> None:
+        falsy_task().result()
+        interrupt("test")
+
+    c = cfg("dbg")
+    first = list(graph.stream({"a": 5}, c, stream_mode="debug"))
+    assert [(d["type"], d["step"], d["payload"]["name"] if d["type"] != "checkpoint" else None) for d in first] == [
+        ("checkpoint", -1, None), ("task", 0, "graph"), ("task", 0, "falsy_task"), ("task_result", 0, "falsy_task"),
+        ("task_result", 0, "graph")]
+    assert first[0]["payload"]["values"] is None and first[0]["payload"]["next"] == ["graph"]
+    assert first[1]["payload"]["input"] == {"a": 5} and first[1]["payload"]["triggers"] == ("__start__",)
+    assert first[2]["payload"]["input"] == ((), {})
+    assert first[3]["payload"]["result"] == {"__return__": False} and first[3]["payload"]["interrupts"] == []
+    paused = first[4]["payload"]
+    assert paused["result"] == {} and paused["error"] is None
+    assert paused["interrupts"] == [{"id": paused["interrupts"][0]["id"], "value": "test", "response_schema": None}]
+
+    second = list(graph.stream(Command(resume="123"), c, stream_mode="debug"))
+    assert [(d["type"], d["step"]) for d in second] == [("checkpoint", -1), ("task", 0), ("task", 0),
+                                                        ("task_result", 0), ("checkpoint", 0)]
+    resumed_from = second[0]["payload"]
+    assert resumed_from["metadata"]["source"] == "input"
+    assert resumed_from["tasks"][0]["interrupts"] == tuple(paused["interrupts"])
+    assert second[2]["payload"]["name"] == "falsy_task"  # replayed: announced, no second task_result
+    assert second[3]["payload"]["result"] == {"__end__": None}
+    assert second[4]["payload"]["metadata"]["source"] == "loop" and second[4]["payload"]["values"] is None
 
 
 def test_tasks_mode_reports_errors_and_interrupts(checkpointer):
@@ -100,7 +146,8 @@ def test_tasks_mode_reports_errors_and_interrupts(checkpointer):
         return (ask() if kind == "ask" else broken()).result()
 
     got = [c for c in flow.stream("ask", cfg("ti"), stream_mode="tasks")]
-    assert got[1]["interrupts"][0].value == "why?" and got[1]["error"] is None
+    ask_end = [c for c in got if c["name"] == "ask" and "result" in c][0]
+    assert ask_end["interrupts"][0]["value"] == "why?" and ask_end["error"] is None and ask_end["result"] == {}
     with pytest.raises(KeyError):
         for c in flow.stream("err", cfg("te"), stream_mode="tasks"):
             if "error" in c:

@@ -29,8 +29,10 @@ the error of the work so far -- so one function handles success and failure.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import math
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from typing import Any, Generic, TypeVar
 
 from ..errors import NodeTimeoutError
 from ..executors.base import Clock, JobFuture
-from ..executors.eventloop import run_coroutine_blocking
+from ..executors.eventloop import run_coroutine_blocking, running_loop
 from .scope import Progress
 
 T = TypeVar("T")
@@ -345,10 +347,36 @@ def flavour(is_async: bool) -> Flavour:
 
 
 def run_blocking(work: Outcome[T], env: Any = None) -> T:
-    """Do ``work`` from sync code: here, or (async work) on an event loop while this thread waits."""
+    """Do ``work`` from sync code: here, or (async work) on an event loop while this thread waits.
+
+    Sync work called from a thread whose event loop is running (``wf.invoke(...)`` in a Jupyter cell or a
+    coroutine) runs on a helper thread while this one waits: an async task it calls and waits for needs a
+    loop that is not blocked, and this thread's loop is blocked until ``invoke`` returns.
+    """
     if isinstance(work, Pending):
         return run_coroutine_blocking(work.run(env))
+    if running_loop() is not None:
+        return _on_helper_thread(work.run, env)
     return work.run(env)
+
+
+def _on_helper_thread(fn: Callable[[Any], T], env: Any) -> T:
+    box: list[Any] = []
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box.append((True, ctx.run(fn, env)))
+        except BaseException as exc:  # noqa: BLE001 - raised again on the waiting thread
+            box.append((False, exc))
+
+    helper = threading.Thread(target=target, name="nbflow-sync-run", daemon=True)
+    helper.start()
+    helper.join()
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
 
 
 async def run_async(work: Outcome[T], env: Any = None) -> T:

@@ -39,6 +39,7 @@ from ..errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,
     ConfigError,
+    EmptyInputError,
     GraphDrained,
     GraphInterrupt,
     RunStopped,
@@ -46,7 +47,7 @@ from ..errors import (
 )
 from ..executors.base import Clock, RemoteExecutor
 from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
-from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
+from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for, with_digest
 from ..schema import resolve_schema_ref, to_plain, validate_value
 from ..serde import summarize
 from ..snapshot import checkpoint_view
@@ -104,6 +105,7 @@ class Run:
         ns: tuple[str, ...] = (),
         plugs: Plugs | None = None,
         control: RunControl | None = None,
+        callbacks: Any = None,
     ) -> None:
         self.wf = wf
         self.raw_input = input
@@ -142,6 +144,12 @@ class Run:
         self.want_ends = sink is not None
         self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
         self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
+        self.want_tools = sink is not None and "tools" in self.modes
+        # replayed calls must have the arguments they were recorded with, unless an entrypoint opted out
+        self.check_args: bool = getattr(wf, "check_args", True) and (parent is None or parent.check_args)
+        self.want_lc = self.want_messages or self.want_tools
+        self.callbacks = callbacks  # LangChain callback manager the body's chain run starts under (config["callbacks"])
+        self.body_trace: Any = None
         self._user_config: dict | None = None
         self.progress: Progress | None = None  # the current body attempt's, when the entrypoint has a timeout
         self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
@@ -158,6 +166,8 @@ class Run:
         self.root_task_id = ""
         self.resuming = False
         self.finished_value: Ending | None = None
+        self.entry_key: Any = None  # the entrypoint's cache key for this input, when it has a cache policy
+        self.entry_cached = False  # the body's result came from the cache
 
     # ------------------------------------------------------------------ prepare
     def prepare(self) -> Run:
@@ -174,6 +184,7 @@ class Run:
             self.checkpoint_id = new_checkpoint_id()
             self._set_journal(Journal())
             self.input = raw
+            self._entry_cache_key()
             return self
         t = self.target
         latest = saver.get_checkpoint(t.thread_id, self.ns_str)  # type: ignore[arg-type]
@@ -214,8 +225,14 @@ class Run:
             fork = self._put_checkpoint(FORK, base.step, base.checkpoint_id, channels,
                                         {"replayed_from": base.checkpoint_id})
             self._adopt(fork, channels, journal=Journal())
-        elif raw is None and base is not None and t.checkpoint_id is not None:
+        elif raw is None and base is not None and (t.checkpoint_id is not None or self.parent is None):
+            # "continue this thread" on a finished invocation (or a state edit): nothing to run
             self.finished_value = Ending(DONE, channels.get(END))
+        elif raw is None and base is None and self.parent is None:
+            raise EmptyInputError(
+                f"thread {t.thread_id!r} has no checkpoint, so invoke(None, config) of entrypoint {wf.name!r} "
+                "has nothing to continue. Pass an input to start it: invoke(<input>, config)."
+            )
         else:
             new_channels = {START: raw}
             if END in channels:
@@ -225,7 +242,16 @@ class Run:
             step = base.step + 1 if base is not None else -1
             ckpt = self._put_checkpoint(INPUT, step, base.checkpoint_id if base else None, new_channels)
             self._adopt(ckpt, new_channels, journal=Journal())
+            self._entry_cache_key()
         return self
+
+    def _entry_cache_key(self) -> None:
+        """``@entrypoint(cache=..., cache_policy=...)``: a new input's result may come from (and go to) the cache."""
+        policy = self.wf.cache_policy
+        if policy is None or self.cache is None:
+            return
+        key = policy.key_func(self.input)
+        self.entry_key = (("__nbflow_entrypoint__", self.wf.name), key.hex() if isinstance(key, bytes) else str(key))
 
     def _adopt(self, ckpt: CheckpointRecord, channels: dict, journal: Journal | None = None) -> None:
         self.checkpoint = ckpt
@@ -283,6 +309,13 @@ class Run:
             blob = self.dumps(channels)
         except SerializationError as e:
             what = "input" if source == INPUT else "return value"
+            where = steps.future_in(channels.get(START if source == INPUT else END))
+            if where is not None:
+                raise SerializationError(
+                    f"the {what} of entrypoint {self.wf.name!r} is or holds a task future (call .result() on it "
+                    "first)" + ("" if where == "$" else f", at {where}") + "; a future is not a value and cannot "
+                    "be checkpointed"
+                ) from e
             raise SerializationError(
                 f"the {what} of entrypoint {self.wf.name!r} cannot be checkpointed: {e}"
             ) from e
@@ -328,6 +361,7 @@ class Run:
         return steps.call_task(self, scope, task, args, kwargs)
 
     def install_messages(self, ctx: contextvars.Context | None, scope: Scope) -> Any:
+        """The ``messages`` / ``tools`` handlers for the code of ``scope`` running in ``ctx`` (or here)."""
         if not lc.available():
             return None
         meta = {"langgraph_step": self.step, "langgraph_node": scope.name, "langgraph_triggers": ("__pregel_push",),
@@ -336,7 +370,8 @@ class Run:
                 "nbflow_task_id": scope.task_id}
         ns = self.ns
         emit = self.emit
-        return lc.install(ctx, lambda msg, m: emit(ev.Message(ns, msg, m)), meta)
+        return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.want_messages else None, meta,
+                          (lambda payload: emit(ev.Tool(ns, payload))) if self.want_tools else None)
 
     def _write_custom(self, chunk: Any) -> None:
         if self.root.timed:
@@ -367,16 +402,37 @@ class Run:
         scope = Scope(self, "", self.root_task_id, self.wf.name)
         scope.progress = self.progress
         token = enter_scope(scope)
-        lc_token = self.install_messages(None, scope) if self.want_messages else None
+        cb_token = None
+        if self.callbacks is not None:
+            if self.body_trace is None:
+                step, name = self.step + 1, self.wf.name
+                self.body_trace = lc.start_child(self.callbacks, name, self.input, (f"graph:step:{step}",), {
+                    "langgraph_step": step, "langgraph_node": name, "langgraph_triggers": ("__start__",),
+                    "langgraph_path": ("__pregel_pull", name),
+                    "langgraph_checkpoint_ns": f"{name}:{self.root_task_id}"})
+            scope.trace = self.body_trace
+            cb_token = lc.bind(None, self.body_trace)
+        lc_token = self.install_messages(None, scope) if self.want_lc else None
         try:
             yield scope
         finally:
             if lc_token is not None:
                 lc.reset(lc_token)
+            if cb_token is not None:
+                lc.reset(cb_token)
             leave_scope(token)
 
     def _call_body(self, scope: Scope) -> Any:
-        return self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+        if self.entry_key is not None:
+            found = self.cache.get([self.entry_key])
+            if self.entry_key in found:
+                self.entry_cached = True
+                value = self.loads(found[self.entry_key])
+                return _ready(value) if self.wf.is_async else value
+        result = self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+        if scope.trace is None:
+            return result
+        return _traced_body(scope.trace, result) if self.wf.is_async else _end_trace(scope.trace, result)
 
     def _unsettled(self) -> list[TaskFuture]:
         with self.lock:
@@ -392,7 +448,11 @@ class Run:
         if self.parent is None and self.thread_id is not None:
             RUNNING.add(self)
         if self.sink is not None:
-            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming))
+            if self.resuming and self.want_checkpoints and self.checkpoint is not None:
+                rec = self.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
+                self._emit_checkpoint(rec, self.loads(rec.channels), self.loads(rec.metadata))
+            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming,
+                                  task_id=self.root_task_id, step=self.step + 1))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.
@@ -456,6 +516,8 @@ class Run:
             result, exc = None, e
         if self.parent is None:
             RUNNING.discard(self)
+        if self.body_trace is not None and exc is not None and not self.body_trace.ended:
+            self.body_trace.error(exc)
         wf = self.wf
         if self.replayed:
             self.put_writes(self.replayed)
@@ -485,12 +547,20 @@ class Run:
                     self._record_error(exc)
                     raise exc
                 if self.sink is not None:
-                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs))
+                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs, task_id=self.root_task_id,
+                                                step=self.step + 1))
                 return Ending(INTERRUPTED, None, intrs)
             if exc is not None:
                 self._record_error(exc)
                 raise exc
         value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
+        if self.entry_key is not None and not self.entry_cached:
+            try:
+                self.cache.set({self.entry_key: (self.dumps(value), self.wf.cache_policy.ttl)})
+            except SerializationError:
+                pass  # not cacheable: the checkpoint below says why, if it cannot be stored either
+        if self.want_starts:
+            self.sink(ev.BodyEnd(self.ns, wf.name, self.root_task_id, self.step + 1, value))  # type: ignore[misc]
         if self.saver is not None:
             self._put_checkpoint(LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
         if self.sink is not None:
@@ -522,7 +592,7 @@ class Run:
                            self.dumps(steps.error_payload(exc))),
             ])
         if self.sink is not None:
-            self.sink(ev.RunError(self.ns, self.wf.name, exc))
+            self.sink(ev.RunError(self.ns, self.wf.name, exc, task_id=self.root_task_id, step=self.step + 1))
 
     # ------------------------------------------------------------------ nested entrypoints
     def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
@@ -534,17 +604,19 @@ class Run:
         """
         path = scope.next_path()
         tid = task_id_for(self.checkpoint_id, self.ns_str, path)
-        rec = self.journal.lookup(tid, wf.name, path)
+        digest = steps.call_digest(self, (input,), {}) if self.check_args and wf.check_args else ""
+        rec = self.journal.lookup(tid, wf.name, path, digest)
         if rec is not None:
             value = steps.serve_recorded(self, rec, tid, wf.name, path, input, scope.waits)
-            return NestedCall(self, wf, input, tid, path, scope.waits, None, value)
+            return NestedCall(self, wf, input, tid, path, scope.waits, None, value, digest=digest)
         config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
         child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
                     context=context if context is not None else self.context,
-                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"))
+                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"),
+                    callbacks=scope.trace.children if scope.trace is not None else None)
         with self.root.lock:
             self.root.runs.append(child)
-        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare())
+        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare(), digest=digest)
 
     def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
         if outcome.status == INTERRUPTED:
@@ -553,9 +625,33 @@ class Run:
         if self.saver is not None:
             payload = self.dumps(value)
             self.put_writes([self.write(call.task_id, call.wf.name, call.path, RESULT, payload,
-                                        call.started, time.time(), summarize(call.input, 80), call.wave)])
-            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value)
+                                        call.started, time.time(), with_digest(summarize(call.input, 80), call.digest),
+                                        call.wave)])
+            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value, call.digest)
         return value
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+def _end_trace(trace: lc.Trace, result: Any) -> Any:
+    """The entrypoint body returned: its chain run streams and ends with the value (sync bodies)."""
+    if isinstance(result, TaskFuture):
+        result = result.result()
+    trace.end(result.value if isinstance(result, final) else result)
+    return result
+
+
+async def _traced_body(trace: lc.Trace, body: Any) -> Any:
+    """An async body whose chain run streams its value, then ends through the async callback manager."""
+    result = await body
+    if isinstance(result, TaskFuture):
+        result = await result
+    value = result.value if isinstance(result, final) else result
+    trace.stream(value)
+    await trace.aend_child(value)
+    return result
 
 
 def _run_pipeline(F: Any) -> Outcome[Ending]:
@@ -583,6 +679,7 @@ class NestedCall:
     child: Run | None
     value: Any = None
     started: float = field(default_factory=time.time)
+    digest: str = ""
 
     def finish(self, outcome: Ending) -> Any:
         return self.parent.nested_done(self, outcome)

@@ -47,7 +47,8 @@ class Progress:
 class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
-    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers")
+    __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers",
+                 "trace", "digest")
 
     def __init__(self, run: Run, path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -60,6 +61,8 @@ class Scope:
         self.wave = 0   # the caller's `waits` when this task was called
         self.progress: Progress | None = None  # set while an attempt with a timeout runs
         self.watchers: tuple[Progress, ...] = ()  # the timed attempts this code runs inside (its callers')
+        self.trace: Any = None  # its chain run in LangChain's callbacks (nbflow.lc.Trace), when config has callbacks
+        self.digest = ""  # (a task call) digest of its serialized arguments, stored with its result
 
     @property
     def timed(self) -> bool:

@@ -35,11 +35,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from .. import lc
 from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock, Executor, RemoteExecutor
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
-from ..replay import InterruptRecord, Recorded, interrupt_id_for, task_id_for
+from ..replay import InterruptRecord, Recorded, args_digest, canonical, interrupt_id_for, task_id_for, with_digest
 from ..schema import json_schema_of, schema_ref, validate_value
 from ..serde import summarize
 from ..types import Interrupt
@@ -93,8 +94,9 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
         run.dumps(value)
     except SerializationError as e:
         raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
-    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref)
-    intr = Interrupt(value, iid, response_schema, json_schema, scope.name)
+    rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref, scope.calls)
+    model = response_schema if response_schema is not None and not isinstance(response_schema, Mapping) else None
+    intr = Interrupt(value, iid, json_schema, json_schema, scope.name, model, scope.path, scope.calls)
     root = run.root
     with root.lock:
         root.interrupts[iid] = (rec, intr)
@@ -112,18 +114,20 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     if timed:
         scope.auto_progress()  # calling a task is progress for a timed caller
     tid = task_id_for(run.checkpoint_id, run.ns_str, path)
-    rec = run.journal.lookup(tid, task.name, path)
+    digest = call_digest(run, args, kwargs) if run.check_args and task.check_args else ""
+    rec = run.journal.lookup(tid, task.name, path, digest)
     if rec is not None:
-        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits))
+        return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits, (args, kwargs)))
     ckey = None
     if task.cache_policy is not None and run.cache is not None:
         ckey = cache_key(task, args, kwargs)
-        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits)
+        hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits, digest)
         if hit is not None:
             return hit
     fut = TaskFuture()
     child = Scope(run, path, tid, task.name)
     child.wave = scope.waits
+    child.digest = digest
     if timed:
         child.watchers = scope.timers()
     executor = executor_for(run, task)
@@ -135,9 +139,9 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
         run.outstanding.append(fut)
     ctx = contextvars.copy_context()
     ctx.run(enter_scope, child)
-    if run.want_messages and remote is None:
+    if run.want_lc and scope.trace is None and remote is None:
         run.install_messages(ctx, child)
-    call = TaskCall(run, child, task, args, kwargs, fut, ckey)
+    call = TaskCall(run, child, task, args, kwargs, fut, ckey, scope.trace)
     call.remote = remote
     executor.submit(fut, call, ctx)
     return fut
@@ -167,12 +171,12 @@ class TaskCall:
     returns the coroutine to run.
     """
 
-    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started", "remote")
+    __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started", "remote", "trace_parent")
 
     def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
-                 ckey: Any) -> None:
+                 ckey: Any, trace_parent: Any = None) -> None:
         self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
-        self.fut, self.ckey = fut, ckey
+        self.fut, self.ckey, self.trace_parent = fut, ckey, trace_parent
         self.remote: RemoteExecutor | None = None  # set when the attempts are shipped to a cluster
 
     def __call__(self) -> Any:
@@ -180,6 +184,22 @@ class TaskCall:
         if self.remote is not None:
             return REMOTE_PIPELINE.run(self)
         return TASK_PIPELINES[self.task.is_async].run(self)
+
+
+def _begin(call: TaskCall) -> None:
+    """Where the job starts running (in its own context): with ``config["callbacks"]``, the call becomes a
+    child chain run of its caller's, and LangChain calls made in it nest below."""
+    if call.trace_parent is not None:
+        task = call.task
+        run, child = call.run, call.child
+        meta = {"langgraph_step": run.step + 1, "langgraph_node": task.name, "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", ("__pregel_pull", run.wf.name), child.path, True),
+                "langgraph_checkpoint_ns": f"{task.name}:{child.task_id}"}
+        trace = child.trace = lc.start_child(call.trace_parent.children, task.name,
+                                             lc.task_inputs(task.func, call.args, call.kwargs), ("seq:step:1",), meta)
+        lc.bind(None, trace)
+        if call.run.want_lc:
+            call.run.install_messages(None, call.child)
 
 
 def _attempt(call: TaskCall) -> Any:
@@ -264,17 +284,19 @@ def _settle(call: TaskCall, get: Thunk[Any]) -> None:
 def _dropped(call: TaskCall) -> None:
     """A task cancelled or stopped while it ran: no row is written; its stream row is closed with the reason."""
     run = call.run
+    if call.child.trace is not None:
+        call.child.trace.error(asyncio.CancelledError())
     if run.want_ends:
         fut = call.fut
         reason = asyncio.CancelledError() if fut.cancelled() else (fut.exception(0) if fut.done() else None)
         now = time.time()
         run.emit(ev.TaskEnd(run.ns, call.child.task_id, call.task.name, call.child.path, None,
-                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step))
+                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step + 1))
 
 
 def _task_pipeline(F: Any) -> Outcome[None]:
     """One task call: attempt (within its timeout) → record the result → (retry on failure) → settle the future."""
-    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle)
+    return F.call(_attempt).timeout(_deadline).map(_record).retry(_decide, _clock).then(_settle).first(_begin)
 
 
 # Built once per flavour; every call runs one of them with its TaskCall as the environment.
@@ -293,14 +315,16 @@ async def _attempt_remote_and_record(call: TaskCall) -> Any:
 REMOTE_PIPELINE: Outcome[None] = Pending.call(_attempt_remote_and_record).retry(_decide, _clock).then(_settle)
 
 
-def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int) -> Any:
+def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int,
+                   call: tuple | None = None) -> Any:
     """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
     value = rec.value(run.loads)
     now = time.time()
     if run.saver is not None:  # written in one batch when the attempt concludes
         run.replayed.append(run.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
     if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step))
+        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step + 1,
+                            call))
     return value
 
 
@@ -311,7 +335,28 @@ def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], st
     return (("__nbflow_task__", task.name), str(key))
 
 
-def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int) -> TaskFuture | None:
+def call_digest(run: Run, args: Any, kwargs: dict) -> str:
+    """The digest of a call's serialized arguments ("" without a saver, or when they cannot be serialized).
+
+    It is taken over the plain (deterministic) serializer: an encrypting one wraps it (``.serde``) and
+    gives the key that makes the stored digest reveal nothing (``digest_key``; no key, no comparison).
+    """
+    if run.saver is None:
+        return ""
+    serde, key = run.serde, b""
+    if hasattr(serde, "cipher"):  # encrypted at rest
+        key = getattr(serde, "digest_key", None) or b""
+        if not key:
+            return ""
+        serde = serde.serde
+    try:
+        return args_digest(serde.dumps(canonical((args, kwargs))), key)
+    except Exception:  # noqa: BLE001 - arguments that cannot be stored are simply not compared
+        return ""
+
+
+def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int,
+                 digest: str = "") -> TaskFuture | None:
     found = run.cache.get([key])
     if key not in found:
         return None
@@ -319,10 +364,11 @@ def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple
     value = run.loads(payload)
     now = time.time()
     if run.saver is not None:
-        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now, summarize(args, 80), wave)])
-    run.journal.record(tid, task.name, path, CACHED, payload, value)
+        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now,
+                                  with_digest(summarize(args, 80), digest), wave)])
+    run.journal.record(tid, task.name, path, CACHED, payload, value, digest)
     if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step))
+        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step + 1))
     return TaskFuture.completed(value)
 
 
@@ -331,7 +377,7 @@ def task_started(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict) -
     if run.want_starts:
         run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
                               args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs},
-                              run.step, now))
+                              run.step + 1, now, (args, kwargs)))
     return now
 
 
@@ -343,22 +389,48 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
         try:
             payload = run.dumps(value)
         except SerializationError as e:
-            hint = " (it is a task future: call .result() on it first)" \
-                if isinstance(value, concurrent.futures.Future) else ""
+            where = future_in(value)
+            if where is not None:
+                raise SerializationError(
+                    f"task {task.name!r} returned a task future (call .result() on it first)"
+                    + ("" if where == "$" else f" inside its value, at {where}")
+                    + ": a future is not a value and cannot be checkpointed"
+                ) from e
             raise SerializationError(
                 f"task {task.name!r} returned a {type(value).__module__}.{type(value).__qualname__} "
-                f"that cannot be checkpointed{hint}: {e}"
+                f"that cannot be checkpointed: {e}"
             ) from e
     if run.saver is not None:
         run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
-                                  started, ended, summarize(args, 80), child.wave)])
-        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value)  # type: ignore[arg-type]
+                                  started, ended, with_digest(summarize(args, 80), child.digest), child.wave)])
+        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value,  # type: ignore[arg-type]
+                           child.digest)
     if ckey is not None:
         run.cache.set({ckey: (payload, task.cache_policy.ttl)})
+    if child.trace is not None:
+        child.trace.end(value)
     if run.want_ends:
         run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
-                            started, ended, run.step))
+                            started, ended, run.step + 1))
     return value
+
+
+def future_in(value: Any, where: str = "$", depth: int = 0) -> str | None:
+    """Where a task future sits in ``value`` (``"$"``, ``"$[0]"``, ``"$['k']"``), or None (a shallow scan)."""
+    if isinstance(value, concurrent.futures.Future):
+        return where
+    if depth >= 4:
+        return None
+    items: Any = ()
+    if isinstance(value, Mapping):
+        items = ((f"{where}[{k!r}]", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    for at, v in items:
+        found = future_in(v, at, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
@@ -377,10 +449,12 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
     elif run.saver is not None:
         run.put_writes([run.write(child.task_id, task.name, child.path, ERROR, run.dumps(error_payload(exc)),
                                   started, ended, summarize(args, 80), child.wave)])
+    if child.trace is not None:
+        child.trace.error(exc)
     if run.want_ends:
         run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, None,
-                            None if interrupts else exc, interrupts, False, False, started, ended, run.step))
+                            None if interrupts else exc, interrupts, False, False, started, ended, run.step + 1))
 
 
-__all__ = ["call_task", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "interrupt", "serve_recorded",
-           "error_payload", "retry_decision"]
+__all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "interrupt",
+           "serve_recorded", "error_payload", "retry_decision"]

@@ -37,6 +37,15 @@ FILES = (
     "test_pydantic.py",
 )
 
+# Kept-out cases whose assertions are about LangGraph's own bookkeeping, not the behaviour of the API.
+_INTERNALS = {
+    ("test_pregel.py", "test_falsy_return_from_task"):
+        "tests a LangGraph internal: under durability='exit' its debug checkpoint payload reports "
+        "parent_config=None for the final checkpoint (its in-run record of the last checkpoint it wrote), "
+        "although the saved history LangGraph itself returns has that parent; every other field of the "
+        "debug stream it checks is covered by nbflow's tests/test_streaming.py::test_debug_stream_like_langgraph",
+}
+
 _GRAPH_NAMES = frozenset({"StateGraph", "MessageGraph", "Pregel", "NodeBuilder"})
 _PATCH_CALL = re.compile(r"\b(patch|patch\.object|setattr|mocker\.spy)\(\s*([\"']?)([\w.]+)")
 
@@ -195,6 +204,8 @@ def select_file(name: str, source: str) -> FileSelection:
             excluded.append(Excluded(name, qualname, "builds a StateGraph (Graph API)"))
         elif mod.patches_langgraph(text):
             excluded.append(Excluded(name, qualname, "patches LangGraph internals"))
+        elif (name, qualname) in _INTERNALS:
+            excluded.append(Excluded(name, qualname, _INTERNALS[(name, qualname)]))
         else:
             selected.append(Selected(name, qualname, node.lineno))
     return FileSelection(name, tuple(selected), tuple(excluded), source)
