@@ -301,7 +301,7 @@ class SqliteCache:
                 self._closed = True
                 self._conn.close()
 
-    def __enter__(self) -> "SqliteCache":
+    def __enter__(self) -> SqliteCache:
         return self
 
     def __exit__(self, *exc: Any) -> None:

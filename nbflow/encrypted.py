@@ -81,7 +81,7 @@ class EncryptedSerializer:
         self.serde = default_serializer if serde is None else serde
 
     @classmethod
-    def from_pycryptodome_aes(cls, serde: Any = None, **kwargs: Any) -> "EncryptedSerializer":
+    def from_pycryptodome_aes(cls, serde: Any = None, **kwargs: Any) -> EncryptedSerializer:
         """AES-encrypting serializer; the key is ``key=`` or ``$LANGGRAPH_AES_KEY`` (UTF-8).
 
         Other keyword arguments go to ``Crypto.Cipher.AES.new`` (default ``mode=AES.MODE_EAX``).
@@ -117,7 +117,7 @@ class EncryptedSerializer:
         return MAGIC + bytes([len(raw)]) + raw + ciphertext
 
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
-        if isinstance(data, str) or not bytes(data[: len(MAGIC)]) == MAGIC:
+        if isinstance(data, str) or bytes(data[: len(MAGIC)]) != MAGIC:
             return self.serde.loads(data)  # written before encryption was enabled
         data = bytes(data)
         n = data[len(MAGIC)]

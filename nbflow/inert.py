@@ -40,8 +40,9 @@ import threading
 import types
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from itertools import accumulate
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["Limits", "LIMITS", "Stored", "check_document", "on_fresh_stack", "lookup", "mro",
            "class_has", "hash_safe", "describe_exception", "describe_row", "label", "show"]
@@ -314,7 +315,7 @@ def show(value: Any, limit: int = 80) -> str:
     t = type(value)
     if t is str:
         return repr(value[:limit]) + ("..." if len(value) > limit else "")
-    if t is int and value.bit_length() < 200 or t in (float, bool, type(None)):
+    if (t is int and value.bit_length() < 200) or t in (float, bool, type(None)):
         return repr(value)
     return f"<a {t.__name__}>"
 

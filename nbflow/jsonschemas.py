@@ -35,10 +35,10 @@ def _pydantic() -> Any:
     return pydantic
 
 
-def _hints(wf: "Workflow") -> dict[str, Any]:
+def _hints(wf: Workflow) -> dict[str, Any]:
     try:
         return typing.get_type_hints(wf.func, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
+    except Exception:  # noqa: BLE001 - unresolvable forward references: fall back to raw annotations
         return dict(getattr(wf.func, "__annotations__", {}) or {})
 
 
@@ -51,7 +51,7 @@ def _root_schema(tp: Any, title: str) -> dict[str, Any]:
         raise ConfigError(f"cannot make a JSON Schema for {title} of type {tp!r}: {exc}") from exc
 
 
-def input_type(wf: "Workflow") -> Any:
+def input_type(wf: Workflow) -> Any:
     try:
         params = list(inspect.signature(wf.func).parameters.values())
     except (TypeError, ValueError):
@@ -67,7 +67,7 @@ def _is_final(tp: Any) -> bool:
         getattr(tp, "__module__", "").startswith("nbflow")
 
 
-def output_type(wf: "Workflow") -> Any:
+def output_type(wf: Workflow) -> Any:
     tp = _hints(wf).get("return", Any)
     if _is_final(typing.get_origin(tp)):
         args = typing.get_args(tp)
@@ -77,15 +77,15 @@ def output_type(wf: "Workflow") -> Any:
     return tp
 
 
-def get_input_jsonschema(wf: "Workflow", config: Any = None) -> dict[str, Any]:
+def get_input_jsonschema(wf: Workflow, config: Any = None) -> dict[str, Any]:
     return _root_schema(input_type(wf), "LangGraphInput")
 
 
-def get_output_jsonschema(wf: "Workflow", config: Any = None) -> dict[str, Any]:
+def get_output_jsonschema(wf: Workflow, config: Any = None) -> dict[str, Any]:
     return _root_schema(output_type(wf), "LangGraphOutput")
 
 
-def get_context_jsonschema(wf: "Workflow") -> dict[str, Any] | None:
+def get_context_jsonschema(wf: Workflow) -> dict[str, Any] | None:
     schema = wf.context_schema
     if schema is None:
         return None
@@ -98,7 +98,7 @@ def get_context_jsonschema(wf: "Workflow") -> dict[str, Any] | None:
         raise ConfigError(f"cannot make a JSON Schema for the context schema {schema!r}: {exc}") from exc
 
 
-def config_schema(wf: "Workflow", *, include: Any = None) -> Any:
+def config_schema(wf: Workflow, *, include: Any = None) -> Any:
     """Deprecated (LangGraph 1.0): the context schema as a pydantic model; warns."""
     from .deprecations import warn_config_schema_method
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from contextvars import Context
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 _handler_cls: type | None = None

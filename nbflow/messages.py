@@ -14,7 +14,7 @@ from typing import Any
 
 def _lc():
     try:
-        from langchain_core import messages as m  # noqa: PLC0415
+        from langchain_core import messages as m
     except ImportError:
         return None
     return m

@@ -26,8 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Literal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from .checkpoint.postgres import PostgresSaver
 from .store import (
@@ -84,7 +85,7 @@ class PostgresStore:
 
     @classmethod
     @contextlib.contextmanager
-    def from_conn_string(cls, conn_string: str, *, pool_size: int = 4, **kwargs: Any) -> Iterator["PostgresStore"]:
+    def from_conn_string(cls, conn_string: str, *, pool_size: int = 4, **kwargs: Any) -> Iterator[PostgresStore]:
         """``with PostgresStore.from_conn_string(uri) as store: store.setup(); ...``"""
         db = PostgresSaver.open(conn_string, pool_size=pool_size)
         store = cls.__new__(cls)
@@ -114,7 +115,7 @@ class PostgresStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "PostgresStore":
+    def __enter__(self) -> PostgresStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -297,6 +298,6 @@ def _fields(row: tuple) -> dict[str, Any]:
         "namespace": tuple(prefix.split(".")),
         "key": key,
         "value": json.loads(text),
-        "created_at": datetime.fromtimestamp(created, timezone.utc),
-        "updated_at": datetime.fromtimestamp(updated, timezone.utc),
+        "created_at": datetime.fromtimestamp(created, UTC),
+        "updated_at": datetime.fromtimestamp(updated, UTC),
     }

@@ -13,7 +13,8 @@ import dataclasses
 import datetime as _dt
 import enum
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nbflow.inert import is_model_class
 
@@ -40,10 +41,10 @@ def summarize(obj: Any, limit: int = 80) -> str:
             return s
     try:
         s = _pv(obj, limit + 1, 0)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a preview never fails: fall back to the type name
         try:
             s = f"<{type_name(type(obj))}>"
-        except Exception:
+        except Exception:  # noqa: BLE001
             s = "<?>"
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -51,7 +52,7 @@ def summarize(obj: Any, limit: int = 80) -> str:
 def _items(parts: Any, budget: int, depth: int, fmt: Callable[[Any, int], str], sort: bool = False) -> str:
     out, used = [], 0
     if sort:
-        parts = sorted((fmt(p, budget) for p in parts))
+        parts = sorted(fmt(p, budget) for p in parts)
         fmt = lambda p, b: p  # noqa: E731
     for p in parts:
         if used > budget:
@@ -89,7 +90,8 @@ def _pv(o: Any, budget: int, depth: int) -> str:
         body = "{" + _items(o.items(), budget, depth, lambda kv, b: f"{sub(kv[0], b)}: {sub(kv[1], b)}") + "}"
         return body if t is dict else f"{t.__name__}({body})"
     if isinstance(o, tuple) and hasattr(t, "_fields"):
-        return f"{t.__name__}(" + _items(zip(t._fields, o), budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
+        fields = zip(t._fields, o, strict=False)
+        return f"{t.__name__}(" + _items(fields, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
@@ -103,7 +105,7 @@ def _pv(o: Any, budget: int, depth: int) -> str:
         return f"{t.__name__}(shape={tuple(o.shape)}, dtype={o.dtype})"
     if mod.startswith("pandas") and t.__name__ == "DataFrame":
         cols = _items(o.columns, budget, depth, lambda c, b: str(c)[:b])
-        return f"DataFrame({o.shape[0]} rows × {o.shape[1]} columns: {cols})"
+        return f"DataFrame({o.shape[0]} rows × {o.shape[1]} columns: {cols})"  # noqa: RUF001 - a real times sign
     if mod.startswith("pandas") and t.__name__ == "Series":
         return f"Series(name={o.name!r}, {len(o)} rows, dtype={o.dtype})"
     s = repr(o)

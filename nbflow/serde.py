@@ -42,7 +42,8 @@ import json
 import sys
 import uuid
 import zoneinfo
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nbflow import inert, serde_decode
 from nbflow.errors import DeserializationError, SerializationError
@@ -94,7 +95,7 @@ def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[
     inert.TRUSTED.add(cls)
 
 
-def register_zone(*zones: "str | zoneinfo.ZoneInfo") -> None:
+def register_zone(*zones: str | zoneinfo.ZoneInfo) -> None:
     """Let ``loads`` revive these named time zones (keys or ``ZoneInfo`` objects).
 
     Loading never reads the tz database, so a checkpoint holding a datetime in
@@ -279,7 +280,7 @@ class Serializer:
                 v = _REGISTRY[name][1](o)
             except _Fail:
                 raise
-            except Exception as ex:
+            except Exception as ex:  # noqa: BLE001 - any encoder failure becomes a SerializationError
                 raise _Fail(o, f"its register_type encoder raised {ex!r}") from None
             return {TAG: "ext", "name": name, "v": self._enc(v)}
         if isinstance(o, enum.Enum):
@@ -440,7 +441,7 @@ class Serializer:
             return fn(self.limits, d)
         except (DeserializationError, RecursionError):
             raise
-        except Exception as ex:
+        except Exception as ex:  # noqa: BLE001 - any decoder failure becomes a DeserializationError
             raise DeserializationError(f"cannot rebuild a {tag!r} value from the checkpoint: "
                                        f"{inert.describe_exception(ex)}") from None
 
@@ -454,7 +455,7 @@ def _parse_plain(text: str) -> Any:
 
 # ---------------------------------------------------------------- encoders
 def _clock(s: Serializer, tag: str, o: Any, v: list) -> dict:
-    d = {TAG: tag, "v": v + [o.hour, o.minute, o.second, o.microsecond], "tz": s._tz(o.tzinfo)}
+    d = {TAG: tag, "v": [*v, o.hour, o.minute, o.second, o.microsecond], "tz": s._tz(o.tzinfo)}
     return {**d, "fold": 1} if o.fold else d
 
 

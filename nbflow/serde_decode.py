@@ -26,7 +26,8 @@ import re
 import sys
 import uuid
 import zoneinfo
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nbflow import inert
 from nbflow.errors import DeserializationError

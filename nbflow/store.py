@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from nbflow.errors import NbflowError
@@ -261,7 +261,7 @@ def _matches_path(namespace: Namespace, pattern: Namespace, *, suffix: bool) -> 
     if len(pattern) > len(namespace):
         return False
     part = namespace[len(namespace) - len(pattern) :] if suffix else namespace[: len(pattern)]
-    return all(p == "*" or p == n for p, n in zip(pattern, part))
+    return all(p == "*" or p == n for p, n in zip(pattern, part, strict=False))
 
 
 def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
@@ -330,7 +330,7 @@ class InMemoryStore:
         seconds = None if ttl is None else ttl * 60.0
         with self._lock:
             now = self._clock()
-            stamp = datetime.fromtimestamp(now, timezone.utc)
+            stamp = datetime.fromtimestamp(now, UTC)
             self._seq += 1
             bucket = self._data.setdefault(namespace, {})
             old = bucket.get(key)

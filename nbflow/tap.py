@@ -25,8 +25,9 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("nbflow.tap")
 
@@ -88,7 +89,7 @@ def publish(item: TapEvent) -> None:
     for fn in _listeners:
         try:
             fn(item)
-        except Exception:  # noqa: BLE001 - a listener must never break a run
+        except Exception:
             log.exception("nbflow tap listener %r raised; it has been removed", fn)
             unsubscribe(fn)
 

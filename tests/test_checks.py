@@ -1,11 +1,12 @@
-"""Static checks of the runtime core, so `make test` fails when one fails.
+"""Static checks of nbflow, so `make test` fails when one fails.
 
 * the layer contract (.importlinter, run by import-linter's ``lint-imports``):
   layers import downward only, siblings not at all;
 * no import cycle anywhere in nbflow (module level, annotation-only imports aside);
-* ruff and mypy (rules in pyproject.toml) over the runtime modules in RUNTIME.
-
-RUNTIME lists what meets the rules today; widen it as other parts do.
+* ruff (rules in pyproject.toml) over the paths in LINTED: all of nbflow/ but the
+  notebook layer, which joins once it is clean;
+* mypy over all of nbflow/; the modules still carrying type errors are listed in
+  pyproject's ``[[tool.mypy.overrides]]`` (debt to pay down, module by module).
 """
 
 from __future__ import annotations
@@ -19,11 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME = [
-    "nbflow/__init__.py", "nbflow/errors.py", "nbflow/types.py", "nbflow/kinds.py", "nbflow/config.py",
-    "nbflow/replay.py", "nbflow/events.py", "nbflow/graph.py", "nbflow/policies.py", "nbflow/snapshot.py",
-    "nbflow/history.py", "nbflow/func.py", "nbflow/shapes.py", "nbflow/engine", "nbflow/executors", "nbflow/testing",
-]
+LINTED = ["nbflow", "--extend-exclude", "nbflow/notebook"]
 BIN = Path(sys.executable).parent
 
 
@@ -80,10 +77,11 @@ def test_no_import_cycles():
 
 
 def test_ruff(tmp_path):
-    res = _run([_tool("ruff"), "check", "--no-cache", "--output-format", "concise", *RUNTIME], tmp_path)
+    res = _run([_tool("ruff"), "check", "--no-cache", "--output-format", "concise", *LINTED], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_mypy(tmp_path):
-    res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), *RUNTIME], tmp_path)
+    # All of nbflow/; modules still carrying type errors are listed in pyproject's mypy overrides.
+    res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), "nbflow"], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr

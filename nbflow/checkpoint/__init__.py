@@ -1,5 +1,6 @@
 """Checkpointers: where nbflow keeps a thread's checkpoints and its task journal."""
 
+from .aiosqlite import AsyncSqliteSaver
 from .base import (
     BaseCheckpointSaver,
     CheckpointRecord,
@@ -10,7 +11,6 @@ from .base import (
 )
 from .memory import InMemorySaver, MemorySaver
 from .sqlite import SqliteSaver
-from .aiosqlite import AsyncSqliteSaver
 
 
 def __getattr__(name: str):

@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ..errors import ConfigError
 from .base import CheckpointRecord, WriteRecord
@@ -55,7 +56,7 @@ class AsyncSqliteSaver(SqliteSaver):
     @contextlib.asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
-    ) -> AsyncIterator["AsyncSqliteSaver"]:
+    ) -> AsyncIterator[AsyncSqliteSaver]:
         """``async with AsyncSqliteSaver.from_conn_string("x.sqlite") as saver: ...``; closes on exit."""
         saver = await asyncio.to_thread(cls, conn_string, **kwargs)
         try:
@@ -67,7 +68,7 @@ class AsyncSqliteSaver(SqliteSaver):
         """Close the connection (if the saver opened it) without blocking the loop."""
         await asyncio.to_thread(self.close)
 
-    async def __aenter__(self) -> "AsyncSqliteSaver":
+    async def __aenter__(self) -> AsyncSqliteSaver:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

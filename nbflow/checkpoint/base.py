@@ -23,8 +23,8 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..errors import NbflowError
 
@@ -127,7 +127,7 @@ class BaseCheckpointSaver(ABC):
     def delete_thread(self, thread_id: str) -> None:
         """Remove every checkpoint and write of a thread."""
 
-    def close(self) -> None:  # pragma: no cover - default no-op
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default  # pragma: no cover
         pass
 
     def __enter__(self):

@@ -19,7 +19,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord

@@ -44,7 +44,8 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 try:
@@ -258,7 +259,7 @@ class PostgresSaver(BaseCheckpointSaver):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         synchronous_commit: str | None = None,
-    ) -> Iterator["PostgresSaver"]:
+    ) -> Iterator[PostgresSaver]:
         """``with PostgresSaver.from_conn_string(uri) as saver: saver.setup(); ...``
 
         Opens a pool of up to ``pool_size`` connections (autocommit), checks the
@@ -286,7 +287,7 @@ class PostgresSaver(BaseCheckpointSaver):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         synchronous_commit: str | None = None,
-    ) -> "PostgresSaver":
+    ) -> PostgresSaver:
         """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`);
         the arguments are :meth:`from_conn_string`'s."""
         check_conninfo(conn_string)
@@ -426,7 +427,7 @@ class PostgresSaver(BaseCheckpointSaver):
         if len(rows) == 1:
             self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITE, rows[0]))
             return
-        columns = [list(col) for col in zip(*rows)]
+        columns = [list(col) for col in zip(*rows, strict=True)]
         self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITES, columns))
 
     def _insert_on_writer(self, rows: list[tuple]) -> None:
@@ -439,7 +440,7 @@ class PostgresSaver(BaseCheckpointSaver):
             if len(rows) == 1:
                 conn.execute(_INSERT_WRITE, rows[0])
             else:
-                conn.execute(_INSERT_WRITES, [list(col) for col in zip(*rows)])
+                conn.execute(_INSERT_WRITES, [list(col) for col in zip(*rows, strict=True)])
         except (psycopg.Error, PoolTimeout) as exc:
             if conn is not None and (conn.closed or conn.broken):
                 self._writer = None
@@ -529,7 +530,7 @@ def _describe_connection(conn: Any) -> str:
     try:
         info = conn.info
         return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
-    except Exception:  # a closed connection: fall back to a generic name
+    except Exception:  # noqa: BLE001 - a closed connection: fall back to a generic name
         return "<psycopg connection>"
 
 
@@ -564,7 +565,7 @@ def _open_pool(conn_string: str, pool_size: int, connect_timeout: float, synchro
     )
     try:
         pool.open(wait=True, timeout=connect_timeout)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - closed, then re-raised as a SaverConnectionError
         pool.close()
         raise SaverConnectionError(
             f"PostgresSaver cannot open a connection pool on {where}: {_first_line(exc)}"

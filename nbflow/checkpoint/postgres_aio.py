@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from .base import CheckpointRecord, WriteRecord
 from .postgres import PostgresSaver
@@ -32,7 +32,7 @@ class AsyncPostgresSaver(PostgresSaver):
     @contextlib.asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
         cls, conn_string: str, *, pool_size: int = 4, connect_timeout: float = 10.0
-    ) -> AsyncIterator["AsyncPostgresSaver"]:
+    ) -> AsyncIterator[AsyncPostgresSaver]:
         saver = await asyncio.to_thread(
             cls.open, conn_string, pool_size=pool_size, connect_timeout=connect_timeout
         )

@@ -16,7 +16,8 @@ that wording.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import DeserializationError
 from ..inert import Stored, describe_row, label
@@ -59,7 +60,7 @@ def _check(values: Sequence[Any], columns: tuple, describe: Any) -> None:
     if len(values) != len(columns):
         raise DeserializationError(f"cannot read {describe()}: it has {len(values)} columns, "
                                    f"expected {len(columns)}")
-    for v, (name, kinds) in zip(values, columns):
+    for v, (name, kinds) in zip(values, columns, strict=True):
         if type(v) not in kinds:
             expected = " or ".join("text" if k is str else "bytes" if k in (bytes, Stored) else
                                    "null" if k is _NONE else k.__name__ for k in kinds)

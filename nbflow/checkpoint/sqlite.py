@@ -42,7 +42,8 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from ..serde import default_serializer
@@ -216,7 +217,7 @@ class SqliteSaver(BaseCheckpointSaver):
     @contextlib.contextmanager
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
-    ) -> Iterator["SqliteSaver"]:
+    ) -> Iterator[SqliteSaver]:
         """``with SqliteSaver.from_conn_string("x.sqlite") as saver: ...``; closes on exit."""
         saver = cls(conn_string, **kwargs)
         try:

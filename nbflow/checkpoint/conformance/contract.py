@@ -36,8 +36,17 @@ import time
 
 import pytest
 
-from ..base import ERROR, INTERRUPT, RESULT, RESUME, ROOT, BaseCheckpointSaver, CheckpointRecord, WriteRecord
-from ..base import new_checkpoint_id
+from ..base import (
+    ERROR,
+    INTERRUPT,
+    RESULT,
+    RESUME,
+    ROOT,
+    BaseCheckpointSaver,
+    CheckpointRecord,
+    WriteRecord,
+    new_checkpoint_id,
+)
 from ..memory import InMemorySaver, MemorySaver
 
 __all__ = ["SaverContract", "ckpt", "wr", "chain", "strip_seq"]
@@ -321,7 +330,7 @@ class SaverContract:
                         k += 1
                     if k % 50 == 0:
                         checkpointer.put_checkpoint(ckpt(tid, step=k))
-            except BaseException as exc:  # pragma: no cover - reported below
+            except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
                 errors.append(exc)
 
         def reader() -> None:
@@ -331,7 +340,7 @@ class SaverContract:
                     for tid in checkpointer.list_threads():
                         checkpointer.list_writes(tid)
                         checkpointer.list_checkpoints(tid, limit=5)
-            except BaseException as exc:  # pragma: no cover
+            except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
                 errors.append(exc)
 
         threads = [threading.Thread(target=worker, args=(i,)) for i in range(n_workers)]
@@ -372,7 +381,7 @@ class SaverContract:
                     mine = [w.path for w in checkpointer.get_writes("G", "", cp.checkpoint_id)
                             if w.task_id == f"w{i}"]
                     assert mine[-len(rows):] == [w.path for w in rows], (i, r, mine)
-            except BaseException as exc:  # pragma: no cover - reported below
+            except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
                 errors.append(exc)
                 barrier.abort()
 

@@ -107,7 +107,7 @@ class TempPostgres:
 
     # -- lifecycle --------------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> "TempPostgres":
+    def start(self, timeout: float = 60.0) -> TempPostgres:
         bindir = self.bindir or find_bindir()
         if bindir is None:
             raise PostgresUnavailable(MISSING_HINT)
@@ -185,7 +185,7 @@ class TempPostgres:
                 )
         self._cleanup()
 
-    def __enter__(self) -> "TempPostgres":
+    def __enter__(self) -> TempPostgres:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
