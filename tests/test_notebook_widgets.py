@@ -636,3 +636,57 @@ def test_a_view_whose_front_end_has_not_asked_yet_gets_whole_snapshots(sent):
     assert [r["name"] for r in snap["rows"]] == ["draft"]
     click(view, kind="snapshot_request")  # once it has asked, changes go out as batches again
     assert view._synced
+
+
+def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
+    """Stop while running (a widget message, as the button sends): the view shows "stopped", the abandoned
+    task's row and how to continue; Continue (another message) runs invoke(None, config) to the end."""
+    started, release = threading.Event(), threading.Event()
+
+    @task
+    def quick(x: int) -> int:
+        return x + 1
+
+    @task
+    def slow(x: int) -> int:
+        started.set()
+        release.wait(10)
+        return x * 10
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def stoppable(x: int) -> int:
+        a = quick(x).result()
+        fut = slow(a)
+        started.wait(10)  # slow runs on a worker thread, so the stop can abandon it
+        return fut.result()
+
+    view = show(stoppable, 1, config=cfg("s1"))
+    assert started.wait(10)
+    click(view, kind="snapshot_request")
+    click(view, kind="stop")
+    assert view.wait(10) == "stopped"
+    state = view.state
+    assert state["status"] == "stopped" and "invoke(None, config)" in state["last_event"]
+    rows = {r["name"]: r for r in view.rows}
+    assert rows["quick"]["state"] == "ok"
+    assert rows["slow"]["state"] == "stopped" and "abandoned" in rows["slow"]["error"]
+    wait_for(lambda: last_state(sent, view)["status"] == "stopped")
+    assert {r["name"]: r["state"] for r in front_rows(sent, view).values()} == {"quick": "ok", "slow": "stopped"}
+    assert "stopped" in view.transcript and "invoke(None, config)" in view.transcript
+    assert [i.status for i in stoppable.get_invocations(cfg("s1"))] == ["stopped"]
+    # a second Stop has nothing to stop: the view says so instead of failing silently
+    click(view, kind="stop")
+    assert view.stop() is False
+    # Continue: quick comes from the checkpoint, slow runs again, the same rows turn ok.
+    release.set()
+    started.clear()
+    click(view, kind="continue")
+    assert view.wait(10) == "done"
+    assert view.value == 20
+    rows = {r["name"]: r for r in view.rows}
+    assert rows["quick"]["state"] == "ok" and rows["slow"]["state"] == "ok" and len(rows) == 2
+    wait_for(lambda: last_state(sent, view)["status"] == "done")
+    # Continue on a finished thread is refused with a message in the view
+    click(view, kind="continue")
+    errors = custom(sent, view, "action_error")
+    assert errors and "not stopped" in errors[-1]["message"]

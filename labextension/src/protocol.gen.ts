@@ -3,10 +3,10 @@
 
 export const VERSION = 2 as const;
 export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison"] as const;
-export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare"] as const;
-export const ROW_STATES = ["running", "ok", "cached", "error", "waiting"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue"] as const;
+export const ROW_STATES = ["running", "ok", "cached", "error", "waiting", "stopped"] as const;
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
-export const STATUSES = ["idle", "running", "interrupted", "done", "error"] as const;
+export const STATUSES = ["idle", "running", "interrupted", "done", "error", "stopped"] as const;
 export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
 
 /** One input of a schema form (built by ``forms.field_spec``). */
@@ -70,7 +70,7 @@ export interface Row {
   name: string;
   path: string;
   depth: number;
-  state: "running" | "ok" | "cached" | "error" | "waiting";
+  state: "running" | "ok" | "cached" | "error" | "waiting" | "stopped";
   preview: string;
   error: string;
   duration: number;
@@ -93,7 +93,7 @@ export interface RunState {
   name: string;
   workflow: string;
   thread_id: string | null;
-  status: "idle" | "running" | "interrupted" | "done" | "error";
+  status: "idle" | "running" | "interrupted" | "done" | "error" | "stopped";
   done: number;
   total: number;
   active_s: number;
@@ -214,5 +214,13 @@ export interface ForkMsg {
   value?: unknown;
   same_thread?: boolean;
 }
+export interface StopMsg {
+  kind: "stop";
+  v: number;
+}
+export interface ContinueMsg {
+  kind: "continue";
+  v: number;
+}
 export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg;
-export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg;

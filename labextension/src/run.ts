@@ -12,10 +12,10 @@ import { questionList } from "./questions";
 import { watchConnection } from "./conn";
 
 const STATUS_WORDS: Record<string, string> = {
-  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed",
+  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed", stopped: "stopped",
 };
-const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error" };
-const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting" };
+const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" };
+const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" };
 
 /** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
 const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null }>();
@@ -51,6 +51,7 @@ function rowInner(r: Row): string {
   if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
   if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
   if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
+  if (r.state === "stopped") html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`;
   if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
   return html;
 }
@@ -85,13 +86,20 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const bar = h("span", { class: "nbflow-progress-bar" });
   const count = h("span", { class: "nbflow-progress-text" });
   const progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count);
-  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress);
+  const stopBtn = h("button", { type: "button", class: "nbflow-button nbflow-stop", "data-testid": "nbflow-stop", hidden: true,
+    title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed" }, icon("stopped"), " Stop");
+  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn);
+  const continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue");
+  const stoppedBox = h("div", { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: true },
+    h("span", { text: "Stopped. Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
+    h("code", { text: "wf.invoke(None, config)" }), h("span", { text: "). " }), continueBtn);
+  const actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: true });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
   const rowsBox = h("div", { class: "nbflow-log", role: "list" });
   const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
-  append(root, header, banner, rowsBox, event, errorBox);
+  append(root, header, banner, rowsBox, event, stoppedBox, actionError, errorBox);
   el.append(root);
 
   const conn = watchConnection(model, (why) => {
@@ -103,7 +111,15 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
       h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }), ".");
     root.dataset.kernel = "gone";
     questions.disable("Not connected to the kernel");
+    stopBtn.disabled = true;
+    continueBtn.disabled = true;
   });
+  const act = (kind: "stop" | "continue", btn: HTMLButtonElement) => {
+    actionError.hidden = true;
+    if (conn.send(msg(kind))) btn.disabled = true;
+  };
+  stopBtn.addEventListener("click", () => act("stop", stopBtn));
+  continueBtn.addEventListener("click", () => act("continue", continueBtn));
   const questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox);
   root.append(resultBox);
@@ -167,7 +183,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     count.textContent = s.total ? `${s.done}/${s.total} tasks` : "";
     progress.hidden = !s.total;
     bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round((100 * s.done) / s.total)}%` : "0%";
-    event.hidden = !s.last_event && !s.events;
+    event.hidden = (!s.last_event && !s.events) || s.status === "stopped";
     event.textContent = s.events ? `${s.events} events · latest: ${s.last_event}` : s.last_event;
     errorBox.hidden = s.status !== "error";
     clear(errorBox);
@@ -180,6 +196,11 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     resultBox.hidden = !s.has_result;
     if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
     questions.update(s.questions);
+    const gone = conn.gone();
+    stopBtn.hidden = !(s.status === "running" && s.thread_id);
+    stopBtn.disabled = gone || s.last_event === "stopping…";
+    stoppedBox.hidden = s.status !== "stopped";
+    continueBtn.disabled = gone;
     tick();
     void sinceAt;
   };
@@ -216,7 +237,11 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     if (!content || typeof content !== "object") return;
     if (content.kind === "snapshot") onSnapshot(content);
     else if (content.kind === "batch") onBatch(content);
-    else if (content.kind === "resume_error") {
+    else if (content.kind === "action_error") {
+      actionError.hidden = false;
+      actionError.textContent = content.message;
+      stopBtn.disabled = continueBtn.disabled = conn.gone();
+    } else if (content.kind === "resume_error") {
       const e = content as ResumeErrorMsg;
       questions.showErrors(e.id, e.message, e.errors ?? []);
     }

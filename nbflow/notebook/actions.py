@@ -11,6 +11,8 @@ every view of the thread updates) and return the thread's :class:`~.live.Live`.
   came from (``origin``), so a form answered elsewhere can say so.
 * :func:`answer` decodes a front-end ``resume`` message into a value.
 * :func:`attach` returns the Live of an existing thread without running anything.
+* :func:`stop` stops the thread's running invocation (``Workflow.stop``);
+  :func:`continue_` continues a stopped one (``invoke(None, config)``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,23 @@ def _drain(h: Any, live: Live, events: Any, fold: bool) -> None:
             h.failed(live, RuntimeError("the run ended without a result"))
 
 
+def stop(live: Live) -> bool:
+    """Stop the invocation running on ``live``'s thread; False when nothing was running there."""
+    if live.model.thread_id is None:
+        raise RuntimeError(f"{live.model.workflow}: a run without a thread (no checkpointer) cannot be stopped")
+    return bool(live.workflow.stop(live.config))
+
+
+def continue_(live: Live) -> Live:
+    """Continue the thread's stopped invocation from its last finished task (``invoke(None, config)``)."""
+    with live.lock:
+        status = live.model.status
+    if status != "stopped":
+        raise RuntimeError(f"{live.model.workflow}: thread {live.model.thread_id} is {status}, not stopped; "
+                           "there is nothing to continue")
+    return start(live.workflow, None, live.config, live)
+
+
 def pending(live: Live) -> dict:
     with live.lock:
         return dict(live.model.pending)
@@ -122,4 +141,4 @@ def answer(live: Live, msg: Mapping) -> tuple[str, Any]:
     return str(iid), decode_answer(intr, msg)
 
 
-__all__ = ["answer", "attach", "live_for", "pending", "resume", "resume_value", "start"]
+__all__ = ["answer", "attach", "continue_", "live_for", "pending", "resume", "resume_value", "start", "stop"]

@@ -22,6 +22,8 @@ Front end → kernel
     ``resume_all``        answer several questions of one thread at once: ``{answers: [Answer]}``
     ``replay`` / ``fork`` timeline actions; ``refresh`` reload from the checkpointer
     ``compare``           timeline: ``{left, right}`` invocation indexes
+    ``stop``              run view: stop the thread's running invocation (``Workflow.stop``)
+    ``continue``          run view: continue a stopped invocation (``invoke(None, config)``)
 
 This module is also a script: ``python protocol.py --ts OUT`` writes the
 TypeScript types, ``--schema OUT`` the JSON schema.
@@ -37,15 +39,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 VERSION = 2
 
 TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison")
-TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare")
+TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue")
 ROW_KINDS = ("task", "message", "run")
-ROW_STATES = ("running", "ok", "cached", "error", "waiting")
+ROW_STATES = ("running", "ok", "cached", "error", "waiting", "stopped")
 FORM_KINDS = ("schema", "inbox", "options", "text")
-STATUSES = ("idle", "running", "interrupted", "done", "error")
+STATUSES = ("idle", "running", "interrupted", "done", "error", "stopped")
 QUESTION_STATES = ("pending", "answered", "superseded")
 
-Status = Literal["idle", "running", "interrupted", "done", "error"]
-RowState = Literal["running", "ok", "cached", "error", "waiting"]
+Status = Literal["idle", "running", "interrupted", "done", "error", "stopped"]
+RowState = Literal["running", "ok", "cached", "error", "waiting", "stopped"]  # stopped: abandoned by a stop
 QuestionState = Literal["pending", "answered", "superseded"]
 
 
@@ -273,6 +275,16 @@ class ReplayMsg(TypedDict):
     index: int
 
 
+class StopMsg(TypedDict):
+    kind: Literal["stop"]
+    v: int
+
+
+class ContinueMsg(TypedDict):
+    kind: Literal["continue"]
+    v: int
+
+
 class ForkMsg(TypedDict):
     kind: Literal["fork"]
     v: int
@@ -285,10 +297,11 @@ class ForkMsg(TypedDict):
 TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
-                           Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg)
+                           Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
+                           StopMsg, ContinueMsg)
 UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg"),
           "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
-                       "CompareMsg")}
+                       "CompareMsg", "StopMsg", "ContinueMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
              "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
 

@@ -24,6 +24,7 @@ import traceback as tb
 from typing import Any
 
 from .. import events as ev
+from ..errors import RunStopped
 from ..serde import summarize
 from .forms import form_spec, pretty
 
@@ -34,6 +35,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ORIGIN_CODE = "code (invoke / stream / Command)"
 ORIGIN_STORED = "an earlier session (from the checkpoint)"
+STOPPED_NOTE = "stopped by Workflow.stop(); finished tasks are checkpointed: continue with invoke(None, config)"
+ABANDONED = "abandoned by the stop (runs again on continue)"
 
 
 def _preview(obj: Any, limit: int = PREVIEW) -> str:
@@ -236,7 +239,7 @@ class ThreadModel:
         status = inv.status
         if status == "running" and not live_running:
             self.last_event = "the last invocation never finished (its process may have stopped)"
-        self.status = status if status in ("done", "interrupted", "error", "running") else "idle"
+        self.status = status if status in ("done", "interrupted", "error", "running", "stopped") else "idle"
         span = (inv.ended_at or inv.started_at) - inv.started_at
         if any(q["state"] == "answered" for q in self.questions.values()):
             self.waiting_s = max(0.0, span - self.active_s)
@@ -244,6 +247,8 @@ class ThreadModel:
             self.value, self.has_result = inv.value, True
         elif status == "error":
             self.error = inv.error or "error"
+        elif status == "stopped":
+            self.last_event = STOPPED_NOTE
         elif status == "interrupted":
             self.wait_since = inv.ended_at
         self.stale = False
@@ -265,7 +270,7 @@ class ThreadModel:
         if not e.resuming:
             self.invocation += 1
             self._clear()
-        else:
+        elif self.pending or self.answer_hint is not None:  # a resume (not a continue after a stop)
             self._answered(e.ts)
         if self.wait_since is not None:
             self.waiting_s += max(0.0, e.ts - self.wait_since)
@@ -334,7 +339,9 @@ class ThreadModel:
             return
         if row is None:
             row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
-        if e.error is not None:
+        if isinstance(e.error, RunStopped):
+            row.update(state="stopped", error=ABANDONED, preview="")
+        elif e.error is not None:
             row.update(state="error", error=error_text(e.error), preview="")
         elif e.interrupts:
             row.update(state="waiting", preview="")
@@ -396,6 +403,18 @@ class ThreadModel:
         self._settle(e.ts)
         self.failed(e.error)
 
+    def _on_stopped(self, e: ev.RunStopped) -> None:
+        """``Workflow.stop`` ended the invocation: tasks still running were abandoned."""
+        if e.ns:
+            return
+        self._settle(e.ts)
+        self.status = "stopped"
+        self.last_event = STOPPED_NOTE
+        for key, row in self.rows.items():
+            if row["state"] == "running":
+                row.update(state="stopped", error=ABANDONED)
+                self.dirty.add(key)
+
     def failed(self, exc: BaseException) -> None:
         """The run stopped with ``exc`` (a RunError, or a stream that broke)."""
         if self.run_since is not None:
@@ -410,7 +429,14 @@ class ThreadModel:
         self.state_dirty = True
 
     def edited(self, kind: str) -> None:
-        """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver."""
+        """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver.
+
+        A ``stop`` writes nothing yet: the run's own :class:`~nbflow.events.RunStopped` settles the
+        model (a reload would lose the abandoned tasks, which have no stored record)."""
+        if kind == "stop":
+            self.last_event = "stopping…"
+            self.state_dirty = True
+            return
         self.stale = True
         self.last_event = f"thread edited ({kind})"
         self.state_dirty = True
@@ -453,6 +479,7 @@ _HANDLERS = {
     ev.RunEnd: ThreadModel._on_run_end,
     ev.RunInterrupted: ThreadModel._on_interrupted,
     ev.RunError: ThreadModel._on_error,
+    ev.RunStopped: ThreadModel._on_stopped,
 }
 
 
@@ -469,4 +496,4 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
 
 
-__all__ = ["ORIGIN_CODE", "ORIGIN_STORED", "ThreadModel", "error_text", "row_order", "run_state"]
+__all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order", "run_state"]

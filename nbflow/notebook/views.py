@@ -34,9 +34,9 @@ def _preview(obj: Any, limit: int = PREVIEW) -> str:
 
 
 # ---------------------------------------------------------------------------- run view fallbacks
-_MARK = {"ok": "✓", "cached": "✓", "error": "✗", "waiting": "?", "running": "…"}
+_MARK = {"ok": "✓", "cached": "✓", "error": "✗", "waiting": "?", "running": "…", "stopped": "■"}
 _STATUS_WORDS = {"idle": "idle", "running": "running", "interrupted": "waiting for input", "done": "done",
-                 "error": "failed"}
+                 "error": "failed", "stopped": "stopped"}
 
 
 def _position(path: str) -> tuple[int, ...]:
@@ -63,7 +63,7 @@ def transcript(state: dict, rows: list[dict]) -> str:
         line = f"{pad}{_MARK.get(r['state'], '?')} {r['name']}{badges}"
         if r["state"] in ("ok", "cached") and r["preview"]:
             line += f" → {r['preview']}"
-        elif r["state"] == "error":
+        elif r["state"] in ("error", "stopped"):
             line += f": {r['error']}"
         elif r["state"] == "waiting":
             line += " (waiting for an answer)"
@@ -75,6 +75,8 @@ def transcript(state: dict, rows: list[dict]) -> str:
         elif q["state"] == "superseded":
             line += " (superseded)"
         lines.append(line)
+    if state["status"] == "stopped":
+        lines.append("  ■ stopped: continue with invoke(None, config) or the view's Continue button")
     if state["status"] == "error" and state["error"]:
         lines.append(f"  ✗ {state['error']}")
         if state.get("error_where"):
@@ -104,7 +106,7 @@ def static_html(state: dict, rows: list[dict]) -> str:
         badges = "".join(f' <span class="nbflow-badge">{b}</span>'
                          for b, on in (("cached", r["cached"]), ("from checkpoint", r["replayed"])) if on)
         tail = (f" → <code>{_esc(r['preview'])}</code>" if r["state"] in ("ok", "cached") and r["preview"] else
-                f' <span class="nbflow-error">{_esc(r["error"])}</span>' if r["state"] == "error" else
+                f' <span class="nbflow-error">{_esc(r["error"])}</span>' if r["state"] in ("error", "stopped") else
                 " <i>waiting for an answer</i>" if r["state"] == "waiting" else "")
         parts.append(f'<li class="nbflow-task" data-state="{_esc(r["state"])}">{_MARK.get(r["state"], "?")} '
                      f"<b>{_esc(r['name'])}</b>{badges}{tail}</li>")
@@ -114,6 +116,8 @@ def static_html(state: dict, rows: list[dict]) -> str:
         parts.append(f'<li class="nbflow-question" data-state="{q["state"]}">? <code>{_esc(q["summary"])}</code>'
                      f"{tail}</li>")
     parts.append("</ul>")
+    if st == "stopped":
+        parts.append('<div class="nbflow-stopped-note">Stopped: continue with <code>invoke(None, config)</code></div>')
     if st == "error" and state["error"]:
         parts.append(f'<div class="nbflow-error">{_esc(state["error"])}</div>')
         if state.get("error_where"):

@@ -174,11 +174,24 @@ class RunView(_Base):
             _answer(self, self.live, [content], "a run view")
         elif kind == "resume_all":
             _answer(self, self.live, list(content.get("answers") or []), "a run view")
+        elif kind in ("stop", "continue"):
+            try:
+                self.stop() if kind == "stop" else self.continue_()
+            except Exception as exc:  # noqa: BLE001 - reported in the view
+                self._send_kind("action_error", message=_error_message(exc))
 
     # ------------------------------------------------------------------ Python API
     def resume(self, value: Any) -> None:
         """Answer the open question (or ``{interrupt_id: value, ...}``); the run continues in the background."""
         actions.resume_value(self.live, value, "code (view.resume)")
+
+    def stop(self) -> bool:
+        """Stop the thread's running invocation (the Stop button); False when nothing was running."""
+        return actions.stop(self.live)
+
+    def continue_(self) -> None:
+        """Continue a stopped invocation from its last finished task (the Continue button)."""
+        actions.continue_(self.live)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the thread is not ``running`` (or ``timeout`` seconds); returns the status."""

@@ -349,3 +349,65 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "true")
     tl.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "timeline-branches-compare.png")
+
+
+def test_stop_while_running_then_continue(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "stop.ipynb", [
+        SETUP + '''
+import threading
+started, gate = threading.Event(), threading.Event()
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    started.set()
+    gate.wait(60)
+    return x * 10
+
+@entrypoint(checkpointer=saver)
+def stoppable(x):
+    a = quick(x).result()
+    fut = slow(a)
+    started.wait(60)  # slow runs on a worker thread, so a stop can abandon it
+    return fut.result()
+''',
+        'nbflow.show(stoppable, 1, config={"configurable": {"thread_id": "st"}})',
+        "gate.set()",
+    ])
+    open_notebook(page, lab, "stop.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
+    expect(run.locator('.nbflow-entry[data-state="running"]')).to_have_count(1, timeout=RUN_MS)
+    stop = run.locator('[data-testid="nbflow-stop"]')
+    expect(stop).to_be_visible()
+    stop.click()
+    expect(run).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
+    expect(run.locator(".nbflow-status-text")).to_have_text("stopped")
+    expect(run.locator(".nbflow-status-icon .nbflow-icon-stopped")).to_have_count(1)
+    expect(stop).to_be_hidden()
+    abandoned = run.locator('.nbflow-entry[data-state="stopped"]')
+    expect(abandoned).to_have_count(1)
+    expect(abandoned).to_contain_text("slow")
+    expect(abandoned).to_contain_text("abandoned")
+    expect(run.locator('.nbflow-entry[data-state="ok"]')).to_contain_text("quick")
+    note = run.locator('[data-testid="nbflow-stopped"]')
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("invoke(None, config)")
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "run-stopped.png")
+    # Continue: the abandoned task runs again, this time to the end.
+    run_cell(page, 2)
+    wait_kernel_idle(page, RUN_MS)
+    note.locator('[data-testid="nbflow-continue"]').click()
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("20")
+    expect(run.locator(".nbflow-progress-text")).to_have_text("2/2 tasks")
+    expect(note).to_be_hidden()
+    screenshot(page, tmp_path, "run-continued.png")

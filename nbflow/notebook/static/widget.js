@@ -41,7 +41,9 @@ var PATHS = {
   superseded: "M3 8h10",
   chevron: "M6 4l4 4-4 4",
   link: "M9 3h4v4M13 3l-6 6M11 9v4H3V5h4",
-  plug: "M6 2v3M10 2v3M4 5h8v3a4 4 0 0 1-8 0zM8 12v2"
+  plug: "M6 2v3M10 2v3M4 5h8v3a4 4 0 0 1-8 0zM8 12v2",
+  stopped: "M4.5 4.5h7v7h-7z",
+  play: "M5 3.5l7 4.5-7 4.5z"
 };
 function icon(name, title = "") {
   let ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
@@ -346,8 +348,9 @@ var STATUS_WORDS = {
   running: "running",
   interrupted: "waiting for input",
   done: "done",
-  error: "failed"
-}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error" }, ROW_ICON = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting" }, uiState = /* @__PURE__ */ new Map();
+  error: "failed",
+  stopped: "stopped"
+}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, ROW_ICON = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
 function sortKey(key) {
   let i = key.indexOf("|"), path = key.slice(i + 1);
   return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
@@ -365,7 +368,7 @@ function rowInner(r) {
   if (r.kind === "message")
     return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}<div class="nbflow-message">${esc(r.text)}</div>`;
   let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span><span class="nbflow-task-name">${esc(r.name)}</span>`;
-  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
+  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "stopped" && (html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
 }
 function rowSig(r) {
   return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
@@ -380,8 +383,21 @@ function fillRow(el, r) {
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
   uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null });
-  let ui = uiState.get(uid), root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" }), name = h("span", { class: "nbflow-name" }), thread = h("span", { class: "nbflow-thread" }), statusIcon = h("span", { class: "nbflow-status-icon" }), statusText = h("span", { class: "nbflow-status-text" }), status = h("span", { class: "nbflow-status" }, statusIcon, statusText), times = h("span", { class: "nbflow-elapsed", title: "active: time the workflow ran \xB7 waiting: time spent waiting for answers" }), bar = h("span", { class: "nbflow-progress-bar" }), count = h("span", { class: "nbflow-progress-text" }), progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count), header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowsBox = h("div", { class: "nbflow-log", role: "list" }), event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
-  append(root, header, banner, rowsBox, event, errorBox), el.append(root);
+  let ui = uiState.get(uid), root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" }), name = h("span", { class: "nbflow-name" }), thread = h("span", { class: "nbflow-thread" }), statusIcon = h("span", { class: "nbflow-status-icon" }), statusText = h("span", { class: "nbflow-status-text" }), status = h("span", { class: "nbflow-status" }, statusIcon, statusText), times = h("span", { class: "nbflow-elapsed", title: "active: time the workflow ran \xB7 waiting: time spent waiting for answers" }), bar = h("span", { class: "nbflow-progress-bar" }), count = h("span", { class: "nbflow-progress-text" }), progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count), stopBtn = h("button", {
+    type: "button",
+    class: "nbflow-button nbflow-stop",
+    "data-testid": "nbflow-stop",
+    hidden: !0,
+    title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed"
+  }, icon("stopped"), " Stop"), header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn), continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue"), stoppedBox = h(
+    "div",
+    { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: !0 },
+    h("span", { text: "Stopped. Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
+    h("code", { text: "wf.invoke(None, config)" }),
+    h("span", { text: "). " }),
+    continueBtn
+  ), actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: !0 }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowsBox = h("div", { class: "nbflow-log", role: "list" }), event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
+  append(root, header, banner, rowsBox, event, stoppedBox, actionError, errorBox), el.append(root);
   let conn = watchConnection(model, (why) => {
     let tid = state?.thread_id;
     banner.hidden = !1, clear(banner), append(
@@ -392,8 +408,12 @@ function renderRun(model, el) {
       "To continue, re-run the cell, or reattach with ",
       h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }),
       "."
-    ), root.dataset.kernel = "gone", questions.disable("Not connected to the kernel");
-  }), questions = questionList((m) => conn.send(m), {}, ui.drafts);
+    ), root.dataset.kernel = "gone", questions.disable("Not connected to the kernel"), stopBtn.disabled = !0, continueBtn.disabled = !0;
+  }), act = (kind, btn) => {
+    actionError.hidden = !0, conn.send(msg(kind)) && (btn.disabled = !0);
+  };
+  stopBtn.addEventListener("click", () => act("stop", stopBtn)), continueBtn.addEventListener("click", () => act("continue", continueBtn));
+  let questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox), root.append(resultBox);
   let rows = /* @__PURE__ */ new Map(), state = null, seq = -1, awaiting = !0, sinceAt = 0, upsert = (r) => {
     let sig = rowSig(r), have = rows.get(r.key);
@@ -419,7 +439,9 @@ function renderRun(model, el) {
     let extra = state.since !== null && state.since !== void 0 ? Math.max(0, Date.now() / 1e3 - state.since) : 0, active = state.active_s + (state.status === "running" ? extra : 0), waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0), parts = [];
     (active > 0 || state.status === "running") && parts.push(`active ${duration(active)}`), (waiting > 0 || state.status === "interrupted") && parts.push(`waiting ${duration(waiting)}`), times.textContent = parts.join(" \xB7 ");
   }, applyState = (s) => {
-    state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events, event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions), tick();
+    state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events || s.status === "stopped", event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions);
+    let gone = conn.gone();
+    stopBtn.hidden = !(s.status === "running" && s.thread_id), stopBtn.disabled = gone || s.last_event === "stopping\u2026", stoppedBox.hidden = s.status !== "stopped", continueBtn.disabled = gone, tick();
   }, onSnapshot = (m) => {
     let t0 = performance.now();
     rows.clear(), rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
@@ -436,6 +458,8 @@ function renderRun(model, el) {
     if (!(!content || typeof content != "object")) {
       if (content.kind === "snapshot") onSnapshot(content);
       else if (content.kind === "batch") onBatch(content);
+      else if (content.kind === "action_error")
+        actionError.hidden = !1, actionError.textContent = content.message, stopBtn.disabled = continueBtn.disabled = conn.gone();
       else if (content.kind === "resume_error") {
         let e = content;
         questions.showErrors(e.id, e.message, e.errors ?? []);
