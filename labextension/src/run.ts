@@ -4,7 +4,8 @@
 // same state: the kernel sends `snapshot` (everything) and `batch` (changed rows + state) messages.
 
 import { AnyModel } from "./model";
-import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { BatchMsg, ResumeErrorMsg, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { RowList } from "./rows";
 import { append, clear, duration, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
@@ -15,61 +16,9 @@ const STATUS_WORDS: Record<string, string> = {
   idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed", stopped: "stopped",
 };
 const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" };
-const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" };
 
 /** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
 const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null }>();
-
-function sortKey(key: string): [string, number[]] {
-  const i = key.indexOf("|");
-  const path = key.slice(i + 1);
-  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
-}
-
-function before(a: string, b: string): boolean {
-  const [na, pa] = sortKey(a);
-  const [nb, pb] = sortKey(b);
-  if (na !== nb) return na < nb;
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
-  return pa.length < pb.length;
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
-}
-
-/** A row's inner HTML (rows are plain markup: a 10,000-row view is one innerHTML assignment). */
-function rowInner(r: Row): string {
-  if (r.kind === "message") {
-    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}` +
-      `<div class="nbflow-message">${esc(r.text)}</div>`;
-  }
-  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span>` +
-    `<span class="nbflow-task-name">${esc(r.name)}</span>`;
-  if (r.cached) html += `<span class="nbflow-badge nbflow-badge-cached">cached</span>`;
-  if (r.replayed) html += `<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>`;
-  if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
-  if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
-  if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
-  if (r.state === "stopped") html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`;
-  if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
-  return html;
-}
-
-function rowSig(r: Row): string {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
-}
-
-function rowOpen(r: Row): string {
-  const pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
-  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
-}
-
-function fillRow(el: HTMLElement, r: Row): void {
-  el.dataset.state = r.state;
-  el.dataset.kind = r.kind;
-  el.innerHTML = rowInner(r);
-}
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const uid = String(model.get("_uid") ?? "");
@@ -95,7 +44,8 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     h("code", { text: "wf.invoke(None, config)" }), h("span", { text: "). " }), continueBtn);
   const actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: true });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
-  const rowsBox = h("div", { class: "nbflow-log", role: "list" });
+  const rowList = new RowList();
+  const rowsBox = rowList.el;
   const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
@@ -124,39 +74,10 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   root.insertBefore(questions.el, errorBox);
   root.append(resultBox);
 
-  const rows = new Map<string, { sig: string; el: HTMLElement }>();
   let state: RunState | null = null;
   let seq = -1;
   let awaiting = true;
   let sinceAt = 0;
-
-  const upsert = (r: Row) => {
-    const sig = rowSig(r);
-    const have = rows.get(r.key);
-    if (have) {
-      if (have.sig !== sig) {
-        fillRow(have.el, r);
-        have.sig = sig;
-      }
-      return;
-    }
-    const row = h("div", { class: "nbflow-entry", role: "listitem", "data-key": r.key });
-    if (r.depth) row.style.paddingLeft = `${r.depth * 1.2 + 0.4}em`;
-    fillRow(row, r);
-    rows.set(r.key, { sig, el: row });
-    const last = rowsBox.lastElementChild as HTMLElement | null;
-    if (!last || !before(r.key, last.dataset.key ?? "")) {
-      rowsBox.append(row);
-      return;
-    }
-    for (const child of Array.from(rowsBox.children) as HTMLElement[]) {
-      if (before(r.key, child.dataset.key ?? "")) {
-        rowsBox.insertBefore(row, child);
-        return;
-      }
-    }
-    rowsBox.append(row);
-  };
 
   const tick = () => {
     if (!state) return;
@@ -207,17 +128,18 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
 
   const onSnapshot = (m: SnapshotMsg) => {
     const t0 = performance.now();
-    rows.clear();
-    // The kernel sends a snapshot's rows in call order: one innerHTML assignment draws them all.
-    rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
-    const els = rowsBox.children;
-    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] as HTMLElement }));
+    // The kernel sends a snapshot's rows in call order; only the rows in view are drawn.
+    rowList.reset(m.rows);
     applyState(m.state);
     seq = m.seq;
     awaiting = false;
     if (!conn.gone()) banner.hidden = true;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
     root.dataset.snapshotMs = root.dataset.updateMs;
+    if (root.isConnected) {  // the same update including the style and layout it causes (forced here, once)
+      void rowsBox.scrollHeight;
+      root.dataset.snapshotLayoutMs = (performance.now() - t0).toFixed(2);
+    }
     root.dataset.snapshotRows = String(m.rows.length);
     root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
     root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
@@ -225,7 +147,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const onBatch = (m: BatchMsg) => {
     if (awaiting || m.seq <= seq) return;
     const t0 = performance.now();
-    for (const r of m.rows) upsert(r);
+    rowList.upsert(m.rows);
     if (m.state) applyState(m.state);
     seq = m.seq;
     const ms = performance.now() - t0;

@@ -28,6 +28,126 @@ function badge(text, kind = "") {
   return h("span", { class: `nbflow-badge${kind ? " nbflow-badge-" + kind : ""}`, text });
 }
 
+// src/rows.ts
+var ROW_ICON = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" }, WINDOW_FROM = 300, OVERSCAN = 30, ROW_PX = 22, DEFAULT_VISIBLE = 24;
+function sortKey(key) {
+  let i = key.indexOf("|"), path = key.slice(i + 1);
+  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
+}
+function before(a, b) {
+  let [na, pa] = sortKey(a), [nb, pb] = sortKey(b);
+  if (na !== nb) return na < nb;
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
+  return pa.length < pb.length;
+}
+function esc(text) {
+  return text.replace(/[&<>"]/g, (c) => c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;");
+}
+function rowInner(r) {
+  if (r.kind === "message")
+    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}<div class="nbflow-message">${esc(r.text)}</div>`;
+  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span><span class="nbflow-task-name">${esc(r.name)}</span>`;
+  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "stopped" && (html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
+}
+function rowHtml(r, index) {
+  let pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
+  return `<div class="nbflow-entry" role="listitem" aria-setsize="-1" aria-posinset="${index + 1}" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>${rowInner(r)}</div>`;
+}
+function rowSig(r) {
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}`;
+}
+var RowList = class {
+  constructor() {
+    this.rows = [];
+    this.index = /* @__PURE__ */ new Map();
+    this.drawn = /* @__PURE__ */ new Map();
+    this.first = 0;
+    this.last = -1;
+    // the window drawn: rows first..last
+    this.rowPx = ROW_PX;
+    this.frame = 0;
+    this.drawnWindowed = !1;
+    this.win = h("div", { class: "nbflow-log-window" }), this.spacer = h("div", { class: "nbflow-log-spacer" }, this.win), this.el = h("div", { class: "nbflow-log", role: "list" }, this.spacer), this.el.addEventListener("scroll", () => {
+      !this.windowed() || this.frame || (this.frame = requestAnimationFrame(() => {
+        this.frame = 0, this.draw(!1);
+      }));
+    }, { passive: !0 });
+  }
+  get size() {
+    return this.rows.length;
+  }
+  windowed() {
+    return this.rows.length > WINDOW_FROM;
+  }
+  /** Replace every row (a snapshot; `rows` in call order). */
+  reset(rows) {
+    this.rows = rows.slice(), this.index = new Map(rows.map((r, i) => [r.key, i])), this.draw(!0);
+  }
+  /** Update rows in place by key, add new ones in call order; redraws only what is in the window. */
+  upsert(changed) {
+    let moved = !1, touched = !1;
+    for (let r of changed) {
+      let at = this.index.get(r.key);
+      if (at !== void 0) {
+        this.rows[at] = r, at >= this.first && at <= this.last && (touched = !0);
+        continue;
+      }
+      let n = this.rows.length;
+      if (n === 0 || !before(r.key, this.rows[n - 1].key)) {
+        this.index.set(r.key, n), this.rows.push(r), n <= this.last + 1 && (touched = !0), moved = moved || n <= this.last;
+        continue;
+      }
+      let lo = 0, hi = n - 1;
+      for (; lo < hi; ) {
+        let mid = lo + hi >> 1;
+        before(r.key, this.rows[mid].key) ? hi = mid : lo = mid + 1;
+      }
+      this.rows.splice(lo, 0, r);
+      for (let i = lo; i < this.rows.length; i++) this.index.set(this.rows[i].key, i);
+      moved = !0;
+    }
+    touched || moved || this.windowed() !== this.drawnWindowed ? this.draw(moved) : this.sizeSpacer();
+  }
+  sizeSpacer() {
+    this.spacer.style.height = this.windowed() ? `${this.rows.length * this.rowPx}px` : "";
+  }
+  /** Draw the window (everything when the list is small). `all` redraws every drawn row from scratch. */
+  draw(all) {
+    let windowed = this.windowed();
+    windowed !== this.drawnWindowed && (this.drawnWindowed = windowed, this.el.dataset.windowed = String(windowed), all = !0);
+    let first = 0, last = this.rows.length - 1;
+    if (windowed) {
+      let view = this.el.clientHeight ? Math.ceil(this.el.clientHeight / this.rowPx) : DEFAULT_VISIBLE, top = Math.floor(this.el.scrollTop / this.rowPx);
+      first = Math.max(0, Math.min(top, this.rows.length - view) - OVERSCAN), last = Math.min(this.rows.length - 1, top + view + OVERSCAN);
+    }
+    if (this.sizeSpacer(), this.win.style.transform = windowed ? `translateY(${first * this.rowPx}px)` : "", all) {
+      this.win.innerHTML = this.rows.slice(first, last + 1).map((r, i) => rowHtml(r, first + i)).join(""), this.drawn = /* @__PURE__ */ new Map();
+      let els = this.win.children;
+      for (let i = first; i <= last; i++) this.drawn.set(this.rows[i].key, { sig: rowSig(this.rows[i]), el: els[i - first] });
+    } else {
+      let next = /* @__PURE__ */ new Map(), els = [], fresh = [];
+      for (let i = first; i <= last; i++) {
+        let r = this.rows[i], have = this.drawn.get(r.key), sig = rowSig(r);
+        have && have.sig === sig ? (have.el.setAttribute("aria-posinset", String(i + 1)), next.set(r.key, have), els.push(have.el)) : (fresh.push(i), els.push(null));
+      }
+      if (fresh.length) {
+        let tmp = document.createElement("div");
+        tmp.innerHTML = fresh.map((i) => rowHtml(this.rows[i], i)).join(""), fresh.forEach((i, k) => {
+          let el = tmp.children[0];
+          els[i - first] = el, next.set(this.rows[i].key, { sig: rowSig(this.rows[i]), el }), tmp.removeChild(el);
+        });
+      }
+      this.drawn = next, this.win.replaceChildren(...els);
+    }
+    this.first = first, this.last = last, this.el.dataset.rows = String(this.rows.length), this.el.dataset.drawn = String(last - first + 1);
+  }
+  /** Scroll so row `key` is in view (tests, links). */
+  reveal(key) {
+    let at = this.index.get(key);
+    at !== void 0 && (this.windowed() && (this.el.scrollTop = at * this.rowPx, this.draw(!1)), this.drawn.get(key)?.el.scrollIntoView({ block: "nearest" }));
+  }
+};
+
 // src/icons.ts
 var PATHS = {
   ok: "M3 8.5l3 3 7-7",
@@ -350,36 +470,7 @@ var STATUS_WORDS = {
   done: "done",
   error: "failed",
   stopped: "stopped"
-}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, ROW_ICON = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
-function sortKey(key) {
-  let i = key.indexOf("|"), path = key.slice(i + 1);
-  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
-}
-function before(a, b) {
-  let [na, pa] = sortKey(a), [nb, pb] = sortKey(b);
-  if (na !== nb) return na < nb;
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
-  return pa.length < pb.length;
-}
-function esc(text) {
-  return text.replace(/[&<>"]/g, (c) => c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;");
-}
-function rowInner(r) {
-  if (r.kind === "message")
-    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}<div class="nbflow-message">${esc(r.text)}</div>`;
-  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span><span class="nbflow-task-name">${esc(r.name)}</span>`;
-  return r.cached && (html += '<span class="nbflow-badge nbflow-badge-cached">cached</span>'), r.replayed && (html += '<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>'), r.state !== "running" && !r.replayed && r.duration && (html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`), (r.state === "ok" || r.state === "cached") && r.preview && (html += `<span class="nbflow-arrow">\u2192</span><code class="nbflow-preview">${esc(r.preview)}</code>`), r.state === "error" && (html += `<span class="nbflow-error-text">${esc(r.error)}</span>`), r.state === "stopped" && (html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`), r.state === "waiting" && (html += '<span class="nbflow-muted">waiting for an answer</span>'), html;
-}
-function rowSig(r) {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
-}
-function rowOpen(r) {
-  let pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
-  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
-}
-function fillRow(el, r) {
-  el.dataset.state = r.state, el.dataset.kind = r.kind, el.innerHTML = rowInner(r);
-}
+}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
   uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null });
@@ -396,7 +487,7 @@ function renderRun(model, el) {
     h("code", { text: "wf.invoke(None, config)" }),
     h("span", { text: "). " }),
     continueBtn
-  ), actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: !0 }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowsBox = h("div", { class: "nbflow-log", role: "list" }), event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
+  ), actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: !0 }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowList = new RowList(), rowsBox = rowList.el, event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
   append(root, header, banner, rowsBox, event, stoppedBox, actionError, errorBox), el.append(root);
   let conn = watchConnection(model, (why) => {
     let tid = state?.thread_id;
@@ -415,26 +506,7 @@ function renderRun(model, el) {
   stopBtn.addEventListener("click", () => act("stop", stopBtn)), continueBtn.addEventListener("click", () => act("continue", continueBtn));
   let questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox), root.append(resultBox);
-  let rows = /* @__PURE__ */ new Map(), state = null, seq = -1, awaiting = !0, sinceAt = 0, upsert = (r) => {
-    let sig = rowSig(r), have = rows.get(r.key);
-    if (have) {
-      have.sig !== sig && (fillRow(have.el, r), have.sig = sig);
-      return;
-    }
-    let row = h("div", { class: "nbflow-entry", role: "listitem", "data-key": r.key });
-    r.depth && (row.style.paddingLeft = `${r.depth * 1.2 + 0.4}em`), fillRow(row, r), rows.set(r.key, { sig, el: row });
-    let last = rowsBox.lastElementChild;
-    if (!last || !before(r.key, last.dataset.key ?? "")) {
-      rowsBox.append(row);
-      return;
-    }
-    for (let child of Array.from(rowsBox.children))
-      if (before(r.key, child.dataset.key ?? "")) {
-        rowsBox.insertBefore(row, child);
-        return;
-      }
-    rowsBox.append(row);
-  }, tick = () => {
+  let state = null, seq = -1, awaiting = !0, sinceAt = 0, tick = () => {
     if (!state) return;
     let extra = state.since !== null && state.since !== void 0 ? Math.max(0, Date.now() / 1e3 - state.since) : 0, active = state.active_s + (state.status === "running" ? extra : 0), waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0), parts = [];
     (active > 0 || state.status === "running") && parts.push(`active ${duration(active)}`), (waiting > 0 || state.status === "interrupted") && parts.push(`waiting ${duration(waiting)}`), times.textContent = parts.join(" \xB7 ");
@@ -444,14 +516,11 @@ function renderRun(model, el) {
     stopBtn.hidden = !(s.status === "running" && s.thread_id), stopBtn.disabled = gone || s.last_event === "stopping\u2026", stoppedBox.hidden = s.status !== "stopped", continueBtn.disabled = gone, tick();
   }, onSnapshot = (m) => {
     let t0 = performance.now();
-    rows.clear(), rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
-    let els = rowsBox.children;
-    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] })), applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.dataset.snapshotRows = String(m.rows.length), root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
+    rowList.reset(m.rows), applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.isConnected && (rowsBox.scrollHeight, root.dataset.snapshotLayoutMs = (performance.now() - t0).toFixed(2)), root.dataset.snapshotRows = String(m.rows.length), root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   }, onBatch = (m) => {
     if (awaiting || m.seq <= seq) return;
     let t0 = performance.now();
-    for (let r of m.rows) upsert(r);
-    m.state && applyState(m.state), seq = m.seq;
+    rowList.upsert(m.rows), m.state && applyState(m.state), seq = m.seq;
     let ms = performance.now() - t0;
     root.dataset.updateMs = ms.toFixed(2), root.dataset.updateMaxMs = Math.max(ms, Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   }, onCustom = (content) => {
