@@ -690,3 +690,29 @@ def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
     click(view, kind="continue")
     errors = custom(sent, view, "action_error")
     assert errors and "not stopped" in errors[-1]["message"]
+
+
+def test_traceback_names_the_cell_as_ipython_does():
+    """A failure in code typed in a cell is located as IPython says it: "Cell In[n], line k" (the cell's
+    execution count, the line within the cell), in the view's location line and in its traceback."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing import globalipapp
+
+    globalipapp.start_ipython()  # IPython's test shell, one per process (as tests/test_magics.py uses it)
+    ip = InteractiveShell.instance()
+    ip.run_cell("import nbflow", store_history=True)
+    ip.run_cell("from nbflow import InMemorySaver, entrypoint\n"
+                "\n"
+                "def parse(x):\n"
+                "    return int(x)\n"
+                "\n"
+                "@entrypoint(checkpointer=InMemorySaver())\n"
+                "def parsing(x):\n"
+                "    return parse(x)\n", store_history=True)
+    count = ip.execution_count - 1  # the cell just run
+    result = ip.run_cell("v = nbflow.show(parsing, 'nope')\nv.wait(10)", store_history=True)
+    assert result.success
+    st = ip.user_ns["v"].state
+    assert st["status"] == "error"
+    assert st["error_where"] == f"Cell In[{count}], line 4, in parse: return int(x)"
+    assert f'File "Cell In[{count}]", line 4, in parse' in st["traceback"]

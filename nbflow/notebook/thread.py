@@ -19,6 +19,7 @@ Changes are recorded as the set of row keys touched plus a state flag, until
 from __future__ import annotations
 
 import os
+import sys
 import linecache
 import traceback as tb
 from typing import Any
@@ -75,12 +76,32 @@ def _strip_internal(te: tb.TracebackException) -> None:
         todo += [t.__cause__, t.__context__]
 
 
+def _cell_name(filename: str) -> str | None:
+    """IPython's name for a cell's code, ``"Cell In[7]"``, or None for anything else.
+
+    IPython compiles each cell under a file name it maps to the execution count
+    (``shell.compile.format_code_name``): a dict lookup, no file read. IPython is
+    consulted only when the process already imported it (never imported here)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    fmt = getattr(getattr(shell, "compile", None), "format_code_name", None)
+    if fmt is None:
+        return None
+    try:
+        got = fmt(filename)
+    except Exception:  # noqa: BLE001 - a label is a nicety; fall back to the file name
+        return None
+    return f"{got[0]} {got[1]}" if got else None
+
+
 def _cached(f: tb.FrameSummary) -> tb.FrameSummary:
     """``f`` with its source line if it is the user's code (linecache: IPython keeps every cell there;
-    a module's file is read), none for libraries, and no column positions (no compiling to draw carets)."""
+    a module's file is read), none for libraries, and no column positions (no compiling to draw carets).
+    A cell's frame is renamed as IPython names it (``Cell In[7]``)."""
     own = f.lineno is not None and not _is_library(f.filename)
     line = linecache.getline(f.filename, f.lineno) if own else ""
-    return tb.FrameSummary(f.filename, f.lineno, f.name, lookup_line=False, line=line)
+    name = _cell_name(f.filename) if own else None
+    return tb.FrameSummary(name or f.filename, f.lineno, f.name, lookup_line=False, line=line)
 
 
 def _user_frame(exc: BaseException) -> tuple[str, str]:
@@ -98,8 +119,12 @@ def _user_frame(exc: BaseException) -> tuple[str, str]:
     for frame in te.stack:
         if _is_library(frame.filename):
             continue
-        name = os.path.basename(frame.filename)
-        label = "cell" if ("ipykernel" in frame.filename or frame.filename.startswith("<ipython")) else name
+        if frame.filename.startswith("Cell In["):  # renamed by _cached: IPython's own label
+            label = frame.filename
+        elif "ipykernel" in frame.filename or frame.filename.startswith("<ipython"):
+            label = "cell"  # a cell IPython no longer knows (history cleared)
+        else:
+            label = os.path.basename(frame.filename)
         where = f"{label}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
     return text, where
 
