@@ -716,3 +716,32 @@ def test_traceback_names_the_cell_as_ipython_does():
     assert st["status"] == "error"
     assert st["error_where"] == f"Cell In[{count}], line 4, in parse: return int(x)"
     assert f'File "Cell In[{count}]", line 4, in parse' in st["traceback"]
+
+
+def test_graph_tab_gets_the_mermaid_picture_of_what_ran(sent):
+    @task
+    def leaf(i: int) -> int:
+        return i * 2
+
+    @task
+    def total(xs: list) -> int:
+        return sum(xs)
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def fan(n: int) -> int:
+        futs = [leaf(i) for i in range(n)]
+        return total([f.result() for f in futs]).result()
+
+    view = show(fan, 3, config=cfg("g1"))
+    assert view.wait(10) == "done"
+    click(view, kind="graph_request")
+    (msg,) = custom(sent, view, "graph")
+    assert msg["note"] == ""
+    assert msg["mermaid"] == fan.get_graph_mermaid(cfg("g1"))
+    assert msg["mermaid"].count('["leaf') == 3 and "return: 6" in msg["mermaid"]
+    # a run without a checkpointer has nothing recorded: the tab says so
+    private = show(entrypoint()(lambda x: x), 1)
+    private.wait(10)
+    click(private, kind="graph_request")
+    (msg,) = custom(sent, private, "graph")
+    assert msg["mermaid"] == "" and "no checkpointer" in msg["note"]

@@ -2,8 +2,8 @@
 // Do not edit: change the Python types and rebuild (npm run build regenerates this file).
 
 export const VERSION = 2 as const;
-export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison"] as const;
-export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue"] as const;
+export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison", "graph"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue", "graph_request"] as const;
 export const ROW_STATES = ["running", "ok", "cached", "error", "waiting", "stopped"] as const;
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
 export const STATUSES = ["idle", "running", "interrupted", "done", "error", "stopped"] as const;
@@ -222,5 +222,16 @@ export interface ContinueMsg {
   kind: "continue";
   v: number;
 }
-export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg;
-export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg;
+/** The Mermaid text of what ran (``Workflow.get_graph_mermaid``); ``note`` says why it is empty. */
+export interface GraphMsg {
+  kind: "graph";
+  v: number;
+  mermaid: string;
+  note: string;
+}
+export interface GraphRequestMsg {
+  kind: "graph_request";
+  v: number;
+}
+export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg;

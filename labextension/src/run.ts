@@ -6,6 +6,10 @@
 import { AnyModel } from "./model";
 import { BatchMsg, ResumeErrorMsg, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
 import { RowList } from "./rows";
+import { graphPanel } from "./graph";
+
+/** Task calls above which the Graph tab shows the Mermaid text only (as the kernel's actions.GRAPH_LIMIT). */
+const GRAPH_LIMIT = 400;
 import { append, clear, duration, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
@@ -18,11 +22,11 @@ const STATUS_WORDS: Record<string, string> = {
 const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" };
 
 /** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
-const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null }>();
+const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean }>();
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const uid = String(model.get("_uid") ?? "");
-  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null });
+  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null, graph: false });
   const ui = uiState.get(uid)!;
 
   const root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" });
@@ -49,7 +53,11 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
-  append(root, header, banner, rowsBox, event, stoppedBox, actionError, errorBox);
+  const tasksTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "true", "data-testid": "nbflow-tab-tasks", text: "Tasks" });
+  const graphTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "false", "data-testid": "nbflow-tab-graph", text: "Graph" });
+  const tabs = h("div", { class: "nbflow-tabs", role: "tablist" }, tasksTab, graphTab);
+  const graphBox = h("div", { class: "nbflow-graph-box", role: "tabpanel", hidden: true });
+  append(root, header, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox);
   el.append(root);
 
   const conn = watchConnection(model, (why) => {
@@ -64,6 +72,31 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     stopBtn.disabled = true;
     continueBtn.disabled = true;
   });
+  // The Graph tab asks for the picture when opened and again (at most twice a second) while the thread changes.
+  let graphOpen = false;
+  let graphAsked = 0;
+  let graphTimer = 0;
+  let graphSeen = "";
+  const askGraph = () => {
+    if (!graphOpen || graphTimer) return;
+    const wait = Math.max(0, graphAsked + 500 - performance.now());
+    graphTimer = window.setTimeout(() => {
+      graphTimer = 0;
+      graphAsked = performance.now();
+      if (graphOpen) conn.send(msg("graph_request"));
+    }, wait);
+  };
+  const showTab = (graph: boolean) => {
+    graphOpen = ui.graph = graph;
+    tasksTab.setAttribute("aria-selected", String(!graph));
+    graphTab.setAttribute("aria-selected", String(graph));
+    rowsBox.hidden = graph;
+    graphBox.hidden = !graph;
+    if (graph) askGraph();
+  };
+  tasksTab.addEventListener("click", () => showTab(false));
+  graphTab.addEventListener("click", () => showTab(true));
+  if (ui.graph) showTab(true);  // a re-render keeps the tab the user chose
   const act = (kind: "stop" | "continue", btn: HTMLButtonElement) => {
     actionError.hidden = true;
     if (conn.send(msg(kind))) btn.disabled = true;
@@ -117,6 +150,8 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     resultBox.hidden = !s.has_result;
     if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
     questions.update(s.questions);
+    tabs.hidden = !s.thread_id;
+    askGraph();
     const gone = conn.gone();
     stopBtn.hidden = !(s.status === "running" && s.thread_id);
     stopBtn.disabled = gone || s.last_event === "stopping…";
@@ -159,7 +194,14 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     if (!content || typeof content !== "object") return;
     if (content.kind === "snapshot") onSnapshot(content);
     else if (content.kind === "batch") onBatch(content);
-    else if (content.kind === "action_error") {
+    else if (content.kind === "graph") {
+      if (content.mermaid + content.note !== graphSeen) {
+        graphSeen = content.mermaid + content.note;
+        clear(graphBox);
+        graphBox.append(graphPanel(content.mermaid, content.note, GRAPH_LIMIT));
+      }
+      graphBox.dataset.loaded = "true";
+    } else if (content.kind === "action_error") {
       actionError.hidden = false;
       actionError.textContent = content.message;
       stopBtn.disabled = continueBtn.disabled = conn.gone();
@@ -201,6 +243,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   return () => {
     window.clearInterval(timer);
     window.clearTimeout(noReply);
+    window.clearTimeout(graphTimer);
     conn.dispose();
     model.off("msg:custom", onCustom);
   };

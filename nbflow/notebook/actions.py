@@ -13,6 +13,7 @@ every view of the thread updates) and return the thread's :class:`~.live.Live`.
 * :func:`attach` returns the Live of an existing thread without running anything.
 * :func:`stop` stops the thread's running invocation (``Workflow.stop``);
   :func:`continue_` continues a stopped one (``invoke(None, config)``).
+* :func:`graph` is the Mermaid picture of what the thread's current invocation ran.
 """
 
 from __future__ import annotations
@@ -90,6 +91,23 @@ def continue_(live: Live) -> Live:
     return start(live.workflow, None, live.config, live)
 
 
+GRAPH_LIMIT = 400  # task calls; a bigger picture is not drawn (the text is still there to copy)
+
+
+def graph(live: Live) -> tuple[str, str]:
+    """``(mermaid, note)``: ``Workflow.get_graph_mermaid`` of the thread's current invocation, or ``""``
+    and a note saying why there is nothing to draw."""
+    if live.model.thread_id is None:
+        return "", "Nothing recorded to draw: this run has no checkpointer (no thread)."
+    with live.lock:
+        status, total = live.model.status, live.model.total
+    if status == "idle":
+        return "", "Nothing has run on this thread yet."
+    text = live.workflow.get_graph_mermaid(live.config)
+    note = f"{total:,} task calls: too many to draw here; the Mermaid text is below." if total > GRAPH_LIMIT else ""
+    return text, note
+
+
 def pending(live: Live) -> dict:
     with live.lock:
         return dict(live.model.pending)
@@ -141,4 +159,4 @@ def answer(live: Live, msg: Mapping) -> tuple[str, Any]:
     return str(iid), decode_answer(intr, msg)
 
 
-__all__ = ["answer", "attach", "continue_", "live_for", "pending", "resume", "resume_value", "start", "stop"]
+__all__ = ["GRAPH_LIMIT", "answer", "attach", "continue_", "graph", "live_for", "pending", "resume", "resume_value", "start", "stop"]

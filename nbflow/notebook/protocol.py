@@ -14,6 +14,7 @@ Kernel → front end
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
     ``action_error``  a timeline/inbox action failed: ``{message}``
     ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
+    ``graph``         run view: the Mermaid text of what the thread's current invocation ran: ``{mermaid, note}``
 
 Front end → kernel
     ``snapshot_request``  a view was (re)rendered and wants the whole state
@@ -24,6 +25,7 @@ Front end → kernel
     ``compare``           timeline: ``{left, right}`` invocation indexes
     ``stop``              run view: stop the thread's running invocation (``Workflow.stop``)
     ``continue``          run view: continue a stopped invocation (``invoke(None, config)``)
+    ``graph_request``     run view: the Graph tab is open and wants the current picture
 
 This module is also a script: ``python protocol.py --ts OUT`` writes the
 TypeScript types, ``--schema OUT`` the JSON schema.
@@ -38,8 +40,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 VERSION = 2
 
-TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison")
-TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue")
+TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison", "graph")
+TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue",
+             "graph_request")
 ROW_KINDS = ("task", "message", "run")
 ROW_STATES = ("running", "ok", "cached", "error", "waiting", "stopped")
 FORM_KINDS = ("schema", "inbox", "options", "text")
@@ -275,6 +278,19 @@ class ReplayMsg(TypedDict):
     index: int
 
 
+class GraphMsg(TypedDict):
+    """The Mermaid text of what ran (``Workflow.get_graph_mermaid``); ``note`` says why it is empty."""
+    kind: Literal["graph"]
+    v: int
+    mermaid: str
+    note: str
+
+
+class GraphRequestMsg(TypedDict):
+    kind: Literal["graph_request"]
+    v: int
+
+
 class StopMsg(TypedDict):
     kind: Literal["stop"]
     v: int
@@ -298,10 +314,11 @@ TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpe
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
-                           StopMsg, ContinueMsg)
-UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg"),
+                           StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg)
+UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
+                         "GraphMsg"),
           "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
-                       "CompareMsg", "StopMsg", "ContinueMsg")}
+                       "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
              "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
 

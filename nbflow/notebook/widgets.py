@@ -174,6 +174,12 @@ class RunView(_Base):
             _answer(self, self.live, [content], "a run view")
         elif kind == "resume_all":
             _answer(self, self.live, list(content.get("answers") or []), "a run view")
+        elif kind == "graph_request":
+            try:
+                text, note = actions.graph(self.live)
+            except Exception as exc:  # noqa: BLE001 - shown in the Graph tab
+                text, note = "", f"The graph could not be read: {_error_message(exc)}"
+            self._send_kind("graph", mermaid=text, note=note)
         elif kind in ("stop", "continue"):
             try:
                 self.stop() if kind == "stop" else self.continue_()

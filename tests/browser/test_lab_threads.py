@@ -411,3 +411,55 @@ def stoppable(x):
     expect(run.locator(".nbflow-progress-text")).to_have_text("2/2 tasks")
     expect(note).to_be_hidden()
     screenshot(page, tmp_path, "run-continued.png")
+
+
+def test_graph_tab_draws_what_ran_live(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "graph.ipynb", [
+        SETUP + '''
+import threading
+gate = threading.Event()
+
+@task
+def leaf(i):
+    return i * 2
+
+@task
+def total(xs):
+    gate.wait(60)
+    return sum(xs)
+
+@entrypoint(checkpointer=saver)
+def fan(n):
+    futs = [leaf(i) for i in range(n)]
+    return total([f.result() for f in futs]).result()
+''',
+        'nbflow.show(fan, 3, config={"configurable": {"thread_id": "g"}})',
+        "gate.set()",
+    ])
+    open_notebook(page, lab, "graph.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
+    expect(run.locator('.nbflow-entry[data-state="ok"]')).to_have_count(3, timeout=RUN_MS)
+    run.locator('[data-testid="nbflow-tab-graph"]').click()
+    graph = run.locator('[data-testid="nbflow-graph"] svg')
+    expect(run.locator(".nbflow-log")).to_be_hidden()
+    # while running: the fan-out wave of three leaves, drawn in one column after the start
+    expect(graph.locator('.nbflow-graph-node[data-shape="rect"]')).to_have_count(3, timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-id="finish"]')).to_contain_text("running")
+    xs = {graph.locator(f'.nbflow-graph-node[data-id="t{i}"] rect').get_attribute("x") for i in range(3)}
+    assert len(xs) == 1, xs
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "graph-running.png")
+    run_cell(page, 2)  # let the fan-in finish: the open tab follows
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-shape="rect"]')).to_have_count(4, timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-id="finish"]')).to_contain_text("return: 6")
+    expect(graph.locator(".nbflow-graph-edge")).to_have_count(3 + 3 + 1)  # start→leaves, leaves→total, total→finish
+    assert "flowchart" in run.locator('[data-testid="nbflow-mermaid"]').text_content()
+    screenshot(page, tmp_path, "graph-done.png")
+    run.locator('[data-testid="nbflow-tab-tasks"]').click()
+    expect(run.locator(".nbflow-entry")).to_have_count(4)

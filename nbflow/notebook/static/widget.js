@@ -148,6 +148,107 @@ var RowList = class {
   }
 };
 
+// src/graph.ts
+var MARKS = [
+  [/\s*✗ error$/, "error"],
+  [/\s*⏸ waiting$/, "waiting"],
+  [/\s*⟲ cached$/, "cached"],
+  [/\s*⏵ resumed$/, "resumed"]
+], NODE = /^\s*([A-Za-z_][\w]*)\s*(\(\[|\{\{|\[)"(.*)"(\]\)|\}\}|\])\s*$/, EDGE = /^\s*([A-Za-z_][\w]*)\s*(-->|-\.->|-\.-)\s*([A-Za-z_][\w]*)\s*$/;
+function parseMermaid(text) {
+  let nodes = [], edges = [];
+  for (let line of text.split(`
+`)) {
+    let n = NODE.exec(line);
+    if (n) {
+      let label = n[3], state = n[1] === "start" ? "start" : n[1] === "finish" ? "finish" : "ok";
+      for (let [re, word] of MARKS)
+        re.test(label) && (label = label.replace(re, ""), state = word);
+      n[2] === "{{" && (state = / · waiting$/.test(label) ? "waiting" : "answered"), nodes.push({ id: n[1], shape: n[2] === "([" ? "stadium" : n[2] === "{{" ? "hexagon" : "rect", label, state });
+      continue;
+    }
+    let e = EDGE.exec(line);
+    e && edges.push({ from: e[1], to: e[3], dotted: e[2] !== "-->" });
+  }
+  return { nodes, edges };
+}
+function layers(g) {
+  let incoming = new Map(g.nodes.map((n) => [n.id, []]));
+  for (let e of g.edges) incoming.get(e.to)?.push(e.from);
+  let layer = /* @__PURE__ */ new Map(), visiting = /* @__PURE__ */ new Set(), depth = (id) => {
+    let known = layer.get(id);
+    if (known !== void 0) return known;
+    if (visiting.has(id)) return 0;
+    visiting.add(id);
+    let d = Math.max(-1, ...(incoming.get(id) ?? []).map(depth)) + 1;
+    return visiting.delete(id), layer.set(id, d), d;
+  };
+  return g.nodes.forEach((n) => depth(n.id)), layer;
+}
+var SVG = "http://www.w3.org/2000/svg", CHAR_PX = 7, NODE_H = 28, GAP_Y = 12, GAP_X = 48, MAX_CHARS = 32;
+function svg(tag, attrs) {
+  let el = document.createElementNS(SVG, tag);
+  for (let [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+function shorten(text) {
+  return text.length > MAX_CHARS ? text.slice(0, MAX_CHARS - 1) + "\u2026" : text;
+}
+function drawGraph(g) {
+  var _a;
+  let layer = layers(g), columns = [];
+  for (let n of g.nodes) (columns[_a = layer.get(n.id) ?? 0] ?? (columns[_a] = [])).push(n);
+  let width = (n) => Math.max(48, shorten(n.label).length * CHAR_PX + (n.shape === "rect" ? 20 : 32)), colW = columns.map((col) => Math.max(...col.map(width))), height = Math.max(...columns.map((col) => col.length), 1) * (NODE_H + GAP_Y) + GAP_Y, pos = /* @__PURE__ */ new Map(), x = 8;
+  columns.forEach((col, c) => {
+    let top = (height - col.length * (NODE_H + GAP_Y) + GAP_Y) / 2;
+    col.forEach((n, i) => pos.set(n.id, { x: x + (colW[c] - width(n)) / 2, y: top + i * (NODE_H + GAP_Y), w: width(n) })), x += colW[c] + GAP_X;
+  });
+  let root = svg("svg", {
+    class: "nbflow-graph-svg",
+    width: Math.max(x - GAP_X + 8, 40),
+    height,
+    role: "img",
+    "aria-label": `graph of ${g.nodes.length} nodes`
+  }), defs = svg("defs", {}), marker = svg("marker", { id: "nbflow-arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.append(svg("path", { d: "M0 0L8 4L0 8z", class: "nbflow-graph-arrowhead" })), defs.append(marker), root.append(defs);
+  for (let e of g.edges) {
+    let a = pos.get(e.from), b = pos.get(e.to);
+    if (!a || !b) continue;
+    let x1 = a.x + a.w, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2, mid = (x1 + x2) / 2, path = svg("path", {
+      d: `M${x1} ${y1}C${mid} ${y1} ${mid} ${y2} ${x2 - 1} ${y2}`,
+      class: "nbflow-graph-edge",
+      "data-from": e.from,
+      "data-to": e.to
+    });
+    e.dotted ? path.setAttribute("stroke-dasharray", "4 3") : path.setAttribute("marker-end", "url(#nbflow-arrow)"), root.append(path);
+  }
+  for (let n of g.nodes) {
+    let p = pos.get(n.id), group = svg("g", { class: "nbflow-graph-node", "data-id": n.id, "data-state": n.state, "data-shape": n.shape }), title = svg("title", {});
+    title.textContent = n.label + (n.state !== "ok" && n.state !== "start" && n.state !== "finish" ? ` (${n.state})` : ""), group.append(title), n.shape === "hexagon" ? group.append(svg("path", { d: `M${p.x + 10} ${p.y}H${p.x + p.w - 10}L${p.x + p.w} ${p.y + NODE_H / 2}L${p.x + p.w - 10} ${p.y + NODE_H}H${p.x + 10}L${p.x} ${p.y + NODE_H / 2}z`, class: "nbflow-graph-shape" })) : group.append(svg("rect", {
+      x: p.x,
+      y: p.y,
+      width: p.w,
+      height: NODE_H,
+      rx: n.shape === "stadium" ? NODE_H / 2 : 4,
+      class: "nbflow-graph-shape"
+    }));
+    let text = svg("text", { x: p.x + p.w / 2, y: p.y + NODE_H / 2 + 4, "text-anchor": "middle", class: "nbflow-graph-label" });
+    text.textContent = shorten(n.label), group.append(text), root.append(group);
+  }
+  return root;
+}
+function graphPanel(mermaid, note, limit) {
+  let box = h("div", { class: "nbflow-graph", "data-testid": "nbflow-graph" });
+  if (note && box.append(h("div", { class: "nbflow-muted nbflow-graph-note", text: note })), !mermaid) return box;
+  let g = parseMermaid(mermaid);
+  return g.nodes.filter((n) => n.shape === "rect").length <= limit && box.append(h("div", { class: "nbflow-graph-scroll" }, drawGraph(g))), box.append(h(
+    "details",
+    { class: "nbflow-graph-source" },
+    h("summary", { text: "Mermaid text" }),
+    h("pre", { "data-testid": "nbflow-mermaid", text: mermaid })
+  )), box;
+}
+
 // src/icons.ts
 var PATHS = {
   ok: "M3 8.5l3 3 7-7",
@@ -166,13 +267,13 @@ var PATHS = {
   play: "M5 3.5l7 4.5-7 4.5z"
 };
 function icon(name, title = "") {
-  let ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
-  if (svg.setAttribute("viewBox", "0 0 16 16"), svg.setAttribute("width", "14"), svg.setAttribute("height", "14"), svg.setAttribute("class", `nbflow-icon nbflow-icon-${name}`), svg.setAttribute("aria-hidden", title ? "false" : "true"), title) {
+  let ns = "http://www.w3.org/2000/svg", svg2 = document.createElementNS(ns, "svg");
+  if (svg2.setAttribute("viewBox", "0 0 16 16"), svg2.setAttribute("width", "14"), svg2.setAttribute("height", "14"), svg2.setAttribute("class", `nbflow-icon nbflow-icon-${name}`), svg2.setAttribute("aria-hidden", title ? "false" : "true"), title) {
     let t = document.createElementNS(ns, "title");
-    t.textContent = title, svg.append(t);
+    t.textContent = title, svg2.append(t);
   }
   let path = document.createElementNS(ns, "path");
-  return path.setAttribute("d", PATHS[name] ?? PATHS.question), path.setAttribute("fill", "none"), path.setAttribute("stroke", "currentColor"), path.setAttribute("stroke-width", "1.8"), path.setAttribute("stroke-linecap", "round"), path.setAttribute("stroke-linejoin", "round"), svg.append(path), svg;
+  return path.setAttribute("d", PATHS[name] ?? PATHS.question), path.setAttribute("fill", "none"), path.setAttribute("stroke", "currentColor"), path.setAttribute("stroke-width", "1.8"), path.setAttribute("stroke-linecap", "round"), path.setAttribute("stroke-linejoin", "round"), svg2.append(path), svg2;
 }
 
 // src/forms.ts
@@ -463,7 +564,7 @@ function watchConnection(model, onGone) {
 }
 
 // src/run.ts
-var STATUS_WORDS = {
+var GRAPH_LIMIT = 400, STATUS_WORDS = {
   idle: "idle",
   running: "running",
   interrupted: "waiting for input",
@@ -473,7 +574,7 @@ var STATUS_WORDS = {
 }, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
-  uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null });
+  uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null, graph: !1 });
   let ui = uiState.get(uid), root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" }), name = h("span", { class: "nbflow-name" }), thread = h("span", { class: "nbflow-thread" }), statusIcon = h("span", { class: "nbflow-status-icon" }), statusText = h("span", { class: "nbflow-status-text" }), status = h("span", { class: "nbflow-status" }, statusIcon, statusText), times = h("span", { class: "nbflow-elapsed", title: "active: time the workflow ran \xB7 waiting: time spent waiting for answers" }), bar = h("span", { class: "nbflow-progress-bar" }), count = h("span", { class: "nbflow-progress-text" }), progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count), stopBtn = h("button", {
     type: "button",
     class: "nbflow-button nbflow-stop",
@@ -487,8 +588,8 @@ function renderRun(model, el) {
     h("code", { text: "wf.invoke(None, config)" }),
     h("span", { text: "). " }),
     continueBtn
-  ), actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: !0 }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowList = new RowList(), rowsBox = rowList.el, event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 });
-  append(root, header, banner, rowsBox, event, stoppedBox, actionError, errorBox), el.append(root);
+  ), actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: !0 }), banner = h("div", { class: "nbflow-banner", role: "alert", hidden: !0 }), rowList = new RowList(), rowsBox = rowList.el, event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: !0 }), errorBox = h("div", { class: "nbflow-run-error", hidden: !0 }), resultBox = h("div", { class: "nbflow-result-box", hidden: !0 }), tasksTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "true", "data-testid": "nbflow-tab-tasks", text: "Tasks" }), graphTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "false", "data-testid": "nbflow-tab-graph", text: "Graph" }), tabs = h("div", { class: "nbflow-tabs", role: "tablist" }, tasksTab, graphTab), graphBox = h("div", { class: "nbflow-graph-box", role: "tabpanel", hidden: !0 });
+  append(root, header, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox), el.append(root);
   let conn = watchConnection(model, (why) => {
     let tid = state?.thread_id;
     banner.hidden = !1, clear(banner), append(
@@ -500,7 +601,17 @@ function renderRun(model, el) {
       h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }),
       "."
     ), root.dataset.kernel = "gone", questions.disable("Not connected to the kernel"), stopBtn.disabled = !0, continueBtn.disabled = !0;
-  }), act = (kind, btn) => {
+  }), graphOpen = !1, graphAsked = 0, graphTimer = 0, graphSeen = "", askGraph = () => {
+    if (!graphOpen || graphTimer) return;
+    let wait = Math.max(0, graphAsked + 500 - performance.now());
+    graphTimer = window.setTimeout(() => {
+      graphTimer = 0, graphAsked = performance.now(), graphOpen && conn.send(msg("graph_request"));
+    }, wait);
+  }, showTab = (graph) => {
+    graphOpen = ui.graph = graph, tasksTab.setAttribute("aria-selected", String(!graph)), graphTab.setAttribute("aria-selected", String(graph)), rowsBox.hidden = graph, graphBox.hidden = !graph, graph && askGraph();
+  };
+  tasksTab.addEventListener("click", () => showTab(!1)), graphTab.addEventListener("click", () => showTab(!0)), ui.graph && showTab(!0);
+  let act = (kind, btn) => {
     actionError.hidden = !0, conn.send(msg(kind)) && (btn.disabled = !0);
   };
   stopBtn.addEventListener("click", () => act("stop", stopBtn)), continueBtn.addEventListener("click", () => act("continue", continueBtn));
@@ -511,7 +622,7 @@ function renderRun(model, el) {
     let extra = state.since !== null && state.since !== void 0 ? Math.max(0, Date.now() / 1e3 - state.since) : 0, active = state.active_s + (state.status === "running" ? extra : 0), waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0), parts = [];
     (active > 0 || state.status === "running") && parts.push(`active ${duration(active)}`), (waiting > 0 || state.status === "interrupted") && parts.push(`waiting ${duration(waiting)}`), times.textContent = parts.join(" \xB7 ");
   }, applyState = (s) => {
-    state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events || s.status === "stopped", event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions);
+    state = s, sinceAt = performance.now(), root.dataset.status = s.status, s.thread_id && (root.dataset.threadId = s.thread_id), name.textContent = s.name, thread.textContent = s.thread_id ? `thread ${s.thread_id}` : "", status.dataset.status = s.status, clear(statusIcon), statusIcon.append(icon(STATUS_ICON[s.status] ?? "superseded")), statusText.textContent = STATUS_WORDS[s.status] ?? s.status, count.textContent = s.total ? `${s.done}/${s.total} tasks` : "", progress.hidden = !s.total, bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round(100 * s.done / s.total)}%` : "0%", event.hidden = !s.last_event && !s.events || s.status === "stopped", event.textContent = s.events ? `${s.events} events \xB7 latest: ${s.last_event}` : s.last_event, errorBox.hidden = s.status !== "error", clear(errorBox), s.status === "error" && (append(errorBox, h("div", { class: "nbflow-error-text", "data-testid": "nbflow-error", text: s.error })), s.error_where && append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` })), s.traceback && append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })))), clear(resultBox), resultBox.hidden = !s.has_result, s.has_result && append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result })), questions.update(s.questions), tabs.hidden = !s.thread_id, askGraph();
     let gone = conn.gone();
     stopBtn.hidden = !(s.status === "running" && s.thread_id), stopBtn.disabled = gone || s.last_event === "stopping\u2026", stoppedBox.hidden = s.status !== "stopped", continueBtn.disabled = gone, tick();
   }, onSnapshot = (m) => {
@@ -527,6 +638,8 @@ function renderRun(model, el) {
     if (!(!content || typeof content != "object")) {
       if (content.kind === "snapshot") onSnapshot(content);
       else if (content.kind === "batch") onBatch(content);
+      else if (content.kind === "graph")
+        content.mermaid + content.note !== graphSeen && (graphSeen = content.mermaid + content.note, clear(graphBox), graphBox.append(graphPanel(content.mermaid, content.note, GRAPH_LIMIT))), graphBox.dataset.loaded = "true";
       else if (content.kind === "action_error")
         actionError.hidden = !1, actionError.textContent = content.message, stopBtn.disabled = continueBtn.disabled = conn.gone();
       else if (content.kind === "resume_error") {
@@ -552,7 +665,7 @@ function renderRun(model, el) {
     window.setTimeout(restore, 0), window.setTimeout(restore, 300);
   }
   return () => {
-    window.clearInterval(timer), window.clearTimeout(noReply), conn.dispose(), model.off("msg:custom", onCustom);
+    window.clearInterval(timer), window.clearTimeout(noReply), window.clearTimeout(graphTimer), conn.dispose(), model.off("msg:custom", onCustom);
   };
 }
 
