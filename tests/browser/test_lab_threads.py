@@ -463,3 +463,41 @@ def fan(n):
     screenshot(page, tmp_path, "graph-done.png")
     run.locator('[data-testid="nbflow-tab-tasks"]').click()
     expect(run.locator(".nbflow-entry")).to_have_count(4)
+
+
+def test_inbox_filter_by_workflow_and_jump_to_the_run_view(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "inboxjump.ipynb", [
+        SETUP,
+        'a = nbflow.show(review, "owls", config={"configurable": {"thread_id": "j1"}})\na.wait()\na',
+        'b = nbflow.show(three, 0, config={"configurable": {"thread_id": "j2"}})\nb.wait()\nb',
+        'print("\\n".join(f"line {i}" for i in range(60)))  # pushes the run views out of sight',
+        "nbflow.inbox()",
+    ])
+    open_notebook(page, lab, "inboxjump.ipynb")
+    for i in range(5):
+        run_cell(page, i)
+    wait_kernel_idle(page, RUN_MS)
+    inbox = output_of(page, 4).locator(".nbflow-inbox")
+    items = inbox.locator(".nbflow-inbox-item")
+    expect(items).to_have_count(2, timeout=RUN_MS)
+    flt = inbox.locator('[data-testid="nbflow-inbox-filter"]')
+    expect(flt).to_be_visible()
+    flt.select_option("review")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-thread-id", "j1")
+    flt.select_option("three")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-thread-id", "j2")
+    expect(inbox.locator(".nbflow-header")).to_contain_text("1 waiting for input")
+    flt.select_option("")
+    expect(items).to_have_count(2)
+    # Jump: the run view of j1, far above, scrolls into sight and is outlined for a moment.
+    inbox.scroll_into_view_if_needed()
+    view = output_of(page, 1).locator(LIVE)
+    expect(view).not_to_be_in_viewport()
+    inbox.locator('.nbflow-inbox-item[data-thread-id="j1"] [data-testid="nbflow-jump"]').click()
+    expect(view).to_be_in_viewport(timeout=5_000)
+    expect(view).to_have_class(re.compile(r"nbflow-flash"))
+    screenshot(page, tmp_path, "inbox-jumped-to-run-view.png")

@@ -815,10 +815,10 @@ function renderInbox(model, el) {
     var _a;
     let extra = { thread_id: item.thread_id, workflow: item.workflow };
     drafts[_a = item.key] ?? (drafts[_a] = {});
-    let questions = questionList((m) => conn.send(m), extra, drafts[item.key]), status = h("span", { class: "nbflow-inbox-state" }), jump = h("button", { type: "button", class: "nbflow-button nbflow-quiet nbflow-jump", title: "Scroll to this thread's run view", text: "Run view" });
+    let questions = questionList((m) => conn.send(m), extra, drafts[item.key]), status = h("span", { class: "nbflow-inbox-state" }), jump = h("button", { type: "button", class: "nbflow-button nbflow-quiet nbflow-jump", "data-testid": "nbflow-jump", title: "Scroll to this thread's run view", text: "Run view" });
     jump.prepend(icon("link")), jump.addEventListener("click", () => {
       let target = document.querySelector(`.nbflow-run:not(.nbflow-static)[data-thread-id="${CSS.escape(item.thread_id)}"]`);
-      target ? target.scrollIntoView({ behavior: "smooth", block: "center" }) : jump.textContent = "no run view of this thread is open";
+      target ? (target.scrollIntoView({ behavior: "smooth", block: "center" }), target.classList.add("nbflow-flash"), window.setTimeout(() => target.classList.remove("nbflow-flash"), 1500)) : jump.textContent = "no run view of this thread is open";
     });
     let outcome = h("div", { class: "nbflow-inbox-outcome" }), body = h("div", { class: "nbflow-inbox-body" }, questions.el, outcome), toggle = h("button", { type: "button", class: "nbflow-expand", "aria-expanded": "true", title: "Show or hide" }, icon("chevron"));
     return toggle.addEventListener("click", () => {
