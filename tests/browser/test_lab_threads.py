@@ -44,6 +44,20 @@ def three(_):
 '''
 
 
+# True once the dark theme is applied to Lab's chrome and to nbflow's views (computed colours, not attributes).
+DARK_APPLIED = """() => {
+  const lum = (el) => {
+    if (!el) return 1;
+    const m = getComputedStyle(el).backgroundColor.match(/[0-9.]+/g);
+    if (!m || (m.length > 3 && Number(m[3]) === 0)) return 1;
+    const [r, g, b] = m.map(Number);
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+  };
+  return lum(document.querySelector('.lm-MenuBar')) < 0.35 && lum(document.querySelector('.jp-FileBrowser')) < 0.35
+    && lum(document.querySelector('.jp-Notebook')) < 0.35;
+}"""
+
+
 def write_notebook(root, name, cells):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -219,11 +233,20 @@ def broken(x):
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
     page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=RUN_MS)
-    time.sleep(1.0)
-    failed.scroll_into_view_if_needed()
-    screenshot(page, tmp_path, "dark-failed-run.png")
-    run.scroll_into_view_if_needed()
-    screenshot(page, tmp_path, "dark-schema-done.png")
+    # The attribute flips before the theme's CSS is in: wait until Lab's own chrome (menu bar, file
+    # browser) and the widget are drawn dark, then let one more frame pass.
+    page.wait_for_function(DARK_APPLIED, timeout=RUN_MS)
+    page.wait_for_timeout(300)
+    failed.evaluate("el => el.scrollIntoView({block: 'start'})")
+    failed.locator(".nbflow-traceback summary").wait_for()
+    shot_failed = screenshot(page, tmp_path, "dark-failed-run.png")
+    run.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    shot_done = screenshot(page, tmp_path, "dark-schema-done.png")
+    assert shot_failed.read_bytes() != shot_done.read_bytes(), "the two dark screenshots show the same thing"
+    dark = page.evaluate("""() => ({menu: getComputedStyle(document.querySelector('.lm-MenuBar')).backgroundColor,
+                                    status: getComputedStyle(document.querySelector('.nbflow-status')).color})""")
+    print("dark theme colours:", dark)
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
     page.get_by_role("menuitem", name="JupyterLab Light", exact=True).click()
