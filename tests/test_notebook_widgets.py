@@ -745,3 +745,44 @@ def test_graph_tab_gets_the_mermaid_picture_of_what_ran(sent):
     click(private, kind="graph_request")
     (msg,) = custom(sent, private, "graph")
     assert msg["mermaid"] == "" and "no checkpointer" in msg["note"]
+
+
+def test_timeline_state_at_a_checkpoint_and_compare_with_a_fork_on_another_thread(sent):
+    @task
+    def step(x: int) -> int:
+        return x * 10
+
+    @task
+    def finish(y: int) -> dict:
+        return {"total": y + 1, "tags": ["a", "b"], "ok": True}
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def flow(x: int) -> dict:
+        return finish(step(x).result()).result()
+
+    flow.invoke(2, cfg("origin"))
+    tl = timeline(flow, cfg("origin"))
+    # tasks carry their inputs and outputs
+    tasks = tl.data["invocations"][0]["tasks"]
+    assert [(t["name"], t["input"], t["result"]) for t in tasks][0] == ("step", "(2,)", "20")
+    # the state at the invocation's checkpoint, Pretty and JSON
+    click(tl.core, kind="state_request", index=0)
+    (st,) = custom(sent, tl.core, "state")
+    assert st["index"] == 0 and st["thread_id"] == "origin"
+    assert st["pretty"] == "total: 21\ntags:\n  - a\n  - b\nok: yes"
+    assert json.loads(st["json"]) == {"total": 21, "tags": ["a", "b"], "ok": True}
+    # fork on a NEW thread, then compare the fork with its origin, side by side
+    forked = tl.fork(0, 0, value=100)
+    assert forked.wait(10) == "done"
+    tl.refresh()
+    assert forked.thread_id in tl.data["threads"]
+    click(tl.core, kind="compare", left=0, right=-1, right_thread=forked.thread_id)
+    (cmp,) = custom(sent, tl.core, "comparison")
+    assert cmp["left_label"] == "#0" and cmp["right_label"] == f"thread {forked.thread_id} #0"
+    by = {r["what"]: r for r in cmp["rows"]}
+    assert by["step (call 0)"]["left"] == "20" and by["step (call 0)"]["right"] == "100"
+    assert not by["return value"]["same"] and "101" in by["return value"]["right"]
+    assert by["input"]["same"]
+    # a thread that does not exist is refused in the view
+    click(tl.core, kind="compare", left=0, right=0, right_thread="nope")
+    assert "no thread 'nope'" in custom(sent, tl.core, "action_error")[-1]["message"]

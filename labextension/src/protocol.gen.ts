@@ -2,8 +2,8 @@
 // Do not edit: change the Python types and rebuild (npm run build regenerates this file).
 
 export const VERSION = 2 as const;
-export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison", "graph"] as const;
-export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue", "graph_request"] as const;
+export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison", "graph", "state"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue", "graph_request", "state_request"] as const;
 export const ROW_STATES = ["running", "ok", "cached", "error", "waiting", "stopped"] as const;
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
 export const STATUSES = ["idle", "running", "interrupted", "done", "error", "stopped"] as const;
@@ -164,6 +164,8 @@ export interface ComparisonMsg {
   v: number;
   left: number;
   right: number;
+  left_label?: string;
+  right_label?: string;
   rows: CompareRow[];
 }
 export interface CompareMsg {
@@ -171,6 +173,7 @@ export interface CompareMsg {
   v: number;
   left: number;
   right: number;
+  right_thread?: string;
 }
 export interface Answer {
   id: string;
@@ -233,5 +236,20 @@ export interface GraphRequestMsg {
   kind: "graph_request";
   v: number;
 }
-export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg;
-export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg;
+export interface StateRequestMsg {
+  kind: "state_request";
+  v: number;
+  index: number;
+}
+/** The state saved at an invocation's checkpoint, as readable text and as JSON. */
+export interface StateMsg {
+  kind: "state";
+  v: number;
+  index: number;
+  thread_id: string;
+  pretty: string;
+  json: string;
+  note: string;
+}
+export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg | StateMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg | StateRequestMsg;

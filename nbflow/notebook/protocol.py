@@ -14,6 +14,7 @@ Kernel → front end
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
     ``action_error``  a timeline/inbox action failed: ``{message}``
     ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
+    ``state``         timeline: the state saved at an invocation's checkpoint: ``{index, thread_id, pretty, json, note}``
     ``graph``         run view: the Mermaid text of what the thread's current invocation ran: ``{mermaid, note}``
 
 Front end → kernel
@@ -22,7 +23,9 @@ Front end → kernel
                           (plus ``thread_id``/``workflow`` from the inbox)
     ``resume_all``        answer several questions of one thread at once: ``{answers: [Answer]}``
     ``replay`` / ``fork`` timeline actions; ``refresh`` reload from the checkpointer
-    ``compare``           timeline: ``{left, right}`` invocation indexes
+    ``compare``           timeline: ``{left, right}`` invocation indexes (``right_thread``: ``right`` is an
+                          invocation of that other thread of the workflow; -1 is its latest)
+    ``state_request``     timeline: the state at invocation ``{index}``'s checkpoint
     ``stop``              run view: stop the thread's running invocation (``Workflow.stop``)
     ``continue``          run view: continue a stopped invocation (``invoke(None, config)``)
     ``graph_request``     run view: the Graph tab is open and wants the current picture
@@ -40,9 +43,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 VERSION = 2
 
-TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison", "graph")
+TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison", "graph", "state")
 TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue",
-             "graph_request")
+             "graph_request", "state_request")
 ROW_KINDS = ("task", "message", "run")
 ROW_STATES = ("running", "ok", "cached", "error", "waiting", "stopped")
 FORM_KINDS = ("schema", "inbox", "options", "text")
@@ -228,6 +231,8 @@ class ComparisonMsg(TypedDict):
     v: int
     left: int
     right: int
+    left_label: NotRequired[str]   # "#2", or "thread t-2 #0" for another thread
+    right_label: NotRequired[str]
     rows: list[CompareRow]
 
 
@@ -236,6 +241,24 @@ class CompareMsg(TypedDict):
     v: int
     left: int
     right: int
+    right_thread: NotRequired[str]
+
+
+class StateRequestMsg(TypedDict):
+    kind: Literal["state_request"]
+    v: int
+    index: int
+
+
+class StateMsg(TypedDict):
+    """The state saved at an invocation's checkpoint, as readable text and as JSON."""
+    kind: Literal["state"]
+    v: int
+    index: int
+    thread_id: str
+    pretty: str
+    json: str
+    note: str
 
 
 class Answer(TypedDict):
@@ -314,11 +337,13 @@ TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpe
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
-                           StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg)
+                           StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg,
+                           StateRequestMsg, StateMsg)
 UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
-                         "GraphMsg"),
+                         "GraphMsg", "StateMsg"),
           "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
-                       "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg")}
+                       "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg",
+                       "StateRequestMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
              "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
 

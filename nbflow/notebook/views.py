@@ -17,6 +17,7 @@ shows is tested as plain data.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from ..serde import summarize
@@ -332,6 +333,59 @@ def timeline_html(data: dict) -> str:
     return ('<pre class="nbflow-timeline nbflow-static">' + _esc(timeline_transcript(data)) + "</pre>")
 
 
+# ---------------------------------------------------------------------------- state at a checkpoint
+STATE_LIMIT = 20_000  # characters of a state shown in the timeline
+
+
+def outline(obj: Any, indent: int = 0) -> str:
+    """A value as readable ``key: value`` lines (the timeline's "Pretty" view of a saved state)."""
+    data = jsonable(obj)
+    pad = "  " * indent
+    if isinstance(data, dict):
+        if not data:
+            return pad + "(empty)"
+        lines = []
+        for k, v in data.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:")
+                lines.append(outline(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_scalar(v)}")
+        return "\n".join(lines)
+    if isinstance(data, list):
+        if not data:
+            return pad + "(empty list)"
+        lines = []
+        for v in data:
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}-")
+                lines.append(outline(v, indent + 1))
+            else:
+                lines.append(f"{pad}- {_scalar(v)}")
+        return "\n".join(lines)
+    return pad + _scalar(data)
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "none"
+    if v is True or v is False:
+        return "yes" if v else "no"
+    if v == {}:
+        return "(empty)"
+    if v == []:
+        return "(empty list)"
+    return str(v)
+
+
+def state_views(values: Any) -> tuple[str, str]:
+    """``(pretty, json)`` text of a saved state, each cut at :data:`STATE_LIMIT` characters."""
+    def cut(text: str) -> str:
+        return text if len(text) <= STATE_LIMIT else text[: STATE_LIMIT - 1] + "…"
+
+    return cut(outline(values)), cut(json.dumps(jsonable(values), indent=2, ensure_ascii=False))
+
+
 # ---------------------------------------------------------------------------- inbox
 def inbox_transcript(items: list[dict]) -> str:
     """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results."""
@@ -358,6 +412,8 @@ def inbox_html(items: list[dict]) -> str:
 
 
 __all__ = [
+    "outline",
+    "state_views",
     "inbox_html",
     "inbox_transcript",
     "static_html",

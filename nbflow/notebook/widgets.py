@@ -34,6 +34,7 @@ from .live import Live, hub
 from .session import session
 from .views import (
     compare_invocations,
+    state_views,
     static_html,
     timeline_html,
     timeline_model,
@@ -42,6 +43,7 @@ from .views import (
 )
 from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workflow, _error_message
 
+OTHER_THREADS = 50  # other threads of the workflow a timeline offers to compare with
 FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
 
 # Hides a run view's static twin while the live widget is drawn in the output just before it.
@@ -309,7 +311,10 @@ class Timeline(ipywidgets.VBox):
     def refresh(self) -> None:
         """Reload the thread's invocations from the checkpointer."""
         self.invocations = self.workflow.get_invocations(self.config)
-        self.core.data = timeline_model(self.workflow.name, self.thread_id, self.invocations)
+        data = timeline_model(self.workflow.name, self.thread_id, self.invocations)
+        # other threads of the workflow, to compare with (a fork on a new thread vs its origin)
+        data["threads"] = [t for t in self.workflow.list_threads() if t != self.thread_id][:OTHER_THREADS]
+        self.core.data = data
 
     @property
     def data(self) -> dict:
@@ -323,6 +328,7 @@ class Timeline(ipywidgets.VBox):
     def _open(self, config: dict) -> RunView:
         tid = str(config["configurable"]["thread_id"])
         live = actions.attach(self.workflow, tid)
+        live.subscribers.add(self)  # a branch on another thread: its end updates the threads to compare with
         view = RunView(live)
         actions.start(self.workflow, None, config, live)
         self.runs.children = (view,)
@@ -363,12 +369,38 @@ class Timeline(ipywidgets.VBox):
         new_config = self.workflow.fork(inv.config, **kwargs)
         return self._open(new_config)
 
-    def compare(self, left: int, right: int) -> list[dict]:
-        """Invocations ``left`` and ``right`` side by side: input, each task's output, answers, return value."""
+    def compare(self, left: int, right: int, thread_id: str | None = None) -> list[dict]:
+        """Invocations ``left`` and ``right`` side by side: input, each task's output, answers, return value.
+
+        With ``thread_id``, ``right`` is an invocation of that other thread of the
+        workflow (``-1``: its latest), e.g. a fork on a new thread against its origin.
+        """
         self._invocation(left)
-        self._invocation(right)
         invs = self.core.data["invocations"]
-        return compare_invocations(invs[left], invs[right])
+        if thread_id is None or str(thread_id) == self.thread_id:
+            self._invocation(right)
+            return compare_invocations(invs[left], invs[right])
+        other = self._other(str(thread_id))
+        n = len(other["invocations"])
+        k = n - 1 if right == -1 else right
+        if not isinstance(k, int) or not 0 <= k < n:
+            raise IndexError(f"thread {thread_id!r} has invocations 0..{n - 1}, got {right!r}")
+        return compare_invocations(invs[left], other["invocations"][k])
+
+    def _other(self, thread_id: str) -> dict:
+        """The timeline model of another thread of this workflow (for comparisons)."""
+        if thread_id not in self.workflow.list_threads():
+            raise ValueError(f"{self.workflow.name} has no thread {thread_id!r} to compare with")
+        conf = {"configurable": {"thread_id": thread_id, "checkpoint_ns": self.config["configurable"]["checkpoint_ns"]}}
+        return timeline_model(self.workflow.name, thread_id, self.workflow.get_invocations(conf))
+
+    def state_at(self, index: int) -> tuple[str, str]:
+        """``(pretty, json)``: the state saved at the end of invocation ``index`` (its checkpoint)."""
+        inv = self._invocation(index)
+        cid = getattr(inv, "result_checkpoint_id", None) or inv.checkpoint_id
+        snap = self.workflow.get_state({"configurable": {"thread_id": self.thread_id,
+                                                         "checkpoint_ns": inv.checkpoint_ns, "checkpoint_id": cid}})
+        return state_views(snap.values)
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
@@ -384,8 +416,17 @@ class Timeline(ipywidgets.VBox):
             elif kind == "refresh":
                 self.refresh()
             elif kind == "compare":
-                left, right = content.get("left"), content.get("right")
-                self.core._send_kind("comparison", left=left, right=right, rows=self.compare(left, right))
+                left, right, other = content.get("left"), content.get("right"), content.get("right_thread")
+                rows = self.compare(left, right, other)
+                right_label = f"#{right}" if not other else \
+                    f"thread {other} #{right if right != -1 else len(self._other(str(other))['invocations']) - 1}"
+                self.core._send_kind("comparison", left=left, right=right, left_label=f"#{left}",
+                                     right_label=right_label, rows=rows)
+            elif kind == "state_request":
+                index = content.get("index")
+                pretty_text, json_text = self.state_at(index)
+                self.core._send_kind("state", index=index, thread_id=self.thread_id, pretty=pretty_text,
+                                     json=json_text, note="")
         except Exception as exc:  # noqa: BLE001 - reported in the view
             self.core._send_kind("action_error", message=_error_message(exc))
 

@@ -372,6 +372,24 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "true")
     tl.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "timeline-branches-compare.png")
+    # The selected invocation: each task with its input and output, and the state at its checkpoint.
+    details = tl.locator('.nbflow-inv[data-index="1"] .nbflow-details')
+    expect(details.locator('[data-testid="nbflow-task-input"]').first).to_have_text("(2,)")
+    expect(details.locator('[data-testid="nbflow-task-output"]').first).to_have_text("20")
+    body = details.locator('[data-testid="nbflow-state-body"]')
+    expect(body).to_have_text("21", timeout=RUN_MS)
+    details.locator('[data-testid="nbflow-state-json"]').click()
+    expect(details.locator('[data-testid="nbflow-state"]')).to_have_attribute("data-format", "json")
+    # Compare this invocation with the fork on the new thread: the differing rows are highlighted.
+    fork_thread = run.locator(".nbflow-thread").text_content().replace("thread ", "")
+    details.locator('[data-testid="nbflow-compare-thread"]').select_option(fork_thread)
+    details.locator('[data-testid="nbflow-compare-thread-go"]').click()
+    expect(table).to_contain_text(f"thread {fork_thread} #0", timeout=RUN_MS)
+    expect(table.locator("tr", has_text="step (call 0)")).to_have_attribute("data-same", "false")
+    expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "false")
+    expect(table.locator("tr", has_text="input")).to_have_attribute("data-same", "true")
+    table.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "timeline-compare-two-threads.png")
 
 
 def test_stop_while_running_then_continue(page, lab, lab_root, tmp_path):

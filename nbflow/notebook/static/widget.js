@@ -689,8 +689,32 @@ function gantt(inv) {
     h("div", { class: "nbflow-gantt-track" }, h("span", { text: "0" }), h("span", { class: "nbflow-axis-end", text: `${duration(inv.span)} active` + (inv.waiting > 5e-3 ? ` (+ ${duration(inv.waiting)} waiting for answers, not drawn)` : "") }))
   )), box;
 }
-function details(inv, send) {
-  let box = h("div", { class: "nbflow-details" });
+function stateBox(inv, ui) {
+  let box = h("div", { class: "nbflow-state", "data-testid": "nbflow-state" }), pretty = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-pretty", text: "Pretty" }), json = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-json", text: "JSON" }), body = h("pre", { class: "nbflow-result nbflow-state-body", "data-testid": "nbflow-state-body" }), fill = () => {
+    pretty.setAttribute("aria-selected", String(!ui.json)), json.setAttribute("aria-selected", String(ui.json));
+    let st = ui.states.get(inv.index);
+    body.textContent = st ? ui.json ? st.json : st.pretty : "loading\u2026", box.dataset.format = ui.json ? "json" : "pretty";
+  };
+  return pretty.addEventListener("click", () => {
+    ui.json = !1, fill();
+  }), json.addEventListener("click", () => {
+    ui.json = !0, fill();
+  }), append(box, h(
+    "div",
+    { class: "nbflow-state-head" },
+    h("span", { class: "nbflow-result-label", text: "State at this checkpoint" }),
+    h("span", { class: "nbflow-tabs", role: "tablist" }, pretty, json)
+  ), body), fill(), ui.states.has(inv.index) || ui.send(msg("state_request", { index: inv.index })), box;
+}
+function compareWith(inv, ui) {
+  if (!ui.threads.length) return null;
+  let pick = h("select", { class: "nbflow-filter", "data-testid": "nbflow-compare-thread", "aria-label": "Another thread" });
+  for (let t of ui.threads) pick.append(h("option", { value: t, text: `thread ${t}` }));
+  let go = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-compare-thread-go", text: "Compare" });
+  return go.addEventListener("click", () => ui.send(msg("compare", { left: inv.index, right: -1, right_thread: pick.value }))), h("div", { class: "nbflow-compare-with" }, h("span", { class: "nbflow-muted", text: `Compare #${inv.index} with the latest invocation of ` }), pick, go);
+}
+function details(inv, ui) {
+  let send = ui.send, box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
     let replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
     replay.addEventListener("click", () => send(msg("replay", { index: inv.index }))), box.append(h("div", { class: "nbflow-details-actions" }, replay));
@@ -714,7 +738,10 @@ function details(inv, send) {
       h("span", { class: "nbflow-task-name", text: t.name }),
       t.outcome === "cached" ? badge("cached", "cached") : null,
       h("span", { class: "nbflow-duration", text: duration(t.duration) }),
-      t.result ? h("code", { class: "nbflow-preview", text: t.result }) : null,
+      t.input ? h("span", { class: "nbflow-muted nbflow-task-io", text: "in" }) : null,
+      t.input ? h("code", { class: "nbflow-preview", "data-testid": "nbflow-task-input", text: t.input }) : null,
+      t.result ? h("span", { class: "nbflow-arrow", text: "\u2192" }) : null,
+      t.result ? h("code", { class: "nbflow-preview", "data-testid": "nbflow-task-output", text: t.result }) : null,
       t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null
     );
     if (t.fork !== null) {
@@ -738,26 +765,28 @@ function details(inv, send) {
     }
     table.append(row);
   }
-  return box.append(table), box;
+  box.append(table), inv.status !== "running" && box.append(stateBox(inv, ui));
+  let other = compareWith(inv, ui);
+  return other && box.append(other), box;
 }
 function renderTimeline(model, el) {
   let root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" }), title = h("span", { class: "nbflow-name" }), refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   let errorBox = h("div", { class: "nbflow-error", hidden: !0 }), list = h("div", { class: "nbflow-invocations" });
   append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list), el.append(root);
-  let selected = -1, picked = [], compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: !0 });
+  let selected = -1, picked = [], ui = { json: !1, states: /* @__PURE__ */ new Map(), send: (m) => model.send(m), threads: [] }, compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: !0 });
   root.append(compareBox);
   let showComparison = (m) => {
     clear(compareBox), compareBox.hidden = !1;
-    let table = h("table", { class: "nbflow-compare-table" });
-    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: `#${m.left}` }), h("th", { text: `#${m.right}` })));
+    let table = h("table", { class: "nbflow-compare-table" }), left = m.left_label ?? `#${m.left}`, right = m.right_label ?? `#${m.right}`;
+    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: left }), h("th", { text: right })));
     for (let r of m.rows)
       table.append(h("tr", { "data-same": String(r.same) }, h("th", { text: r.what }), h("td", {}, h("code", { text: r.left })), h("td", {}, h("code", { text: r.right }))));
     let differ = m.rows.filter((r) => !r.same).length;
-    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare #${m.left} and #${m.right} \xB7 ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
+    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare ${left} and ${right} \xB7 ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
   }, draw = () => {
     let data = model.get("data") ?? { name: "", thread_id: "", invocations: [] }, n = data.invocations.length;
-    title.textContent = `${data.name} \xB7 thread ${data.thread_id} \xB7 ${n} invocation${n === 1 ? "" : "s"}`, (selected < 0 || selected >= n) && (selected = n - 1), clear(list);
+    ui.threads = data.threads ?? [], title.textContent = `${data.name} \xB7 thread ${data.thread_id} \xB7 ${n} invocation${n === 1 ? "" : "s"}`, (selected < 0 || selected >= n) && (selected = n - 1), clear(list);
     for (let inv of data.invocations) {
       let card = h("div", { class: "nbflow-inv", "data-index": inv.index, "data-status": inv.status, "aria-selected": String(inv.index === selected) }), head = h(
         "button",
@@ -778,16 +807,22 @@ function renderTimeline(model, el) {
       let pick = h("input", { type: "checkbox", class: "nbflow-compare-pick", "data-testid": "nbflow-compare-pick", title: "Pick two invocations to compare" });
       pick.checked = picked.includes(inv.index), pick.addEventListener("change", () => {
         picked = pick.checked ? [...picked.filter((x) => x !== inv.index), inv.index].slice(-2) : picked.filter((x) => x !== inv.index), picked.length === 2 ? model.send(msg("compare", { left: Math.min(...picked), right: Math.max(...picked) })) : compareBox.hidden = !0, draw();
-      }), inv.branch_of !== null && inv.branch_of !== void 0 && (card.style.marginLeft = "1.2em"), append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, (m) => model.send(m))), list.append(card);
+      }), inv.branch_of !== null && inv.branch_of !== void 0 && (card.style.marginLeft = "1.2em"), append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null), inv.index === selected && card.append(details(inv, ui)), list.append(card);
     }
   }, onCustom = (content) => {
     if (content?.kind === "comparison") {
       showComparison(content);
       return;
     }
+    if (content?.kind === "state") {
+      ui.states.set(content.index, content);
+      let body = list.querySelector(`.nbflow-inv[data-index="${content.index}"] [data-testid="nbflow-state-body"]`);
+      body && (body.textContent = ui.json ? content.json : content.pretty);
+      return;
+    }
     content?.kind === "action_error" && (errorBox.hidden = !1, errorBox.textContent = content.message);
   }, onData = () => {
-    errorBox.hidden = !0, draw();
+    errorBox.hidden = !0, ui.states.clear(), draw();
   };
   return model.on("change:data", onData), model.on("msg:custom", onCustom), draw(), () => {
     model.off("change:data", onData), model.off("msg:custom", onCustom);
