@@ -459,8 +459,9 @@ class ThreadModel:
         A ``stop`` writes nothing yet: the run's own :class:`~nbflow.events.RunStopped` settles the
         model (a reload would lose the abandoned tasks, which have no stored record)."""
         if kind == "stop":
-            self.last_event = "stopping…"
-            self.state_dirty = True
+            if self.status == "running":  # the run's RunStopped may have come first
+                self.last_event = "stopping…"
+                self.state_dirty = True
             return
         self.stale = True
         self.last_event = f"thread edited ({kind})"
