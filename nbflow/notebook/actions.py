@@ -103,6 +103,8 @@ def graph(live: Live) -> tuple[str, str]:
         status, total = live.model.status, live.model.total
     if status == "idle":
         return "", "Nothing has run on this thread yet."
+    if status == "running" and total > GRAPH_LIMIT:  # reading a big history twice a second would slow the run
+        return "", f"{total:,} task calls so far: the Mermaid text is made when the run stops."
     text = live.workflow.get_graph_mermaid(live.config)
     note = f"{total:,} task calls: too many to draw here; the Mermaid text is below." if total > GRAPH_LIMIT else ""
     return text, note
