@@ -786,3 +786,35 @@ def test_timeline_state_at_a_checkpoint_and_compare_with_a_fork_on_another_threa
     # a thread that does not exist is refused in the view
     click(tl.core, kind="compare", left=0, right=0, right_thread="nope")
     assert "no thread 'nope'" in custom(sent, tl.core, "action_error")[-1]["message"]
+
+
+def test_graph_of_a_big_run_is_made_when_it_stops(sent, monkeypatch):
+    from nbflow.notebook import actions
+
+    monkeypatch.setattr(actions, "GRAPH_LIMIT", 2)
+    gate = threading.Event()
+
+    @task
+    def leaf(i: int) -> int:
+        return i
+
+    @task
+    def hold(x: int) -> int:
+        gate.wait(10)
+        return x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def big(n: int) -> int:
+        s = sum(leaf(i).result() for i in range(n))
+        return hold(s).result()
+
+    view = show(big, 4, config=cfg("big"))
+    wait_for(lambda: view.live.model.total >= 5)
+    click(view, kind="graph_request")
+    (msg,) = custom(sent, view, "graph")
+    assert msg["mermaid"] == "" and "when the run stops" in msg["note"]
+    gate.set()
+    assert view.wait(10) == "done"
+    click(view, kind="graph_request")
+    msg = custom(sent, view, "graph")[-1]
+    assert msg["mermaid"].count('["leaf') == 4 and "too many to draw" in msg["note"]
