@@ -207,15 +207,4 @@ export class RowList {
     this.el.dataset.rows = String(this.rows.length);
     this.el.dataset.drawn = String(last - first + 1);
   }
-
-  /** Scroll so row `key` is in view (tests, links). */
-  reveal(key: string): void {
-    const at = this.index.get(key);
-    if (at === undefined) return;
-    if (this.windowed()) {
-      this.el.scrollTop = at * this.rowPx;
-      this.draw(false);
-    }
-    this.drawn.get(key)?.el.scrollIntoView({ block: "nearest" });
-  }
 }

@@ -141,11 +141,6 @@ var RowList = class {
     }
     this.first = first, this.last = last, this.el.dataset.rows = String(this.rows.length), this.el.dataset.drawn = String(last - first + 1);
   }
-  /** Scroll so row `key` is in view (tests, links). */
-  reveal(key) {
-    let at = this.index.get(key);
-    at !== void 0 && (this.windowed() && (this.el.scrollTop = at * this.rowPx, this.draw(!1)), this.drawn.get(key)?.el.scrollIntoView({ block: "nearest" }));
-  }
 };
 
 // src/graph.ts
