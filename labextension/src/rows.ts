@@ -191,11 +191,10 @@ export class RowList {
       if (fresh.length) {
         const tmp = document.createElement("div");
         tmp.innerHTML = fresh.map((i) => rowHtml(this.rows[i], i)).join("");
-        fresh.forEach((i, k) => {
+        fresh.forEach((i) => {
           const el = tmp.children[0] as HTMLElement;
           els[i - first] = el;
           next.set(this.rows[i].key, { sig: rowSig(this.rows[i]), el });
-          void k;
           tmp.removeChild(el);
         });
       }

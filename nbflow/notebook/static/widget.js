@@ -132,7 +132,7 @@ var RowList = class {
       }
       if (fresh.length) {
         let tmp = document.createElement("div");
-        tmp.innerHTML = fresh.map((i) => rowHtml(this.rows[i], i)).join(""), fresh.forEach((i, k) => {
+        tmp.innerHTML = fresh.map((i) => rowHtml(this.rows[i], i)).join(""), fresh.forEach((i) => {
           let el = tmp.children[0];
           els[i - first] = el, next.set(this.rows[i].key, { sig: rowSig(this.rows[i]), el }), tmp.removeChild(el);
         });
