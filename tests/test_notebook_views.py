@@ -514,3 +514,32 @@ def test_compare_two_invocations_highlights_differences():
     answers = [r for r in rows if r["what"].startswith("answer to")]
     assert len(answers) == 1 and answers[0]["same"] and answers[0]["left"] == "'yes'"
     assert not by["return value"]["same"]
+
+
+def test_a_stop_folds_into_the_thread_model_in_either_order():
+    """RunStopped settles the model (abandoned rows marked); the tap's ThreadEdited("stop") may come
+    before or after it and never leaves "stopping…" on a stopped thread."""
+    from nbflow import events as ev
+    from nbflow.errors import RunStopped
+    from nbflow.notebook.thread import ABANDONED, STOPPED_NOTE, ThreadModel, run_state
+
+    for edit_first in (True, False):
+        m = ThreadModel("wf", "t")
+        m.apply(ev.RunStart((), "wf", "t", 1, False, ts=10.0))
+        m.apply(ev.TaskStart((), "a1", "quick", "0", (1,), 0, 10.0))
+        if edit_first:
+            m.edited("stop")
+            assert m.last_event == "stopping…"
+        m.apply(ev.RunStopped((), "wf", ts=12.0))
+        if not edit_first:
+            m.edited("stop")
+        st = run_state(m)
+        assert st["status"] == "stopped" and st["last_event"] == STOPPED_NOTE
+        assert st["active_s"] == 2.0
+        assert [(r["name"], r["state"], r["error"]) for r in m.rows.values()] == [("quick", "stopped", ABANDONED)]
+    # a task whose future was halted by the stop reports RunStopped: its row is abandoned, not failed
+    m = ThreadModel("wf", "t")
+    m.apply(ev.RunStart((), "wf", "t", 1, False, ts=10.0))
+    m.apply(ev.TaskStart((), "a1", "slow", "0", (1,), 0, 10.0))
+    m.apply(ev.TaskEnd((), "a1", "slow", "0", None, RunStopped("stopped"), (), False, False, 10.0, 11.0, 0))
+    assert m.rows["|0"]["state"] == "stopped" and m.status == "running"

@@ -636,3 +636,185 @@ def test_a_view_whose_front_end_has_not_asked_yet_gets_whole_snapshots(sent):
     assert [r["name"] for r in snap["rows"]] == ["draft"]
     click(view, kind="snapshot_request")  # once it has asked, changes go out as batches again
     assert view._synced
+
+
+def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
+    """Stop while running (a widget message, as the button sends): the view shows "stopped", the abandoned
+    task's row and how to continue; Continue (another message) runs invoke(None, config) to the end."""
+    started, release = threading.Event(), threading.Event()
+
+    @task
+    def quick(x: int) -> int:
+        return x + 1
+
+    @task
+    def slow(x: int) -> int:
+        started.set()
+        release.wait(10)
+        return x * 10
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def stoppable(x: int) -> int:
+        a = quick(x).result()
+        fut = slow(a)
+        started.wait(10)  # slow runs on a worker thread, so the stop can abandon it
+        return fut.result()
+
+    view = show(stoppable, 1, config=cfg("s1"))
+    assert started.wait(10)
+    click(view, kind="snapshot_request")
+    click(view, kind="stop")
+    assert view.wait(10) == "stopped"
+    state = view.state
+    assert state["status"] == "stopped" and "invoke(None, config)" in state["last_event"]
+    rows = {r["name"]: r for r in view.rows}
+    assert rows["quick"]["state"] == "ok"
+    assert rows["slow"]["state"] == "stopped" and "abandoned" in rows["slow"]["error"]
+    wait_for(lambda: last_state(sent, view)["status"] == "stopped")
+    assert {r["name"]: r["state"] for r in front_rows(sent, view).values()} == {"quick": "ok", "slow": "stopped"}
+    assert "stopped" in view.transcript and "invoke(None, config)" in view.transcript
+    assert [i.status for i in stoppable.get_invocations(cfg("s1"))] == ["stopped"]
+    # a second Stop has nothing to stop: the view says so instead of failing silently
+    click(view, kind="stop")
+    assert view.stop() is False
+    # Continue: quick comes from the checkpoint, slow runs again, the same rows turn ok.
+    release.set()
+    started.clear()
+    click(view, kind="continue")
+    assert view.wait(10) == "done"
+    assert view.value == 20
+    rows = {r["name"]: r for r in view.rows}
+    assert rows["quick"]["state"] == "ok" and rows["slow"]["state"] == "ok" and len(rows) == 2
+    wait_for(lambda: last_state(sent, view)["status"] == "done")
+    # Continue on a finished thread is refused with a message in the view
+    click(view, kind="continue")
+    errors = custom(sent, view, "action_error")
+    assert errors and "not stopped" in errors[-1]["message"]
+
+
+def test_traceback_names_the_cell_as_ipython_does():
+    """A failure in code typed in a cell is located as IPython says it: "Cell In[n], line k" (the cell's
+    execution count, the line within the cell), in the view's location line and in its traceback."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing import globalipapp
+
+    globalipapp.start_ipython()  # IPython's test shell, one per process (as tests/test_magics.py uses it)
+    ip = InteractiveShell.instance()
+    ip.run_cell("import nbflow", store_history=True)
+    ip.run_cell("from nbflow import InMemorySaver, entrypoint\n"
+                "\n"
+                "def parse(x):\n"
+                "    return int(x)\n"
+                "\n"
+                "@entrypoint(checkpointer=InMemorySaver())\n"
+                "def parsing(x):\n"
+                "    return parse(x)\n", store_history=True)
+    count = ip.execution_count - 1  # the cell just run
+    result = ip.run_cell("v = nbflow.show(parsing, 'nope')\nv.wait(10)", store_history=True)
+    assert result.success
+    st = ip.user_ns["v"].state
+    assert st["status"] == "error"
+    assert st["error_where"] == f"Cell In[{count}], line 4, in parse: return int(x)"
+    assert f'File "Cell In[{count}]", line 4, in parse' in st["traceback"]
+
+
+def test_graph_tab_gets_the_mermaid_picture_of_what_ran(sent):
+    @task
+    def leaf(i: int) -> int:
+        return i * 2
+
+    @task
+    def total(xs: list) -> int:
+        return sum(xs)
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def fan(n: int) -> int:
+        futs = [leaf(i) for i in range(n)]
+        return total([f.result() for f in futs]).result()
+
+    view = show(fan, 3, config=cfg("g1"))
+    assert view.wait(10) == "done"
+    click(view, kind="graph_request")
+    (msg,) = custom(sent, view, "graph")
+    assert msg["note"] == ""
+    assert msg["mermaid"] == fan.get_graph_mermaid(cfg("g1"))
+    assert msg["mermaid"].count('["leaf') == 3 and "return: 6" in msg["mermaid"]
+    # a run without a checkpointer has nothing recorded: the tab says so
+    private = show(entrypoint()(lambda x: x), 1)
+    private.wait(10)
+    click(private, kind="graph_request")
+    (msg,) = custom(sent, private, "graph")
+    assert msg["mermaid"] == "" and "no checkpointer" in msg["note"]
+
+
+def test_timeline_state_at_a_checkpoint_and_compare_with_a_fork_on_another_thread(sent):
+    @task
+    def step(x: int) -> int:
+        return x * 10
+
+    @task
+    def finish(y: int) -> dict:
+        return {"total": y + 1, "tags": ["a", "b"], "ok": True}
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def flow(x: int) -> dict:
+        return finish(step(x).result()).result()
+
+    flow.invoke(2, cfg("origin"))
+    tl = timeline(flow, cfg("origin"))
+    # tasks carry their inputs and outputs
+    tasks = tl.data["invocations"][0]["tasks"]
+    assert [(t["name"], t["input"], t["result"]) for t in tasks][0] == ("step", "(2,)", "20")
+    # the state at the invocation's checkpoint, Pretty and JSON
+    click(tl.core, kind="state_request", index=0)
+    (st,) = custom(sent, tl.core, "state")
+    assert st["index"] == 0 and st["thread_id"] == "origin"
+    assert st["pretty"] == "total: 21\ntags:\n  - a\n  - b\nok: yes"
+    assert json.loads(st["json"]) == {"total": 21, "tags": ["a", "b"], "ok": True}
+    # fork on a NEW thread, then compare the fork with its origin, side by side
+    forked = tl.fork(0, 0, value=100)
+    assert forked.wait(10) == "done"
+    tl.refresh()
+    assert forked.thread_id in tl.data["threads"]
+    click(tl.core, kind="compare", left=0, right=-1, right_thread=forked.thread_id)
+    (cmp,) = custom(sent, tl.core, "comparison")
+    assert cmp["left_label"] == "#0" and cmp["right_label"] == f"thread {forked.thread_id} #0"
+    by = {r["what"]: r for r in cmp["rows"]}
+    assert by["step (call 0)"]["left"] == "20" and by["step (call 0)"]["right"] == "100"
+    assert not by["return value"]["same"] and "101" in by["return value"]["right"]
+    assert by["input"]["same"]
+    # a thread that does not exist is refused in the view
+    click(tl.core, kind="compare", left=0, right=0, right_thread="nope")
+    assert "no thread 'nope'" in custom(sent, tl.core, "action_error")[-1]["message"]
+
+
+def test_graph_of_a_big_run_is_made_when_it_stops(sent, monkeypatch):
+    from nbflow.notebook import actions
+
+    monkeypatch.setattr(actions, "GRAPH_LIMIT", 2)
+    gate = threading.Event()
+
+    @task
+    def leaf(i: int) -> int:
+        return i
+
+    @task
+    def hold(x: int) -> int:
+        gate.wait(10)
+        return x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def big(n: int) -> int:
+        s = sum(leaf(i).result() for i in range(n))
+        return hold(s).result()
+
+    view = show(big, 4, config=cfg("big"))
+    wait_for(lambda: view.live.model.total >= 5)
+    click(view, kind="graph_request")
+    (msg,) = custom(sent, view, "graph")
+    assert msg["mermaid"] == "" and "when the run stops" in msg["note"]
+    gate.set()
+    assert view.wait(10) == "done"
+    click(view, kind="graph_request")
+    msg = custom(sent, view, "graph")[-1]
+    assert msg["mermaid"].count('["leaf') == 4 and "too many to draw" in msg["note"]

@@ -13,6 +13,8 @@ const PATHS: Record<string, string> = {
   chevron: "M6 4l4 4-4 4",
   link: "M9 3h4v4M13 3l-6 6M11 9v4H3V5h4",
   plug: "M6 2v3M10 2v3M4 5h8v3a4 4 0 0 1-8 0zM8 12v2",
+  stopped: "M4.5 4.5h7v7h-7z",
+  play: "M5 3.5l7 4.5-7 4.5z",
 };
 
 /** An inline SVG icon (16×16, stroke in currentColor). */

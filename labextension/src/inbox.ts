@@ -46,11 +46,15 @@ export function renderInbox(model: AnyModel, el: HTMLElement): () => void {
     drafts[item.key] ??= {};
     const questions = questionList((m) => conn.send(m), extra, drafts[item.key]);
     const status = h("span", { class: "nbflow-inbox-state" });
-    const jump = h("button", { type: "button", class: "nbflow-button nbflow-quiet nbflow-jump", title: "Scroll to this thread's run view", text: "Run view" });
+    const jump = h("button", { type: "button", class: "nbflow-button nbflow-quiet nbflow-jump", "data-testid": "nbflow-jump", title: "Scroll to this thread's run view", text: "Run view" });
     jump.prepend(icon("link"));
     jump.addEventListener("click", () => {
       const target = document.querySelector(`.nbflow-run:not(.nbflow-static)[data-thread-id="${CSS.escape(item.thread_id)}"]`);
-      if (target) target.scrollIntoView({ behavior: "smooth", block: "center" });
+      if (target) {
+        target.scrollIntoView({ behavior: "smooth", block: "center" });
+        target.classList.add("nbflow-flash");  // say which view it is
+        window.setTimeout(() => target.classList.remove("nbflow-flash"), 1500);
+      }
       else jump.textContent = "no run view of this thread is open";
     });
     const outcome = h("div", { class: "nbflow-inbox-outcome" });

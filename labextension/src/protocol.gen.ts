@@ -2,11 +2,11 @@
 // Do not edit: change the Python types and rebuild (npm run build regenerates this file).
 
 export const VERSION = 2 as const;
-export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison"] as const;
-export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare"] as const;
-export const ROW_STATES = ["running", "ok", "cached", "error", "waiting"] as const;
+export const TO_FRONTEND = ["snapshot", "batch", "resume_error", "action_error", "comparison", "graph", "state"] as const;
+export const TO_KERNEL = ["snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue", "graph_request", "state_request"] as const;
+export const ROW_STATES = ["running", "ok", "cached", "error", "waiting", "stopped"] as const;
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
-export const STATUSES = ["idle", "running", "interrupted", "done", "error"] as const;
+export const STATUSES = ["idle", "running", "interrupted", "done", "error", "stopped"] as const;
 export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
 
 /** One input of a schema form (built by ``forms.field_spec``). */
@@ -70,7 +70,7 @@ export interface Row {
   name: string;
   path: string;
   depth: number;
-  state: "running" | "ok" | "cached" | "error" | "waiting";
+  state: "running" | "ok" | "cached" | "error" | "waiting" | "stopped";
   preview: string;
   error: string;
   duration: number;
@@ -93,7 +93,7 @@ export interface RunState {
   name: string;
   workflow: string;
   thread_id: string | null;
-  status: "idle" | "running" | "interrupted" | "done" | "error";
+  status: "idle" | "running" | "interrupted" | "done" | "error" | "stopped";
   done: number;
   total: number;
   active_s: number;
@@ -164,6 +164,8 @@ export interface ComparisonMsg {
   v: number;
   left: number;
   right: number;
+  left_label?: string;
+  right_label?: string;
   rows: CompareRow[];
 }
 export interface CompareMsg {
@@ -171,6 +173,7 @@ export interface CompareMsg {
   v: number;
   left: number;
   right: number;
+  right_thread?: string;
 }
 export interface Answer {
   id: string;
@@ -214,5 +217,39 @@ export interface ForkMsg {
   value?: unknown;
   same_thread?: boolean;
 }
-export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg;
-export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg;
+export interface StopMsg {
+  kind: "stop";
+  v: number;
+}
+export interface ContinueMsg {
+  kind: "continue";
+  v: number;
+}
+/** The Mermaid text of what ran (``Workflow.get_graph_mermaid``); ``note`` says why it is empty. */
+export interface GraphMsg {
+  kind: "graph";
+  v: number;
+  mermaid: string;
+  note: string;
+}
+export interface GraphRequestMsg {
+  kind: "graph_request";
+  v: number;
+}
+export interface StateRequestMsg {
+  kind: "state_request";
+  v: number;
+  index: number;
+}
+/** The state saved at an invocation's checkpoint, as readable text and as JSON. */
+export interface StateMsg {
+  kind: "state";
+  v: number;
+  index: number;
+  thread_id: string;
+  pretty: string;
+  json: string;
+  note: string;
+}
+export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg | StateMsg;
+export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg | StateRequestMsg;

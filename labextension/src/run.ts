@@ -4,7 +4,12 @@
 // same state: the kernel sends `snapshot` (everything) and `batch` (changed rows + state) messages.
 
 import { AnyModel } from "./model";
-import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { BatchMsg, ResumeErrorMsg, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { RowList } from "./rows";
+import { graphPanel } from "./graph";
+
+/** Task calls above which the Graph tab shows the Mermaid text only (as the kernel's actions.GRAPH_LIMIT). */
+const GRAPH_LIMIT = 400;
 import { append, clear, duration, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
@@ -12,67 +17,16 @@ import { questionList } from "./questions";
 import { watchConnection } from "./conn";
 
 const STATUS_WORDS: Record<string, string> = {
-  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed",
+  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed", stopped: "stopped",
 };
-const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error" };
-const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting" };
+const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" };
 
 /** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
-const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null }>();
-
-function sortKey(key: string): [string, number[]] {
-  const i = key.indexOf("|");
-  const path = key.slice(i + 1);
-  return [key.slice(0, i), /^[0-9.]+$/.test(path) ? path.split(".").map(Number) : [1 << 30]];
-}
-
-function before(a: string, b: string): boolean {
-  const [na, pa] = sortKey(a);
-  const [nb, pb] = sortKey(b);
-  if (na !== nb) return na < nb;
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
-  return pa.length < pb.length;
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
-}
-
-/** A row's inner HTML (rows are plain markup: a 10,000-row view is one innerHTML assignment). */
-function rowInner(r: Row): string {
-  if (r.kind === "message") {
-    return `<span class="nbflow-mark" data-icon="message"></span>${r.name ? `<span class="nbflow-task-name">${esc(r.name)}</span>` : ""}` +
-      `<div class="nbflow-message">${esc(r.text)}</div>`;
-  }
-  let html = `<span class="nbflow-mark" data-icon="${ROW_ICON[r.state] ?? "question"}" title="${esc(r.state)}"></span>` +
-    `<span class="nbflow-task-name">${esc(r.name)}</span>`;
-  if (r.cached) html += `<span class="nbflow-badge nbflow-badge-cached">cached</span>`;
-  if (r.replayed) html += `<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>`;
-  if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
-  if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
-  if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
-  if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
-  return html;
-}
-
-function rowSig(r: Row): string {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}`;
-}
-
-function rowOpen(r: Row): string {
-  const pad = r.depth ? ` style="padding-left:${r.depth * 1.2 + 0.4}em"` : "";
-  return `<div class="nbflow-entry" role="listitem" data-key="${esc(r.key)}" data-state="${r.state}" data-kind="${r.kind}"${pad}>`;
-}
-
-function fillRow(el: HTMLElement, r: Row): void {
-  el.dataset.state = r.state;
-  el.dataset.kind = r.kind;
-  el.innerHTML = rowInner(r);
-}
+const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean }>();
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const uid = String(model.get("_uid") ?? "");
-  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null });
+  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null, graph: false });
   const ui = uiState.get(uid)!;
 
   const root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" });
@@ -85,13 +39,25 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const bar = h("span", { class: "nbflow-progress-bar" });
   const count = h("span", { class: "nbflow-progress-text" });
   const progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count);
-  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress);
+  const stopBtn = h("button", { type: "button", class: "nbflow-button nbflow-stop", "data-testid": "nbflow-stop", hidden: true,
+    title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed" }, icon("stopped"), " Stop");
+  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn);
+  const continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue");
+  const stoppedBox = h("div", { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: true },
+    h("span", { text: "Stopped. Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
+    h("code", { text: "wf.invoke(None, config)" }), h("span", { text: "). " }), continueBtn);
+  const actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: true });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
-  const rowsBox = h("div", { class: "nbflow-log", role: "list" });
+  const rowList = new RowList();
+  const rowsBox = rowList.el;
   const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
-  append(root, header, banner, rowsBox, event, errorBox);
+  const tasksTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "true", "data-testid": "nbflow-tab-tasks", text: "Tasks" });
+  const graphTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "false", "data-testid": "nbflow-tab-graph", text: "Graph" });
+  const tabs = h("div", { class: "nbflow-tabs", role: "tablist" }, tasksTab, graphTab);
+  const graphBox = h("div", { class: "nbflow-graph-box", role: "tabpanel", hidden: true });
+  append(root, header, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox);
   el.append(root);
 
   const conn = watchConnection(model, (why) => {
@@ -103,44 +69,48 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
       h("code", { text: tid ? `nbflow.show(${state?.workflow ?? "wf"}, config={"configurable": {"thread_id": "${tid}"}})` : "nbflow.show(wf, config=...)" }), ".");
     root.dataset.kernel = "gone";
     questions.disable("Not connected to the kernel");
+    stopBtn.disabled = true;
+    continueBtn.disabled = true;
   });
+  // The Graph tab asks for the picture when opened and again (at most twice a second) while the thread changes.
+  let graphOpen = false;
+  let graphAsked = 0;
+  let graphTimer = 0;
+  let graphSeen = "";
+  const askGraph = () => {
+    if (!graphOpen || graphTimer) return;
+    const wait = Math.max(0, graphAsked + 500 - performance.now());
+    graphTimer = window.setTimeout(() => {
+      graphTimer = 0;
+      graphAsked = performance.now();
+      if (graphOpen) conn.send(msg("graph_request"));
+    }, wait);
+  };
+  const showTab = (graph: boolean) => {
+    graphOpen = ui.graph = graph;
+    tasksTab.setAttribute("aria-selected", String(!graph));
+    graphTab.setAttribute("aria-selected", String(graph));
+    rowsBox.hidden = graph;
+    graphBox.hidden = !graph;
+    if (graph) askGraph();
+  };
+  tasksTab.addEventListener("click", () => showTab(false));
+  graphTab.addEventListener("click", () => showTab(true));
+  if (ui.graph) showTab(true);  // a re-render keeps the tab the user chose
+  const act = (kind: "stop" | "continue", btn: HTMLButtonElement) => {
+    actionError.hidden = true;
+    if (conn.send(msg(kind))) btn.disabled = true;
+  };
+  stopBtn.addEventListener("click", () => act("stop", stopBtn));
+  continueBtn.addEventListener("click", () => act("continue", continueBtn));
   const questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox);
   root.append(resultBox);
 
-  const rows = new Map<string, { sig: string; el: HTMLElement }>();
   let state: RunState | null = null;
   let seq = -1;
   let awaiting = true;
   let sinceAt = 0;
-
-  const upsert = (r: Row) => {
-    const sig = rowSig(r);
-    const have = rows.get(r.key);
-    if (have) {
-      if (have.sig !== sig) {
-        fillRow(have.el, r);
-        have.sig = sig;
-      }
-      return;
-    }
-    const row = h("div", { class: "nbflow-entry", role: "listitem", "data-key": r.key });
-    if (r.depth) row.style.paddingLeft = `${r.depth * 1.2 + 0.4}em`;
-    fillRow(row, r);
-    rows.set(r.key, { sig, el: row });
-    const last = rowsBox.lastElementChild as HTMLElement | null;
-    if (!last || !before(r.key, last.dataset.key ?? "")) {
-      rowsBox.append(row);
-      return;
-    }
-    for (const child of Array.from(rowsBox.children) as HTMLElement[]) {
-      if (before(r.key, child.dataset.key ?? "")) {
-        rowsBox.insertBefore(row, child);
-        return;
-      }
-    }
-    rowsBox.append(row);
-  };
 
   const tick = () => {
     if (!state) return;
@@ -167,7 +137,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     count.textContent = s.total ? `${s.done}/${s.total} tasks` : "";
     progress.hidden = !s.total;
     bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round((100 * s.done) / s.total)}%` : "0%";
-    event.hidden = !s.last_event && !s.events;
+    event.hidden = (!s.last_event && !s.events) || s.status === "stopped";
     event.textContent = s.events ? `${s.events} events · latest: ${s.last_event}` : s.last_event;
     errorBox.hidden = s.status !== "error";
     clear(errorBox);
@@ -180,23 +150,31 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     resultBox.hidden = !s.has_result;
     if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
     questions.update(s.questions);
+    tabs.hidden = !s.thread_id;
+    askGraph();
+    const gone = conn.gone();
+    stopBtn.hidden = !(s.status === "running" && s.thread_id);
+    stopBtn.disabled = gone || s.last_event === "stopping…";
+    stoppedBox.hidden = s.status !== "stopped";
+    continueBtn.disabled = gone;
     tick();
     void sinceAt;
   };
 
   const onSnapshot = (m: SnapshotMsg) => {
     const t0 = performance.now();
-    rows.clear();
-    // The kernel sends a snapshot's rows in call order: one innerHTML assignment draws them all.
-    rowsBox.innerHTML = m.rows.map((r) => rowOpen(r) + rowInner(r) + "</div>").join("");
-    const els = rowsBox.children;
-    m.rows.forEach((r, i) => rows.set(r.key, { sig: rowSig(r), el: els[i] as HTMLElement }));
+    // The kernel sends a snapshot's rows in call order; only the rows in view are drawn.
+    rowList.reset(m.rows);
     applyState(m.state);
     seq = m.seq;
     awaiting = false;
     if (!conn.gone()) banner.hidden = true;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
     root.dataset.snapshotMs = root.dataset.updateMs;
+    if (root.isConnected) {  // the same update including the style and layout it causes (forced here, once)
+      void rowsBox.scrollHeight;
+      root.dataset.snapshotLayoutMs = (performance.now() - t0).toFixed(2);
+    }
     root.dataset.snapshotRows = String(m.rows.length);
     root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2);
     root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
@@ -204,7 +182,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const onBatch = (m: BatchMsg) => {
     if (awaiting || m.seq <= seq) return;
     const t0 = performance.now();
-    for (const r of m.rows) upsert(r);
+    rowList.upsert(m.rows);
     if (m.state) applyState(m.state);
     seq = m.seq;
     const ms = performance.now() - t0;
@@ -216,7 +194,18 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
     if (!content || typeof content !== "object") return;
     if (content.kind === "snapshot") onSnapshot(content);
     else if (content.kind === "batch") onBatch(content);
-    else if (content.kind === "resume_error") {
+    else if (content.kind === "graph") {
+      if (content.mermaid + content.note !== graphSeen) {
+        graphSeen = content.mermaid + content.note;
+        clear(graphBox);
+        graphBox.append(graphPanel(content.mermaid, content.note, GRAPH_LIMIT));
+      }
+      graphBox.dataset.loaded = "true";
+    } else if (content.kind === "action_error") {
+      actionError.hidden = false;
+      actionError.textContent = content.message;
+      stopBtn.disabled = continueBtn.disabled = conn.gone();
+    } else if (content.kind === "resume_error") {
       const e = content as ResumeErrorMsg;
       questions.showErrors(e.id, e.message, e.errors ?? []);
     }
@@ -254,6 +243,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   return () => {
     window.clearInterval(timer);
     window.clearTimeout(noReply);
+    window.clearTimeout(graphTimer);
     conn.dispose();
     model.off("msg:custom", onCustom);
   };

@@ -1,9 +1,11 @@
 // The timeline: a thread's invocations in order, each with its tasks as bars on a time axis
 // (tasks that ran in parallel overlap). Selecting one shows its saved value, questions and
-// task results, with "Replay from here" and "Fork from this task".
+// tasks with their inputs and outputs, the state saved at its checkpoint (Pretty / JSON), with
+// "Replay from here" and "Fork from this task". Two invocations -- of this thread, or one of this
+// thread and the latest of another (a fork on a new thread vs its origin) -- compare side by side.
 
 import { AnyModel } from "./model";
-import { ComparisonMsg, ToFrontend, msg } from "./protocol";
+import { ComparisonMsg, StateMsg, ToFrontend, msg } from "./protocol";
 import { icon } from "./icons";
 import { append, badge, clear, duration, h } from "./dom";
 
@@ -17,7 +19,10 @@ interface Invocation {
   error: string; asked: { id: string; value: string; answered: boolean; answer: string; superseded?: boolean }[];
   pending: string[]; forked_from: Record<string, unknown> | null; tasks: Task[]; started_at: number; ended_at: number | null;
 }
-interface Data { name: string; thread_id: string; invocations: Invocation[] }
+interface Data { name: string; thread_id: string; invocations: Invocation[]; threads?: string[] }
+
+/** UI state of the details box that survives a redraw: the Pretty/JSON choice and states already fetched. */
+interface DetailsUi { json: boolean; states: Map<number, StateMsg>; send: (m: unknown) => void; threads: string[] }
 
 function gantt(inv: Invocation): HTMLElement {
   const box = h("div", { class: "nbflow-gantt" });
@@ -42,7 +47,38 @@ function gantt(inv: Invocation): HTMLElement {
   return box;
 }
 
-function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
+function stateBox(inv: Invocation, ui: DetailsUi): HTMLElement {
+  const box = h("div", { class: "nbflow-state", "data-testid": "nbflow-state" });
+  const pretty = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-pretty", text: "Pretty" });
+  const json = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-json", text: "JSON" });
+  const body = h("pre", { class: "nbflow-result nbflow-state-body", "data-testid": "nbflow-state-body" });
+  const fill = () => {
+    pretty.setAttribute("aria-selected", String(!ui.json));
+    json.setAttribute("aria-selected", String(ui.json));
+    const st = ui.states.get(inv.index);
+    body.textContent = st ? (ui.json ? st.json : st.pretty) : "loading…";
+    box.dataset.format = ui.json ? "json" : "pretty";
+  };
+  pretty.addEventListener("click", () => { ui.json = false; fill(); });
+  json.addEventListener("click", () => { ui.json = true; fill(); });
+  append(box, h("div", { class: "nbflow-state-head" }, h("span", { class: "nbflow-result-label", text: "State at this checkpoint" }),
+    h("span", { class: "nbflow-tabs", role: "tablist" }, pretty, json)), body);
+  fill();
+  if (!ui.states.has(inv.index)) ui.send(msg("state_request", { index: inv.index }));
+  return box;
+}
+
+function compareWith(inv: Invocation, ui: DetailsUi): HTMLElement | null {
+  if (!ui.threads.length) return null;
+  const pick = h("select", { class: "nbflow-filter", "data-testid": "nbflow-compare-thread", "aria-label": "Another thread" });
+  for (const t of ui.threads) pick.append(h("option", { value: t, text: `thread ${t}` }));
+  const go = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-compare-thread-go", text: "Compare" });
+  go.addEventListener("click", () => ui.send(msg("compare", { left: inv.index, right: -1, right_thread: pick.value })));
+  return h("div", { class: "nbflow-compare-with" }, h("span", { class: "nbflow-muted", text: `Compare #${inv.index} with the latest invocation of ` }), pick, go);
+}
+
+function details(inv: Invocation, ui: DetailsUi): HTMLElement {
+  const send = ui.send;
   const box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
     const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
@@ -62,7 +98,10 @@ function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
       h("span", { class: "nbflow-mark" }, icon(t.outcome === "error" ? "error" : t.outcome === "interrupted" ? "waiting" : "ok")),
       h("span", { class: "nbflow-task-name", text: t.name }), t.outcome === "cached" ? badge("cached", "cached") : null,
       h("span", { class: "nbflow-duration", text: duration(t.duration) }),
-      t.result ? h("code", { class: "nbflow-preview", text: t.result }) : null,
+      t.input ? h("span", { class: "nbflow-muted nbflow-task-io", text: "in" }) : null,
+      t.input ? h("code", { class: "nbflow-preview", "data-testid": "nbflow-task-input", text: t.input }) : null,
+      t.result ? h("span", { class: "nbflow-arrow", text: "→" }) : null,
+      t.result ? h("code", { class: "nbflow-preview", "data-testid": "nbflow-task-output", text: t.result }) : null,
       t.error ? h("span", { class: "nbflow-error-text", text: t.error }) : null);
     if (t.fork !== null) {
       const fork = h("button", { type: "button", class: "nbflow-button nbflow-small", "data-testid": "nbflow-fork-open", text: "Fork from this task (new thread)" });
@@ -90,6 +129,9 @@ function details(inv: Invocation, send: (m: unknown) => void): HTMLElement {
     table.append(row);
   }
   box.append(table);
+  if (inv.status !== "running") box.append(stateBox(inv, ui));
+  const other = compareWith(inv, ui);
+  if (other) box.append(other);
   return box;
 }
 
@@ -104,23 +146,27 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
   el.append(root);
   let selected = -1;
   let picked: number[] = [];
+  const ui: DetailsUi = { json: false, states: new Map(), send: (m) => model.send(m), threads: [] };
   const compareBox = h("div", { class: "nbflow-compare", "data-testid": "nbflow-compare", hidden: true });
   root.append(compareBox);
   const showComparison = (m: ComparisonMsg) => {
     clear(compareBox);
     compareBox.hidden = false;
     const table = h("table", { class: "nbflow-compare-table" });
-    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: `#${m.left}` }), h("th", { text: `#${m.right}` })));
+    const left = m.left_label ?? `#${m.left}`;
+    const right = m.right_label ?? `#${m.right}`;
+    table.append(h("tr", {}, h("th", { text: "" }), h("th", { text: left }), h("th", { text: right })));
     for (const r of m.rows) {
       table.append(h("tr", { "data-same": String(r.same) }, h("th", { text: r.what }), h("td", {}, h("code", { text: r.left })), h("td", {}, h("code", { text: r.right }))));
     }
     const differ = m.rows.filter((r) => !r.same).length;
-    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare #${m.left} and #${m.right} · ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
+    append(compareBox, h("div", { class: "nbflow-result-label", text: `Compare ${left} and ${right} · ${differ} difference${differ === 1 ? "" : "s"} (highlighted)` }), table);
   };
 
   const draw = () => {
     const data: Data = model.get("data") ?? { name: "", thread_id: "", invocations: [] };
     const n = data.invocations.length;
+    ui.threads = data.threads ?? [];
     title.textContent = `${data.name} · thread ${data.thread_id} · ${n} invocation${n === 1 ? "" : "s"}`;
     if (selected < 0 || selected >= n) selected = n - 1;
     clear(list);
@@ -147,7 +193,7 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
       });
       if (inv.branch_of !== null && inv.branch_of !== undefined) card.style.marginLeft = "1.2em";
       append(card, h("div", { class: "nbflow-inv-bar" }, h("label", { class: "nbflow-compare-label", title: "Compare" }, pick), head), inv.tasks.length ? gantt(inv) : null);
-      if (inv.index === selected) card.append(details(inv, (m) => model.send(m)));
+      if (inv.index === selected) card.append(details(inv, ui));
       list.append(card);
     }
   };
@@ -156,12 +202,18 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
       showComparison(content as ComparisonMsg);
       return;
     }
+    if (content?.kind === "state") {
+      ui.states.set(content.index, content);
+      const body = list.querySelector(`.nbflow-inv[data-index="${content.index}"] [data-testid="nbflow-state-body"]`);
+      if (body) body.textContent = ui.json ? content.json : content.pretty;
+      return;
+    }
     if (content?.kind === "action_error") {
       errorBox.hidden = false;
       errorBox.textContent = content.message;
     }
   };
-  const onData = () => { errorBox.hidden = true; draw(); };
+  const onData = () => { errorBox.hidden = true; ui.states.clear(); draw(); };
   model.on("change:data", onData);
   model.on("msg:custom", onCustom);
   draw();

@@ -13,7 +13,9 @@ Modules, from pure to I/O (each imports only those above it):
 * :mod:`.live`     -- one live model per (saver, thread) fed by :mod:`nbflow.tap`,
   and the flusher that pushes changes to every view of a thread;
 * :mod:`.actions`  -- start / resume / attach: the one path views act through;
-* :mod:`.widgets`  -- the anywidget views and ``show`` / ``timeline`` / ``inbox``;
+* :mod:`.widget_base` -- what every widget shares: the bundle, messages, answering forms;
+* :mod:`.inbox_view`  -- the inbox widget;
+* :mod:`.widgets`  -- the run view and timeline widgets and ``show`` / ``timeline`` / ``inbox``;
 * :mod:`.magics`   -- ``%%entrypoint`` and ``%nbflow``.
 
 The front end is bundled from ``labextension/`` into ``static/``. The

@@ -11,6 +11,9 @@ every view of the thread updates) and return the thread's :class:`~.live.Live`.
   came from (``origin``), so a form answered elsewhere can say so.
 * :func:`answer` decodes a front-end ``resume`` message into a value.
 * :func:`attach` returns the Live of an existing thread without running anything.
+* :func:`stop` stops the thread's running invocation (``Workflow.stop``);
+  :func:`continue_` continues a stopped one (``invoke(None, config)``).
+* :func:`graph` is the Mermaid picture of what the thread's current invocation ran.
 """
 
 from __future__ import annotations
@@ -71,6 +74,42 @@ def _drain(h: Any, live: Live, events: Any, fold: bool) -> None:
             h.failed(live, RuntimeError("the run ended without a result"))
 
 
+def stop(live: Live) -> bool:
+    """Stop the invocation running on ``live``'s thread; False when nothing was running there."""
+    if live.model.thread_id is None:
+        raise RuntimeError(f"{live.model.workflow}: a run without a thread (no checkpointer) cannot be stopped")
+    return bool(live.workflow.stop(live.config))
+
+
+def continue_(live: Live) -> Live:
+    """Continue the thread's stopped invocation from its last finished task (``invoke(None, config)``)."""
+    with live.lock:
+        status = live.model.status
+    if status != "stopped":
+        raise RuntimeError(f"{live.model.workflow}: thread {live.model.thread_id} is {status}, not stopped; "
+                           "there is nothing to continue")
+    return start(live.workflow, None, live.config, live)
+
+
+GRAPH_LIMIT = 400  # task calls; a bigger picture is not drawn (the text is still there to copy)
+
+
+def graph(live: Live) -> tuple[str, str]:
+    """``(mermaid, note)``: ``Workflow.get_graph_mermaid`` of the thread's current invocation, or ``""``
+    and a note saying why there is nothing to draw."""
+    if live.model.thread_id is None:
+        return "", "Nothing recorded to draw: this run has no checkpointer (no thread)."
+    with live.lock:
+        status, total = live.model.status, live.model.total
+    if status == "idle":
+        return "", "Nothing has run on this thread yet."
+    if status == "running" and total > GRAPH_LIMIT:  # reading a big history twice a second would slow the run
+        return "", f"{total:,} task calls so far: the Mermaid text is made when the run stops."
+    text = live.workflow.get_graph_mermaid(live.config)
+    note = f"{total:,} task calls: too many to draw here; the Mermaid text is below." if total > GRAPH_LIMIT else ""
+    return text, note
+
+
 def pending(live: Live) -> dict:
     with live.lock:
         return dict(live.model.pending)
@@ -122,4 +161,4 @@ def answer(live: Live, msg: Mapping) -> tuple[str, Any]:
     return str(iid), decode_answer(intr, msg)
 
 
-__all__ = ["answer", "attach", "live_for", "pending", "resume", "resume_value", "start"]
+__all__ = ["GRAPH_LIMIT", "answer", "attach", "continue_", "graph", "live_for", "pending", "resume", "resume_value", "start", "stop"]

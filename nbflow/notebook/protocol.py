@@ -14,6 +14,8 @@ Kernel → front end
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
     ``action_error``  a timeline/inbox action failed: ``{message}``
     ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
+    ``state``         timeline: the state saved at an invocation's checkpoint: ``{index, thread_id, pretty, json, note}``
+    ``graph``         run view: the Mermaid text of what the thread's current invocation ran: ``{mermaid, note}``
 
 Front end → kernel
     ``snapshot_request``  a view was (re)rendered and wants the whole state
@@ -21,7 +23,12 @@ Front end → kernel
                           (plus ``thread_id``/``workflow`` from the inbox)
     ``resume_all``        answer several questions of one thread at once: ``{answers: [Answer]}``
     ``replay`` / ``fork`` timeline actions; ``refresh`` reload from the checkpointer
-    ``compare``           timeline: ``{left, right}`` invocation indexes
+    ``compare``           timeline: ``{left, right}`` invocation indexes (``right_thread``: ``right`` is an
+                          invocation of that other thread of the workflow; -1 is its latest)
+    ``state_request``     timeline: the state at invocation ``{index}``'s checkpoint
+    ``stop``              run view: stop the thread's running invocation (``Workflow.stop``)
+    ``continue``          run view: continue a stopped invocation (``invoke(None, config)``)
+    ``graph_request``     run view: the Graph tab is open and wants the current picture
 
 This module is also a script: ``python protocol.py --ts OUT`` writes the
 TypeScript types, ``--schema OUT`` the JSON schema.
@@ -36,16 +43,17 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 VERSION = 2
 
-TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison")
-TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare")
+TO_FRONTEND = ("snapshot", "batch", "resume_error", "action_error", "comparison", "graph", "state")
+TO_KERNEL = ("snapshot_request", "resume", "resume_all", "replay", "fork", "refresh", "compare", "stop", "continue",
+             "graph_request", "state_request")
 ROW_KINDS = ("task", "message", "run")
-ROW_STATES = ("running", "ok", "cached", "error", "waiting")
+ROW_STATES = ("running", "ok", "cached", "error", "waiting", "stopped")
 FORM_KINDS = ("schema", "inbox", "options", "text")
-STATUSES = ("idle", "running", "interrupted", "done", "error")
+STATUSES = ("idle", "running", "interrupted", "done", "error", "stopped")
 QUESTION_STATES = ("pending", "answered", "superseded")
 
-Status = Literal["idle", "running", "interrupted", "done", "error"]
-RowState = Literal["running", "ok", "cached", "error", "waiting"]
+Status = Literal["idle", "running", "interrupted", "done", "error", "stopped"]
+RowState = Literal["running", "ok", "cached", "error", "waiting", "stopped"]  # stopped: abandoned by a stop
 QuestionState = Literal["pending", "answered", "superseded"]
 
 
@@ -223,6 +231,8 @@ class ComparisonMsg(TypedDict):
     v: int
     left: int
     right: int
+    left_label: NotRequired[str]   # "#2", or "thread t-2 #0" for another thread
+    right_label: NotRequired[str]
     rows: list[CompareRow]
 
 
@@ -231,6 +241,24 @@ class CompareMsg(TypedDict):
     v: int
     left: int
     right: int
+    right_thread: NotRequired[str]
+
+
+class StateRequestMsg(TypedDict):
+    kind: Literal["state_request"]
+    v: int
+    index: int
+
+
+class StateMsg(TypedDict):
+    """The state saved at an invocation's checkpoint, as readable text and as JSON."""
+    kind: Literal["state"]
+    v: int
+    index: int
+    thread_id: str
+    pretty: str
+    json: str
+    note: str
 
 
 class Answer(TypedDict):
@@ -273,6 +301,29 @@ class ReplayMsg(TypedDict):
     index: int
 
 
+class GraphMsg(TypedDict):
+    """The Mermaid text of what ran (``Workflow.get_graph_mermaid``); ``note`` says why it is empty."""
+    kind: Literal["graph"]
+    v: int
+    mermaid: str
+    note: str
+
+
+class GraphRequestMsg(TypedDict):
+    kind: Literal["graph_request"]
+    v: int
+
+
+class StopMsg(TypedDict):
+    kind: Literal["stop"]
+    v: int
+
+
+class ContinueMsg(TypedDict):
+    kind: Literal["continue"]
+    v: int
+
+
 class ForkMsg(TypedDict):
     kind: Literal["fork"]
     v: int
@@ -285,10 +336,14 @@ class ForkMsg(TypedDict):
 TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
-                           Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg)
-UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg"),
+                           Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
+                           StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg,
+                           StateRequestMsg, StateMsg)
+UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
+                         "GraphMsg", "StateMsg"),
           "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
-                       "CompareMsg")}
+                       "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg",
+                       "StateRequestMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
              "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
 

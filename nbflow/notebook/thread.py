@@ -19,11 +19,13 @@ Changes are recorded as the set of row keys touched plus a state flag, until
 from __future__ import annotations
 
 import os
+import sys
 import linecache
 import traceback as tb
 from typing import Any
 
 from .. import events as ev
+from ..errors import RunStopped
 from ..serde import summarize
 from .forms import form_spec, pretty
 
@@ -34,6 +36,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ORIGIN_CODE = "code (invoke / stream / Command)"
 ORIGIN_STORED = "an earlier session (from the checkpoint)"
+STOPPED_NOTE = "stopped by Workflow.stop(); finished tasks are checkpointed: continue with invoke(None, config)"
+ABANDONED = "abandoned by the stop (runs again on continue)"
 
 
 def _preview(obj: Any, limit: int = PREVIEW) -> str:
@@ -72,12 +76,32 @@ def _strip_internal(te: tb.TracebackException) -> None:
         todo += [t.__cause__, t.__context__]
 
 
+def _cell_name(filename: str) -> str | None:
+    """IPython's name for a cell's code, ``"Cell In[7]"``, or None for anything else.
+
+    IPython compiles each cell under a file name it maps to the execution count
+    (``shell.compile.format_code_name``): a dict lookup, no file read. IPython is
+    consulted only when the process already imported it (never imported here)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    fmt = getattr(getattr(shell, "compile", None), "format_code_name", None)
+    if fmt is None:
+        return None
+    try:
+        got = fmt(filename)
+    except Exception:  # noqa: BLE001 - a label is a nicety; fall back to the file name
+        return None
+    return f"{got[0]} {got[1]}" if got else None
+
+
 def _cached(f: tb.FrameSummary) -> tb.FrameSummary:
     """``f`` with its source line if it is the user's code (linecache: IPython keeps every cell there;
-    a module's file is read), none for libraries, and no column positions (no compiling to draw carets)."""
+    a module's file is read), none for libraries, and no column positions (no compiling to draw carets).
+    A cell's frame is renamed as IPython names it (``Cell In[7]``)."""
     own = f.lineno is not None and not _is_library(f.filename)
     line = linecache.getline(f.filename, f.lineno) if own else ""
-    return tb.FrameSummary(f.filename, f.lineno, f.name, lookup_line=False, line=line)
+    name = _cell_name(f.filename) if own else None
+    return tb.FrameSummary(name or f.filename, f.lineno, f.name, lookup_line=False, line=line)
 
 
 def _user_frame(exc: BaseException) -> tuple[str, str]:
@@ -95,8 +119,12 @@ def _user_frame(exc: BaseException) -> tuple[str, str]:
     for frame in te.stack:
         if _is_library(frame.filename):
             continue
-        name = os.path.basename(frame.filename)
-        label = "cell" if ("ipykernel" in frame.filename or frame.filename.startswith("<ipython")) else name
+        if frame.filename.startswith("Cell In["):  # renamed by _cached: IPython's own label
+            label = frame.filename
+        elif "ipykernel" in frame.filename or frame.filename.startswith("<ipython"):
+            label = "cell"  # a cell IPython no longer knows (history cleared)
+        else:
+            label = os.path.basename(frame.filename)
         where = f"{label}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
     return text, where
 
@@ -236,7 +264,7 @@ class ThreadModel:
         status = inv.status
         if status == "running" and not live_running:
             self.last_event = "the last invocation never finished (its process may have stopped)"
-        self.status = status if status in ("done", "interrupted", "error", "running") else "idle"
+        self.status = status if status in ("done", "interrupted", "error", "running", "stopped") else "idle"
         span = (inv.ended_at or inv.started_at) - inv.started_at
         if any(q["state"] == "answered" for q in self.questions.values()):
             self.waiting_s = max(0.0, span - self.active_s)
@@ -244,6 +272,8 @@ class ThreadModel:
             self.value, self.has_result = inv.value, True
         elif status == "error":
             self.error = inv.error or "error"
+        elif status == "stopped":
+            self.last_event = STOPPED_NOTE
         elif status == "interrupted":
             self.wait_since = inv.ended_at
         self.stale = False
@@ -265,7 +295,7 @@ class ThreadModel:
         if not e.resuming:
             self.invocation += 1
             self._clear()
-        else:
+        elif self.pending or self.answer_hint is not None:  # a resume (not a continue after a stop)
             self._answered(e.ts)
         if self.wait_since is not None:
             self.waiting_s += max(0.0, e.ts - self.wait_since)
@@ -334,7 +364,9 @@ class ThreadModel:
             return
         if row is None:
             row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
-        if e.error is not None:
+        if isinstance(e.error, RunStopped):
+            row.update(state="stopped", error=ABANDONED, preview="")
+        elif e.error is not None:
             row.update(state="error", error=error_text(e.error), preview="")
         elif e.interrupts:
             row.update(state="waiting", preview="")
@@ -396,6 +428,18 @@ class ThreadModel:
         self._settle(e.ts)
         self.failed(e.error)
 
+    def _on_stopped(self, e: ev.RunStopped) -> None:
+        """``Workflow.stop`` ended the invocation: tasks still running were abandoned."""
+        if e.ns:
+            return
+        self._settle(e.ts)
+        self.status = "stopped"
+        self.last_event = STOPPED_NOTE
+        for key, row in self.rows.items():
+            if row["state"] == "running":
+                row.update(state="stopped", error=ABANDONED)
+                self.dirty.add(key)
+
     def failed(self, exc: BaseException) -> None:
         """The run stopped with ``exc`` (a RunError, or a stream that broke)."""
         if self.run_since is not None:
@@ -410,7 +454,15 @@ class ThreadModel:
         self.state_dirty = True
 
     def edited(self, kind: str) -> None:
-        """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver."""
+        """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver.
+
+        A ``stop`` writes nothing yet: the run's own :class:`~nbflow.events.RunStopped` settles the
+        model (a reload would lose the abandoned tasks, which have no stored record)."""
+        if kind == "stop":
+            if self.status == "running":  # the run's RunStopped may have come first
+                self.last_event = "stopping…"
+                self.state_dirty = True
+            return
         self.stale = True
         self.last_event = f"thread edited ({kind})"
         self.state_dirty = True
@@ -453,6 +505,7 @@ _HANDLERS = {
     ev.RunEnd: ThreadModel._on_run_end,
     ev.RunInterrupted: ThreadModel._on_interrupted,
     ev.RunError: ThreadModel._on_error,
+    ev.RunStopped: ThreadModel._on_stopped,
 }
 
 
@@ -469,4 +522,4 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
 
 
-__all__ = ["ORIGIN_CODE", "ORIGIN_STORED", "ThreadModel", "error_text", "row_order", "run_state"]
+__all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order", "run_state"]

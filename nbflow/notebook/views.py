@@ -17,6 +17,7 @@ shows is tested as plain data.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from ..serde import summarize
@@ -34,9 +35,9 @@ def _preview(obj: Any, limit: int = PREVIEW) -> str:
 
 
 # ---------------------------------------------------------------------------- run view fallbacks
-_MARK = {"ok": "✓", "cached": "✓", "error": "✗", "waiting": "?", "running": "…"}
+_MARK = {"ok": "✓", "cached": "✓", "error": "✗", "waiting": "?", "running": "…", "stopped": "■"}
 _STATUS_WORDS = {"idle": "idle", "running": "running", "interrupted": "waiting for input", "done": "done",
-                 "error": "failed"}
+                 "error": "failed", "stopped": "stopped"}
 
 
 def _position(path: str) -> tuple[int, ...]:
@@ -63,7 +64,7 @@ def transcript(state: dict, rows: list[dict]) -> str:
         line = f"{pad}{_MARK.get(r['state'], '?')} {r['name']}{badges}"
         if r["state"] in ("ok", "cached") and r["preview"]:
             line += f" → {r['preview']}"
-        elif r["state"] == "error":
+        elif r["state"] in ("error", "stopped"):
             line += f": {r['error']}"
         elif r["state"] == "waiting":
             line += " (waiting for an answer)"
@@ -75,6 +76,8 @@ def transcript(state: dict, rows: list[dict]) -> str:
         elif q["state"] == "superseded":
             line += " (superseded)"
         lines.append(line)
+    if state["status"] == "stopped":
+        lines.append("  ■ stopped: continue with invoke(None, config) or the view's Continue button")
     if state["status"] == "error" and state["error"]:
         lines.append(f"  ✗ {state['error']}")
         if state.get("error_where"):
@@ -104,7 +107,7 @@ def static_html(state: dict, rows: list[dict]) -> str:
         badges = "".join(f' <span class="nbflow-badge">{b}</span>'
                          for b, on in (("cached", r["cached"]), ("from checkpoint", r["replayed"])) if on)
         tail = (f" → <code>{_esc(r['preview'])}</code>" if r["state"] in ("ok", "cached") and r["preview"] else
-                f' <span class="nbflow-error">{_esc(r["error"])}</span>' if r["state"] == "error" else
+                f' <span class="nbflow-error">{_esc(r["error"])}</span>' if r["state"] in ("error", "stopped") else
                 " <i>waiting for an answer</i>" if r["state"] == "waiting" else "")
         parts.append(f'<li class="nbflow-task" data-state="{_esc(r["state"])}">{_MARK.get(r["state"], "?")} '
                      f"<b>{_esc(r['name'])}</b>{badges}{tail}</li>")
@@ -114,6 +117,8 @@ def static_html(state: dict, rows: list[dict]) -> str:
         parts.append(f'<li class="nbflow-question" data-state="{q["state"]}">? <code>{_esc(q["summary"])}</code>'
                      f"{tail}</li>")
     parts.append("</ul>")
+    if st == "stopped":
+        parts.append('<div class="nbflow-stopped-note">Stopped: continue with <code>invoke(None, config)</code></div>')
     if st == "error" and state["error"]:
         parts.append(f'<div class="nbflow-error">{_esc(state["error"])}</div>')
         if state.get("error_where"):
@@ -328,6 +333,59 @@ def timeline_html(data: dict) -> str:
     return ('<pre class="nbflow-timeline nbflow-static">' + _esc(timeline_transcript(data)) + "</pre>")
 
 
+# ---------------------------------------------------------------------------- state at a checkpoint
+STATE_LIMIT = 20_000  # characters of a state shown in the timeline
+
+
+def outline(obj: Any, indent: int = 0) -> str:
+    """A value as readable ``key: value`` lines (the timeline's "Pretty" view of a saved state)."""
+    data = jsonable(obj)
+    pad = "  " * indent
+    if isinstance(data, dict):
+        if not data:
+            return pad + "(empty)"
+        lines = []
+        for k, v in data.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:")
+                lines.append(outline(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_scalar(v)}")
+        return "\n".join(lines)
+    if isinstance(data, list):
+        if not data:
+            return pad + "(empty list)"
+        lines = []
+        for v in data:
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}-")
+                lines.append(outline(v, indent + 1))
+            else:
+                lines.append(f"{pad}- {_scalar(v)}")
+        return "\n".join(lines)
+    return pad + _scalar(data)
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "none"
+    if v is True or v is False:
+        return "yes" if v else "no"
+    if v == {}:
+        return "(empty)"
+    if v == []:
+        return "(empty list)"
+    return str(v)
+
+
+def state_views(values: Any) -> tuple[str, str]:
+    """``(pretty, json)`` text of a saved state, each cut at :data:`STATE_LIMIT` characters."""
+    def cut(text: str) -> str:
+        return text if len(text) <= STATE_LIMIT else text[: STATE_LIMIT - 1] + "…"
+
+    return cut(outline(values)), cut(json.dumps(jsonable(values), indent=2, ensure_ascii=False))
+
+
 # ---------------------------------------------------------------------------- inbox
 def inbox_transcript(items: list[dict]) -> str:
     """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results."""
@@ -354,6 +412,8 @@ def inbox_html(items: list[dict]) -> str:
 
 
 __all__ = [
+    "outline",
+    "state_views",
     "inbox_html",
     "inbox_transcript",
     "static_html",

@@ -1,4 +1,5 @@
-"""The notebook widgets (anywidget): run view, timeline and inbox, plus ``show``/``timeline``/``inbox``.
+"""The notebook widgets (anywidget): run view and timeline, plus ``show``/``timeline`` (and ``inbox``,
+re-exported from :mod:`.inbox_view`); the plumbing they share is in :mod:`.widget_base`.
 
 Each widget forwards a pure view-model (:mod:`.views`, :mod:`.forms`) to
 the front end bundled from ``labextension/`` (``static/widget.js`` and
@@ -19,79 +20,35 @@ the views show a deterministic ``text/plain`` transcript and a static
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from datetime import datetime
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import anywidget
 import ipywidgets
 import traitlets as t
 
-from ..errors import NbflowError, ResumeValidationError
-from . import actions, protocol
-from .forms import AnswerError, errors_by_field
+from . import actions
+from .inbox_view import Inbox, inbox
 from .live import Live, hub
 from .session import session
-from .thread import run_state
 from .views import (
     compare_invocations,
-    inbox_html,
-    inbox_transcript,
+    state_views,
     static_html,
     timeline_html,
     timeline_model,
     timeline_transcript,
     transcript,
 )
+from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workflow, _error_message
 
-STATIC = Path(__file__).parent / "static"
-_ESM_FILE = STATIC / "widget.js"
-_CSS_FILE = STATIC / "widget.css"
-_MISSING: Any = object()
-ATTACH: Any = object()  # show() without an input: attach to the thread's stored state
-
-_FALLBACK_ESM = """
-export default { render({ model, el }) {
-  el.classList.add("nbflow-run");
-  el.dataset.status = model.get("status") || "";
-  el.textContent = "nbflow: the front end is not built (run `make js` or `npm run build` in labextension/).";
-} };
-"""
-
-
-def _asset(path: Path, fallback: str) -> Any:
-    return path if path.is_file() else fallback
-
-
-class _Base(anywidget.AnyWidget):
-    _esm = _asset(_ESM_FILE, _FALLBACK_ESM)
-    _css = _asset(_CSS_FILE, "")
-
-    def _send_kind(self, kind: str, **fields: Any) -> None:
-        self.send(protocol.message(kind, **fields))
-
-    def _bundle(self, text: str, html: str, kwargs: dict) -> Any:
-        out = super()._repr_mimebundle_(**kwargs)
-        data, meta = out if isinstance(out, tuple) else (out or {}, {})
-        data = dict(data)
-        data["text/plain"] = text
-        data["text/html"] = html
-        return data, meta
-
-
+OTHER_THREADS = 50  # other threads of the workflow a timeline offers to compare with
 FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
 
 # Hides a run view's static twin while the live widget is drawn in the output just before it.
 _TWIN_STYLE = ("<style>.jp-OutputArea-child:has(.nbflow-run:not(.nbflow-static)) + "
                ".jp-OutputArea-child:has(.nbflow-twin) { display: none; }</style>")
-
-
-def _error_message(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 # ---------------------------------------------------------------------------- run view
@@ -174,11 +131,30 @@ class RunView(_Base):
             _answer(self, self.live, [content], "a run view")
         elif kind == "resume_all":
             _answer(self, self.live, list(content.get("answers") or []), "a run view")
+        elif kind == "graph_request":
+            try:
+                text, note = actions.graph(self.live)
+            except Exception as exc:  # noqa: BLE001 - shown in the Graph tab
+                text, note = "", f"The graph could not be read: {_error_message(exc)}"
+            self._send_kind("graph", mermaid=text, note=note)
+        elif kind in ("stop", "continue"):
+            try:
+                self.stop() if kind == "stop" else self.continue_()
+            except Exception as exc:  # noqa: BLE001 - reported in the view
+                self._send_kind("action_error", message=_error_message(exc))
 
     # ------------------------------------------------------------------ Python API
     def resume(self, value: Any) -> None:
         """Answer the open question (or ``{interrupt_id: value, ...}``); the run continues in the background."""
         actions.resume_value(self.live, value, "code (view.resume)")
+
+    def stop(self) -> bool:
+        """Stop the thread's running invocation (the Stop button); False when nothing was running."""
+        return actions.stop(self.live)
+
+    def continue_(self) -> None:
+        """Continue a stopped invocation from its last finished task (the Continue button)."""
+        actions.continue_(self.live)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the thread is not ``running`` (or ``timeout`` seconds); returns the status."""
@@ -258,31 +234,6 @@ class RunView(_Base):
         return self.transcript
 
 
-def _answer(widget: Any, live: Live, msgs: list, origin: str, extra: dict | None = None) -> None:
-    """Decode front-end answers and resume ``live`` with them; refusals go back to the form."""
-    iid = ""
-    try:
-        answers = {}
-        for m in msgs:
-            iid = str(m.get("id", "")) if isinstance(m, Mapping) else ""
-            if not isinstance(m, Mapping):
-                raise AnswerError("an answer must be an object {id, value}")
-            k, v = actions.answer(live, m)
-            answers[k] = v
-        actions.resume(live, answers, origin)
-    except ResumeValidationError as exc:
-        widget._send_kind("resume_error", id=iid, message=_error_message(exc), errors=errors_by_field(exc.errors),
-                          **(extra or {}))
-    except (NbflowError, ValueError, RuntimeError, TypeError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else _error_message(exc)
-        widget._send_kind("resume_error", id=iid, message=str(msg), errors=[], **(extra or {}))
-
-
-def _check_workflow(workflow: Any) -> None:
-    if not callable(getattr(workflow, "stream_events", None)):
-        raise TypeError(f"expected an nbflow workflow (made with @entrypoint), got {type(workflow).__name__}")
-
-
 def _with_thread(workflow: Any, config: Mapping | None) -> dict:
     config = dict(config or {})
     conf = dict(config.get("configurable") or {})
@@ -360,7 +311,10 @@ class Timeline(ipywidgets.VBox):
     def refresh(self) -> None:
         """Reload the thread's invocations from the checkpointer."""
         self.invocations = self.workflow.get_invocations(self.config)
-        self.core.data = timeline_model(self.workflow.name, self.thread_id, self.invocations)
+        data = timeline_model(self.workflow.name, self.thread_id, self.invocations)
+        # other threads of the workflow, to compare with (a fork on a new thread vs its origin)
+        data["threads"] = [t for t in self.workflow.list_threads() if t != self.thread_id][:OTHER_THREADS]
+        self.core.data = data
 
     @property
     def data(self) -> dict:
@@ -374,6 +328,7 @@ class Timeline(ipywidgets.VBox):
     def _open(self, config: dict) -> RunView:
         tid = str(config["configurable"]["thread_id"])
         live = actions.attach(self.workflow, tid)
+        live.subscribers.add(self)  # a branch on another thread: its end updates the threads to compare with
         view = RunView(live)
         actions.start(self.workflow, None, config, live)
         self.runs.children = (view,)
@@ -414,12 +369,38 @@ class Timeline(ipywidgets.VBox):
         new_config = self.workflow.fork(inv.config, **kwargs)
         return self._open(new_config)
 
-    def compare(self, left: int, right: int) -> list[dict]:
-        """Invocations ``left`` and ``right`` side by side: input, each task's output, answers, return value."""
+    def compare(self, left: int, right: int, thread_id: str | None = None) -> list[dict]:
+        """Invocations ``left`` and ``right`` side by side: input, each task's output, answers, return value.
+
+        With ``thread_id``, ``right`` is an invocation of that other thread of the
+        workflow (``-1``: its latest), e.g. a fork on a new thread against its origin.
+        """
         self._invocation(left)
-        self._invocation(right)
         invs = self.core.data["invocations"]
-        return compare_invocations(invs[left], invs[right])
+        if thread_id is None or str(thread_id) == self.thread_id:
+            self._invocation(right)
+            return compare_invocations(invs[left], invs[right])
+        other = self._other(str(thread_id))
+        n = len(other["invocations"])
+        k = n - 1 if right == -1 else right
+        if not isinstance(k, int) or not 0 <= k < n:
+            raise IndexError(f"thread {thread_id!r} has invocations 0..{n - 1}, got {right!r}")
+        return compare_invocations(invs[left], other["invocations"][k])
+
+    def _other(self, thread_id: str) -> dict:
+        """The timeline model of another thread of this workflow (for comparisons)."""
+        if thread_id not in self.workflow.list_threads():
+            raise ValueError(f"{self.workflow.name} has no thread {thread_id!r} to compare with")
+        conf = {"configurable": {"thread_id": thread_id, "checkpoint_ns": self.config["configurable"]["checkpoint_ns"]}}
+        return timeline_model(self.workflow.name, thread_id, self.workflow.get_invocations(conf))
+
+    def state_at(self, index: int) -> tuple[str, str]:
+        """``(pretty, json)``: the state saved at the end of invocation ``index`` (its checkpoint)."""
+        inv = self._invocation(index)
+        cid = getattr(inv, "result_checkpoint_id", None) or inv.checkpoint_id
+        snap = self.workflow.get_state({"configurable": {"thread_id": self.thread_id,
+                                                         "checkpoint_ns": inv.checkpoint_ns, "checkpoint_id": cid}})
+        return state_views(snap.values)
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
@@ -435,8 +416,17 @@ class Timeline(ipywidgets.VBox):
             elif kind == "refresh":
                 self.refresh()
             elif kind == "compare":
-                left, right = content.get("left"), content.get("right")
-                self.core._send_kind("comparison", left=left, right=right, rows=self.compare(left, right))
+                left, right, other = content.get("left"), content.get("right"), content.get("right_thread")
+                rows = self.compare(left, right, other)
+                right_label = f"#{right}" if not other else \
+                    f"thread {other} #{right if right != -1 else len(self._other(str(other))['invocations']) - 1}"
+                self.core._send_kind("comparison", left=left, right=right, left_label=f"#{left}",
+                                     right_label=right_label, rows=rows)
+            elif kind == "state_request":
+                index = content.get("index")
+                pretty_text, json_text = self.state_at(index)
+                self.core._send_kind("state", index=index, thread_id=self.thread_id, pretty=pretty_text,
+                                     json=json_text, note="")
         except Exception as exc:  # noqa: BLE001 - reported in the view
             self.core._send_kind("action_error", message=_error_message(exc))
 
@@ -460,186 +450,4 @@ def timeline(workflow: Any, config: Mapping) -> Timeline:
     return Timeline(workflow, config)
 
 
-# ---------------------------------------------------------------------------- inbox
-class Inbox(_Base):
-    """Every thread waiting for input (newest first) with its forms; answered threads stay, collapsed.
-
-    Items are projections of the threads' live models, so an answer given
-    anywhere (a run view, code in another cell) shows here at once, and an
-    answer given here reaches every run view of the thread.
-    """
-
-    _kind = t.Unicode("inbox").tag(sync=True)
-    data = t.List().tag(sync=True)
-
-    def __init__(self, workflows: list) -> None:
-        super().__init__()
-        for wf in workflows:
-            _check_workflow(wf)
-        self.workflows = list(workflows)
-        self._lock = threading.RLock()
-        self.lives: dict[tuple[str, str], Live] = {}
-        self._since: dict[tuple[str, str], float] = {}
-        self.on_msg(self._on_msg)
-        hub().watchers.add(self)
-        self.refresh()
-
-    # ------------------------------------------------------------------ reading
-    def _track(self, wf: Any, thread_id: str) -> bool:
-        """Follow thread ``thread_id`` of ``wf`` when it waits for input (or is already followed)."""
-        key = (wf.name, str(thread_id))
-        if key in self.lives:
-            return True
-        h = hub()
-        if not h.owner(wf, str(thread_id)):
-            return False
-        state = wf.get_state({"configurable": {"thread_id": str(thread_id)}})
-        if not state.interrupts:
-            return False
-        live = h.live(wf, str(thread_id))
-        try:
-            since = datetime.fromisoformat(state.created_at).timestamp() if state.created_at else time.time()
-        except (TypeError, ValueError):
-            since = time.time()
-        with self._lock:
-            self.lives[key] = live
-            self._since[key] = since
-        live.subscribers.add(self)
-        return True
-
-    def refresh(self) -> None:
-        """Look again at every thread of every workflow."""
-        for wf in self.workflows:
-            if wf.checkpointer is None:
-                continue
-            for tid in wf.list_threads():
-                self._track(wf, tid)
-        self._sync()
-
-    def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
-        if state is not None or reset:
-            self._sync()
-
-    def thread_settled(self, live: Live) -> None:
-        """A thread stopped somewhere in this kernel: follow it when it is one of ours and now waits."""
-        tid = live.thread_id
-        if tid is not None and all(v is not live for v in list(self.lives.values())) and live.model.pending:
-            for wf in self.workflows:
-                if wf.name == live.model.workflow and wf.checkpointer is live.workflow.checkpointer:
-                    with self._lock:
-                        self.lives[(wf.name, tid)] = live
-                        self._since[(wf.name, tid)] = time.time()
-                    live.subscribers.add(self)
-                    break
-        self._sync()
-
-    def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
-        """A thread nobody followed stopped somewhere in this kernel: follow it if it now waits."""
-        for wf in self.workflows:
-            if wf.name == workflow and wf.checkpointer is saver:
-                if self._track(wf, thread_id):
-                    self._sync()
-
-    def _items(self) -> list[dict]:
-        items = []
-        with self._lock:
-            lives = list(self.lives.items())
-        for key, live in lives:
-            st = live.state()
-            qs = st["questions"]
-            waiting = any(q["state"] == "pending" for q in qs)
-            state = ("waiting" if waiting else "running" if st["status"] == "running" else
-                     "error" if st["status"] == "error" else "done" if st["status"] == "done" else "answered")
-            items.append({"key": f"{key[0]}/{key[1]}", "workflow": key[0], "thread_id": key[1], "state": state,
-                          "message": st["error"], "questions": qs,
-                          "result": st["result_preview"] if st["has_result"] else "",
-                          "updated": self._since.get(key, 0.0)})
-        items.sort(key=lambda i: (i["state"] != "waiting", -i["updated"]))
-        return items
-
-    def _sync(self) -> None:
-        data = self._items()
-        if data != self.data:
-            self.data = data
-
-    @property
-    def items(self) -> list[dict]:
-        """Threads waiting for input: dicts with ``workflow``, ``thread_id``, ``interrupts``, ``state``."""
-        out = []
-        with self._lock:
-            lives = list(self.lives.items())
-        for (name, tid), live in lives:
-            open_ = actions.pending(live)
-            if open_:
-                out.append({"workflow": name, "thread_id": tid, "interrupts": tuple(open_.values()),
-                            "state": "waiting" if live.model.status != "running" else "running"})
-        return out
-
-    def _find(self, thread_id: str, workflow: Any = None) -> Live:
-        name = getattr(workflow, "name", workflow)
-        hits = [v for k, v in self.lives.items() if k[1] == str(thread_id) and (name is None or k[0] == name)]
-        if not hits:
-            raise KeyError(f"no thread {thread_id!r} is in this inbox")
-        if len(hits) > 1:
-            raise KeyError(f"thread {thread_id!r} is in several workflows; pass workflow=")
-        return hits[0]
-
-    # ------------------------------------------------------------------ answering
-    def resume(self, thread_id: str, value: Any, workflow: Any = None) -> None:
-        """Answer thread ``thread_id`` (``{interrupt_id: value}`` when several questions are open).
-
-        The run continues in the background; every view of the thread follows.
-        """
-        actions.resume_value(self._find(thread_id, workflow), value, "the inbox")
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until no thread of this inbox is running (or ``timeout`` seconds)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for live in list(self.lives.values()):
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            hub().wait(live, left)
-        self._sync()
-
-    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
-            return
-        kind = content.get("kind")
-        if kind == "refresh":
-            self.refresh()
-            return
-        if kind not in ("resume", "resume_all"):
-            return
-        tid = content.get("thread_id")
-        try:
-            live = self._find(tid, content.get("workflow"))
-        except KeyError as exc:
-            self._send_kind("resume_error", id=str(content.get("id", "")), thread_id=str(tid),
-                            message=str(exc.args[0]), errors=[])
-            return
-        msgs = [content] if kind == "resume" else list(content.get("answers") or [])
-        _answer(self, live, msgs, "the inbox", {"thread_id": str(tid)})
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self._bundle(inbox_transcript(self.data), inbox_html(self.data), kwargs)
-
-    def _repr_html_(self) -> str:
-        return inbox_html(self.data)
-
-    def __repr__(self) -> str:
-        return inbox_transcript(self.data)
-
-
-def inbox(workflow: Any = None) -> Inbox:
-    """Threads waiting for input: of ``workflow`` (or a list), else of every workflow defined here."""
-    if workflow is None:
-        workflows = list(session().workflows.values())
-    elif isinstance(workflow, (list, tuple)):
-        workflows = list(workflow)
-    else:
-        workflows = [workflow]
-    for wf in workflows:
-        session().register(wf)
-    return Inbox(workflows)
-
-
-__all__ = ["ATTACH", "Inbox", "RunView", "Timeline", "TimelineView", "inbox", "show", "timeline"]
+__all__ = ["ATTACH", "STATIC", "Inbox", "RunView", "Timeline", "TimelineView", "inbox", "show", "timeline"]

@@ -44,6 +44,20 @@ def three(_):
 '''
 
 
+# True once the dark theme is applied to Lab's chrome and to nbflow's views (computed colours, not attributes).
+DARK_APPLIED = """() => {
+  const lum = (el) => {
+    if (!el) return 1;
+    const m = getComputedStyle(el).backgroundColor.match(/[0-9.]+/g);
+    if (!m || (m.length > 3 && Number(m[3]) === 0)) return 1;
+    const [r, g, b] = m.map(Number);
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+  };
+  return lum(document.querySelector('.lm-MenuBar')) < 0.35 && lum(document.querySelector('.jp-FileBrowser')) < 0.35
+    && lum(document.querySelector('.jp-Notebook')) < 0.35;
+}"""
+
+
 def write_notebook(root, name, cells):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -219,11 +233,20 @@ def broken(x):
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
     page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=RUN_MS)
-    time.sleep(1.0)
-    failed.scroll_into_view_if_needed()
-    screenshot(page, tmp_path, "dark-failed-run.png")
-    run.scroll_into_view_if_needed()
-    screenshot(page, tmp_path, "dark-schema-done.png")
+    # The attribute flips before the theme's CSS is in: wait until Lab's own chrome (menu bar, file
+    # browser) and the widget are drawn dark, then let one more frame pass.
+    page.wait_for_function(DARK_APPLIED, timeout=RUN_MS)
+    page.wait_for_timeout(300)
+    failed.evaluate("el => el.scrollIntoView({block: 'start'})")
+    failed.locator(".nbflow-traceback summary").wait_for()
+    shot_failed = screenshot(page, tmp_path, "dark-failed-run.png")
+    run.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    shot_done = screenshot(page, tmp_path, "dark-schema-done.png")
+    assert shot_failed.read_bytes() != shot_done.read_bytes(), "the two dark screenshots show the same thing"
+    dark = page.evaluate("""() => ({menu: getComputedStyle(document.querySelector('.lm-MenuBar')).backgroundColor,
+                                    status: getComputedStyle(document.querySelector('.nbflow-status')).color})""")
+    print("dark theme colours:", dark)
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
     page.get_by_role("menuitem", name="JupyterLab Light", exact=True).click()
@@ -349,3 +372,173 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "true")
     tl.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "timeline-branches-compare.png")
+    # The selected invocation: each task with its input and output, and the state at its checkpoint.
+    details = tl.locator('.nbflow-inv[data-index="1"] .nbflow-details')
+    expect(details.locator('[data-testid="nbflow-task-input"]').first).to_have_text("(2,)")
+    expect(details.locator('[data-testid="nbflow-task-output"]').first).to_have_text("20")
+    body = details.locator('[data-testid="nbflow-state-body"]')
+    expect(body).to_have_text("21", timeout=RUN_MS)
+    details.locator('[data-testid="nbflow-state-json"]').click()
+    expect(details.locator('[data-testid="nbflow-state"]')).to_have_attribute("data-format", "json")
+    # Compare this invocation with the fork on the new thread: the differing rows are highlighted.
+    fork_thread = run.locator(".nbflow-thread").text_content().replace("thread ", "")
+    details.locator('[data-testid="nbflow-compare-thread"]').select_option(fork_thread)
+    details.locator('[data-testid="nbflow-compare-thread-go"]').click()
+    expect(table).to_contain_text(f"thread {fork_thread} #0", timeout=RUN_MS)
+    expect(table.locator("tr", has_text="step (call 0)")).to_have_attribute("data-same", "false")
+    expect(table.locator("tr", has_text="return value")).to_have_attribute("data-same", "false")
+    expect(table.locator("tr", has_text="input")).to_have_attribute("data-same", "true")
+    table.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "timeline-compare-two-threads.png")
+
+
+def test_stop_while_running_then_continue(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "stop.ipynb", [
+        SETUP + '''
+import threading
+started, gate = threading.Event(), threading.Event()
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    started.set()
+    gate.wait(60)
+    return x * 10
+
+@entrypoint(checkpointer=saver)
+def stoppable(x):
+    a = quick(x).result()
+    fut = slow(a)
+    started.wait(60)  # slow runs on a worker thread, so a stop can abandon it
+    return fut.result()
+''',
+        'nbflow.show(stoppable, 1, config={"configurable": {"thread_id": "st"}})',
+        "gate.set()",
+    ])
+    open_notebook(page, lab, "stop.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
+    expect(run.locator('.nbflow-entry[data-state="running"]')).to_have_count(1, timeout=RUN_MS)
+    stop = run.locator('[data-testid="nbflow-stop"]')
+    expect(stop).to_be_visible()
+    stop.click()
+    expect(run).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
+    expect(run.locator(".nbflow-status-text")).to_have_text("stopped")
+    expect(run.locator(".nbflow-status-icon .nbflow-icon-stopped")).to_have_count(1)
+    expect(stop).to_be_hidden()
+    abandoned = run.locator('.nbflow-entry[data-state="stopped"]')
+    expect(abandoned).to_have_count(1)
+    expect(abandoned).to_contain_text("slow")
+    expect(abandoned).to_contain_text("abandoned")
+    expect(run.locator('.nbflow-entry[data-state="ok"]')).to_contain_text("quick")
+    note = run.locator('[data-testid="nbflow-stopped"]')
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("invoke(None, config)")
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "run-stopped.png")
+    # Continue: the abandoned task runs again, this time to the end.
+    run_cell(page, 2)
+    wait_kernel_idle(page, RUN_MS)
+    note.locator('[data-testid="nbflow-continue"]').click()
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("20")
+    expect(run.locator(".nbflow-progress-text")).to_have_text("2/2 tasks")
+    expect(note).to_be_hidden()
+    screenshot(page, tmp_path, "run-continued.png")
+
+
+def test_graph_tab_draws_what_ran_live(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "graph.ipynb", [
+        SETUP + '''
+import threading
+gate = threading.Event()
+
+@task
+def leaf(i):
+    return i * 2
+
+@task
+def total(xs):
+    gate.wait(60)
+    return sum(xs)
+
+@entrypoint(checkpointer=saver)
+def fan(n):
+    futs = [leaf(i) for i in range(n)]
+    return total([f.result() for f in futs]).result()
+''',
+        'nbflow.show(fan, 3, config={"configurable": {"thread_id": "g"}})',
+        "gate.set()",
+    ])
+    open_notebook(page, lab, "graph.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run = output_of(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
+    expect(run.locator('.nbflow-entry[data-state="ok"]')).to_have_count(3, timeout=RUN_MS)
+    run.locator('[data-testid="nbflow-tab-graph"]').click()
+    graph = run.locator('[data-testid="nbflow-graph"] svg')
+    expect(run.locator(".nbflow-log")).to_be_hidden()
+    # while running: the fan-out wave of three leaves, drawn in one column after the start
+    expect(graph.locator('.nbflow-graph-node[data-shape="rect"]')).to_have_count(3, timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-id="finish"]')).to_contain_text("running")
+    xs = {graph.locator(f'.nbflow-graph-node[data-id="t{i}"] rect').get_attribute("x") for i in range(3)}
+    assert len(xs) == 1, xs
+    run.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "graph-running.png")
+    run_cell(page, 2)  # let the fan-in finish: the open tab follows
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-shape="rect"]')).to_have_count(4, timeout=RUN_MS)
+    expect(graph.locator('.nbflow-graph-node[data-id="finish"]')).to_contain_text("return: 6")
+    expect(graph.locator(".nbflow-graph-edge")).to_have_count(3 + 3 + 1)  # start→leaves, leaves→total, total→finish
+    assert "flowchart" in run.locator('[data-testid="nbflow-mermaid"]').text_content()
+    screenshot(page, tmp_path, "graph-done.png")
+    run.locator('[data-testid="nbflow-tab-tasks"]').click()
+    expect(run.locator(".nbflow-entry")).to_have_count(4)
+
+
+def test_inbox_filter_by_workflow_and_jump_to_the_run_view(page, lab, lab_root, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab_root, "inboxjump.ipynb", [
+        SETUP,
+        'a = nbflow.show(review, "owls", config={"configurable": {"thread_id": "j1"}})\na.wait()\na',
+        'b = nbflow.show(three, 0, config={"configurable": {"thread_id": "j2"}})\nb.wait()\nb',
+        'print("\\n".join(f"line {i}" for i in range(60)))  # pushes the run views out of sight',
+        "nbflow.inbox()",
+    ])
+    open_notebook(page, lab, "inboxjump.ipynb")
+    for i in range(5):
+        run_cell(page, i)
+    wait_kernel_idle(page, RUN_MS)
+    inbox = output_of(page, 4).locator(".nbflow-inbox")
+    items = inbox.locator(".nbflow-inbox-item")
+    expect(items).to_have_count(2, timeout=RUN_MS)
+    flt = inbox.locator('[data-testid="nbflow-inbox-filter"]')
+    expect(flt).to_be_visible()
+    flt.select_option("review")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-thread-id", "j1")
+    flt.select_option("three")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-thread-id", "j2")
+    expect(inbox.locator(".nbflow-header")).to_contain_text("1 waiting for input")
+    flt.select_option("")
+    expect(items).to_have_count(2)
+    # Jump: the run view of j1, far above, scrolls into sight and is outlined for a moment.
+    inbox.scroll_into_view_if_needed()
+    view = output_of(page, 1).locator(LIVE)
+    expect(view).not_to_be_in_viewport()
+    inbox.locator('.nbflow-inbox-item[data-thread-id="j1"] [data-testid="nbflow-jump"]').click()
+    expect(view).to_be_in_viewport(timeout=5_000)
+    expect(view).to_have_class(re.compile(r"nbflow-flash"))
+    screenshot(page, tmp_path, "inbox-jumped-to-run-view.png")
