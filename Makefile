@@ -107,8 +107,12 @@ $(BENCH_STAMP): pyproject.toml | $(VPY)
 	$(VPIP) install -e '.[bench]'
 	@touch $@
 
+# Every benchmark, in one run: against LangGraph (run.py), the notebook layer (notebook_bench.py)
+# and tasks on a local Dask cluster (dask_bench.py). BENCH_ARGS go to run.py.
 bench: $(BENCH_STAMP)
 	$(VPY) bench/run.py $(BENCH_ARGS)
+	$(VPY) bench/notebook_bench.py
+	$(VPY) bench/dask_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site
