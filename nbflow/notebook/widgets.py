@@ -35,6 +35,7 @@ from ..errors import NbflowError, ResumeValidationError
 from . import actions, protocol
 from .forms import AnswerError, errors_by_field
 from .live import Live, hub
+from .mime import run_bundle as saved_view_bundle
 from .session import session
 from .thread import run_state
 from .views import (
@@ -240,6 +241,7 @@ class RunView(_Base):
         """
         data, meta = self._bundle(text, html, {})
         widget = {k: v for k, v in data.items() if k != "text/html"}
+        widget.update(saved_view_bundle(self.live))  # nbflow.notebook.mime: the state a saved notebook shows
         twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
         return (widget, meta), twin
 
