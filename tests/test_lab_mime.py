@@ -94,7 +94,8 @@ def test_reattach_code_names_a_workflow_that_is_not_an_identifier():
 
 
 def test_long_threads_keep_the_last_rows_only():
-    rows = [{"key": str(i), "kind": "task", "name": f"t{i}", "state": "ok", "extra": 1} for i in range(mime.MAX_ROWS + 7)]
+    n = mime.MAX_ROWS + 7
+    rows = [{"key": str(i), "kind": "task", "name": f"t{i}", "state": "ok", "extra": 1} for i in range(n)]
     saved = mime.saved_run("wf", {}, {"thread_id": None, "status": "done"}, rows)
     assert len(saved.rows) == mime.MAX_ROWS and saved.rows_omitted == 7
     assert saved.rows[0]["name"] == "t7" and "extra" not in saved.rows[0]

@@ -62,17 +62,19 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
       // The same live widget, with refreshed fallbacks (the thread settled): let it update in place.
       return this.live.renderer.renderModel(model);
     }
+    // The saved state at once; the live widget replaces it as soon as its model is known to be alive
+    // (without a kernel the widget manager may never finish restoring: the saved view stays).
+    this.showSaved(model);
     if (id && rm?.getFactory(WIDGET_MIME)) {
       const live = rm.createRenderer(WIDGET_MIME);
       const mgr = await widgetManager(live);
-      if (mgr && (await modelAlive(mgr, id))) {
+      if (mgr && (await modelAlive(mgr, id)) && !this.isDisposed) {
         await live.renderModel(model);
         this.show_(live, id);
         return;
       }
       live.dispose();
     }
-    this.showSaved(model);
   }
 
   private show_(w: Widget, liveId?: string): void {
