@@ -11,8 +11,8 @@ import json
 import os
 import re
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 import pytest
