@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NbflowError
@@ -58,12 +58,21 @@ class SidebarThread:
     questions: list[SidebarQuestion]
 
 
+    def to_json(self) -> dict:
+        return {"key": self.key, "workflow": self.workflow, "thread_id": self.thread_id, "status": self.status,
+                "last_activity": self.last_activity, "checkpointer": self.checkpointer,
+                "questions": [{"id": q.id, "task": q.task, "summary": q.summary, "form": q.form}
+                              for q in self.questions]}
+
+
 def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> SidebarThread:
-    st = live.state()
-    qs = [SidebarQuestion(q["id"], q["task"], q["summary"], q["form"]) for q in st["questions"]
-          if q["state"] == "pending"]
-    return SidebarThread(f"{st['workflow']}/{live.thread_id}", st["workflow"], str(live.thread_id), st["status"],
-                         last_activity, checkpointer, qs)
+    """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
+    with live.lock:
+        m = live.model
+        qs = [SidebarQuestion(q["id"], q["task"], q["summary"], q["form"]) for q in m.questions.values()
+              if q["state"] == "pending"]
+        return SidebarThread(f"{m.workflow}/{live.thread_id}", m.workflow, str(live.thread_id), m.status,
+                             last_activity, checkpointer, qs)
 
 
 class Sidebar:
@@ -93,7 +102,7 @@ class Sidebar:
 
     def _item(self, key: str) -> dict:
         wf, live = self.lives[key]
-        return asdict(thread_item(live, self._describe(wf.checkpointer), self.activity.get(key)))
+        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key)).to_json()
 
     # ------------------------------------------------------------------ listing
     def _follow(self, wf: Any, live: Live, last: float | None) -> str:
