@@ -182,3 +182,12 @@ def test_timeline_request_returns_the_code_that_shows_it(ip, sent):
     code = replies(sent, c, "timeline_code")[-1]["code"]
     assert code == "import nbflow\nnbflow.timeline(review, {'configurable': {'thread_id': 'r2'}})"
     ip.run_cell(code).raise_error()
+
+
+def test_workflows_bound_to_a_name_in_the_notebook_are_listed_too(ip, sent):
+    ip.run_cell('@entrypoint(checkpointer=InMemorySaver())\ndef plain(x):\n    return x\n'
+                'plain.invoke(1, {"configurable": {"thread_id": "p1"}})').raise_error()
+    c = open_sidebar()
+    request(c, kind="list")
+    (msg,) = replies(sent, c, "threads")
+    assert "plain" in msg["workflows"] and [t["key"] for t in msg["threads"]] == ["plain/p1"]

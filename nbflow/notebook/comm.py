@@ -6,8 +6,9 @@ notebook kernel. Everything goes through the thread models (:mod:`.live`) and
 
 Front end → kernel (``{"kind": ..., "v": 1, ...}``):
 
-* ``list``: every thread of the workflows this session knows (``%%entrypoint``
-  or shown), with status, last activity, checkpointer and open questions;
+* ``list``: every thread of the workflows this session knows (``%%entrypoint``,
+  shown, or bound to a name in the notebook), with status, last activity,
+  checkpointer and open questions;
 * ``answer`` ``{workflow, thread_id, id, value | option | action ...}``: answer
   one question (decoded as a run view's form answer) and continue the thread;
 * ``stop`` ``{workflow, thread_id}``: ``Workflow.stop`` on that thread;
@@ -117,7 +118,7 @@ class Sidebar:
     def listing(self) -> list[dict]:
         """Every thread of every workflow of this session with a checkpointer (most recent first)."""
         h = hub()
-        for wf in list(session().workflows.values()):
+        for wf in list(known_workflows().values()):
             if wf.checkpointer is None:
                 continue
             for tid in wf.list_threads():
@@ -146,13 +147,13 @@ class Sidebar:
     def thread_settled(self, live: Live) -> None:
         if live.thread_id is None or any(v is live for _, v in list(self.lives.values())):
             return
-        wf = session().workflows.get(live.model.workflow)
+        wf = known_workflows().get(live.model.workflow)
         if wf is not None and wf.checkpointer is live.workflow.checkpointer:
             key = self._follow(wf, live, time.time())
             self.send("thread", thread=self._item(key))
 
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
-        wf = session().workflows.get(workflow)
+        wf = known_workflows().get(workflow)
         if wf is not None and wf.checkpointer is saver and f"{workflow}/{thread_id}" not in self.lives:
             key = self._follow(wf, hub().live(wf, thread_id), time.time())
             self.send("thread", thread=self._item(key))
@@ -169,7 +170,7 @@ class Sidebar:
 
     def handle(self, kind: Any, data: Mapping) -> None:
         if kind == "list":
-            self.send("threads", threads=self.listing(), workflows=sorted(session().workflows))
+            self.send("threads", threads=self.listing(), workflows=sorted(known_workflows()))
         elif kind == "answer":
             wf, live = self._target(data)
             iid, value = actions.answer(live, data)
@@ -192,7 +193,7 @@ class Sidebar:
 
     def _target(self, data: Mapping) -> tuple[Any, Live]:
         name, tid = data.get("workflow"), data.get("thread_id")
-        wf = session().workflows.get(name) if isinstance(name, str) else None
+        wf = known_workflows().get(name) if isinstance(name, str) else None
         if wf is None:
             raise KeyError(f"no workflow {name!r} in this kernel: run the cell that defines it")
         if wf.checkpointer is None or not isinstance(tid, str):
@@ -206,6 +207,22 @@ class Sidebar:
         for _, live in list(self.lives.values()):
             live.subscribers.discard(self)
         hub().watchers.discard(self)
+
+
+def known_workflows() -> dict[str, Any]:
+    """The session's workflows (``%%entrypoint``, shown) and every workflow bound to a name in the notebook."""
+    found = dict(session().workflows)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return found
+    from ..func import Workflow
+
+    ip = get_ipython()
+    for value in list(getattr(ip, "user_ns", {}).values()):
+        if isinstance(value, Workflow) and value.name not in found:
+            found[value.name] = value
+    return found
 
 
 def _key_of(data: Any) -> str:

@@ -69,6 +69,18 @@ def ext_page(chromium, ext_lab: LabServer, request: pytest.FixtureRequest):
         context.close()
 
 
+def set_theme(page, dark: bool) -> None:
+    """Settings > Theme > JupyterLab Dark/Light, as a person would (nothing to do when already there)."""
+    want = "false" if dark else "true"
+    if page.evaluate("document.body.dataset.jpThemeLight") == want:
+        return
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
+    page.get_by_role("menuitem", name="JupyterLab Dark" if dark else "JupyterLab Light", exact=True).click()
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{want}'", timeout=RUN_MS)
+    page.wait_for_timeout(1000)
+
+
 def errors(console: list[str]) -> list[str]:
     return [line for line in console if line.startswith(("[error]", "[pageerror]"))]
 
@@ -181,13 +193,138 @@ def test_saved_views_in_the_dark_theme(ext_page, ext_lab, tmp_path):
     open_notebook(page, ext_lab, "saved_views.ipynb")
     view = output_of(page, 2).locator(SAVED)
     expect(view).to_be_visible(timeout=RUN_MS)
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
-    page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=RUN_MS)
-    page.wait_for_timeout(1000)
+    set_theme(page, dark=True)
     view.scroll_into_view_if_needed()
     shot = screenshot(page, tmp_path, "ext-saved-view-dark.png")
     assert shot.stat().st_size > 10_000
     color = view.evaluate("el => getComputedStyle(el).backgroundColor")
     assert color not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), color
+    set_theme(page, dark=False)
+
+
+SIDEBAR = "#nbflow-workflows"
+SIDEBAR_CELLS = [
+    "%load_ext nbflow\nimport time\nimport nbflow\nfrom nbflow import InMemorySaver, entrypoint, interrupt, task",
+    '''saver = InMemorySaver()
+
+@entrypoint(checkpointer=saver)
+def review(topic):
+    return {"topic": topic, "answer": interrupt({"question": f"Like {topic}?"})}
+
+@task
+def step(i):
+    time.sleep(0.05)
+    return i
+
+@entrypoint(checkpointer=InMemorySaver())
+def crunch(n):
+    return [step(i).result() for i in range(n)]
+
+nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}}).wait()
+nbflow.show(review, "dogs", config={"configurable": {"thread_id": "r2"}}).wait()
+run = nbflow.show(crunch, 5000, config={"configurable": {"thread_id": "c1"}})''',
+]
+
+
+def open_sidebar(page):
+    tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='nbflow-workflows']")
+    tab.click()
+    page.locator(SIDEBAR).wait_for(state="visible")
+    return page.locator(SIDEBAR)
+
+
+def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab, tmp_path):
+    from playwright.sync_api import expect
+
+    page = ext_page
+    write_notebook(ext_lab.root_dir, "sidebar.ipynb", ["1 + 1", *SIDEBAR_CELLS])
+    open_notebook(page, ext_lab, "sidebar.ipynb")
+    sb = open_sidebar(page)
+    run_cell(page, 0)
+    wait_kernel_idle(page, RUN_MS)
+    # No nbflow in the kernel yet: the sidebar says so, and how to load it.
+    expect(sb).to_have_attribute("data-state", "unloaded", timeout=RUN_MS)
+    expect(sb.locator(".nbflow-sb-notice")).to_contain_text("%load_ext nbflow")
+    screenshot(page, tmp_path, "ext-sidebar-unloaded.png")
+
+    run_cell(page, 1)
+    run_cell(page, 2)
+    wait_kernel_idle(page, RUN_MS)
+    expect(sb).to_have_attribute("data-state", "ready", timeout=RUN_MS)
+    threads = sb.locator(".nbflow-sb-thread")
+    expect(threads).to_have_count(3, timeout=RUN_MS)  # two workflows: review r1, r2 and crunch c1
+    r1 = sb.locator(".nbflow-sb-thread[data-key='review/r1']")
+    expect(r1).to_have_attribute("data-status", "interrupted")
+    expect(r1.locator("form.nbflow-interrupt")).to_contain_text("Like cats?")
+    c1 = sb.locator(".nbflow-sb-thread[data-key='crunch/c1']")
+    expect(c1).to_have_attribute("data-status", "running")
+    expect(sb.locator(".nbflow-sb-summary")).to_contain_text("3 threads")
+    screenshot(page, tmp_path, "ext-sidebar.png")
+
+    # Answer a question right in the sidebar, with the run view's own form.
+    r1.locator('[data-testid="nbflow-answer"]').fill("purr")
+    r1.locator('[data-testid="nbflow-submit"]').click()
+    expect(r1).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(r1.locator("form.nbflow-interrupt")).to_have_count(0)
+
+    # Stop the running one.
+    c1.get_by_role("button", name=re.compile("Stop crunch")).click()
+    expect(c1).not_to_have_attribute("data-status", "running", timeout=RUN_MS)
+    expect(c1.locator('[data-testid="nbflow-sb-stop"]')).to_have_count(0)
+
+    # Open a thread's timeline in the main area.
+    sb.locator(".nbflow-sb-thread[data-key='review/r2'] [data-testid='nbflow-sb-open']").click()
+    tab = page.locator(".lm-TabBar-tab", has_text="Timeline · review/r2")
+    expect(tab).to_be_visible(timeout=RUN_MS)
+    expect(page.locator(".nbflow-main .nbflow-timeline")).to_be_visible(timeout=RUN_MS)
+    screenshot(page, tmp_path, "ext-sidebar-timeline.png")
+
+    # Dark theme.
+    set_theme(page, dark=True)
+    screenshot(page, tmp_path, "ext-sidebar-dark.png")
+    set_theme(page, dark=False)
+    assert errors(page.nbflow_console) == []
+
+
+def test_sidebar_with_1000_threads_and_100_questions_measured(ext_page, ext_lab, tmp_path):
+    """Figures for bench/ (nothing asserted on time): the list's render and one live update in the browser."""
+    from playwright.sync_api import expect
+
+    from .lab import save_artifact
+
+    page = ext_page
+    write_notebook(ext_lab.root_dir, "sidebar_bench.ipynb", [
+        '''%load_ext nbflow
+from nbflow import InMemorySaver, entrypoint, interrupt, task
+
+@task
+def double(x):
+    return 2 * x
+
+@entrypoint(checkpointer=InMemorySaver())
+def flow(i):
+    y = double(i).result()
+    return {"y": y, "answer": interrupt({"question": f"ok {i}?"})} if i < 100 else {"y": y}
+
+for i in range(1000):
+    flow.invoke(i, {"configurable": {"thread_id": f"t{i}"}})''',
+    ])
+    open_notebook(page, ext_lab, "sidebar_bench.ipynb")
+    sb = open_sidebar(page)
+    run_cell(page, 0)
+    wait_kernel_idle(page, RUN_MS)
+    threads = sb.locator(".nbflow-sb-thread")
+    expect(threads).to_have_count(1000, timeout=RUN_MS)
+    list_ms = float(sb.get_attribute("data-last-update-ms"))
+    first = sb.locator(".nbflow-sb-thread[data-key='flow/t0']")
+    first.locator('[data-testid="nbflow-answer"]').fill("yes")
+    first.locator('[data-testid="nbflow-submit"]').click()
+    expect(first).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    update_ms = float(sb.get_attribute("data-last-update-ms"))
+    expect(sb.locator(".nbflow-sb-summary")).to_contain_text("1000 threads · 0 running · 99 questions waiting")
+    out = tmp_path / "lab-sidebar-bench.json"
+    out.write_text(json.dumps({"threads": 1000, "waiting": 100, "browser_list_render_ms": list_ms,
+                               "browser_live_update_ms": update_ms}, indent=2))
+    save_artifact(out)
+    print(f"sidebar: list render {list_ms:.1f} ms, live update {update_ms:.1f} ms")
+    assert errors(page.nbflow_console) == []

@@ -8,6 +8,7 @@ import { NotebookPanel } from "@jupyterlab/notebook";
 import { IRenderMimeRegistry, MimeModel } from "@jupyterlab/rendermime";
 import { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import { KernelMessage } from "@jupyterlab/services";
+import { Message } from "@lumino/messaging";
 import { Panel, Widget } from "@lumino/widgets";
 import { MIME_TYPE, SavedHandles, readSaved, renderSaved } from "./saved";
 
@@ -82,6 +83,30 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
     this.live = liveId ? { id: liveId, renderer: w as IRenderMime.IRenderer } : null;
     this.node.dataset.nbflowView = liveId ? "live" : "saved";
     this.addWidget(w);
+    this.syncTwin();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.syncTwin();
+    requestAnimationFrame(() => this.syncTwin());  // the twin output may be added just after this one
+  }
+
+  /**
+   * The view's static HTML twin (the next output) is not needed while the saved view stands in:
+   * hide it with a class (a plain class selector; no :has() rule re-evaluated on every DOM change).
+   */
+  private syncTwin(): void {
+    const next = this.node.closest(".jp-OutputArea-child")?.nextElementSibling;
+    if (next instanceof HTMLElement && next.querySelector(".nbflow-twin")) {
+      next.classList.toggle("nbflow-twin-covered", this.live === null && !this.isDisposed);
+    }
+  }
+
+  dispose(): void {
+    const next = this.node.closest(".jp-OutputArea-child")?.nextElementSibling;
+    if (next instanceof HTMLElement) next.classList.remove("nbflow-twin-covered");
+    super.dispose();
   }
 
   private showSaved(model: IRenderMime.IMimeModel): void {

@@ -114,7 +114,8 @@ export function renderSaved(view: SavedView): SavedHandles {
 
   const list = el("ol", "nbflow-saved-rows", undefined, { "aria-label": "Task calls" });
   for (const r of view.rows) {
-    const li = el("li", "nbflow-saved-row", undefined, { "data-state": r.state, "data-kind": r.kind });
+    const li = el("li", "nbflow-saved-row", undefined,
+      { "data-state": r.state, "data-kind": r.kind, "data-replayed": String(!!r.replayed) });
     li.style.paddingLeft = `${Math.min(r.depth, 8) * 1.2}em`;
     li.append(el("span", "nbflow-saved-row-state", r.state), el("span", "nbflow-saved-row-name", r.name));
     if (r.duration > 0) li.append(el("span", "nbflow-saved-row-time", seconds(r.duration)));
