@@ -52,8 +52,9 @@ $(VPY):
 
 install: $(INSTALL_STAMP)
 
+# SKIP_JUPYTER_BUILDER: the wheel's npm hook is for `pip install .`/wheels; here `make js` builds.
 $(INSTALL_STAMP): pyproject.toml | $(VPY)
-	$(VPIP) install -e '.[test]'
+	SKIP_JUPYTER_BUILDER=1 $(VPIP) install -e '.[test]'
 	@touch $@
 
 # ---------------------------------------------------------------- front end
@@ -66,8 +67,12 @@ $(NPM_STAMP): $(LABEXT)/package.json $(wildcard $(LABEXT)/package-lock.json)
 	@mkdir -p $(@D) && touch $@
 
 # The build may call `jupyter labextension build`, so the venv comes first on PATH.
+# It builds the widgets' bundle and the prebuilt JupyterLab extension (nbflow/labextension),
+# which is then linked into .venv (as `jupyter labextension develop` would), so `make lab` loads it.
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbflow
 $(JS_STAMP): $(NPM_STAMP) $(JS_SOURCES) $(INSTALL_STAMP)
 	cd $(LABEXT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm run build
+	rm -rf $(LABEXT_LINK) && mkdir -p $(dir $(LABEXT_LINK)) && ln -s $(CURDIR)/nbflow/labextension $(LABEXT_LINK)
 	@touch $@
 else
 js:
@@ -116,5 +121,5 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site
-	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo
+	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo nbflow/labextension
 	find . -path ./$(LABEXT)/node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -353,6 +353,9 @@ def load_ipython_extension(ip: Any) -> None:
     session()
     hub()
     ip.register_magics(NbflowMagics)
+    from .comm import register as register_sidebar_comm  # JupyterLab's Workflows sidebar talks to this kernel
+
+    register_sidebar_comm(ip)
     cleanup = ip.input_transformers_cleanup
     if transform_entrypoint_cell not in cleanup:
         cleanup.append(transform_entrypoint_cell)

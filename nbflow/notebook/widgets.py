@@ -31,6 +31,7 @@ import traitlets as t
 from . import actions
 from .inbox_view import Inbox, inbox
 from .live import Live, hub
+from .mime import run_bundle as saved_view_bundle
 from .session import session
 from .views import (
     compare_invocations,
@@ -216,6 +217,7 @@ class RunView(_Base):
         """
         data, meta = self._bundle(text, html, {})
         widget = {k: v for k, v in data.items() if k != "text/html"}
+        widget.update(saved_view_bundle(self.live))  # nbflow.notebook.mime: the state a saved notebook shows
         twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
         return (widget, meta), twin
 

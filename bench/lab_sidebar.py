@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""The Workflows sidebar's kernel side (nbflow/notebook/comm.py) with many threads.
+
+    python bench/lab_sidebar.py [--threads 1000] [--waiting 100] [--saver memory|sqlite]
+
+Makes one workflow with THREADS threads, WAITING of them waiting for an answer
+(the rest done), then times through a real (dummy-transport) comm:
+* the first `list` (the kernel builds one thread model per thread),
+* a warm `list` (models already live),
+* one live update: a waiting thread is answered from the sidebar and the time is
+  taken from the answer until the kernel has pushed the thread's new item
+  (run + fold + flush + item build + send).
+Prints the figures; nothing is asserted (the targets are < 200 ms for the listing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1000)
+    ap.add_argument("--waiting", type=int, default=100)
+    ap.add_argument("--saver", choices=["memory", "sqlite"], default="memory")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+
+    import comm
+
+    from nbflow import InMemorySaver, SqliteSaver, entrypoint, interrupt, task
+    from nbflow.notebook import comm as sidebar
+    from nbflow.notebook.live import hub
+    from nbflow.notebook.session import session
+
+    sent: list[dict] = []
+    arrived = threading.Event()
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append(data or {})
+        arrived.set()
+
+    comm.DummyComm.publish_msg = publish_msg  # the transport only; everything else is the real path
+
+    tmp = tempfile.mkdtemp()
+    saver = InMemorySaver() if args.saver == "memory" else SqliteSaver(os.path.join(tmp, "c.sqlite"))
+
+    @task
+    def double(x):
+        return 2 * x
+
+    @entrypoint(checkpointer=saver)
+    def flow(i):
+        y = double(i).result()
+        if i < args.waiting:
+            return {"y": y, "answer": interrupt({"question": f"ok {i}?"})}
+        return {"y": y}
+
+    session().register(flow)
+    t0 = time.perf_counter()
+    for i in range(args.threads):
+        flow.invoke(i, {"configurable": {"thread_id": f"t{i}"}})
+    make_s = time.perf_counter() - t0
+
+    c = comm.create_comm(target_name=sidebar.TARGET)
+    sidebar.Sidebar(c)
+
+    def list_ms() -> tuple[float, dict]:
+        sent.clear()
+        t = time.perf_counter()
+        c.handle_msg({"content": {"data": {"kind": "list", "v": 1}}})
+        ms = (time.perf_counter() - t) * 1000
+        return ms, sent[-1].get("data", sent[-1])
+
+    cold, msg = list_ms()
+    threads = msg["threads"]
+    waiting = [t for t in threads if t["questions"]]
+    warm = [list_ms()[0] for _ in range(5)]
+    payload = len(json.dumps(msg))
+
+    updates = []
+    for item in waiting[:20]:
+        sent.clear()
+        arrived.clear()
+        t = time.perf_counter()
+        c.handle_msg({"content": {"data": {"kind": "answer", "v": 1, "workflow": "flow",
+                                           "thread_id": item["thread_id"], "id": item["questions"][0]["id"],
+                                           "value": "yes"}}})
+        while True:
+            msgs = [m.get("data", m) for m in list(sent)]
+            done = [m for m in msgs if m.get("kind") == "thread" and m["thread"]["thread_id"] == item["thread_id"]
+                    and m["thread"]["status"] == "done"]
+            if done:
+                break
+            arrived.wait(5)
+            arrived.clear()
+        updates.append((time.perf_counter() - t) * 1000)
+    hub().flush()
+    res = {
+        "saver": args.saver, "threads": len(threads), "waiting": len(waiting),
+        "make_threads_s": round(make_s, 2),
+        "list_cold_ms": round(cold, 1), "list_warm_ms_median": round(statistics.median(warm), 1),
+        "list_payload_kb": round(payload / 1024, 1),
+        "answer_to_push_ms_median": round(statistics.median(updates), 1),
+        "answer_to_push_ms_max": round(max(updates), 1),
+        "flush_interval_ms": round(hub().interval * 1000, 1),
+    }
+    for k, v in res.items():
+        print(f"{k:28} {v}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

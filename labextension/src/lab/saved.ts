@@ -1,0 +1,144 @@
+// The saved view: a run view's last state, drawn read-only from the nbflow MIME
+// entry (`application/vnd.nbflow.view+json`, written by nbflow/notebook/mime.py)
+// when the live widget is not there (kernel gone, notebook reopened).
+// Framework-free DOM; the renderer in mime.ts decides when it is shown.
+
+export const MIME_TYPE = "application/vnd.nbflow.view+json";
+export const SUPPORTED_VERSION = 1;
+
+export interface SavedRow {
+  key: string;
+  kind: string;
+  name: string;
+  depth: number;
+  state: string;
+  preview: string;
+  error: string;
+  duration: number;
+  cached: boolean;
+  replayed: boolean;
+}
+
+export interface SavedQuestion {
+  id: string;
+  task: string;
+  state: string;
+  summary: string;
+  answer: string;
+}
+
+export interface SavedState {
+  workflow: string;
+  thread_id: string | null;
+  status: string;
+  done: number;
+  total: number;
+  active_s: number;
+  waiting_s: number;
+  error: string;
+  error_where: string;
+  result_preview: string;
+  has_result: boolean;
+  questions: SavedQuestion[];
+}
+
+export interface SavedView {
+  version: number;
+  kind: string;
+  workflow: string;
+  thread_id: string | null;
+  config: Record<string, unknown>;
+  state: SavedState;
+  rows: SavedRow[];
+  rows_omitted: number;
+  reattach: string;
+}
+
+/** The payload, if this front end can draw it (else null: show the text fallback). */
+export function readSaved(data: unknown): SavedView | null {
+  if (!data || typeof data !== "object") return null;
+  const v = data as Partial<SavedView>;
+  if (v.version !== SUPPORTED_VERSION || v.kind !== "run" || !v.state || !Array.isArray(v.rows)) return null;
+  return v as SavedView;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K, cls: string, text?: string, attrs?: Record<string, string>,
+): HTMLElementTagNameMap[K] {
+  const n = document.createElement(tag);
+  if (cls) n.className = cls;
+  if (text !== undefined) n.textContent = text;
+  for (const [k, v] of Object.entries(attrs ?? {})) n.setAttribute(k, v);
+  return n;
+}
+
+export function seconds(s: number): string {
+  if (!isFinite(s) || s <= 0) return "0 s";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+export interface SavedHandles {
+  root: HTMLElement;
+  reattach: HTMLButtonElement;
+  note: HTMLElement;
+}
+
+/** Draw `view` read-only; the Reattach button is returned for the caller to wire. */
+export function renderSaved(view: SavedView): SavedHandles {
+  const st = view.state;
+  const root = el("section", "nbflow-saved", undefined, {
+    "data-status": st.status,
+    "aria-label": `Saved nbflow run of ${view.workflow}, thread ${view.thread_id ?? "none"}: ${st.status}`,
+  });
+  const head = el("header", "nbflow-saved-head");
+  head.append(
+    el("span", "nbflow-saved-name", view.workflow),
+    el("span", "nbflow-saved-thread", view.thread_id ? `thread ${view.thread_id}` : "no thread"),
+    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, st.status, { "data-testid": "nbflow-saved-status" }),
+    el("span", "nbflow-saved-count", `${st.done}/${st.total} tasks · active ${seconds(st.active_s)}`),
+  );
+  const reattach = el("button", "nbflow-saved-reattach jp-mod-styled", "Reattach", {
+    type: "button",
+    "data-testid": "nbflow-reattach",
+    "aria-label": `Reattach a live view of thread ${view.thread_id ?? ""} (runs nbflow.show in the kernel)`,
+    title: view.reattach,
+  });
+  head.append(reattach);
+  root.append(head);
+  const note = el("p", "nbflow-saved-note", "Saved view (read-only): the live view is not available. " +
+    "Reattach shows the thread live again in a running kernel.", { role: "status" });
+  root.append(note);
+
+  const list = el("ol", "nbflow-saved-rows", undefined, { "aria-label": "Task calls" });
+  for (const r of view.rows) {
+    const li = el("li", "nbflow-saved-row", undefined,
+      { "data-state": r.state, "data-kind": r.kind, "data-replayed": String(!!r.replayed) });
+    li.style.paddingLeft = `${Math.min(r.depth, 8) * 1.2}em`;
+    li.append(el("span", "nbflow-saved-row-state", r.state), el("span", "nbflow-saved-row-name", r.name));
+    if (r.duration > 0) li.append(el("span", "nbflow-saved-row-time", seconds(r.duration)));
+    if (r.replayed) li.append(el("span", "nbflow-saved-tag", "from checkpoint"));
+    if (r.cached) li.append(el("span", "nbflow-saved-tag", "cached"));
+    const detail = r.error || r.preview;
+    if (detail) li.append(el("span", r.error ? "nbflow-saved-row-error" : "nbflow-saved-row-preview", detail));
+    list.append(li);
+  }
+  if (view.rows_omitted > 0) list.append(el("li", "nbflow-saved-row", `… ${view.rows_omitted} earlier rows not saved`));
+  root.append(list);
+
+  const open = st.questions.filter((q) => q.state === "pending");
+  if (open.length) {
+    const qs = el("ul", "nbflow-saved-questions", undefined, { "aria-label": "Waiting questions" });
+    for (const q of open) qs.append(el("li", "", `Waiting for an answer (${q.task}): ${q.summary}`, { "data-interrupt-id": q.id }));
+    root.append(qs);
+  }
+  if (st.error) {
+    root.append(el("pre", "nbflow-saved-error", `${st.error_where ? st.error_where + ": " : ""}${st.error}`,
+      { "data-testid": "nbflow-saved-error" }));
+  } else if (st.has_result) {
+    root.append(el("pre", "nbflow-saved-result", st.result_preview, { "data-testid": "nbflow-saved-result" }));
+  }
+  return { root, reattach, note };
+}

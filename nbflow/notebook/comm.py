@@ -1,0 +1,256 @@
+"""The kernel side of JupyterLab's Workflows sidebar: the ``nbflow.lab`` comm target.
+
+``%load_ext nbflow`` registers the target; the sidebar opens one comm per
+notebook kernel. Everything goes through the thread models (:mod:`.live`) and
+:mod:`.actions`: the sidebar never reads a saver behind the kernel's back.
+
+Front end → kernel (``{"kind": ..., "v": 1, ...}``):
+
+* ``list``: every thread of the workflows this session knows (``%%entrypoint``,
+  shown, or bound to a name in the notebook), with status, last activity,
+  checkpointer and open questions;
+* ``answer`` ``{workflow, thread_id, id, value | option | action ...}``: answer
+  one question (decoded as a run view's form answer) and continue the thread;
+* ``stop`` ``{workflow, thread_id}``: ``Workflow.stop`` on that thread;
+* ``timeline`` ``{workflow, thread_id}``: the Python that shows its timeline.
+
+Kernel → front end: ``threads`` (the whole list), ``thread`` (one item, pushed
+whenever a listed thread changes, and for a thread that starts waiting
+elsewhere in this kernel), ``timeline_code``, ``error`` ``{request, message}``
+and ``ok`` ``{request}``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import NbflowError
+from . import actions
+from .forms import AnswerError
+from .live import Live, hub
+from .session import session
+
+TARGET = "nbflow.lab"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class SidebarQuestion:
+    id: str
+    task: str
+    summary: str
+    form: dict
+
+
+@dataclass(frozen=True)
+class SidebarThread:
+    """One row of the sidebar."""
+
+    key: str             # "workflow/thread_id"
+    workflow: str
+    thread_id: str
+    status: str          # protocol.Status
+    last_activity: float | None  # epoch seconds
+    checkpointer: str
+    questions: list[SidebarQuestion]
+
+
+    def to_json(self) -> dict:
+        return {"key": self.key, "workflow": self.workflow, "thread_id": self.thread_id, "status": self.status,
+                "last_activity": self.last_activity, "checkpointer": self.checkpointer,
+                "questions": [{"id": q.id, "task": q.task, "summary": q.summary, "form": q.form}
+                              for q in self.questions]}
+
+
+def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> SidebarThread:
+    """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
+    with live.lock:
+        m = live.model
+        qs = [SidebarQuestion(q["id"], q["task"], q["summary"], q["form"]) for q in m.questions.values()
+              if q["state"] == "pending"]
+        return SidebarThread(f"{m.workflow}/{live.thread_id}", m.workflow, str(live.thread_id), m.status,
+                             last_activity, checkpointer, qs)
+
+
+class Sidebar:
+    """One open sidebar comm: answers its requests and pushes changes of the threads it listed."""
+
+    def __init__(self, comm: Any) -> None:
+        self.comm = comm
+        self.lives: dict[str, tuple[Any, Live]] = {}   # key -> (workflow, live)
+        self.activity: dict[str, float | None] = {}
+        self.savers: dict[int, str] = {}
+        self._lock = threading.RLock()
+        self.closed = False
+        comm.on_msg(self._on_msg)
+        comm.on_close(self._on_close)
+        hub().watchers.add(self)
+
+    # ------------------------------------------------------------------ out
+    def send(self, kind: str, **payload: Any) -> None:
+        if not self.closed:
+            self.comm.send({"kind": kind, "v": VERSION, **payload})
+
+    def _describe(self, saver: Any) -> str:
+        name = self.savers.get(id(saver))
+        if name is None:
+            name = self.savers[id(saver)] = session().describe_saver(saver)
+        return name
+
+    def _item(self, key: str) -> dict:
+        wf, live = self.lives[key]
+        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key)).to_json()
+
+    # ------------------------------------------------------------------ listing
+    def _follow(self, wf: Any, live: Live, last: float | None) -> str:
+        key = f"{wf.name}/{live.thread_id}"
+        with self._lock:
+            if key not in self.lives:
+                self.lives[key] = (wf, live)
+                self.activity[key] = last
+                live.subscribers.add(self)
+        return key
+
+    def listing(self) -> list[dict]:
+        """Every thread of every workflow of this session with a checkpointer (most recent first)."""
+        h = hub()
+        for wf in list(known_workflows().values()):
+            if wf.checkpointer is None:
+                continue
+            for tid in wf.list_threads():
+                if f"{wf.name}/{tid}" in self.lives:
+                    continue
+                known = h.lives.get(h.key_of(wf.checkpointer, tid))
+                if known is None and not h.owner(wf, str(tid)):
+                    continue  # another workflow's thread in a shared checkpointer
+                live = known or h.live(wf, str(tid))
+                self._follow(wf, live, _last_activity(live))
+        with self._lock:
+            keys = list(self.lives)
+        items = [self._item(k) for k in keys]
+        items.sort(key=lambda i: (not i["questions"], i["status"] != "running", -(i["last_activity"] or 0)))
+        return items
+
+    # ------------------------------------------------------------------ live updates (hub callbacks)
+    def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
+        if state is None and not reset:
+            return
+        key = next((k for k, (_, v) in list(self.lives.items()) if v is live), None)
+        if key is not None:
+            self.activity[key] = time.time()
+            self.send("thread", thread=self._item(key))
+
+    def thread_settled(self, live: Live) -> None:
+        if live.thread_id is None or any(v is live for _, v in list(self.lives.values())):
+            return
+        wf = known_workflows().get(live.model.workflow)
+        if wf is not None and wf.checkpointer is live.workflow.checkpointer:
+            key = self._follow(wf, live, time.time())
+            self.send("thread", thread=self._item(key))
+
+    def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
+        wf = known_workflows().get(workflow)
+        if wf is not None and wf.checkpointer is saver and f"{workflow}/{thread_id}" not in self.lives:
+            key = self._follow(wf, hub().live(wf, thread_id), time.time())
+            self.send("thread", thread=self._item(key))
+
+    # ------------------------------------------------------------------ requests
+    def _on_msg(self, msg: Mapping) -> None:
+        data = ((msg or {}).get("content") or {}).get("data") or {}
+        kind = data.get("kind") if isinstance(data, Mapping) else None
+        try:
+            self.handle(kind, data)
+        except (NbflowError, AnswerError, ValueError, RuntimeError, TypeError, KeyError) as exc:
+            text = exc.args[0] if isinstance(exc, KeyError) and exc.args else (str(exc) or type(exc).__name__)
+            self.send("error", request=kind, message=str(text), key=_key_of(data))
+
+    def handle(self, kind: Any, data: Mapping) -> None:
+        if kind == "list":
+            self.send("threads", threads=self.listing(), workflows=sorted(known_workflows()))
+        elif kind == "answer":
+            wf, live = self._target(data)
+            iid, value = actions.answer(live, data)
+            actions.resume(live, {iid: value}, "the Workflows sidebar")
+            self.send("ok", request=kind, key=_key_of(data))
+        elif kind == "stop":
+            wf, live = self._target(data)
+            if not wf.stop({"configurable": {"thread_id": live.thread_id}}):
+                raise RuntimeError(f"{wf.name}: thread {live.thread_id} is not running here (nothing to stop)")
+            self.send("ok", request=kind, key=_key_of(data))
+        elif kind == "timeline":
+            wf, live = self._target(data)
+            config = {"configurable": {"thread_id": live.thread_id}}
+            target = wf.name if wf.name.isidentifier() else \
+                f"nbflow.notebook.session.session().workflows[{wf.name!r}]"
+            self.send("timeline_code", key=_key_of(data),
+                      code=f"import nbflow\nnbflow.timeline({target}, {config!r})")
+        else:
+            raise ValueError(f"unknown sidebar request {kind!r} (expected list, answer, stop or timeline)")
+
+    def _target(self, data: Mapping) -> tuple[Any, Live]:
+        name, tid = data.get("workflow"), data.get("thread_id")
+        wf = known_workflows().get(name) if isinstance(name, str) else None
+        if wf is None:
+            raise KeyError(f"no workflow {name!r} in this kernel: run the cell that defines it")
+        if wf.checkpointer is None or not isinstance(tid, str):
+            raise ValueError(f"{name}: a thread id is needed (got {tid!r})")
+        key = f"{name}/{tid}"
+        found = self.lives.get(key)
+        return wf, found[1] if found else actions.attach(wf, tid)
+
+    def _on_close(self, _msg: Any) -> None:
+        self.closed = True
+        for _, live in list(self.lives.values()):
+            live.subscribers.discard(self)
+        hub().watchers.discard(self)
+
+
+def known_workflows() -> dict[str, Any]:
+    """The session's workflows (``%%entrypoint``, shown) and every workflow bound to a name in the notebook."""
+    found = dict(session().workflows)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return found
+    from ..func import Workflow
+
+    ip = get_ipython()
+    for value in list(getattr(ip, "user_ns", {}).values()):
+        if isinstance(value, Workflow) and value.name not in found:
+            found[value.name] = value
+    return found
+
+
+def _key_of(data: Any) -> str:
+    if isinstance(data, Mapping):
+        return f"{data.get('workflow')}/{data.get('thread_id')}"
+    return ""
+
+
+def _last_activity(live: Live) -> float | None:
+    m = live.model
+    return m.wait_since or m.run_since
+
+
+def _opened(comm: Any, _msg: Any) -> None:
+    Sidebar(comm)  # kept alive by its comm's callbacks (the hub holds views weakly)
+
+
+def register(ip: Any = None) -> bool:
+    """Register the ``nbflow.lab`` comm target (``%load_ext nbflow`` calls this); False without a kernel."""
+    try:
+        from comm import get_comm_manager
+    except ImportError:
+        return False
+    manager = get_comm_manager()
+    if manager is None:
+        return False
+    manager.register_target(TARGET, _opened)
+    return True
+
+
+__all__ = ["TARGET", "VERSION", "Sidebar", "SidebarQuestion", "SidebarThread", "register", "thread_item"]
