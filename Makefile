@@ -117,6 +117,7 @@ $(BENCH_STAMP): pyproject.toml | $(VPY)
 bench: $(BENCH_STAMP)
 	$(VPY) bench/run.py $(BENCH_ARGS)
 	$(VPY) bench/notebook_bench.py
+	NBFLOW_BROWSER_BENCH=1 $(VPY) -m pytest -q -p no:cacheprovider tests/browser/test_lab_bench.py
 	$(VPY) bench/dask_bench.py
 
 clean:
