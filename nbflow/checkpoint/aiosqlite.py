@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import ConfigError
-from .base import CheckpointRecord, WriteRecord
 from .sqlite import SqliteSaver
 
 __all__ = ["AsyncSqliteSaver"]
@@ -64,42 +63,14 @@ class AsyncSqliteSaver(SqliteSaver):
         finally:
             await saver.aclose()
 
-    async def aclose(self) -> None:
-        """Close the connection (if the saver opened it) without blocking the loop."""
-        await asyncio.to_thread(self.close)
-
     async def __aenter__(self) -> AsyncSqliteSaver:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
 
-    # -- awaitable twins of the reads (and delete) a user calls directly ---------
-
-    async def aget_checkpoint(
-        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointRecord | None:
-        return await asyncio.to_thread(self.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
-
-    async def alist_checkpoints(
-        self, thread_id: str, checkpoint_ns: str = "", *, before: str | None = None,
-        limit: int | None = None,
-    ) -> list[CheckpointRecord]:
-        return await asyncio.to_thread(
-            self.list_checkpoints, thread_id, checkpoint_ns, before=before, limit=limit
-        )
-
-    async def aget_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
-        return await asyncio.to_thread(self.get_writes, thread_id, checkpoint_ns, checkpoint_id)
-
-    async def alist_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
-        return await asyncio.to_thread(self.list_writes, thread_id, checkpoint_ns)
-
-    async def alist_threads(self) -> list[str]:
-        return await asyncio.to_thread(self.list_threads)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await asyncio.to_thread(self.delete_thread, thread_id)
+    # The awaitable twins of the reads, writes and delete (aget_checkpoint, ...) and aclose come
+    # from BaseCheckpointSaver: the sync method on a worker thread.
 
     def __repr__(self) -> str:
         return "<Async" + super().__repr__()[1:]

@@ -19,6 +19,7 @@ from the caller's thread, so every implementation must be thread-safe.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -135,6 +136,40 @@ class BaseCheckpointSaver(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # Async twins of the methods above, as LangGraph's savers have them: the sync method on a
+    # worker thread, so the event loop never waits on the database. A saver with a native async
+    # driver may override them.
+    async def aput_checkpoint(self, record: CheckpointRecord) -> None:
+        await asyncio.to_thread(self.put_checkpoint, record)
+
+    async def aput_writes(self, records: Sequence[WriteRecord]) -> None:
+        await asyncio.to_thread(self.put_writes, records)
+
+    async def aget_checkpoint(
+        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointRecord | None:
+        return await asyncio.to_thread(self.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def alist_checkpoints(
+        self, thread_id: str, checkpoint_ns: str = "", *, before: str | None = None, limit: int | None = None
+    ) -> list[CheckpointRecord]:
+        return await asyncio.to_thread(self.list_checkpoints, thread_id, checkpoint_ns, before=before, limit=limit)
+
+    async def aget_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
+        return await asyncio.to_thread(self.get_writes, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def alist_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
+        return await asyncio.to_thread(self.list_writes, thread_id, checkpoint_ns)
+
+    async def alist_threads(self) -> list[str]:
+        return await asyncio.to_thread(self.list_threads)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
 
 
 _id_lock = threading.Lock()

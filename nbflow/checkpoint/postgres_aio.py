@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
-from .base import CheckpointRecord, WriteRecord
 from .postgres import PostgresSaver
 
 __all__ = ["AsyncPostgresSaver"]
@@ -47,36 +46,3 @@ class AsyncPostgresSaver(PostgresSaver):
     def setup_sync(self) -> None:
         """:meth:`PostgresSaver.setup`, for code that cannot await."""
         PostgresSaver.setup(self)
-
-    async def aput_checkpoint(self, record: CheckpointRecord) -> None:
-        await asyncio.to_thread(self.put_checkpoint, record)
-
-    async def aput_writes(self, records: Sequence[WriteRecord]) -> None:
-        await asyncio.to_thread(self.put_writes, records)
-
-    async def aget_checkpoint(
-        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointRecord | None:
-        return await asyncio.to_thread(self.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
-
-    async def alist_checkpoints(
-        self, thread_id: str, checkpoint_ns: str = "", *, before: str | None = None, limit: int | None = None
-    ) -> list[CheckpointRecord]:
-        return await asyncio.to_thread(
-            self.list_checkpoints, thread_id, checkpoint_ns, before=before, limit=limit
-        )
-
-    async def aget_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
-        return await asyncio.to_thread(self.get_writes, thread_id, checkpoint_ns, checkpoint_id)
-
-    async def alist_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
-        return await asyncio.to_thread(self.list_writes, thread_id, checkpoint_ns)
-
-    async def alist_threads(self) -> list[str]:
-        return await asyncio.to_thread(self.list_threads)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await asyncio.to_thread(self.delete_thread, thread_id)
-
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
