@@ -183,7 +183,8 @@ def test_unknown_keyword_arguments_raise_type_error_naming_them():
     assert list(flow.stream(1, durability="sync", subgraphs=False, debug=False)) == [{"flow": 1}]
     with pytest.warns(LangGraphDeprecatedSinceV10, match="checkpoint_during"):
         assert flow.invoke(1, checkpoint_during=True) == 1
-    with pytest.raises(ValueError, match="both `checkpoint_during` and `durability`"):
+    with pytest.raises(ValueError, match="both `checkpoint_during` and `durability`"), \
+            pytest.warns(LangGraphDeprecatedSinceV10, match="checkpoint_during"):
         flow.invoke(1, checkpoint_during=True, durability="exit")
     with pytest.raises(NotImplementedError, match="interrupt\\(\\)"):
         flow.invoke(1, interrupt_before=["flow"])
