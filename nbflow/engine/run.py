@@ -45,7 +45,7 @@ from ..errors import (
     RunStopped,
     SerializationError,
 )
-from ..executors.base import Clock, RemoteExecutor
+from ..executors.base import Clock
 from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for, with_digest
 from ..schema import resolve_schema_ref, to_plain, validate_value
@@ -123,7 +123,9 @@ class Run:
         self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
         # the entrypoint's executor= (tasks without their own); a nested entrypoint without one inherits it
         self.task_executor: Any = getattr(wf, "executor", None) or (parent.task_executor if parent else None)
-        self.task_executor_remote = isinstance(self.task_executor, RemoteExecutor)  # takes tasks of both flavours
+        # takes tasks of both flavours; duck-typed as in steps.call_task, since isinstance() on a
+        # runtime-checkable Protocol re-reads the protocol's attributes on every call (~10 µs an invoke)
+        self.task_executor_remote = getattr(self.task_executor, "ship", None) is not None
         self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)

@@ -350,9 +350,16 @@ def call_digest(run: Run, args: Any, kwargs: dict) -> str:
             return ""
         serde = serde.serde
     try:
+        if not kwargs and type(args) is tuple and all(type(a) in _PLAIN for a in args):
+            # The common case, plain scalars: their repr is exact and the same in every process,
+            # so the serializer (and its limit checks) is skipped. The prefix keeps it apart.
+            return args_digest(b"plain:" + repr(args).encode("utf-8", "surrogatepass"), key)
         return args_digest(serde.dumps(canonical((args, kwargs))), key)
     except Exception:  # noqa: BLE001 - arguments that cannot be stored are simply not compared
         return ""
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int,
