@@ -43,6 +43,7 @@ from .store import (
     _check_key,
     _check_namespace,
     _check_path,
+    _check_put,
     _matches,
     _matches_path,
     lexical_score,
@@ -138,17 +139,7 @@ class PostgresStore:
         if value is None:
             self.delete(namespace, key)
             return
-        if not isinstance(value, dict):
-            raise StoreTypeError(f"value must be a dict, got {type(value).__name__}: {value!r}")
-        if not (index is None or index is False or (
-            isinstance(index, list) and all(isinstance(p, str) for p in index)
-        )):
-            raise StoreTypeError(f"index must be None, False or a list of str, got {index!r}")
-        if ttl is not None:
-            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-                raise StoreTypeError(f"ttl must be minutes (a number) or None, got {ttl!r}")
-            if not ttl > 0:
-                raise StoreValueError(f"ttl must be > 0 minutes, got {ttl!r}")
+        _check_put(value, index, ttl)
         text = _to_json(key, value)
         seconds = None if ttl is None else ttl * 60.0
         now = self._clock()

@@ -181,6 +181,21 @@ def _check_key(key: Any) -> str:
     return key
 
 
+def _check_put(value: Any, index: Any, ttl: Any) -> None:
+    """The arguments of ``put`` after namespace and key (every store checks them the same way)."""
+    if not isinstance(value, dict):
+        raise StoreTypeError(f"value must be a dict, got {type(value).__name__}: {value!r}")
+    if not (index is None or index is False or (
+        isinstance(index, list) and all(isinstance(p, str) for p in index)
+    )):
+        raise StoreTypeError(f"index must be None, False or a list of str, got {index!r}")
+    if ttl is not None:
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+            raise StoreTypeError(f"ttl must be minutes (a number) or None, got {ttl!r}")
+        if not ttl > 0:
+            raise StoreValueError(f"ttl must be > 0 minutes, got {ttl!r}")
+
+
 def _check_count(x: Any, what: str) -> int:
     if isinstance(x, bool) or not isinstance(x, int):
         raise StoreTypeError(f"{what} must be an int, got {x!r}")
@@ -312,17 +327,7 @@ class InMemoryStore:
         if value is None:
             self.delete(namespace, key)
             return
-        if not isinstance(value, dict):
-            raise StoreTypeError(f"value must be a dict, got {type(value).__name__}: {value!r}")
-        if not (index is None or index is False or (
-            isinstance(index, list) and all(isinstance(p, str) for p in index)
-        )):
-            raise StoreTypeError(f"index must be None, False or a list of str, got {index!r}")
-        if ttl is not None:
-            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-                raise StoreTypeError(f"ttl must be minutes (a number) or None, got {ttl!r}")
-            if not ttl > 0:
-                raise StoreValueError(f"ttl must be > 0 minutes, got {ttl!r}")
+        _check_put(value, index, ttl)
         try:
             stored = copy.deepcopy(value)
         except Exception as exc:
