@@ -210,10 +210,10 @@ def test_sqlite_group_commit_shares_one_transaction_and_its_failure(tmp_path):
             for t in threads:
                 t.start()
             for _ in range(1000):
-                if len(saver._gc_rows) == 3:
+                if len(saver._group.rows) == 3:
                     break
                 _t.Event().wait(0.005)
-            assert len(saver._gc_rows) == 3
+            assert len(saver._group.rows) == 3
         for t in threads:
             t.join(10)
         return errors

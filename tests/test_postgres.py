@@ -248,15 +248,15 @@ def test_group_commit_shares_one_transaction_and_its_failure(uri):
             except SaverError as e:
                 errors.append(e)
 
-        with saver._gc_lock:  # a leader is busy: the three writers queue up behind it
+        with saver._group.lock:  # a leader is busy: the three writers queue up behind it
             threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
             for t in threads:
                 t.start()
             for _ in range(1000):
-                if len(saver._gc_rows) == 3:
+                if len(saver._group.rows) == 3:
                     break
                 threading.Event().wait(0.005)
-            assert len(saver._gc_rows) == 3
+            assert len(saver._group.rows) == 3
         for t in threads:
             t.join(10)
         return errors

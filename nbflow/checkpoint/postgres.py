@@ -61,6 +61,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from ..errors import ConfigError
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
+from .groupcommit import GroupCommit
 from .rows import checkpoint_record, write_record
 
 __all__ = [
@@ -240,13 +241,9 @@ class PostgresSaver(BaseCheckpointSaver):
         self._owned: Callable[[], None] | None = None
         self._writer: Any = None  # owned pools: the group-commit leader's connection
         self._closed = False
-        # group commit (same protocol as SqliteSaver)
-        self._gc_lock = threading.Lock()      # held by the one leader committing a batch
-        self._gc_mutex = threading.Lock()     # guards the queue below
-        self._gc_rows: list[tuple] = []
-        self._gc_open = 1
-        self._gc_done = 0
-        self._gc_failed: dict[int, BaseException] = {}
+        # group commit (checkpoint/groupcommit.py, as SqliteSaver): its lock is held by the one
+        # leader committing a batch
+        self._group = GroupCommit(threading.Lock())
 
     # -- construction ----------------------------------------------------------
 
@@ -391,31 +388,7 @@ class PostgresSaver(BaseCheckpointSaver):
             for r in records
         ]
         # Group commit: see the module docstring.
-        with self._gc_mutex:
-            batch = self._gc_open
-            self._gc_rows.extend(rows)
-        with self._gc_lock:
-            with self._gc_mutex:
-                if batch <= self._gc_done:
-                    failure = self._gc_failed.get(batch)
-                    if failure is not None:
-                        raise failure
-                    return
-                take, self._gc_rows = self._gc_rows, []
-                upto = self._gc_open
-                self._gc_open += 1
-            try:
-                self._insert_rows(take)
-            except BaseException as exc:
-                with self._gc_mutex:
-                    self._gc_failed[upto] = exc
-                    self._gc_done = upto
-                raise
-            with self._gc_mutex:
-                self._gc_done = upto
-                # keep failures only for batches someone may still ask about
-                for old in [b for b in self._gc_failed if b < upto - 64]:
-                    del self._gc_failed[old]
+        self._group.submit(rows, self._insert_rows)
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         """Commit ``rows`` in one statement (called by the group-commit leader only)."""
@@ -511,7 +484,7 @@ class PostgresSaver(BaseCheckpointSaver):
             return
         self._closed = True
         if self._owned is not None:
-            with self._gc_lock:  # let an in-flight batch finish
+            with self._group.lock:  # let an in-flight batch finish
                 if self._writer is not None:
                     self._pool.putconn(self._writer)
                     self._writer = None

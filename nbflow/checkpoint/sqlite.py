@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 from ..errors import ConfigError
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+from .groupcommit import GroupCommit
 from .rows import checkpoint_record, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
@@ -180,11 +181,7 @@ class SqliteSaver(BaseCheckpointSaver):
     ) -> None:
         self.serde = default_serializer if serde is None else serde
         self._lock = threading.RLock()
-        self._gc_mutex = threading.Lock()  # guards the group-commit queue below
-        self._gc_rows: list[tuple] = []
-        self._gc_open = 1     # batch number new rows join
-        self._gc_done = 0     # highest batch committed (or failed)
-        self._gc_failed: dict[int, BaseException] = {}
+        self._group = GroupCommit(self._lock)
         self._busy_timeout = float(busy_timeout)
         self._closed = False
         if isinstance(conn_or_path, sqlite3.Connection):
@@ -390,32 +387,8 @@ class SqliteSaver(BaseCheckpointSaver):
             )
             for r in records
         ]
-        # Group commit: rows queue up while another thread holds the connection;
-        # whoever gets it next commits everything queued in one transaction. Each
-        # caller returns only once its own rows are committed (or raises if that
-        # transaction failed), so durability per task is unchanged.
-        with self._gc_mutex:
-            batch = self._gc_open
-            self._gc_rows.extend(rows)
-        with self._lock:
-            with self._gc_mutex:
-                if batch <= self._gc_done:
-                    failure = self._gc_failed.get(batch)
-                    if failure is not None:
-                        raise failure
-                    return
-                take, self._gc_rows = self._gc_rows, []
-                upto = self._gc_open
-                self._gc_open += 1
-            try:
-                self._run(lambda: self._insert_rows(take), write=True)
-            except BaseException as exc:
-                with self._gc_mutex:
-                    self._gc_failed[upto] = exc
-                    self._gc_done = upto
-                raise
-            with self._gc_mutex:
-                self._gc_done = upto
+        # Group commit (checkpoint/groupcommit.py): tasks finishing together share a transaction.
+        self._group.submit(rows, lambda take: self._run(lambda: self._insert_rows(take), write=True))
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         conn = self._conn
