@@ -355,20 +355,21 @@ def run_with_resumes(lib, app, n: int, max_rounds: int = 10) -> tuple[Any, int]:
 # measurements
 
 
-def _per_task_overhead(lib, quick: bool, make_app, n: int, kind: str, want: Callable[[int], Any]) -> dict:
+def _per_task_overhead(lib, quick: bool, make_app, n: int, kind: str, want: Callable[[int], Any],
+                       **invoke_kw: Any) -> dict:
     """µs per task = (median t(n tasks) - median t(0 tasks)) / n, fresh thread each run."""
     runs = 3 if quick else 7
     savers = _Savers(lib)
     try:
         app = make_app(lib, savers.make(kind))
-        _check("warm-up", app.invoke(10, _config()), want(10))
-        app.invoke(0, _config())
+        _check("warm-up", app.invoke(10, _config(), **invoke_kw), want(10))
+        app.invoke(0, _config(), **invoke_kw)
         empty, full = [], []
         for _ in range(runs):
             for _ in range(3):
-                dt, _out = _timed(lambda: app.invoke(0, _config()))
+                dt, _out = _timed(lambda: app.invoke(0, _config(), **invoke_kw))
                 empty.append(dt)
-            dt, out = _timed(lambda: app.invoke(n, _config()))
+            dt, out = _timed(lambda: app.invoke(n, _config(), **invoke_kw))
             _check(f"{n} tasks", out, want(n))
             full.append(dt)
         t_empty, t_full = statistics.median(empty), statistics.median(full)
@@ -383,16 +384,16 @@ def _per_task_overhead(lib, quick: bool, make_app, n: int, kind: str, want: Call
         savers.close()
 
 
-def _fanout(kind: str):
+def _fanout(kind: str, **invoke_kw: Any):
     def fn(lib, quick):
-        return _per_task_overhead(lib, quick, fanout_app, 1000, kind, lambda n: n * (n + 1) // 2)
+        return _per_task_overhead(lib, quick, fanout_app, 1000, kind, lambda n: n * (n + 1) // 2, **invoke_kw)
 
     return fn
 
 
-def _chain(kind: str):
+def _chain(kind: str, **invoke_kw: Any):
     def fn(lib, quick):
-        return _per_task_overhead(lib, quick, chain_app, 200, kind, lambda n: n)
+        return _per_task_overhead(lib, quick, chain_app, 200, kind, lambda n: n, **invoke_kw)
 
     return fn
 
@@ -605,6 +606,12 @@ WORKLOADS: list[Workload] = [
     # issue 11: nbflow's PostgresSaver <= 0.2x LangGraph's PostgresSaver per task
     Workload("fanout_postgres", "fan-out 1000 tasks, PostgreSQL", "µs/task", _fanout("postgres"), ("ratio", 5)),
     Workload("chain_postgres", "chain 200 tasks, PostgreSQL", "µs/task", _chain("postgres"), ("ratio", 5)),
+    # Like for like: both with durability="async" (LangGraph's default; nbflow's default "sync" also
+    # waits for each task's commit, which LangGraph never does).
+    Workload("fanout_postgres_like", "fan-out 1000 tasks, PostgreSQL, durability=async both", "µs/task",
+             _fanout("postgres", durability="async"), ("ratio", 5)),
+    Workload("chain_postgres_like", "chain 200 tasks, PostgreSQL, durability=async both", "µs/task",
+             _chain("postgres", durability="async"), ("ratio", 5)),
     Workload("fanout_postgres_async", "fan-out 1000 tasks, PostgreSQL, no WAL flush", "µs/task",
              _fanout("postgres_async"), ("ratio", 5)),
     Workload("chain_postgres_async", "chain 200 tasks, PostgreSQL, no WAL flush", "µs/task",

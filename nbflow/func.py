@@ -31,6 +31,7 @@ from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
 from .executors.base import Executor, RemoteExecutor
+from .kinds import Durability
 from .policies import (
     CachePolicy,
     RetryPolicy,
@@ -259,12 +260,12 @@ class Workflow:
     def _run(self, input: Any, config: Mapping[str, Any] | None, context: Any,
              sink: Callable[[Any], None] | None = None, modes: tuple[str, ...] = (),
              checkpointer: BaseCheckpointSaver | None = None, control: RunControl | None = None,
-             trace: lc.Trace | None = None) -> Run:
+             trace: lc.Trace | None = None, durability: Durability = Durability.SYNC) -> Run:
         if context is not None and self.context_schema is not None and isinstance(context, Mapping) \
                 and inspect.isclass(self.context_schema) and not issubclass(self.context_schema, Mapping):
             context = self.context_schema(**context)
         return Run(self, input, config, saver=checkpointer or self.checkpointer, context=context,
-                   sink=sink, modes=modes, control=control,
+                   sink=sink, modes=modes, control=control, durability=durability,
                    callbacks=trace.children if trace is not None else None).prepare()
 
     @staticmethod
@@ -297,7 +298,8 @@ class Workflow:
                             stream_mode, version)
         root = lc.start_root(config, input)
         try:
-            outcome = self._run(input, config, context, control=control, trace=root).execute_blocking()
+            outcome = self._run(input, config, context, control=control, trace=root,
+                                durability=opts.durability).execute_blocking()
         except BaseException as e:
             if root is not None:
                 root.error(e)
@@ -323,7 +325,8 @@ class Workflow:
             return shapes.collect(iter(chunks), stream_mode, version)
         root = await lc.astart_root(config, input)
         try:
-            outcome = await self._run(input, config, context, control=control, trace=root).execute_async()
+            outcome = await self._run(input, config, context, control=control, trace=root,
+                                      durability=opts.durability).execute_async()
         except BaseException as e:
             if root is not None:
                 await root.aerror(e)
@@ -348,7 +351,7 @@ class Workflow:
         shown = tuple(m for m in opts.print_modes if m not in modes)
         root = lc.start_root(config, input)
         events = self._events_in_background(input, config, context, (*modes, *shown), raise_errors=True,
-                                            control=control, trace=root)
+                                            control=control, trace=root, durability=opts.durability)
         if root is not None:
             events = _traced(root, events)
         return (item for event in events
@@ -376,7 +379,8 @@ class Workflow:
         root = await lc.astart_root(config, input)
         last: Any = None
         try:
-            run = self._run(input, config, context, sink=put, modes=(*modes, *shown), control=control, trace=root)
+            run = self._run(input, config, context, sink=put, modes=(*modes, *shown), control=control, trace=root,
+                            durability=opts.durability)
         except BaseException as e:
             if root is not None:
                 await root.aerror(e)
@@ -428,12 +432,14 @@ class Workflow:
 
     def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
                               modes: tuple[str, ...], *, raise_errors: bool,
-                              control: RunControl | None = None, trace: lc.Trace | None = None) -> Iterator[Any]:
+                              control: RunControl | None = None, trace: lc.Trace | None = None,
+                              durability: Durability = Durability.SYNC) -> Iterator[Any]:
         """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
         return an iterator over its events; the run's error is re-raised at the end or dropped."""
         q: queue.SimpleQueue = queue.SimpleQueue()
         try:
-            run = self._run(input, config, context, sink=q.put, modes=modes, control=control, trace=trace)
+            run = self._run(input, config, context, sink=q.put, modes=modes, control=control, trace=trace,
+                            durability=durability)
         except BaseException as e:
             if trace is not None:
                 trace.error(e)

@@ -9,6 +9,7 @@ down once:
   values are the ones :mod:`nbflow.checkpoint.base` stores.
 * :class:`RunStatus` -- how an invocation stands (``Invocation.status``).
 * :class:`TaskOutcome` -- how one task execution ended (``TaskRecord.outcome``).
+* :class:`Durability` -- when a run's journal rows are committed (``invoke(durability=...)``).
 * :class:`Position` -- a task call's place in the call tree ("0", "1.2", ...),
   the only parser of that dotted form.
 
@@ -91,6 +92,14 @@ _OUTCOME_OF_WRITE: dict[str, TaskOutcome] = {
 }
 
 
+class Durability(StrEnum):
+    """When an invocation's journal rows reach the saver (see :mod:`nbflow.engine.journaling`)."""
+
+    SYNC = "sync"    # each row committed before the run goes on (nbflow's default)
+    ASYNC = "async"  # committed behind the run; waited for before checkpoints and at the end (LangGraph's default)
+    EXIT = "exit"    # kept in memory, written in one batch when the run ends
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Position:
     """A task call's place in the call tree: ``(1, 0)`` is the first call made by call 1.
@@ -135,5 +144,5 @@ def child_path(path: str, index: int) -> str:
     return f"{path}.{index}" if path else str(index)
 
 
-__all__ = ["Source", "WriteKind", "RunStatus", "TaskOutcome", "Position", "ROOT_POSITION", "child_path",
+__all__ = ["Source", "WriteKind", "RunStatus", "TaskOutcome", "Durability", "Position", "ROOT_POSITION", "child_path",
            "UNFINISHED_SOURCES", "TASK_WRITE_KINDS"]

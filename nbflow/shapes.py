@@ -15,6 +15,7 @@ from typing import Any
 from . import events as ev
 from .deprecations import warn_deprecated_argument
 from .events import INTERRUPT_KEY
+from .kinds import Durability
 from .types import GraphOutput
 
 
@@ -58,6 +59,7 @@ _VERSIONS = ("v1", "v2")
 class StreamOptions:
     v2: bool
     print_modes: tuple[str, ...]
+    durability: Durability = Durability.SYNC
 
 
 def check_options(who: str, kwargs: dict, durability: Any, interrupt_before: Any, interrupt_after: Any,
@@ -90,7 +92,7 @@ def check_options(who: str, kwargs: dict, durability: Any, interrupt_before: Any
     print_modes = (print_mode,) if isinstance(print_mode, str) else tuple(print_mode or ())
     if print_modes:
         ev.normalize_modes(list(print_modes))
-    return StreamOptions(version == "v2", print_modes)
+    return StreamOptions(version == "v2", print_modes, Durability(durability or Durability.SYNC))
 
 
 def final_output(outcome: Any, version: str) -> Any:

@@ -46,13 +46,14 @@ from ..errors import (
     SerializationError,
 )
 from ..executors.base import Clock
-from ..kinds import UNFINISHED_SOURCES, Position, RunStatus, Source, WriteKind
+from ..kinds import UNFINISHED_SOURCES, Durability, Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for, with_digest
 from ..schema import resolve_schema_ref, to_plain, validate_value
 from ..serde import summarize
 from ..snapshot import checkpoint_view
 from ..types import Command, Interrupt, RunControl, final
 from . import steps
+from .journaling import Journaling, journaling
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
 from .running import RUNNING
@@ -106,6 +107,7 @@ class Run:
         plugs: Plugs | None = None,
         control: RunControl | None = None,
         callbacks: Any = None,
+        durability: Durability = Durability.SYNC,
     ) -> None:
         self.wf = wf
         self.raw_input = input
@@ -129,6 +131,10 @@ class Run:
         self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)
+        # (root) how this invocation's journal rows reach the saver; nested runs write through the root's
+        self.journaling: Journaling | None = (
+            None if saver is None else parent.root.journaling_for(saver) if parent is not None
+            else journaling(saver, durability))
         self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
         self.thread_id = self.target.thread_id
         if parent is None and tap.listening():  # the process-wide tap hears every top-level run
@@ -213,7 +219,8 @@ class Run:
             self._adopt(base, channels)  # type: ignore[arg-type]
             answers = resolve_resume(raw.resume, self.journal.pending, str(t.thread_id))
             answers = self._validate_answers(answers)
-            self.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
+            # the user's answer is committed at once, whatever the run's durability
+            saver.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
             self.journal.resumes.update(answers)
             self.resuming = True
         elif unfinished and is_latest and (raw is None or self.parent is not None):
@@ -300,7 +307,18 @@ class Run:
                            kind, payload, started, ended, summary, wave)
 
     def put_writes(self, writes: list[WriteRecord]) -> None:
-        self.saver.put_writes(writes)  # type: ignore[union-attr]
+        self.journaling.put(writes)  # type: ignore[union-attr]
+
+    def journaling_for(self, saver: BaseCheckpointSaver) -> Journaling:
+        """(root) The journaling a nested run writing to ``saver`` uses: this run's when it is the same saver."""
+        if saver is self.saver and self.journaling is not None:
+            return self.journaling
+        return journaling(saver, Durability.SYNC)
+
+    def flush_writes(self) -> None:
+        """Wait until every journal row of this invocation is committed (``durability`` async or exit)."""
+        if self.journaling is not None:
+            self.journaling.flush()
 
     def _put_checkpoint(self, source: str, step: int, parent_id: str | None, channels: dict,
                         extra: dict | None = None) -> CheckpointRecord:
@@ -323,6 +341,7 @@ class Run:
             ) from e
         rec = CheckpointRecord(self.thread_id, self.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
                                time.time(), step, source, blob, self.dumps(meta))
+        self.flush_writes()  # a checkpoint is written after every row before it
         self.saver.put_checkpoint(rec)  # type: ignore[union-attr]
         if self.want_checkpoints:
             self._emit_checkpoint(rec, channels, meta)
@@ -512,6 +531,17 @@ class Run:
 
     # ------------------------------------------------------------------ conclusion
     def _conclude(self, get: Thunk[Any]) -> Ending:
+        if self.parent is not None or self.journaling is None:
+            return self._conclude_with(get)
+        try:
+            ending = self._conclude_with(get)
+        except BaseException:
+            self.flush_writes()  # a failure of the flush itself is raised instead, chained to this one
+            raise
+        self.flush_writes()
+        return ending
+
+    def _conclude_with(self, get: Thunk[Any]) -> Ending:
         try:
             result, exc = get(), None
         except BaseException as e:  # noqa: BLE001 - recorded below, then raised again
