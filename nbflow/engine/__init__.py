@@ -3,6 +3,7 @@
 ``scope`` (what code is running: ContextVar, task futures, ``interrupt()``
 and friends, idle-timeout progress) → ``outcome`` (the only sync/async fork,
 with retry and timeout) / ``plugs`` (executors and clock a run uses) /
-``running`` (invocations in progress, for ``Workflow.stop``) → ``steps`` (one
-task call) → ``run`` (one invocation).
+``running`` (invocations in progress, for ``Workflow.stop``) / ``journaling``
+(when journal rows reach the saver: ``durability``) → ``steps`` (one task call)
+→ ``nested`` (an entrypoint called inside a run) → ``run`` (one invocation).
 """

@@ -19,6 +19,9 @@ Design notes
   :meth:`execute_async` only run it, from sync or async code.
 * Events (:mod:`nbflow.events`) go to ``sink``, the only way out of a run; a
   top-level run also feeds the process-wide :mod:`nbflow.tap` when someone listens.
+* Journal rows go to the saver through :mod:`nbflow.engine.journaling` (the
+  ``durability`` modes): the run flushes them before each checkpoint and at its end.
+* An entrypoint called inside the run is :mod:`nbflow.engine.nested`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import events as ev
@@ -47,13 +50,13 @@ from ..errors import (
 )
 from ..executors.base import Clock
 from ..kinds import UNFINISHED_SOURCES, Durability, Position, RunStatus, Source, WriteKind
-from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for, with_digest
+from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
 from ..schema import resolve_schema_ref, to_plain, validate_value
-from ..serde import summarize
 from ..snapshot import checkpoint_view
 from ..types import Command, Interrupt, RunControl, final
-from . import steps
+from . import nested, steps
 from .journaling import Journaling, journaling
+from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
 from .running import RUNNING
@@ -628,39 +631,8 @@ class Run:
 
     # ------------------------------------------------------------------ nested entrypoints
     def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
-        """Begin an entrypoint invoked inside this run.
-
-        The child shares this run's thread and saver (unless it has its own)
-        and writes its checkpoints under the namespace ``name:task_id``; its
-        result is journaled here like a task's, so a replay does not run it again.
-        """
-        path = scope.next_path()
-        tid = task_id_for(self.checkpoint_id, self.ns_str, path)
-        digest = steps.call_digest(self, (input,), {}) if self.check_args and wf.check_args else ""
-        rec = self.journal.lookup(tid, wf.name, path, digest)
-        if rec is not None:
-            value = steps.serve_recorded(self, rec, tid, wf.name, path, input, scope.waits)
-            return NestedCall(self, wf, input, tid, path, scope.waits, None, value, digest=digest)
-        config = {"configurable": {"thread_id": self.thread_id}} if self.thread_id else None
-        child = Run(wf, input, config, saver=wf.checkpointer or self.saver,
-                    context=context if context is not None else self.context,
-                    sink=self.sink, modes=tuple(self.modes), parent=self, ns=(*self.ns, f"{wf.name}:{tid}"),
-                    callbacks=scope.trace.children if scope.trace is not None else None)
-        with self.root.lock:
-            self.root.runs.append(child)
-        return NestedCall(self, wf, input, tid, path, scope.waits, child.prepare(), digest=digest)
-
-    def nested_done(self, call: NestedCall, outcome: Ending) -> Any:
-        if outcome.status == INTERRUPTED:
-            raise GraphInterrupt(outcome.interrupts)
-        value = outcome.value
-        if self.saver is not None:
-            payload = self.dumps(value)
-            self.put_writes([self.write(call.task_id, call.wf.name, call.path, RESULT, payload,
-                                        call.started, time.time(), with_digest(summarize(call.input, 80), call.digest),
-                                        call.wave)])
-            self.journal.record(call.task_id, call.wf.name, call.path, RESULT, payload, value, call.digest)
-        return value
+        """Begin an entrypoint invoked inside this run (see :mod:`nbflow.engine.nested`)."""
+        return nested.begin(self, scope, wf, input, context)
 
 
 async def _ready(value: Any) -> Any:
@@ -696,25 +668,6 @@ def _run_pipeline(F: Any) -> Outcome[Ending]:
 
 # Built once per flavour; every invocation runs one of them with its Run as the environment.
 RUN_PIPELINES: dict[bool, Outcome[Ending]] = {False: _run_pipeline(Immediate), True: _run_pipeline(Pending)}
-
-
-@dataclass(frozen=True, slots=True)
-class NestedCall:
-    """An entrypoint called inside a run: already recorded (``value``) or to run (``child``)."""
-
-    parent: Run
-    wf: Any
-    input: Any
-    task_id: str
-    path: str
-    wave: int
-    child: Run | None
-    value: Any = None
-    started: float = field(default_factory=time.time)
-    digest: str = ""
-
-    def finish(self, outcome: Ending) -> Any:
-        return self.parent.nested_done(self, outcome)
 
 
 __all__ = ["Run", "Ending", "NestedCall", "TAP_MODES", "RUN_PIPELINES"]
