@@ -7,7 +7,9 @@ fresh schema (``postgres_schemas``).
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -323,3 +325,42 @@ def test_synchronous_commit_option(uri):
         assert len(saver.list_writes("t1")) == 2
     with pytest.raises(ConfigError, match="synchronous_commit"):
         PostgresSaver.open(uri, synchronous_commit="sometimes")
+
+
+def test_temp_postgres_with_a_wrong_bindir_says_what_to_pass(tmp_path):
+    from nbflow.checkpoint.conformance.pgserver import PostgresUnavailable, TempPostgres
+
+    with pytest.raises(PostgresUnavailable, match=r"bindir=.*no executable initdb, pg_ctl, postgres there"):
+        TempPostgres(bindir=str(tmp_path)).start()
+    assert not list(tmp_path.iterdir())  # nothing made
+
+
+@pytest.mark.slow
+def test_a_temp_postgres_does_not_outlive_its_owner_killed_with_sigkill(postgres_server):
+    """A kernel that started a TempPostgres and is killed -9: the watchdog stops the server."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psycopg
+
+    script = ("import sys\nfrom nbflow.checkpoint.conformance.pgserver import TempPostgres\n"
+              "pg = TempPostgres().start()\nprint(pg.uri, pg.root, flush=True)\nsys.stdin.read()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    owner = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        uri, root = owner.stdout.readline().split()
+        psycopg.connect(uri, connect_timeout=5).close()  # it is up
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and os.path.exists(root):
+            time.sleep(0.1)
+        assert not os.path.exists(root), "the server's directory is still there"
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(uri, connect_timeout=2).close()
+    finally:
+        owner.kill()

@@ -7,7 +7,9 @@ port (and on a unix socket in the same directory), trust authentication for
 the local user ``postgres``. PostgreSQL refuses to run as root, so when this
 process is root the directory is handed to the ``postgres`` system user and
 the server runs as that user, as Debian's cluster tools do. ``stop()`` shuts
-the server down (``-m fast``) and removes the directory.
+the server down (``-m fast``) and removes the directory. A watchdog process
+does the same if this process dies first (a kernel killed with ``kill -9``), so
+no server outlives its owner.
 
 Nothing is mocked: it is the real server with its default durability settings
 (``fsync=on``, ``synchronous_commit=on``), so a commit the server acknowledged
@@ -30,6 +32,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -64,6 +67,19 @@ def find_bindir() -> str | None:
     return None
 
 
+# Runs beside the server: when its stdin closes (the owner stopped it, or died), it stops the
+# server at once and removes its directory. argv: pg_ctl, data dir, root dir, uid, gid (-1: as is).
+_WATCHDOG = '''
+import os, shutil, subprocess, sys
+pg_ctl, data, root, uid, gid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+sys.stdin.buffer.read()
+as_user = {"user": uid, "group": gid, "extra_groups": []} if uid >= 0 else {}
+subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], cwd=root,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_user)
+shutil.rmtree(root, ignore_errors=True)
+'''
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -85,6 +101,7 @@ class TempPostgres:
     _run_as: dict[str, Any] = field(default_factory=dict, repr=False)
     _env: dict[str, str] = field(default_factory=dict, repr=False)
     _started: bool = field(default=False, repr=False)
+    _watchdog: Any = field(default=None, repr=False)
 
     @property
     def uri(self) -> str:
@@ -111,6 +128,13 @@ class TempPostgres:
         bindir = self.bindir or find_bindir()
         if bindir is None:
             raise PostgresUnavailable(MISSING_HINT)
+        missing = [exe for exe in ("initdb", "pg_ctl", "postgres") if not os.access(os.path.join(bindir, exe), os.X_OK)]
+        if missing:
+            raise PostgresUnavailable(
+                f"TempPostgres(bindir={bindir!r}): no executable {', '.join(missing)} there; pass the directory "
+                "holding PostgreSQL's server binaries (e.g. /usr/lib/postgresql/<version>/bin) or leave bindir "
+                "unset to find Debian's"
+            )
         self.bindir = bindir
         self.root = tempfile.mkdtemp(prefix="nbflow-pg-")
         data = os.path.join(self.root, "data")
@@ -153,6 +177,7 @@ class TempPostgres:
                     )
                     self._started = True
                     atexit.register(self.stop)  # never leave a server behind, even if stop() is forgotten
+                    self._start_watchdog(os.path.join(bindir, "pg_ctl"), data)
                     return self
                 except PostgresUnavailable as exc:
                     last_error = str(exc)
@@ -166,6 +191,10 @@ class TempPostgres:
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory; idempotent."""
         atexit.unregister(self.stop)
+        if self._watchdog is not None:
+            self._watchdog.kill()  # this stop does its work
+            self._watchdog.wait()
+            self._watchdog = None
         if self._started:
             self._started = False
             try:
@@ -193,8 +222,26 @@ class TempPostgres:
 
     # -- helpers ----------------------------------------------------------------
 
+    def _start_watchdog(self, pg_ctl: str, data: str) -> None:
+        uid, gid = (self._run_as["user"], self._run_as["group"]) if self._run_as else (-1, -1)
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, pg_ctl, data, self.root, str(uid), str(gid)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self._env, start_new_session=True,  # outlives a kill of the owner's process group
+        )
+
     def _call(self, argv: list[str], *, timeout: float, what: str, check: bool = True) -> None:
-        proc = subprocess.run(
+        try:
+            proc = self._spawn(argv, timeout)
+        except OSError as exc:
+            raise PostgresUnavailable(f"{what} could not be run ({argv[0]}): {exc}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise PostgresUnavailable(f"{what} did not finish within {timeout:.0f} s") from exc
+        if check and proc.returncode != 0:
+            raise PostgresUnavailable(f"{what} failed (exit {proc.returncode}): {proc.stdout.strip()[-2000:]}")
+
+    def _spawn(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run(
             argv,
             cwd=self.root,
             env=self._env,
@@ -205,8 +252,6 @@ class TempPostgres:
             timeout=timeout,
             **self._run_as,
         )
-        if check and proc.returncode != 0:
-            raise PostgresUnavailable(f"{what} failed (exit {proc.returncode}): {proc.stdout.strip()[-2000:]}")
 
     def _log_tail(self) -> str:
         try:
