@@ -185,6 +185,32 @@ def test_auto_mode_counts_stream_chunks_and_task_calls_as_progress():
     assert [c for m, c in chunks if m == "custom"] == list(range(6))
 
 
+def test_custom_chunks_are_progress_also_when_nobody_streams_them():
+    @task(timeout=TimeoutPolicy(idle_timeout=0.15))
+    async def busy(n: int) -> int:
+        write = get_stream_writer()
+        for i in range(n):
+            await asyncio.sleep(0.05)
+            write(i)  # progress under refresh_on="auto", streamed or not
+        return n
+
+    @task(timeout=TimeoutPolicy(idle_timeout=0.15))
+    async def silent(n: int) -> int:
+        for _ in range(n):
+            await asyncio.sleep(0.05)
+        return n
+
+    @entrypoint()
+    async def wf(which: str) -> int:
+        return await (busy(8) if which == "busy" else silent(8))
+
+    assert wf.invoke("busy") == 8  # 0.4 s in all; invoke streams nothing
+    assert [c for m, c in wf.stream("busy", stream_mode=["updates"])] == [{"busy": 8}, {"wf": 8}]
+    with pytest.raises(NodeTimeoutError) as info:
+        wf.invoke("silent")
+    assert info.value.kind == "idle"
+
+
 def test_idle_timeout_fires_without_progress():
     @entrypoint(timeout=TimeoutPolicy(idle_timeout=0.05, run_timeout=10))
     async def wf(_: int) -> int:

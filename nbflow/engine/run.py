@@ -153,7 +153,9 @@ class Run:
         self.want_starts = sink is not None and bool(self.modes & {"tasks", "debug", "*"})
         self.want_checkpoints = sink is not None and bool(self.modes & {"checkpoints", "debug", "*"})
         self.want_ends = sink is not None
-        self.stream_writer = self._write_custom if sink is not None and self.modes & {"custom", "*"} else noop_writer
+        # custom chunks go out when streamed; under a timeout they also count as progress, streamed or not
+        self.want_custom = sink is not None and bool(self.modes & {"custom", "*"})
+        self.stream_writer = self._write_custom
         self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
         self.want_tools = sink is not None and "tools" in self.modes
         # replayed calls must have the arguments they were recorded with, unless an entrypoint opted out
@@ -402,7 +404,8 @@ class Run:
             scope = current_scope()
             if scope is not None:
                 scope.auto_progress()
-        self.emit(ev.Custom(self.ns, chunk))
+        if self.want_custom:
+            self.emit(ev.Custom(self.ns, chunk))
 
     def injections(self, scope: Scope, names: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}

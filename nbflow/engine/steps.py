@@ -46,7 +46,7 @@ from ..serde import summarize
 from ..types import Interrupt
 from . import remote
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
-from .scope import Progress, Scope, TaskFuture, enter_scope, noop_writer
+from .scope import Progress, Scope, TaskFuture, enter_scope
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
@@ -219,7 +219,7 @@ async def _attempt_remote(call: TaskCall) -> Any:
     inject = tuple(n for n in task.inject if n not in call.kwargs and task.positions[n] >= len(call.args))
     shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
                                remote.plain_config(run.user_config(child)),
-                               run.stream_writer is not noop_writer, inject)
+                               run.want_custom or run.root.timed, inject)
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
