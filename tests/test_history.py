@@ -309,3 +309,23 @@ def test_invoke_none_continues_the_thread(checkpointer):
     before = len(list(flow.get_state_history(c)))
     assert flow.invoke(None, c) == 8  # finished: the last value, nothing runs, nothing is written
     assert runs == [4] and len(list(flow.get_state_history(c))) == before
+
+
+def test_replay_checkpoints_are_numbered_as_langgraph_numbers_them(checkpointer):
+    """LangGraph 1.2.22: the fork of an input checkpoint (step s) is step s + 1, and the
+    invocation it replays finishes at step s + 2."""
+
+    @entrypoint(checkpointer=checkpointer)
+    def wf(x):
+        return {"answer": interrupt("ok?"), "x": x}
+
+    cfg = {"configurable": {"thread_id": "steps"}}
+    wf.invoke(1, cfg)
+    wf.invoke(Command(resume="yes"), cfg)
+    (inp,) = [s for s in wf.get_state_history(cfg) if s.metadata["source"] == "input"]
+    assert inp.metadata["step"] == -1
+    wf.invoke(None, inp.config)  # time travel: replay it on a fork
+    wf.invoke(Command(resume="no"), cfg)
+    latest = [(s.metadata["source"], s.metadata["step"]) for s in wf.get_state_history(cfg)]
+    assert latest[:2] == [("loop", 1), ("fork", 0)]
+    assert wf.get_state(cfg).values == {"answer": "no", "x": 1}

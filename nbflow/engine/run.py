@@ -236,7 +236,8 @@ class Run:
         elif raw is None and unfinished:
             # time travel to an old input checkpoint: replay it on a fresh branch
             assert base is not None
-            fork = self._put_checkpoint(FORK, base.step, base.checkpoint_id, channels,
+            # one step after the checkpoint it copies, as LangGraph numbers it
+            fork = self._put_checkpoint(FORK, base.step + 1, base.checkpoint_id, channels,
                                         {"replayed_from": base.checkpoint_id})
             self._adopt(fork, channels, journal=Journal())
         elif raw is None and base is not None and (t.checkpoint_id is not None or self.parent is None):
