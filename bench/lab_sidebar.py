@@ -7,6 +7,8 @@ Makes one workflow with THREADS threads, WAITING of them waiting for an answer
 (the rest done), then times through a real (dummy-transport) comm:
 * the first `list` (the kernel builds one thread model per thread),
 * a warm `list` (models already live),
+* with SQLite, the first `list` in a *new* process on the same file (a notebook reopened
+  in a fresh kernel: import nbflow, define the workflow, open the sidebar),
 * one live update: a waiting thread is answered from the sidebar and the time is
   taken from the answer until the kernel has pushed the thread's new item
   (run + fold + flush + item build + send).
@@ -34,7 +36,10 @@ def main() -> None:
     ap.add_argument("--waiting", type=int, default=100)
     ap.add_argument("--saver", choices=["memory", "sqlite"], default="memory")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--db", help=argparse.SUPPRESS)  # (child) list this SQLite file's threads, once
     args = ap.parse_args()
+    if args.db:
+        return list_in_new_process(args)
 
     import comm
 
@@ -53,7 +58,8 @@ def main() -> None:
     comm.DummyComm.publish_msg = publish_msg  # the transport only; everything else is the real path
 
     tmp = tempfile.mkdtemp()
-    saver = InMemorySaver() if args.saver == "memory" else SqliteSaver(os.path.join(tmp, "c.sqlite"))
+    db = os.path.join(tmp, "c.sqlite")
+    saver = InMemorySaver() if args.saver == "memory" else SqliteSaver(db)
 
     @task
     def double(x):
@@ -106,10 +112,19 @@ def main() -> None:
             arrived.clear()
         updates.append((time.perf_counter() - t) * 1000)
     hub().flush()
+    fresh = None
+    if args.saver == "sqlite":
+        import subprocess
+
+        out = subprocess.run([sys.executable, __file__, "--db", db, "--waiting", str(args.waiting)],
+                             capture_output=True, text=True, check=True).stdout
+        fresh = json.loads(out.strip().splitlines()[-1])
     res = {
         "saver": args.saver, "threads": len(threads), "waiting": len(waiting),
         "make_threads_s": round(make_s, 2),
         "list_cold_ms": round(cold, 1), "list_warm_ms_median": round(statistics.median(warm), 1),
+        **({"list_new_process_ms": fresh["list_ms"], "new_process_import_and_define_ms": fresh["setup_ms"]}
+           if fresh else {}),
         "list_payload_kb": round(payload / 1024, 1),
         "answer_to_push_ms_median": round(statistics.median(updates), 1),
         "answer_to_push_ms_max": round(max(updates), 1),
@@ -120,6 +135,43 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)
+
+
+def list_in_new_process(args: argparse.Namespace) -> None:
+    """(child) A fresh kernel on an existing file: import, define the workflow, list once; prints JSON."""
+    t0 = time.perf_counter()
+    import comm
+
+    from nbflow import SqliteSaver, entrypoint, interrupt, task
+    from nbflow.notebook import comm as sidebar
+    from nbflow.notebook.session import session
+
+    sent: list[dict] = []
+    comm.DummyComm.publish_msg = lambda self, msg_type, data=None, metadata=None, buffers=None, **k: sent.append(
+        data or {})
+    saver = SqliteSaver(args.db)
+
+    @task
+    def double(x):
+        return 2 * x
+
+    @entrypoint(checkpointer=saver)
+    def flow(i):
+        y = double(i).result()
+        if i < args.waiting:
+            return {"y": y, "answer": interrupt({"question": f"ok {i}?"})}
+        return {"y": y}
+
+    session().register(flow)
+    c = comm.create_comm(target_name=sidebar.TARGET)
+    sidebar.Sidebar(c)
+    setup = (time.perf_counter() - t0) * 1000
+    t = time.perf_counter()
+    c.handle_msg({"content": {"data": {"kind": "list", "v": 1}}})
+    ms = (time.perf_counter() - t) * 1000
+    msg = sent[-1].get("data", sent[-1])
+    assert len(msg["threads"]) > 0
+    print(json.dumps({"list_ms": round(ms, 1), "setup_ms": round(setup, 1), "threads": len(msg["threads"])}))
 
 
 if __name__ == "__main__":
