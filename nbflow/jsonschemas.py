@@ -91,7 +91,7 @@ def get_context_jsonschema(wf: Workflow) -> dict[str, Any] | None:
         return None
     pd = _pydantic()
     if inspect.isclass(schema) and issubclass(schema, pd.BaseModel):
-        return schema.model_json_schema()
+        return schema.model_json_schema()  # type: ignore[attr-defined]
     try:
         return pd.TypeAdapter(schema).json_schema()
     except (pd.PydanticSchemaGenerationError, TypeError) as exc:

@@ -146,7 +146,7 @@ def install(ctx: Context | None, emit: Callable[[Any, dict], None] | None, metad
         handlers.append(_handler_cls(emit, metadata))
     if emit_tool is not None:
         handlers.append(_tools_cls(emit_tool))  # type: ignore[misc]
-    mine = (_handler_cls, _tools_cls)
+    mine: Any = (_handler_cls, _tools_cls)
     current = (ctx.run(var_child_runnable_config.get) if ctx is not None else var_child_runnable_config.get()) or {}
     callbacks = current.get("callbacks")
     if callbacks is None:
@@ -160,7 +160,7 @@ def install(ctx: Context | None, emit: Callable[[Any, dict], None] | None, metad
                 merged.remove_handler(h)
         for h in handlers:
             merged.add_handler(h, inherit=True)
-    config = {**current, "callbacks": merged}
+    config: Any = {**current, "callbacks": merged}
     if ctx is not None:
         return ctx.run(var_child_runnable_config.set, config)
     return var_child_runnable_config.set(config)
@@ -291,7 +291,7 @@ def bind(ctx: Context | None, trace: Trace) -> Any:
     from langchain_core.runnables.config import var_child_runnable_config
 
     current = (ctx.run(var_child_runnable_config.get) if ctx is not None else var_child_runnable_config.get()) or {}
-    config = {**current, "callbacks": sync_manager(trace.children)}
+    config: Any = {**current, "callbacks": sync_manager(trace.children)}
     if ctx is not None:
         return ctx.run(var_child_runnable_config.set, config)
     return var_child_runnable_config.set(config)

@@ -206,10 +206,10 @@ class PostgresStore:
             hits = [(r, json.loads(r[2])) for r in rows]
             hits = [(r, v) for r, v in hits if _matches(v, conditions)]
             if query is None:
-                ranked = [(None, h) for h in hits]
+                ranked: list[tuple[float | None, Any]] = [(None, h) for h in hits]
             else:
                 scored = [(lexical_score(query, h[1]), h) for h in hits]
-                ranked = sorted(scored, key=lambda s: -s[0])  # stable: recency breaks ties
+                ranked = sorted(scored, key=lambda s: -(s[0] or 0.0))  # stable: recency breaks ties
             page = ranked[offset: offset + limit]
             refresh = [(r[0], r[1]) for _, (r, _v) in page if r[6] is not None]
             if refresh and refresh_ttl is not False:

@@ -120,9 +120,9 @@ def _registry() -> Any:
     from referencing.exceptions import NoSuchResource
 
     def refuse(uri: str) -> Any:
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
-    return Registry(retrieve=refuse)
+    return Registry(retrieve=refuse)  # type: ignore[call-arg]
 
 
 def _bad_schema_type(schema: Any) -> SchemaTypeError:

@@ -58,7 +58,7 @@ _TAG_JSON = '"__nb__"'
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
 _JSON_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=False)
 _PLAIN = json.JSONDecoder()
-_SCAN = _PLAIN.scan_once
+_SCAN = _PLAIN.scan_once  # type: ignore[attr-defined]
 # Larger ints are written in hex: 639 digits are under the lowest limit Python lets
 # anyone set for decimal int parsing (sys.set_int_max_str_digits accepts >= 640).
 _BIG = 10 ** 639
@@ -114,7 +114,8 @@ class _Fail(Exception):
     """Internal: an unsupported value; containers add their path segment on the way out."""
 
     def __init__(self, obj: Any, why: str = ""):
-        self.obj, self.why, self.path = obj, why, []
+        self.obj, self.why = obj, why
+        self.path: list[str] = []
 
 
 def _seg(k: Any) -> str:
@@ -225,7 +226,8 @@ class Serializer:
         return out
 
     def _pairs(self, o: Any) -> list:
-        enc, out = self._enc, []
+        enc = self._enc
+        out: list[Any] = []
         for k, v in o.items():
             try:
                 if type(k) is not str and not hash_safe(k):
@@ -292,7 +294,8 @@ class Serializer:
             return {TAG: "namedtuple", "cls": _ref(t, o), "v": self._seq(o)}
         if dataclasses.is_dataclass(o) and not isinstance(o, type):
             ref = _ref(t, o)
-            init, rest = {}, {}
+            init: dict[str, Any] = {}
+            rest: dict[str, Any] = {}
             for f in dataclasses.fields(o):
                 if hasattr(o, f.name):
                     (init if f.init else rest)[f.name] = getattr(o, f.name)

@@ -235,7 +235,7 @@ def _dec_pydantic(lim: Limits, d: dict) -> Any:
         raise _refuse(d["cls"], "pydantic model", "the model class is not fully built (it has "
                       "unresolved forward references); call its model_rebuild() before loading")
     if "root" in d:
-        return cls.model_validate(d["root"])
+        return cls.model_validate(d["root"])  # type: ignore[attr-defined]
     config = class_attr(cls, "model_config") or {}
     fields = class_attr(cls, "__pydantic_fields__") or {}
     by_alias = config.get("validate_by_alias", True)
@@ -244,7 +244,7 @@ def _dec_pydantic(lim: Limits, d: dict) -> Any:
         f = fields.get(k)
         alias = f and (f.validation_alias if type(f.validation_alias) is str else f.alias)
         data[alias if by_alias and type(alias) is str else k] = v
-    obj = cls.model_validate(data)
+    obj = cls.model_validate(data)  # type: ignore[attr-defined]
     private = d.get("p") or {}
     if private:
         allowed = class_attr(cls, "__private_attributes__") or {}

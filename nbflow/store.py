@@ -114,7 +114,7 @@ class Item:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.dict() == other.dict()  # type: ignore[attr-defined]
+        return self.dict() == other.dict()  # type: ignore[attr-defined,unused-ignore]
 
     def __hash__(self) -> int:
         return hash((self.namespace, self.key))
@@ -404,10 +404,10 @@ class InMemoryStore:
                 if _matches(rec.value, conditions)
             ]
             if query is None:
-                ranked = [(None, h) for h in sorted(hits, key=lambda h: -h[2].seq)]
+                ranked: list[tuple[float | None, Any]] = [(None, h) for h in sorted(hits, key=lambda h: -h[2].seq)]
             else:
                 scored = [(lexical_score(query, h[2].value), h) for h in hits]
-                ranked = sorted(scored, key=lambda s: (-s[0], -s[1][2].seq))
+                ranked = sorted(scored, key=lambda s: (-(s[0] or 0.0), -s[1][2].seq))
             page = ranked[offset : offset + limit]
             out = []
             for score, (ns, key, rec) in page:

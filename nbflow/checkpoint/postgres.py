@@ -236,7 +236,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 "PostgresSaver expects a psycopg_pool.ConnectionPool or a psycopg.Connection "
                 f"(or use PostgresSaver.from_conn_string(uri)), got {type(conn).__name__}"
             )
-        self.where = redact_conninfo(where)
+        self.where = redact_conninfo(where)  # type: ignore[arg-type]
         self._conn_lock = threading.RLock()   # serialises use of a single connection
         self._owned: Callable[[], None] | None = None
         self._writer: Any = None  # owned pools: the group-commit leader's connection
@@ -409,7 +409,7 @@ class PostgresSaver(BaseCheckpointSaver):
         conn = self._writer
         try:
             if conn is None:
-                conn = self._writer = self._pool.getconn()
+                conn = self._writer = self._pool.getconn()  # type: ignore[union-attr]  # owned: a pool
             if len(rows) == 1:
                 conn.execute(_INSERT_WRITE, rows[0])
             else:
@@ -417,7 +417,7 @@ class PostgresSaver(BaseCheckpointSaver):
         except (psycopg.Error, PoolTimeout) as exc:
             if conn is not None and (conn.closed or conn.broken):
                 self._writer = None
-                self._pool.putconn(conn)  # the pool discards a broken connection
+                self._pool.putconn(conn)  # type: ignore[union-attr]  # the pool discards a broken connection
             raise self._translate(exc, "put_writes") from None
 
     def delete_thread(self, thread_id: str) -> None:
@@ -486,7 +486,7 @@ class PostgresSaver(BaseCheckpointSaver):
         if self._owned is not None:
             with self._group.lock:  # let an in-flight batch finish
                 if self._writer is not None:
-                    self._pool.putconn(self._writer)
+                    self._pool.putconn(self._writer)  # type: ignore[union-attr]
                     self._writer = None
             self._owned()
 

@@ -36,7 +36,7 @@ class AsyncPostgresSaver(PostgresSaver):
             cls.open, conn_string, pool_size=pool_size, connect_timeout=connect_timeout
         )
         try:
-            yield saver
+            yield saver  # type: ignore[misc]  # open() of this class makes one of it
         finally:
             await asyncio.to_thread(PostgresSaver.close, saver)
 

@@ -96,7 +96,7 @@ def _write_ok(r: Sequence[Any]) -> bool:
 def checkpoint_record(row: Sequence[Any]) -> CheckpointRecord:
     """A raw ``checkpoints`` row (columns in :class:`CheckpointRecord` order), checked and labelled."""
     if not _ckpt_ok(row):
-        _check(row, _CKPT_COLUMNS, lambda: describe_row(*row[:3], "checkpoint row") if len(row) > 2
+        _check(row, _CKPT_COLUMNS, lambda: describe_row(row[0], row[1], row[2], "checkpoint row") if len(row) > 2
                else "a checkpoint row")
     t, ns, cid = row[0], row[1], row[2]
     channels, meta = (t, ns, cid, "checkpoint channels"), (t, ns, cid, "checkpoint metadata")
@@ -111,7 +111,7 @@ def write_record(row: Sequence[Any]) -> WriteRecord:
         _check(row, _WRITE_COLUMNS, lambda: describe_row(row[0], row[1], row[2], row[6], row[4], row[5])
                if len(row) > 6 else "a write row")
     where = (row[0], row[1], row[2], row[6], row[4], row[5])
-    return WriteRecord(*row[:7], label(_bytes(row[7], where), where, _EXPECT.get(row[6])), *row[8:])
+    return WriteRecord(*row[:7], label(_bytes(row[7], where), where, _EXPECT.get(row[6])), *row[8:])  # type: ignore[call-arg]
 
 
 def check_checkpoint(rec: CheckpointRecord) -> CheckpointRecord:

@@ -414,7 +414,7 @@ class SqliteSaver(BaseCheckpointSaver):
         self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointRecord | None:
         if checkpoint_id is None:
-            sql, args = _GET_LATEST, (thread_id, checkpoint_ns)
+            sql, args = _GET_LATEST, (thread_id, checkpoint_ns)  # type: tuple[str, tuple]
         else:
             sql, args = _GET_BY_ID, (thread_id, checkpoint_ns, checkpoint_id)
         row = self._run(lambda: self._conn.execute(sql, args).fetchone())
@@ -433,7 +433,7 @@ class SqliteSaver(BaseCheckpointSaver):
         elif limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
         if before is None:
-            sql, args = _LIST_CKPTS, (thread_id, checkpoint_ns, limit)
+            sql, args = _LIST_CKPTS, (thread_id, checkpoint_ns, limit)  # type: tuple[str, tuple]
         else:
             sql, args = _LIST_CKPTS_BEFORE, (thread_id, checkpoint_ns, before, limit)
         rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
@@ -446,7 +446,7 @@ class SqliteSaver(BaseCheckpointSaver):
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         if checkpoint_ns is None:
-            sql, args = _LIST_WRITES_ALL, (thread_id,)
+            sql, args = _LIST_WRITES_ALL, (thread_id,)  # type: tuple[str, tuple]
         else:
             sql, args = _LIST_WRITES_NS, (thread_id, checkpoint_ns)
         rows = self._run(lambda: self._conn.execute(sql, args).fetchall())

@@ -355,7 +355,7 @@ class SaverContract:
         assert errors == []
 
         assert sorted(checkpointer.list_threads()) == sorted(f"w{i}" for i in range(n_workers))
-        all_seqs = []
+        all_seqs: list[int] = []
         for i in range(n_workers):
             writes = checkpointer.list_writes(f"w{i}")
             assert [w.task_id for w in writes] == [str(k) for k in range(n_writes)]
