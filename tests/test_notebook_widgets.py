@@ -473,6 +473,25 @@ def test_timeline_replay_and_fork(sent):
 
 
 # ---------------------------------------------------------------------------- inbox
+def test_inbox_skips_an_unreadable_thread_and_lists_the_others(sent, tmp_path):
+    import sqlite3
+
+    from nbflow import SqliteSaver
+
+    db = tmp_path / "some-bad.sqlite"
+    saver = SqliteSaver(db)
+    wf = make_review_flow(saver)
+    wf.invoke("a", cfg("good"))
+    wf.invoke("b", cfg("bad"))
+    with sqlite3.connect(db) as raw:  # damage one thread's checkpoint behind the saver's back
+        raw.execute("UPDATE checkpoints SET channels = ? WHERE thread_id = 'bad'", (b"\x00not json",))
+    with pytest.warns(RuntimeWarning, match="thread 'bad' of 'review_flow' was skipped"):
+        box = inbox([wf])
+    assert [i["thread_id"] for i in box.items] == ["good"]
+    assert list(box.skipped) == [("review_flow", "bad")] and "bad" in box.skipped[("review_flow", "bad")]
+    saver.close()
+
+
 def test_inbox_lists_waiting_threads_and_answers_in_place(sent):
     saver = InMemorySaver()
     wf = make_review_flow(saver)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import traitlets as t
 
+from ..errors import NbflowError
 from . import actions
 from .live import Live, hub
 from .session import session
@@ -41,6 +43,7 @@ class Inbox(_Base):
         self._lock = threading.RLock()
         self.lives: dict[tuple[str, str], Live] = {}
         self._since: dict[tuple[str, str], float] = {}
+        self.skipped: dict[tuple[str, str], str] = {}  # (workflow, thread_id) -> why it could not be read
         self.on_msg(self._on_msg)
         hub().watchers.add(self)
         self.refresh()
@@ -74,7 +77,14 @@ class Inbox(_Base):
             if wf.checkpointer is None:
                 continue
             for tid in wf.list_threads():
-                self._track(wf, tid)
+                try:
+                    self._track(wf, tid)
+                except NbflowError as exc:  # one unreadable thread must not hide the others
+                    key = (wf.name, str(tid))
+                    if key not in self.skipped:
+                        warnings.warn(f"inbox: thread {tid!r} of {wf.name!r} was skipped, its checkpoint "
+                                      f"cannot be read: {exc}", RuntimeWarning, stacklevel=2)
+                    self.skipped[key] = str(exc)
         self._sync()
 
     def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
