@@ -1,9 +1,12 @@
 """Group commit: task writes that finish together share one transaction (SQLite and PostgreSQL savers).
 
-Rows queue up while another caller holds the saver's write ``lock``; whoever takes it next commits
-everything queued, in one transaction, through the saver's ``write(rows)``. Each caller returns
-only once its own rows are committed, or raises the exception of the transaction that carried
-them, so the durability of each task is what it would be with one transaction per task.
+Callers queue their rows; one of them at a time is the *leader*: once it holds the saver's
+write ``lock`` it takes every row queued so far and commits them, in one transaction, through
+the saver's ``write(rows)``. Callers whose rows went out with a batch wait on a condition (not on the
+lock), so when a batch is committed all of its callers wake at once and the next leader starts
+at once with everything that queued up meanwhile. Each caller returns only once its own rows are
+committed, or raises the exception of the transaction that carried them, so the durability of
+each task is what it would be with one transaction per task.
 """
 
 from __future__ import annotations
@@ -19,35 +22,45 @@ class GroupCommit:
     """The queue and batch bookkeeping of one saver (see the module docstring)."""
 
     def __init__(self, lock: Any) -> None:
-        self.lock = lock                 # held by the one leader committing a batch
-        self._mutex = threading.Lock()   # guards everything below
-        self.rows: list[tuple] = []      # queued, not yet taken by a leader
-        self._open = 1                   # batch number new rows join
-        self._done = 0                   # highest batch committed (or failed)
+        self.lock = lock                     # the saver's write lock, held by the leader while it commits
+        self._cond = threading.Condition()   # guards everything below; callers wait on it
+        self.rows: list[tuple] = []          # queued, not yet taken by a leader
+        self._open = 1                       # batch number new rows join
+        self._done = 0                       # highest batch committed (or failed)
+        self._leading = False                # a leader is committing a batch now
         self._failed: dict[int, BaseException] = {}
 
     def submit(self, rows: list[tuple], write: Callable[[list[tuple]], None]) -> None:
-        with self._mutex:
+        cond = self._cond
+        with cond:
             batch = self._open
             self.rows.extend(rows)
-        with self.lock:
-            with self._mutex:
-                if batch <= self._done:  # a leader committed (or failed) our rows meanwhile
-                    failure = self._failed.get(batch)
-                    if failure is not None:
-                        raise failure
-                    return
-                take, self.rows = self.rows, []
-                upto = self._open
-                self._open += 1
-            try:
+            while self._leading and batch > self._done:
+                cond.wait()
+            if batch <= self._done:  # a leader committed (or failed) our rows meanwhile
+                failure = self._failed.get(batch)
+                if failure is not None:
+                    raise failure
+                return
+            self._leading = True  # our rows are still queued: we lead the next batch
+        failure: BaseException | None = None
+        upto = batch
+        try:
+            with self.lock:  # rows queued while we wait for the saver's lock join our batch
+                with cond:
+                    take, self.rows = self.rows, []
+                    upto = self._open
+                    self._open += 1
                 write(take)
-            except BaseException as exc:
-                with self._mutex:
-                    self._failed[upto] = exc
-                    self._done = upto
-                raise
-            with self._mutex:
-                self._done = upto
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            with cond:
+                if failure is not None:
+                    self._failed[upto] = failure
                 for old in [b for b in self._failed if b < upto - KEEP_FAILURES]:
                     del self._failed[old]
+                self._done = upto
+                self._leading = False
+                cond.notify_all()
