@@ -101,6 +101,7 @@ wheel: install
 # venv (tests/browser/test_wheel_install.py; `make test` alone skips it).
 wheel-check: wheel
 	NBFLOW_WHEEL_DIST=$(CURDIR)/dist $(VPY) -m pytest -p no:cacheprovider -rs tests/browser/test_wheel_install.py
+	@echo 'make wheel-check: measured (test-artifacts/wheel-check.json):' && cat test-artifacts/wheel-check.json
 
 # LangGraph 1.2.22's own Functional-API tests against nbflow (tests/compat/harness.py;
 # `make test` runs them too, via tests/compat/test_compat.py). COMPAT_ARGS go to pytest.

@@ -48,17 +48,34 @@ class BuildReport:
     node_build_ran: bool  # the hook built nbflow/labextension (the copy had none before)
 
 
+# Without git (a tree that is not a checkout): every file except these folders of build output,
+# caches and environments (.gitignore's main entries; hatch applies .gitignore itself when it packs).
+NOT_SOURCE_DIRS = {".git", ".venv", "node_modules", "dist", "build", "test-artifacts", ".pytest_cache",
+                   ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__", ".nbflow", ".cache", "_site"}
+NOT_SOURCE_PATHS = {BUILT_EXTENSION, Path("labextension") / "lib"}
+
+
 def source_files(repo: Path) -> list[Path]:
     """The tree's files as git sees them (tracked, or untracked and not ignored), deleted ones left out."""
-    if shutil.which("git") is None:
-        raise BuildError("make wheel needs git to tell source files from build output (apt-get install git)")
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=repo, capture_output=True, check=False)
-    if out.returncode != 0:
-        raise BuildError(f"`git ls-files` failed in {repo} (is it a git checkout?): "
-                         f"{out.stderr.decode(errors='replace').strip()}")
+    out = None
+    if shutil.which("git") is not None and (repo / ".git").exists():
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=repo, capture_output=True, check=False)
+    if out is None or out.returncode != 0:
+        print(f"make wheel: {repo} is not a git checkout; copying it without its build output", file=sys.stderr)
+        return _files_without_build_output(repo)
     names = sorted({n for n in out.stdout.decode().split("\0") if n})
     return [Path(n) for n in names if (repo / n).is_file()]
+
+
+def _files_without_build_output(repo: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(repo):
+        here = Path(folder).relative_to(repo)
+        dirs[:] = sorted(d for d in dirs if d not in NOT_SOURCE_DIRS and here / d not in NOT_SOURCE_PATHS)
+        found.extend(here / f for f in sorted(files)
+                     if f != ".git" and not f.endswith((".stamp", ".tsbuildinfo", ".pyc")))
+    return found
 
 
 def copy_tree(repo: Path, work: Path) -> int:
