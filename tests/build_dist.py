@@ -136,6 +136,8 @@ def build(out: Path, work: Path) -> BuildReport:
     node_build_ran = (work / BUILT_EXTENSION / "package.json").is_file()
     sdist_s = _run_build("sdist", work, out)
 
+    # The copy's node_modules (~400 MB) is not kept; npm's cache makes the next install quick.
+    shutil.rmtree(work / "labextension" / "node_modules", ignore_errors=True)
     wheel, sdist = _one(out, "nbflow-*.whl"), _one(out, "nbflow-*.tar.gz")
     report = BuildReport(wheel=wheel.name, wheel_bytes=wheel.stat().st_size, sdist=sdist.name,
                          sdist_bytes=sdist.stat().st_size, source_files=count, copy_seconds=round(copy_s, 2),
