@@ -33,6 +33,7 @@ import sys
 import tarfile
 import time
 import tomllib
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -332,7 +333,5 @@ def test_lab_from_the_venv_shows_the_workflows_sidebar_and_renders_a_run_view(
 
 
 def _get(lab: LabServer, path: str) -> str:
-    import urllib.request
-
     with urllib.request.urlopen(lab.url(path), timeout=30) as resp:
         return resp.read().decode()
