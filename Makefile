@@ -38,7 +38,7 @@ TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' note
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks docs bench clean compat
+.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check
 
 all: test
 
@@ -87,6 +87,21 @@ test: install js
 	  echo "make test: pytest collected no tests (allowed by ALLOW_NO_TESTS)"; rc=0; \
 	fi; \
 	exit $$rc
+
+# ---------------------------------------------------------------- the wheel
+
+# `make wheel`: dist/nbflow-<version>-py3-none-any.whl and dist/nbflow-<version>.tar.gz, built as a
+# release is (tests/build_dist.py): from a clean copy of the tree in build/wheel-src, by `python -m build`,
+# the Jupyter builder hook running the Node build there. Needs Node and npm; installing the wheel does not.
+wheel: install
+	$(VPY) tests/build_dist.py --out dist --work build/wheel-src
+
+# `make wheel-check` (.ci/run runs it): that wheel installed into a brand-new venv under pytest's tmp
+# dir as a user would (no Node on PATH), then checked there and in a real JupyterLab started from that
+# venv (tests/browser/test_wheel_install.py; `make test` alone skips it).
+wheel-check: wheel
+	NBFLOW_WHEEL_DIST=$(CURDIR)/dist $(VPY) -m pytest -p no:cacheprovider -rs tests/browser/test_wheel_install.py
+	@echo 'make wheel-check: measured (test-artifacts/wheel-check.json):' && cat test-artifacts/wheel-check.json
 
 # LangGraph 1.2.22's own Functional-API tests against nbflow (tests/compat/harness.py;
 # `make test` runs them too, via tests/compat/test_compat.py). COMPAT_ARGS go to pytest.

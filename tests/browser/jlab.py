@@ -52,3 +52,15 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
     page.screenshot(path=str(path), full_page=False)
     save_artifact(path)
     return path
+
+
+def run_cell(page, index: int) -> None:
+    """Click into code cell ``index`` of the notebook in front and press Shift+Enter."""
+    cell = notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def cell_output(page, index: int):
+    """The output area of code cell ``index`` of the notebook in front."""
+    return notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")

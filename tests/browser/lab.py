@@ -65,6 +65,10 @@ class LabServer:
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(24))
     proc: subprocess.Popen | None = None
+    # Another install's Lab (e.g. ``[venv/bin/jupyter, "lab"]``, a user's venv) and the environment it
+    # starts from instead of this process's; by default this interpreter's ``python -m jupyterlab``.
+    command: list[str] | None = None
+    base_env: dict[str, str] | None = None
 
     @property
     def base_url(self) -> str:
@@ -98,7 +102,7 @@ class LabServer:
         })
         _write_json(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
                     {"fetchNews": "false", "checkForUpdates": False})
-        env = dict(os.environ)
+        env = dict(os.environ if self.base_env is None else self.base_env)
         for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN", "JPY_SESSION_NAME"):
             env.pop(var, None)
         env.update(
@@ -118,7 +122,7 @@ class LabServer:
     def start(self) -> "LabServer":
         self.home.mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable, "-m", "jupyterlab",
+            *(self.command or [sys.executable, "-m", "jupyterlab"]),
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
