@@ -16,6 +16,7 @@ ALLOW_NO_TESTS ?=
 
 INSTALL_STAMP := $(VENV)/.nbflow-install.stamp
 BENCH_STAMP   := $(VENV)/.nbflow-bench.stamp
+WHEEL_STAMP   := dist/.nbflow-wheel.stamp
 
 # Front end: only when labextension/package.json exists.
 LABEXT       := labextension
@@ -81,8 +82,16 @@ endif
 
 # ---------------------------------------------------------------- commands
 
-test: install js
-	@rc=0; $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+# The wheel tests (tests/browser/test_wheel_install.py) run on dist/, rebuilt when a source changed;
+# `make test WHEEL=0` leaves them out (they are skipped) for a quicker run while editing.
+WHEEL ?= 1
+ifeq ($(WHEEL),1)
+TEST_WHEEL := $(WHEEL_STAMP)
+TEST_ENV   := NBFLOW_WHEEL_DIST=$(CURDIR)/dist
+endif
+
+test: install js $(TEST_WHEEL)
+	@rc=0; $(TEST_ENV) $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -n "$(ALLOW_NO_TESTS)" ]; then \
 	  echo "make test: pytest collected no tests (allowed by ALLOW_NO_TESTS)"; rc=0; \
 	fi; \
@@ -93,13 +102,16 @@ test: install js
 # `make wheel`: dist/nbflow-<version>-py3-none-any.whl and dist/nbflow-<version>.tar.gz, built as a
 # release is (tests/build_dist.py): from a clean copy of the tree in build/wheel-src, by `python -m build`,
 # the Jupyter builder hook running the Node build there. Needs Node and npm; installing the wheel does not.
-wheel: install
+wheel: $(WHEEL_STAMP)
+
+$(WHEEL_STAMP): $(INSTALL_STAMP) $(JS_SOURCES) $(shell find nbflow -name '*.py' -o -name '*.json' 2>/dev/null) install.json
 	$(VPY) tests/build_dist.py --out dist --work build/wheel-src
+	@touch $@
 
 # `make wheel-check` (.ci/run runs it): that wheel installed into a brand-new venv under pytest's tmp
 # dir as a user would (no Node on PATH), then checked there and in a real JupyterLab started from that
-# venv (tests/browser/test_wheel_install.py; `make test` alone skips it).
-wheel-check: wheel
+# venv (tests/browser/test_wheel_install.py; `make test` runs them too, unless WHEEL=0).
+wheel-check: $(WHEEL_STAMP)
 	NBFLOW_WHEEL_DIST=$(CURDIR)/dist $(VPY) -m pytest -p no:cacheprovider -rs tests/browser/test_wheel_install.py
 	@echo 'make wheel-check: measured (test-artifacts/wheel-check.json):' && cat test-artifacts/wheel-check.json
 
