@@ -223,3 +223,25 @@ def test_a_failed_run_keeps_its_finished_tasks_in_every_mode(tmp_path: Path, mod
     assert SqliteSaver(tmp_path / "f.sqlite").list_writes("t")  # committed, seen from another connection
     assert flow.invoke(None, cfg, durability=mode) == [0, 1, 2, 3, "fine"]
     assert runs["ok"] == 4  # the retry served the four finished tasks from the journal
+
+
+def test_a_saver_used_with_async_durability_is_not_kept_alive(tmp_path: Path):
+    import gc
+    import weakref
+
+    saver = SqliteSaver(tmp_path / "gone.sqlite")
+
+    @task
+    def one():
+        return 1
+
+    @entrypoint(checkpointer=saver)
+    def flow(_):
+        return one().result()
+
+    assert flow.invoke(0, {"configurable": {"thread_id": "t"}}, durability="async") == 1
+    ref = weakref.ref(saver)
+    saver.close()
+    del saver, flow, one
+    gc.collect()
+    assert ref() is None

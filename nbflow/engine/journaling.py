@@ -109,7 +109,10 @@ class WriteBehind:
     """
 
     def __init__(self, saver: _Saver) -> None:
-        self.saver = saver
+        try:  # weakly: the queue is kept per saver in a WeakKeyDictionary and must not keep it alive
+            self.saver: Any = weakref.ref(saver)
+        except TypeError:
+            self.saver = lambda: saver
         self.cond = threading.Condition()
         self.queue: list[tuple[list[Any], Behind]] = []
         self.thread: threading.Thread | None = None
@@ -151,8 +154,11 @@ class WriteBehind:
                 self.cond.notify_all()
 
     def _commit(self, batch: list[tuple[list[Any], Behind]]) -> dict[int, BaseException]:
+        saver = self.saver()
+        if saver is None:  # pragma: no cover - a run waiting for rows holds its saver
+            return {id(run): RuntimeError("the checkpointer was garbage-collected") for _rows, run in batch}
         try:
-            self.saver.put_writes([row for rows, _run in batch for row in rows])
+            saver.put_writes([row for rows, _run in batch for row in rows])
             return {}
         except BaseException as exc:  # noqa: BLE001 - handed to the runs that wait for these rows
             runs = {id(run): run for _rows, run in batch}
@@ -162,7 +168,7 @@ class WriteBehind:
         for key in runs:  # several runs shared the batch: find whose rows fail
             mine = [row for rows, run in batch if id(run) == key for row in rows]
             try:
-                self.saver.put_writes(mine)
+                saver.put_writes(mine)
             except BaseException as exc:  # noqa: BLE001
                 failures[key] = exc
         return failures
