@@ -110,10 +110,46 @@ def serializer_of(saver: Any) -> Any:
     return getattr(saver, "serde", None) or default_serializer
 
 
+# Checkpoint metadata: the key naming the entrypoint that wrote a checkpoint (stored, never shown),
+# and the config keys LangGraph does not copy into a checkpoint's metadata.
+ENTRYPOINT_KEY: Final = "__nbflow_entrypoint__"
+_NOT_METADATA: Final = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map", "langgraph_step",
+                                  "langgraph_node", "langgraph_triggers", "langgraph_path",
+                                  "langgraph_checkpoint_ns"})
+
+
+def metadata_from_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a run's config adds to its checkpoints' metadata, as LangGraph does: the plain (str, int,
+    float, bool) values of ``config["metadata"]`` and of ``config["configurable"]``, except the
+    keys that address the checkpoint and private ones (leading ``__``); NUL characters dropped."""
+    out: dict[str, Any] = {}
+    if not config:
+        return out
+    for part in (config.get("metadata"), config.get("configurable")):
+        if not isinstance(part, Mapping):
+            continue
+        for key, value in part.items():
+            if type(key) is not str or key in out or key in _NOT_METADATA or key.startswith("__"):
+                continue
+            if isinstance(value, str):
+                out[key] = value.replace("\x00", "")
+            elif isinstance(value, (int, float, bool)):
+                out[key] = value
+    return out
+
+
+def shown_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored checkpoint's metadata as users see it (without nbflow's own keys)."""
+    if ENTRYPOINT_KEY not in meta:
+        return meta if isinstance(meta, dict) else dict(meta)
+    return {k: v for k, v in meta.items() if k != ENTRYPOINT_KEY}
+
+
 def ns_tuple(ns: str) -> tuple[str, ...]:
     """A stored namespace string (``"a:1|b:2"``) as the tuple events carry."""
     return tuple(ns.split("|")) if ns else ()
 
 
 __all__ = ["START", "END", "PREVIOUS", "INJECTABLE", "MISSING", "Target", "parse_config", "config_for",
-           "result_channels", "previous_of", "ns_tuple", "serializer_of"]
+           "result_channels", "previous_of", "ns_tuple", "serializer_of", "ENTRYPOINT_KEY", "metadata_from_config",
+           "shown_metadata"]

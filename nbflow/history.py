@@ -14,7 +14,19 @@ from typing import Any, Protocol
 
 from . import tap
 from .checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
-from .config import END, MISSING, START, Target, config_for, ns_tuple, parse_config, result_channels, serializer_of
+from .config import (
+    END,
+    ENTRYPOINT_KEY,
+    MISSING,
+    START,
+    Target,
+    config_for,
+    metadata_from_config,
+    ns_tuple,
+    parse_config,
+    result_channels,
+    serializer_of,
+)
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .graph import mermaid_for
 from .kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, Position, RunStatus, Source, TaskOutcome, WriteKind
@@ -114,7 +126,10 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}")
     step = base.step + 1 if base is not None else -1
     dumps = serializer_of(saver).dumps
-    meta = {"source": UPDATE, "step": step, "parents": {}}
+    meta: dict[str, Any] = {"source": UPDATE, "step": step, "parents": {}}
+    for key, value in metadata_from_config(config).items():  # as LangGraph: the config's plain values
+        meta.setdefault(key, value)
+    meta[ENTRYPOINT_KEY] = wf.name
     try:
         blob = dumps(result_channels(values, values))
     except TypeError as e:
@@ -260,7 +275,7 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     origin = {"thread_id": t.thread, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
               "replaced": value is not MISSING}
     dumps = serializer_of(saver).dumps
-    meta = {"source": FORK, "step": base.step, "parents": {}, "forked_from": origin}
+    meta = {"source": FORK, "step": base.step, "parents": {}, "forked_from": origin, ENTRYPOINT_KEY: wf.name}
     rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
                            base.step, FORK, base.channels, dumps(meta))
     new_writes = []

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .checkpoint.base import CheckpointRecord
-from .config import END, config_for
+from .config import END, config_for, shown_metadata
 from .kinds import UNFINISHED_SOURCES
 from .replay import InterruptRecord, task_id_for
 from .schema import resolve_schema_ref
@@ -51,7 +51,7 @@ def checkpoint_view(name: str, rec: CheckpointRecord, channels: dict, meta: dict
         channels.get(END),  # None until the entrypoint has returned on this thread, as in LangGraph
         nxt,
         config_for(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id),
-        meta,
+        shown_metadata(meta),
         iso(rec.created_at),
         config_for(rec.thread_id, rec.checkpoint_ns, rec.parent_id),
         tasks,

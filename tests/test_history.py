@@ -329,3 +329,24 @@ def test_replay_checkpoints_are_numbered_as_langgraph_numbers_them(checkpointer)
     latest = [(s.metadata["source"], s.metadata["step"]) for s in wf.get_state_history(cfg)]
     assert latest[:2] == [("loop", 1), ("fork", 0)]
     assert wf.get_state(cfg).values == {"answer": "no", "x": 1}
+
+
+def test_checkpoint_metadata_takes_the_configs_plain_values_as_langgraph_does(checkpointer):
+    @entrypoint(checkpointer=checkpointer)
+    def wf(x):
+        return x
+
+    config = {"configurable": {"thread_id": "meta", "user_id": "u1", "tries": 2, "obj": object(),
+                               "__secret": "s", "checkpoint_ns": ""},
+              "metadata": {"run_name": "nightly\x00", "source": "mine", "ok": True}}
+    wf.invoke(1, config)
+    metas = [s.metadata for s in wf.get_state_history(config)]
+    assert metas == [
+        {"source": "loop", "step": 0, "parents": {}, "run_name": "nightly", "ok": True, "user_id": "u1", "tries": 2},
+        {"source": "input", "step": -1, "parents": {}, "run_name": "nightly", "ok": True, "user_id": "u1",
+         "tries": 2},
+    ]
+    assert list(wf.get_state_history(config, filter={"user_id": "u1", "source": "input"}))[0].metadata["step"] == -1
+    wf.update_state({"configurable": {"thread_id": "meta"}, "metadata": {"editor": "ann"}}, 5)
+    assert wf.get_state({"configurable": {"thread_id": "meta"}}).metadata == {
+        "source": "update", "step": 1, "parents": {}, "editor": "ann"}

@@ -37,7 +37,17 @@ from typing import Any
 from .. import events as ev
 from .. import lc, tap
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
-from ..config import END, PREVIOUS, START, parse_config, previous_of, result_channels, serializer_of
+from ..config import (
+    END,
+    ENTRYPOINT_KEY,
+    PREVIOUS,
+    START,
+    metadata_from_config,
+    parse_config,
+    previous_of,
+    result_channels,
+    serializer_of,
+)
 from ..errors import (
     CheckpointerRequiredError,
     CheckpointNotFoundError,
@@ -134,6 +144,8 @@ class Run:
         self.control: RunControl | None = control if control is not None or parent is None else parent.control
         self.ns = ns
         self.ns_str = "|".join(ns)
+        # (root) what the config adds to every checkpoint's metadata (LangGraph's rule)
+        self.config_metadata: dict[str, Any] = metadata_from_config(config) if parent is None else {}
         # (root) how this invocation's journal rows reach the saver; nested runs write through the root's
         self.journaling: Journaling | None = (
             None if saver is None else parent.root.journaling_for(saver) if parent is not None
@@ -331,6 +343,9 @@ class Run:
         meta = {"source": source, "step": step, "parents": self._parents()}
         if extra:
             meta.update(extra)
+        for key, value in self.root.config_metadata.items():  # as LangGraph: the config's plain values
+            meta.setdefault(key, value)
+        meta[ENTRYPOINT_KEY] = self.wf.name  # whose thread this is (kept out of the metadata users see)
         try:
             blob = self.dumps(channels)
         except SerializationError as e:
@@ -361,7 +376,7 @@ class Run:
     def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
         pending = self.journal.pending if rec.source in UNFINISHED_SOURCES else ()
         view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
-        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, meta,
+        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, view.metadata,
                                      view.next, view.tasks, rec.step, rec.created_at))
 
     # ------------------------------------------------------------------ run-scoped helpers
