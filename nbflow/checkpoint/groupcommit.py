@@ -38,9 +38,9 @@ class GroupCommit:
             while self._leading and batch > self._done:
                 cond.wait()
             if batch <= self._done:  # a leader committed (or failed) our rows meanwhile
-                failure = self._failed.get(batch)
-                if failure is not None:
-                    raise failure
+                earlier = self._failed.get(batch)
+                if earlier is not None:
+                    raise earlier
                 return
             self._leading = True  # our rows are still queued: we lead the next batch
         failure: BaseException | None = None

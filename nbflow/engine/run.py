@@ -376,7 +376,7 @@ class Run:
     def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
         pending = self.journal.pending if rec.source in UNFINISHED_SOURCES else ()
         view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
-        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, view.metadata,
+        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, view.metadata or {},
                                      view.next, view.tasks, rec.step, rec.created_at))
 
     # ------------------------------------------------------------------ run-scoped helpers
