@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,9 @@ from .live import Live, hub
 from .session import session
 from .views import inbox_html, inbox_transcript
 from .widget_base import _answer, _Base, _check_workflow
+
+
+log = logging.getLogger("nbflow.notebook")
 
 
 class Inbox(_Base):
@@ -81,9 +84,9 @@ class Inbox(_Base):
                     self._track(wf, tid)
                 except NbflowError as exc:  # one unreadable thread must not hide the others
                     key = (wf.name, str(tid))
-                    if key not in self.skipped:
-                        warnings.warn(f"inbox: thread {tid!r} of {wf.name!r} was skipped, its checkpoint "
-                                      f"cannot be read: {exc}", RuntimeWarning, stacklevel=2)
+                    if key not in self.skipped:  # logged, not warned: a warning would read source files
+                        log.warning("inbox: thread %r of %r was skipped, its checkpoint cannot be read: %s",
+                                    tid, wf.name, exc)
                     self.skipped[key] = str(exc)
         self._sync()
 
