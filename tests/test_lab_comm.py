@@ -191,3 +191,34 @@ def test_workflows_bound_to_a_name_in_the_notebook_are_listed_too(ip, sent):
     request(c, kind="list")
     (msg,) = replies(sent, c, "threads")
     assert "plain" in msg["workflows"] and [t["key"] for t in msg["threads"]] == ["plain/p1"]
+
+
+SHARED_SAVER = '''
+shared = nbflow.SqliteSaver("shared.sqlite")
+
+@entrypoint(checkpointer=shared)
+def alpha(x):
+    return x
+
+@entrypoint(checkpointer=shared)
+def beta(x):
+    return interrupt("go on?") if x else x
+
+alpha.invoke(1, {"configurable": {"thread_id": "a1"}})
+beta.invoke(1, {"configurable": {"thread_id": "b1"}})
+beta.invoke(0, {"configurable": {"thread_id": "b2"}})
+'''
+
+
+def test_workflows_sharing_a_checkpointer_list_each_thread_once_under_its_own(ip, sent):
+    """One checkpointer for every workflow of a notebook is the default: a finished thread of
+    one workflow must not be listed under another, not even by a kernel that never ran it."""
+    ip.run_cell(SHARED_SAVER).raise_error()
+    for fresh_kernel in (False, True):
+        if fresh_kernel:  # the thread models are built again from the file alone
+            reset_hub()
+        c = open_sidebar()
+        request(c, kind="list")
+        (msg,) = replies(sent, c, "threads")
+        listed = sorted((t["workflow"], t["thread_id"], t["status"]) for t in msg["threads"])
+        assert listed == [("alpha", "a1", "done"), ("beta", "b1", "interrupted"), ("beta", "b2", "done")]

@@ -125,6 +125,8 @@ class Sidebar:
                 if f"{wf.name}/{tid}" in self.lives:
                     continue
                 known = h.lives.get(h.key_of(wf.checkpointer, tid))
+                if known is not None and known.model.workflow != wf.name:
+                    continue  # followed already, as another workflow's thread
                 if known is None and not h.owner(wf, str(tid)):
                     continue  # another workflow's thread in a shared checkpointer
                 live = known or h.live(wf, str(tid))

@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import events as ev
 from .. import tap
+from ..config import ENTRYPOINT_KEY, serializer_of
 from .thread import ThreadModel, row_order, run_state
 
 FLUSH_INTERVAL = 0.05
@@ -154,12 +155,20 @@ class Hub:
         self._mark(live)
 
     def owner(self, workflow: Any, thread_id: str) -> bool:
-        """True when ``thread_id`` in the workflow's checkpointer was last run by this very workflow."""
+        """True when ``thread_id`` in the workflow's checkpointer was last run by this very workflow.
+
+        Checkpoints name the entrypoint that wrote them in their metadata; a thread saved before
+        they did is told by its run-level journal rows, and is claimed when it has none.
+        """
         saver = workflow.checkpointer
         rec = saver.get_checkpoint(thread_id, "")
         if rec is None:
             return False
-        writer = next((w.name for w in saver.get_writes(thread_id, "", rec.checkpoint_id) if w.path == ""), None)
+        meta = serializer_of(saver).loads(rec.metadata)
+        writer = meta.get(ENTRYPOINT_KEY) if isinstance(meta, dict) else None
+        if writer is None:
+            writer = next((w.name for w in saver.get_writes(thread_id, "", rec.checkpoint_id) if w.path == ""),
+                          None)
         return writer is None or writer == workflow.name
 
     # ------------------------------------------------------------------ events in
