@@ -5,5 +5,6 @@ and friends, idle-timeout progress) → ``outcome`` (the only sync/async fork,
 with retry and timeout) / ``plugs`` (executors and clock a run uses) /
 ``running`` (invocations in progress, for ``Workflow.stop``) / ``journaling``
 (when journal rows reach the saver: ``durability``) → ``steps`` (one task call)
-→ ``nested`` (an entrypoint called inside a run) → ``run`` (one invocation).
+→ ``prepare`` (what an invocation is) / ``nested`` (an entrypoint called inside a run) →
+``run`` (one invocation).
 """

@@ -8,7 +8,8 @@ Design notes
   answers are journaled and the same checkpoint is replayed), a retry after
   an error (``None`` input on an unfinished checkpoint), or time travel
   (``checkpoint_id`` in the config: a ``fork`` copy of that checkpoint is
-  replayed with an empty journal, so later tasks run again).
+  replayed with an empty journal, so later tasks run again); the decision is
+  :mod:`nbflow.engine.prepare`.
 * The entrypoint body always runs from the top. Every task call goes through
   :mod:`nbflow.engine.steps` (journal → cache → executor with retries → record).
 * An attempt ends when the body has returned or raised *and* every task it
@@ -31,7 +32,6 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .. import events as ev
@@ -40,19 +40,13 @@ from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 from ..config import (
     END,
     ENTRYPOINT_KEY,
-    PREVIOUS,
     START,
     metadata_from_config,
     parse_config,
-    previous_of,
     result_channels,
     serializer_of,
 )
 from ..errors import (
-    CheckpointerRequiredError,
-    CheckpointNotFoundError,
-    ConfigError,
-    EmptyInputError,
     GraphDrained,
     GraphInterrupt,
     RunStopped,
@@ -60,17 +54,17 @@ from ..errors import (
 )
 from ..executors.base import Clock
 from ..kinds import UNFINISHED_SOURCES, Durability, Position, RunStatus, Source, WriteKind
-from ..replay import InterruptRecord, Journal, interrupt_id_for, resolve_resume, task_id_for
-from ..schema import resolve_schema_ref, to_plain, validate_value
+from ..replay import InterruptRecord, Journal, interrupt_id_for
 from ..snapshot import checkpoint_view
-from ..types import Command, Interrupt, RunControl, final
-from . import nested, steps
+from ..types import Interrupt, RunControl, final
+from . import nested, prepare, steps
 from .journaling import Journaling, journaling
 from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .plugs import Plugs, current_plugs
 from .running import RUNNING
 from .scope import (
+    Ending,
     ExecutionInfo,
     Progress,
     Runtime,
@@ -86,20 +80,10 @@ from .scope import (
 TAP_MODES = ("tasks", "checkpoints", "custom")
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """How an invocation ended: ``status`` is ``"done"`` or ``"interrupted"``."""
-
-    status: str
-    value: Any = None
-    interrupts: tuple[Interrupt, ...] = ()
-
-
 # The stored (plain string) values, looked up once: an enum's .value costs a descriptor call.
 DONE, INTERRUPTED = RunStatus.DONE.value, RunStatus.INTERRUPTED.value
-INPUT, LOOP, FORK = Source.INPUT.value, Source.LOOP.value, Source.FORK.value
-RESULT, ERROR, INTERRUPT, RESUME = (WriteKind.RESULT.value, WriteKind.ERROR.value, WriteKind.INTERRUPT.value,
-                                    WriteKind.RESUME.value)
+INPUT, LOOP = Source.INPUT.value, Source.LOOP.value
+ERROR, INTERRUPT = WriteKind.ERROR.value, WriteKind.INTERRUPT.value
 
 
 class Run:
@@ -196,125 +180,8 @@ class Run:
 
     # ------------------------------------------------------------------ prepare
     def prepare(self) -> Run:
-        """Load the thread and decide what this invocation does (I/O: reads, first writes)."""
-        raw = self.raw_input
-        saver = self.saver
-        wf = self.wf
-        if saver is None:
-            if isinstance(raw, Command):
-                raise CheckpointerRequiredError(
-                    f"entrypoint {wf.name!r} has no checkpointer, so there is nothing to resume. "
-                    "Pass checkpointer=InMemorySaver() (or SqliteSaver) to @entrypoint."
-                )
-            self.checkpoint_id = new_checkpoint_id()
-            self._set_journal(Journal())
-            self.input = raw
-            self._entry_cache_key()
-            return self
-        t = self.target
-        latest = saver.get_checkpoint(t.thread_id, self.ns_str)  # type: ignore[arg-type]
-        base = latest
-        if t.checkpoint_id is not None and self.parent is None:
-            base = saver.get_checkpoint(t.thread_id, self.ns_str, t.checkpoint_id)  # type: ignore[arg-type]
-            if base is None:
-                raise CheckpointNotFoundError(
-                    f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}. "
-                    "List the thread's checkpoints with get_state_history(config)."
-                )
-        channels = self.loads(base.channels) if base is not None else {}
-        unfinished = base is not None and base.source in UNFINISHED_SOURCES
-        is_latest = base is not None and latest is not None and base.checkpoint_id == latest.checkpoint_id
-
-        if isinstance(raw, Command):
-            if raw.update is not None or raw.goto or raw.graph is not None:
-                raise ConfigError(
-                    f"Command(update=..., goto=..., graph=...) belongs to LangGraph's Graph API; entrypoint "
-                    f"{wf.name!r} is resumed with Command(resume=<answer>) only."
-                )
-            if not unfinished:
-                resolve_resume(raw.resume, (), str(t.thread_id))  # raises: nothing pending
-            self._adopt(base, channels)  # type: ignore[arg-type]
-            answers = resolve_resume(raw.resume, self.journal.pending, str(t.thread_id))
-            answers = self._validate_answers(answers)
-            # the user's answer is committed at once, whatever the run's durability
-            saver.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
-            self.journal.resumes.update(answers)
-            self.resuming = True
-        elif unfinished and is_latest and (raw is None or self.parent is not None):
-            # A nested run's namespace belongs to one call of its parent, so an
-            # unfinished checkpoint there is this very call, paused or crashed.
-            self._adopt(base, channels)  # type: ignore[arg-type]  # retry after an error / crash: replay
-            self.resuming = True
-        elif raw is None and unfinished:
-            # time travel to an old input checkpoint: replay it on a fresh branch
-            assert base is not None
-            # one step after the checkpoint it copies, as LangGraph numbers it
-            fork = self._put_checkpoint(FORK, base.step + 1, base.checkpoint_id, channels,
-                                        {"replayed_from": base.checkpoint_id})
-            self._adopt(fork, channels, journal=Journal())
-        elif raw is None and base is not None and (t.checkpoint_id is not None or self.parent is None):
-            # "continue this thread" on a finished invocation (or a state edit): nothing to run
-            self.finished_value = Ending(DONE, channels.get(END))
-        elif raw is None and base is None and self.parent is None:
-            raise EmptyInputError(
-                f"thread {t.thread_id!r} has no checkpoint, so invoke(None, config) of entrypoint {wf.name!r} "
-                "has nothing to continue. Pass an input to start it: invoke(<input>, config)."
-            )
-        else:
-            new_channels = {START: raw}
-            if END in channels:
-                new_channels[END] = channels[END]
-            if PREVIOUS in channels:
-                new_channels[PREVIOUS] = channels[PREVIOUS]
-            step = base.step + 1 if base is not None else -1
-            ckpt = self._put_checkpoint(INPUT, step, base.checkpoint_id if base else None, new_channels)
-            self._adopt(ckpt, new_channels, journal=Journal())
-            self._entry_cache_key()
-        return self
-
-    def _entry_cache_key(self) -> None:
-        """``@entrypoint(cache=..., cache_policy=...)``: a new input's result may come from (and go to) the cache."""
-        policy = self.wf.cache_policy
-        if policy is None or self.cache is None:
-            return
-        key = policy.key_func(self.input)
-        self.entry_key = (("__nbflow_entrypoint__", self.wf.name), key.hex() if isinstance(key, bytes) else str(key))
-
-    def _adopt(self, ckpt: CheckpointRecord, channels: dict, journal: Journal | None = None) -> None:
-        self.checkpoint = ckpt
-        self.checkpoint_id = ckpt.checkpoint_id
-        self.step = ckpt.step
-        self.input = channels.get(START)
-        self.previous = previous_of(channels)
-        root = task_id_for(ckpt.checkpoint_id, self.ns_str, "")
-        if journal is None:
-            assert self.saver is not None
-            journal = Journal.from_writes(
-                self.saver.get_writes(self.thread_id, self.ns_str, ckpt.checkpoint_id),  # type: ignore[arg-type]
-                self.loads, root
-            )
-        self.root_task_id = root
-        self._set_journal(journal)
-
-    def _set_journal(self, journal: Journal) -> None:
-        if not self.root_task_id:
-            self.root_task_id = task_id_for(self.checkpoint_id, self.ns_str, "")
-            journal.root_task_id = self.root_task_id
-        self.journal = journal
-        self.resumes = self.parent.resumes if self.parent is not None else journal.resumes
-
-    def _validate_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
-        pending = {p.id: p for p in self.journal.pending}
-        out = {}
-        for iid, value in answers.items():
-            rec = pending[iid]
-            schema: Any = resolve_schema_ref(rec.schema_ref) if rec.schema_ref else None
-            if schema is None:
-                schema = rec.json_schema
-            if schema is not None:
-                validate_value(schema, value)
-            out[iid] = to_plain(value)
-        return out
+        """Load the thread and decide what this invocation does (see :mod:`nbflow.engine.prepare`)."""
+        return prepare.prepare(self)
 
     # ------------------------------------------------------------------ storage
     def write(self, task_id: str, name: str, path: str, kind: str, payload: bytes,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ..errors import TaskContextError
 from ..executors.base import JobFuture
 from ..kinds import child_path
-from ..types import RunControl, StreamWriter
+from ..types import Interrupt, RunControl, StreamWriter
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
@@ -221,6 +221,15 @@ def get_runtime() -> Runtime:
     return scope.run.runtime_for(scope)
 
 
-__all__ = ["Scope", "Progress", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope",
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an invocation ended: ``status`` is ``"done"`` or ``"interrupted"``."""
+
+    status: str
+    value: Any = None
+    interrupts: tuple[Interrupt, ...] = ()
+
+__all__ = ["Ending", "Scope", "Progress", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope",
            "noop_writer", "noop_heartbeat", "ExecutionInfo", "Runtime", "interrupt", "get_stream_writer",
            "get_config", "get_store", "get_runtime", "ContextT"]
