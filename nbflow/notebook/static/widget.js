@@ -558,15 +558,24 @@ function watchConnection(model, onGone) {
   };
 }
 
-// src/run.ts
-var GRAPH_LIMIT = 400, STATUS_WORDS = {
+// src/status.ts
+var STATUS_WORDS = {
   idle: "idle",
   running: "running",
   interrupted: "waiting for input",
   done: "done",
   error: "failed",
   stopped: "stopped"
-}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
+}, STATUS_ICON = {
+  running: "running",
+  interrupted: "waiting",
+  done: "ok",
+  error: "error",
+  stopped: "stopped"
+};
+
+// src/run.ts
+var GRAPH_LIMIT = 400, uiState = /* @__PURE__ */ new Map();
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
   uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null, graph: !1 });
