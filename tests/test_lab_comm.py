@@ -200,6 +200,16 @@ def test_a_thread_that_starts_waiting_elsewhere_is_pushed(ip, sent):
                          for m in replies(sent, c, "thread")))
 
 
+def test_a_thread_that_starts_running_after_the_listing_is_pushed_while_it_runs(ip, sent):
+    c = open_sidebar()
+    request(c, kind="list")
+    ip.run_cell(TWO_WORKFLOWS).raise_error()
+    wait_for(lambda: any(m["thread"]["key"] == "crunch/c1" and m["thread"]["status"] == "running"
+                         for m in replies(sent, c, "thread")))
+    request(c, kind="stop", workflow="crunch", thread_id="c1")
+    wait_for(lambda: replies(sent, c, "thread")[-1]["thread"]["status"] == "stopped")
+
+
 def test_timeline_request_returns_the_code_that_shows_it(ip, sent):
     ip.run_cell(TWO_WORKFLOWS).raise_error()
     c = open_sidebar()

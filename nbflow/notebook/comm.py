@@ -153,6 +153,10 @@ class Sidebar:
             key = self._follow(wf, live, time.time())
             self.send("thread", thread=self._item(key))
 
+    def thread_running(self, live: Live) -> None:
+        """A thread started running in this kernel (a cell, another view): list it now, not once it settles."""
+        self.thread_settled(live)
+
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
         wf = known_workflows().get(workflow)
         if wf is not None and wf.checkpointer is saver and f"{workflow}/{thread_id}" not in self.lives:

@@ -215,7 +215,11 @@ export class WorkflowsSidebar extends Widget {
     // The run view's status pill (same words, icon and colours: ../status.ts, widget.css).
     const status = el("span", "nbflow-status nbflow-sb-status", undefined, { "data-status": t.status, "data-testid": "nbflow-sb-status" });
     status.append(icon(STATUS_ICON[t.status] ?? "superseded"), el("span", "nbflow-status-text", words));
-    head.append(open, status);
+    head.append(open);
+    const meta = el("div", "nbflow-sb-meta");
+    const time = el("time", "nbflow-sb-time");
+    setTime(time, t.last_activity, this.options.timeFormat());
+    meta.append(status, time, el("span", "nbflow-sb-saver", t.checkpointer, { title: "checkpointer" }));
     const action = (label: string, kind: string, testid: string, aria: string, glyph: string): void => {
       const b = el("button", `nbflow-sb-action nbflow-sb-${kind} jp-mod-styled`, undefined,
         { type: "button", "data-testid": testid, "aria-label": aria, title: aria });
@@ -224,17 +228,13 @@ export class WorkflowsSidebar extends Widget {
         b.disabled = true;
         if (!this.link?.send({ kind, workflow: t.workflow, thread_id: t.thread_id })) b.disabled = false;
       });
-      head.append(b);
+      meta.append(b);
     };
     if (t.status === "running") action("Stop", "stop", "nbflow-sb-stop", `Stop ${who} (Workflow.stop)`, "stopped");
     if (t.status === "stopped") {
       action("Continue", "continue", "nbflow-sb-continue",
         `Continue ${who} from its last finished task (invoke(None, config))`, "play");
     }
-    const meta = el("div", "nbflow-sb-meta");
-    const time = el("time", "nbflow-sb-time");
-    setTime(time, t.last_activity, this.options.timeFormat());
-    meta.append(time, el("span", "nbflow-sb-saver", t.checkpointer, { title: "checkpointer" }));
     li.append(head, meta);
     const forms: FormHandle[] = [];
     if (t.questions.length) {
