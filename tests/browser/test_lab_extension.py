@@ -44,8 +44,15 @@ def ext_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     (home / "jupyter-data" / "labextensions" / "nbflow").symlink_to(BUILT, target_is_directory=True)
     root = copy_notebooks(tmp_path_factory.mktemp("ext-lab") / "notebooks")
     server = LabServer(root_dir=root, home=home)
-    with server:
+    with pytest.MonkeyPatch.context() as mp:
+        # In a venv Jupyter looks in the venv's share/jupyter before JUPYTER_DATA_DIR: this tree's build must win
+        # over whatever the venv holds (another checkout's build, an installed wheel).
+        mp.setenv("JUPYTER_PREFER_ENV_PATH", "0")
+        server.start()
+    try:
         yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
