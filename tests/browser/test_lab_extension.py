@@ -715,9 +715,11 @@ def test_high_contrast_theme_screenshots(ext_page, ext_lab, tmp_path):
             shot = tmp_path / name
             target.screenshot(path=str(shot))
             save_artifact(shot)
-        # Every text the three views show reads at WCAG AA (4.5:1) on its background, here and in the dark theme.
+        # Every text the three views show reads at WCAG AA (4.5:1) on its background, here, in dark and in light.
         assert low_contrast(sb, live, saved) == []
         set_theme_named(page, "JupyterLab Dark")
+        assert low_contrast(sb, live, saved) == []
+        set_theme_named(page, "JupyterLab Light")
         assert low_contrast(sb, live, saved) == []
     finally:
         set_theme_named(page, "JupyterLab Light")

@@ -228,7 +228,7 @@ export class WorkflowsSidebar extends Widget {
         b.disabled = true;
         if (!this.link?.send({ kind, workflow: t.workflow, thread_id: t.thread_id })) b.disabled = false;
       });
-      meta.append(b);
+      head.append(b);
     };
     if (t.status === "running") action("Stop", "stop", "nbflow-sb-stop", `Stop ${who} (Workflow.stop)`, "stopped");
     if (t.status === "stopped") {
