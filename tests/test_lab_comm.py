@@ -46,6 +46,12 @@ def ip(tmp_path, monkeypatch, sent):
     monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
     reset_session(Session(tmp_path))
     shell = start_ipython()
+    from nbflow.func import Workflow
+
+    # Workflows another test module left in the shared shell would be listed too: set them aside meanwhile.
+    aside = {k: v for k, v in shell.user_ns.items() if isinstance(v, Workflow)}
+    for k in aside:
+        del shell.user_ns[k]
     before = set(shell.user_ns)
     shell.run_line_magic("load_ext", "nbflow")
     shell.run_cell("import threading, nbflow\nfrom nbflow import task, interrupt, entrypoint, InMemorySaver\n"
@@ -55,6 +61,7 @@ def ip(tmp_path, monkeypatch, sent):
     shell.run_line_magic("unload_ext", "nbflow")
     for name in set(shell.user_ns) - before:
         shell.user_ns.pop(name, None)
+    shell.user_ns.update(aside)
     reset_session(Session(tmp_path))
     reset_hub()
 
