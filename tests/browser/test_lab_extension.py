@@ -454,7 +454,8 @@ def test_commands_from_the_palette_and_the_main_menu(ext_page, ext_lab, tmp_path
     select_cell(page, 1)
     palette(page, "nbflow: Show the Timeline of the Focused Cell's Thread")
     expect(page.locator(".lm-TabBar-tab", has_text="Timeline · review/r1")).to_be_visible(timeout=RUN_MS)
-    expect(page.locator(".nbflow-main .nbflow-timeline").first).to_contain_text("Like cats?", timeout=RUN_MS)
+    timeline = page.locator(".nbflow-main .nbflow-timeline").first
+    expect(timeline.locator(".nbflow-asked")).to_have_text("Like cats?", timeout=RUN_MS)  # its text, not a repr
     select_cell(page, 2)
     main_menu(page, "nbflow:show-timeline")
     expect(page.locator(".lm-TabBar-tab", has_text="Timeline · crunch/c1")).to_be_visible(timeout=RUN_MS)

@@ -729,7 +729,7 @@ function details(inv, ui) {
       "div",
       { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) },
       h("span", { class: "nbflow-mark" }, icon("question")),
-      h("code", { text: a.value }),
+      h("span", { class: "nbflow-asked", text: a.text ?? a.value, title: a.value }),
       a.answered ? h("span", { text: "  \u21B3 " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
       a.answered ? h("code", { text: a.answer }) : null
     ));
