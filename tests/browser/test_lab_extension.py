@@ -205,7 +205,9 @@ def test_saved_views_in_the_dark_theme(ext_page, ext_lab, tmp_path):
     open_notebook(page, ext_lab, "saved_views.ipynb")
     view = output_of(page, 2).locator(SAVED)
     expect(view).to_be_visible(timeout=RUN_MS)
+    assert low_contrast(view) == []  # light
     set_theme(page, dark=True)
+    assert low_contrast(view) == []
     view.scroll_into_view_if_needed()
     shot = screenshot(page, tmp_path, "ext-saved-view-dark.png")
     assert shot.stat().st_size > 10_000
