@@ -71,8 +71,8 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> S
     """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
     with live.lock:
         m = live.model
-        qs = [SidebarQuestion(q["id"], q["task"], q.get("text") or q["summary"], q["form"]) for q in m.questions.values()
-              if q["state"] == "pending"]
+        qs = [SidebarQuestion(q["id"], q["task"], q.get("text") or q["summary"], q["form"])
+              for q in m.questions.values() if q["state"] == "pending"]
         return SidebarThread(f"{m.workflow}/{live.thread_id}", m.workflow, str(live.thread_id), m.status,
                              last_activity, checkpointer, qs)
 

@@ -108,7 +108,8 @@ def question_text(value: Any, limit: int = 200) -> str:
     request, _ = _inbox_request(value)
     if request is not None:
         desc = request.get("description")
-        text = desc if isinstance(desc, str) and desc.strip() else f"Review {request['action_request'].get('action', '')}"
+        action = request["action_request"].get("action", "")
+        text = desc if isinstance(desc, str) and desc.strip() else f"Review {action}"
     elif isinstance(value, str):
         text = value
     elif isinstance(value, Mapping) and any(isinstance(value.get(k), str) and value[k].strip() for k in QUESTION_KEYS):

@@ -19,8 +19,19 @@ import pytest
 
 from nbflow.notebook.mime import MIME_TYPE
 
+from .a11y import ACCESSIBLE_NAME, low_contrast
 from .conftest import ACTION_TIMEOUT_MS, NAV_TIMEOUT_MS
-from .jlab import notebook_panel, open_notebook, screenshot, wait_kernel_idle
+from .jlab import (
+    left_tab,
+    main_menu,
+    notebook_panel,
+    open_notebook,
+    palette,
+    screenshot,
+    select_cell,
+    set_theme_named,
+    wait_kernel_idle,
+)
 from .lab import LabServer, copy_notebooks, save_artifact
 
 pytestmark = pytest.mark.browser
@@ -358,31 +369,6 @@ for i in range(1000):
 
 
 # ---------------------------------------------------------------------------- commands, settings, themes, keyboard
-def palette(page, text: str) -> None:
-    """Run a command from the command palette (Ctrl+Shift+C), as a person would: type, Enter."""
-    page.keyboard.press("Control+Shift+C")
-    box = page.locator(".lm-CommandPalette-input")
-    box.wait_for(state="visible")
-    box.fill(text)
-    page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=text).wait_for(state="visible")
-    page.keyboard.press("Enter")
-
-
-def main_menu(page, command: str) -> None:
-    """Click nbflow › <command> in the main menu bar."""
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^nbflow$")).click()
-    page.locator(f"#nbflow-menu .lm-Menu-item[data-command='{command}']").click()
-
-
-def select_cell(page, index: int) -> None:
-    """Make cell `index` the active one (a click on its prompt: no button in its outputs is hit)."""
-    notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-InputPrompt").click()
-
-
-def left_tab(page, widget_id: str):
-    return page.locator(f".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='{widget_id}']")
-
-
 COMMAND_CELLS = [
     SIDEBAR_CELLS[0] + '''
 
@@ -530,7 +516,7 @@ def open_views_notebook(page, lab: LabServer, name: str):
 
 
 def set_nbflow_settings(page, time_format: str, collapse: bool) -> None:
-    """Settings › Settings Editor › nbflow, then the form's two fields (saved as they change)."""
+    """Settings > Settings Editor > nbflow, then the form's two fields (saved as they change)."""
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
     page.locator(".lm-Menu-item[data-command='settingeditor:open']").click()
     page.locator(".jp-PluginList").get_by_text("nbflow", exact=True).click()
@@ -554,7 +540,7 @@ def test_settings_change_the_views(ext_page, ext_lab, tmp_path):
     time_el = sb.locator(".nbflow-sb-thread[data-key='staged/s1'] .nbflow-sb-time")
     expect(time_el).to_have_text(re.compile(r" ago$"), timeout=RUN_MS)
 
-    # Settings › Settings Editor › nbflow: absolute times, replayed rows collapsed.
+    # Settings > Settings Editor > nbflow: absolute times, replayed rows collapsed.
     set_nbflow_settings(page, "absolute", collapse=True)
     expect(time_el).to_have_attribute("data-format", "absolute", timeout=RUN_MS)
     expect(time_el).not_to_have_text(re.compile("ago"))
@@ -573,16 +559,6 @@ def test_settings_change_the_views(ext_page, ext_lab, tmp_path):
     expect(saved.locator('.nbflow-saved-row[data-replayed="true"]')).to_have_count(3)
     expect(saved.locator('.nbflow-saved-row[data-replayed="true"]').first).to_be_visible()
     assert errors(page.nbflow_console) == []
-
-
-ACCESSIBLE_NAME = """el => {
-  const byIds = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
-    .map((id) => document.getElementById(id)?.textContent || '').join(' ');
-  const labels = [...(el.labels || [])].map((l) => l.textContent).join(' ');
-  return [el.tagName.toLowerCase(), el.getAttribute('role') || '', (el.getAttribute('aria-label') || byIds || labels
-    || (el.tagName === 'BUTTON' ? el.textContent : '') || el.getAttribute('title') || '').replace(/\\s+/g, ' ').trim(),
-    !!el.closest('#nbflow-workflows')];
-}"""
 
 
 def tab_to(page, target, presses: int = 12) -> None:
@@ -648,58 +624,6 @@ def test_the_sidebar_by_keyboard_with_labels_for_screen_readers(ext_page, ext_la
     assert errors(page.nbflow_console) == []
 
 
-def set_theme_named(page, name: str) -> None:
-    """Settings › Theme › <name>, as a person would."""
-    if page.evaluate("document.body.dataset.jpThemeName") == name:
-        return
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
-    page.get_by_role("menuitem", name=name, exact=True).click()
-    page.wait_for_function(f"document.body.dataset.jpThemeName === {json.dumps(name)}", timeout=RUN_MS)
-    page.wait_for_timeout(1000)
-
-
-# Text colour on its effective background (the first opaque one up the tree).
-COLOURS = """el => {
-  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  let bg = null;
-  for (let n = el; n; n = n.parentElement) {
-    const c = parse(getComputedStyle(n).backgroundColor);
-    if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) { bg = c.slice(0, 3); break; }
-  }
-  return [parse(getComputedStyle(el).color), bg || [255, 255, 255]];
-}"""
-
-
-def contrast(fg: list[float], bg: list[float]) -> float:
-    """WCAG contrast ratio of ``fg`` (rgb or rgba, blended over ``bg``) against ``bg``."""
-    alpha = fg[3] if len(fg) == 4 else 1.0
-    rgb = [alpha * f + (1 - alpha) * b for f, b in zip(fg[:3], bg)]
-
-    def lum(c: list[float]) -> float:
-        lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    hi, lo = sorted((lum(rgb), lum(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def low_contrast(*roots) -> list[tuple[str, str, float]]:
-    """(class, text, ratio) of every visible text under ``roots`` below 4.5:1 against its background."""
-    low = []
-    for root in roots:
-        for el in root.locator("span, button, code, label, time, li, pre, p, dt, dd, textarea, h2, div").all():
-            if not el.is_visible() or not el.evaluate(
-                    "el => [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())"):
-                continue
-            fg, bg = el.evaluate(COLOURS)
-            ratio = contrast(fg, bg)
-            if ratio < 4.5:
-                low.append((el.evaluate("el => String(el.className || el.tagName)"), el.inner_text()[:30],
-                            round(ratio, 2)))
-    return low
-
-
 def test_high_contrast_theme_screenshots(ext_page, ext_lab, tmp_path):
     from playwright.sync_api import expect
 
@@ -716,7 +640,8 @@ def test_high_contrast_theme_screenshots(ext_page, ext_lab, tmp_path):
         ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert ring == "solid", ring
         screenshot(page, tmp_path, "ext-hc-page.png")
-        for name, target in (("ext-hc-sidebar.png", sb), ("ext-hc-run-view.png", live), ("ext-hc-saved-view.png", saved)):
+        parts = (("ext-hc-sidebar.png", sb), ("ext-hc-run-view.png", live), ("ext-hc-saved-view.png", saved))
+        for name, target in parts:
             shot = tmp_path / name
             target.screenshot(path=str(shot))
             save_artifact(shot)
