@@ -141,8 +141,10 @@ export class WorkflowsSidebar extends Widget {
       if (m.request === "answer" && forms.length) forms.forEach((f) => f.showErrors(m.message, []));
       else this.say(m.message, row?.el);
     }
-    this.lastUpdateMs = performance.now() - t0;
-    this.node.dataset.lastUpdateMs = this.lastUpdateMs.toFixed(2);
+    if (m.kind === "threads" || m.kind === "thread") {  // the list's own updates (not an "ok" reply)
+      this.lastUpdateMs = performance.now() - t0;
+      this.node.dataset.lastUpdateMs = this.lastUpdateMs.toFixed(2);
+    }
   }
 
   private say(text: string, where?: HTMLElement): void {
