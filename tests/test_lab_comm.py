@@ -46,6 +46,12 @@ def ip(tmp_path, monkeypatch, sent):
     monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
     reset_session(Session(tmp_path))
     shell = start_ipython()
+    from nbflow.func import Workflow
+
+    # Workflows another test module left in the shared shell would be listed too: set them aside meanwhile.
+    aside = {k: v for k, v in shell.user_ns.items() if isinstance(v, Workflow)}
+    for k in aside:
+        del shell.user_ns[k]
     before = set(shell.user_ns)
     shell.run_line_magic("load_ext", "nbflow")
     shell.run_cell("import threading, nbflow\nfrom nbflow import task, interrupt, entrypoint, InMemorySaver\n"
@@ -55,6 +61,7 @@ def ip(tmp_path, monkeypatch, sent):
     shell.run_line_magic("unload_ext", "nbflow")
     for name in set(shell.user_ns) - before:
         shell.user_ns.pop(name, None)
+    shell.user_ns.update(aside)
     reset_session(Session(tmp_path))
     reset_hub()
 
@@ -119,7 +126,7 @@ def test_the_sidebar_lists_threads_of_two_workflows_with_their_questions(ip, sen
     r1 = by_key["review/r1"]
     assert r1["status"] == "interrupted" and r1["checkpointer"] and r1["last_activity"] is not None
     (q,) = r1["questions"]
-    assert "Like cats?" in q["summary"] and q["form"]
+    assert q["summary"] == "Like cats?" and q["form"]  # the question's text, not the dict's repr
     assert by_key["crunch/c1"]["status"] == "running" and by_key["crunch/c1"]["questions"] == []
     # waiting threads first
     assert [t["key"] for t in msg["threads"]][:2] in (["review/r1", "review/r2"], ["review/r2", "review/r1"])
@@ -164,6 +171,31 @@ def test_stop_from_the_sidebar_stops_the_running_thread(ip, sent):
                          for m in replies(sent, c, "thread")))
     request(c, kind="stop", workflow="crunch", thread_id="c1")
     assert "not running" in replies(sent, c, "error")[-1]["message"]
+    wait_for(lambda: replies(sent, c, "thread")[-1]["thread"]["status"] == "stopped")
+
+    # Continue from the sidebar: the same thread runs again from its last finished task.
+    request(c, kind="continue", workflow="crunch", thread_id="c1")
+    assert replies(sent, c, "ok")[-1]["request"] == "continue"
+    wait_for(lambda: replies(sent, c, "thread")[-1]["thread"]["status"] == "running")
+    request(c, kind="stop", workflow="crunch", thread_id="c1")
+    wait_for(lambda: replies(sent, c, "thread")[-1]["thread"]["status"] == "stopped")
+    request(c, kind="continue", workflow="review", thread_id="r1")
+    assert "is interrupted, not stopped" in replies(sent, c, "error")[-1]["message"]
+
+
+def test_a_question_is_summarised_as_human_text_never_a_python_repr():
+    from nbflow.notebook.forms import question_text
+
+    inbox = {"action_request": {"action": "send_email", "args": {"to": "a@b"}}, "config": {"allow_accept": True},
+             "description": "Send this email?"}
+    assert question_text({"question": "ok 3?"}) == "ok 3?"
+    assert question_text({"prompt": "Pick one", "options": ["a", "b"]}) == "Pick one"
+    assert question_text("Continue?\n(y/n)") == "Continue? (y/n)"
+    assert question_text({"draft": "x", "n": 2}) == '{"draft": "x", "n": 2}'
+    assert question_text([1, None, True]) == "[1, null, true]"
+    assert question_text(inbox) == "Send this email?"
+    assert question_text([dict(inbox, description=None)]) == "Review send_email"
+    assert question_text({"question": "x" * 500}, limit=40) == "x" * 39 + "…"
 
 
 def test_a_thread_that_starts_waiting_elsewhere_is_pushed(ip, sent):
@@ -173,6 +205,16 @@ def test_a_thread_that_starts_waiting_elsewhere_is_pushed(ip, sent):
     ip.run_cell('review.invoke("owls", {"configurable": {"thread_id": "r3"}})').raise_error()
     wait_for(lambda: any(m["thread"]["key"] == "review/r3" and m["thread"]["questions"]
                          for m in replies(sent, c, "thread")))
+
+
+def test_a_thread_that_starts_running_after_the_listing_is_pushed_while_it_runs(ip, sent):
+    c = open_sidebar()
+    request(c, kind="list")
+    ip.run_cell(TWO_WORKFLOWS).raise_error()
+    wait_for(lambda: any(m["thread"]["key"] == "crunch/c1" and m["thread"]["status"] == "running"
+                         for m in replies(sent, c, "thread")))
+    request(c, kind="stop", workflow="crunch", thread_id="c1")
+    wait_for(lambda: replies(sent, c, "thread")[-1]["thread"]["status"] == "stopped")
 
 
 def test_timeline_request_returns_the_code_that_shows_it(ip, sent):

@@ -84,6 +84,7 @@ export interface Question {
   task: string;
   state: "pending" | "answered" | "superseded";
   summary: string;
+  text: string;
   answer: string;
   origin: string;
   form: FormSpec;

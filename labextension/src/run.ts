@@ -15,11 +15,7 @@ import { icon } from "./icons";
 import { Drafts } from "./forms";
 import { questionList } from "./questions";
 import { watchConnection } from "./conn";
-
-const STATUS_WORDS: Record<string, string> = {
-  idle: "idle", running: "running", interrupted: "waiting for input", done: "done", error: "failed", stopped: "stopped",
-};
-const STATUS_ICON: Record<string, string> = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" };
+import { STATUS_ICON, STATUS_WORDS } from "./status";
 
 /** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
 const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean }>();

@@ -16,7 +16,7 @@ interface Task {
 interface Invocation {
   index: number; status: string; source: string; input: string; span: number; value: string; preview: string;
   head: boolean; branch_of: number | null; waiting: number;
-  error: string; asked: { id: string; value: string; answered: boolean; answer: string; superseded?: boolean }[];
+  error: string; asked: { id: string; value: string; text?: string; answered: boolean; answer: string; superseded?: boolean }[];
   pending: string[]; forked_from: Record<string, unknown> | null; tasks: Task[]; started_at: number; ended_at: number | null;
 }
 interface Data { name: string; thread_id: string; invocations: Invocation[]; threads?: string[] }
@@ -88,7 +88,7 @@ function details(inv: Invocation, ui: DetailsUi): HTMLElement {
   if (inv.value) append(box, h("div", { class: "nbflow-result-label", text: inv.status === "update" ? "Saved state" : "Return value" }), h("pre", { class: "nbflow-result", text: inv.value }));
   if (inv.error) append(box, h("div", { class: "nbflow-run-error", text: inv.error }));
   for (const a of inv.asked) {
-    append(box, h("div", { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) }, h("span", { class: "nbflow-mark" }, icon("question")), h("code", { text: a.value }),
+    append(box, h("div", { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) }, h("span", { class: "nbflow-mark" }, icon("question")), h("span", { class: "nbflow-asked", text: a.text ?? a.value, title: a.value }),
       a.answered ? h("span", { text: "  ↳ " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
       a.answered ? h("code", { text: a.answer }) : null));
   }

@@ -12,6 +12,7 @@ Front end → kernel (``{"kind": ..., "v": 1, ...}``):
 * ``answer`` ``{workflow, thread_id, id, value | option | action ...}``: answer
   one question (decoded as a run view's form answer) and continue the thread;
 * ``stop`` ``{workflow, thread_id}``: ``Workflow.stop`` on that thread;
+* ``continue`` ``{workflow, thread_id}``: continue a stopped thread (``invoke(None, config)``);
 * ``timeline`` ``{workflow, thread_id}``: the Python that shows its timeline.
 
 Kernel → front end: ``threads`` (the whole list), ``thread`` (one item, pushed
@@ -42,7 +43,7 @@ VERSION = 1
 class SidebarQuestion:
     id: str
     task: str
-    summary: str
+    summary: str  # human text (forms.question_text): the question string, else compact JSON
     form: dict
 
 
@@ -70,8 +71,8 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> S
     """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
     with live.lock:
         m = live.model
-        qs = [SidebarQuestion(q["id"], q["task"], q["summary"], q["form"]) for q in m.questions.values()
-              if q["state"] == "pending"]
+        qs = [SidebarQuestion(q["id"], q["task"], q.get("text") or q["summary"], q["form"])
+              for q in m.questions.values() if q["state"] == "pending"]
         return SidebarThread(f"{m.workflow}/{live.thread_id}", m.workflow, str(live.thread_id), m.status,
                              last_activity, checkpointer, qs)
 
@@ -154,6 +155,10 @@ class Sidebar:
             key = self._follow(wf, live, time.time())
             self.send("thread", thread=self._item(key))
 
+    def thread_running(self, live: Live) -> None:
+        """A thread started running in this kernel (a cell, another view): list it now, not once it settles."""
+        self.thread_settled(live)
+
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
         wf = known_workflows().get(workflow)
         if wf is not None and wf.checkpointer is saver and f"{workflow}/{thread_id}" not in self.lives:
@@ -183,6 +188,10 @@ class Sidebar:
             if not wf.stop({"configurable": {"thread_id": live.thread_id}}):
                 raise RuntimeError(f"{wf.name}: thread {live.thread_id} is not running here (nothing to stop)")
             self.send("ok", request=kind, key=_key_of(data))
+        elif kind == "continue":
+            wf, live = self._target(data)
+            actions.continue_(live)
+            self.send("ok", request=kind, key=_key_of(data))
         elif kind == "timeline":
             wf, live = self._target(data)
             config = {"configurable": {"thread_id": live.thread_id}}
@@ -191,7 +200,7 @@ class Sidebar:
             self.send("timeline_code", key=_key_of(data),
                       code=f"import nbflow\nnbflow.timeline({target}, {config!r})")
         else:
-            raise ValueError(f"unknown sidebar request {kind!r} (expected list, answer, stop or timeline)")
+            raise ValueError(f"unknown sidebar request {kind!r} (expected list, answer, stop, continue or timeline)")
 
     def _target(self, data: Mapping) -> tuple[Any, Live]:
         name, tid = data.get("workflow"), data.get("thread_id")

@@ -95,6 +95,37 @@ def value_view(value: Any) -> dict:
     return {"type": "text", "text": text, "long": "\n" in text or len(text) > 80}
 
 
+QUESTION_KEYS = ("question", "prompt", "message", "text")
+
+
+def question_text(value: Any, limit: int = 200) -> str:
+    """One line of human text for a question, as its form's heading would say it.
+
+    A string is itself; a dict's ``question`` (or ``prompt``, ``message``, ``text``)
+    string when it has one; an Agent Inbox request's description (else its action);
+    anything else compact JSON (``{"draft": "x", "n": 2}``), never a Python repr.
+    """
+    request, _ = _inbox_request(value)
+    if request is not None:
+        desc = request.get("description")
+        action = request["action_request"].get("action", "")
+        text = desc if isinstance(desc, str) and desc.strip() else f"Review {action}"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, Mapping) and any(isinstance(value.get(k), str) and value[k].strip() for k in QUESTION_KEYS):
+        text = next(value[k] for k in QUESTION_KEYS if isinstance(value.get(k), str) and value[k].strip())
+    elif value is None:
+        text = "(no question text)"
+    else:
+        try:
+            text = json.dumps(jsonable(value), ensure_ascii=False, separators=(", ", ": "))
+        except (TypeError, ValueError):
+            text = summarize(value, limit)
+    text = " ".join(str(text).split())
+    limit = max(int(limit), 2)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 # ---------------------------------------------------------------------------- JSON schema → fields
 def _deref(node: Any, root: Mapping) -> Any:
     seen = 0

@@ -306,6 +306,12 @@ class Hub:
                 _call(sub.thread_settled, live)
             for w in list(self.watchers):
                 _call(w.thread_settled, live)
+        elif state is not None and live.thread_id is not None:
+            # A thread running in this kernel: watchers that list running threads (the sidebar) may follow it.
+            for w in list(self.watchers):
+                hook = getattr(w, "thread_running", None)
+                if hook is not None:
+                    _call(hook, live)
 
     def wait(self, live: Live, timeout: float | None = None) -> str:
         """Block until ``live`` is no longer running (or ``timeout`` s), then flush; returns the status."""

@@ -139,7 +139,8 @@ class Question(TypedDict):
     id: str
     task: str
     state: QuestionState
-    summary: str
+    summary: str  # a one-line preview of the value (the text/plain views)
+    text: str     # human text: the question string when there is one, else compact JSON (sidebar, saved views)
     answer: str
     origin: str  # where the answer came from: "this view", "the inbox", "code", ...
     form: FormSpec

@@ -27,7 +27,7 @@ from typing import Any
 from .. import events as ev
 from ..errors import RunStopped
 from ..serde import summarize
-from .forms import form_spec, pretty
+from .forms import form_spec, pretty, question_text
 
 PREVIEW = 80
 RESULT_PREVIEW = 2000
@@ -470,7 +470,8 @@ class ThreadModel:
 
 def _question(intr: Any, state: str, answer: str, origin: str) -> dict:
     return {"id": intr.id, "task": getattr(intr, "task", "") or "", "state": state,
-            "summary": summarize(intr.value, PREVIEW), "answer": answer, "origin": origin,
+            "summary": summarize(intr.value, PREVIEW), "text": question_text(intr.value), "answer": answer,
+            "origin": origin,
             "form": form_spec(intr)}
 
 

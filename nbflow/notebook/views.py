@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from ..serde import summarize
-from .forms import form_specs, jsonable, pretty
+from .forms import form_specs, jsonable, pretty, question_text
 
 PREVIEW = 80          # characters of a task result / custom event in the log
 RESULT_PREVIEW = 2000  # characters of the final value
@@ -242,7 +242,8 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
             "value": pretty(inv.value, RESULT_PREVIEW) if inv.status in ("done", "update") else "",
             "preview": summarize(inv.value, PREVIEW) if inv.status in ("done", "update") else "",
             "error": inv.error or "",
-            "asked": [{"id": a.id, "value": summarize(a.value, PREVIEW), "answered": a.id in inv.answers,
+            "asked": [{"id": a.id, "value": summarize(a.value, PREVIEW), "text": question_text(a.value),
+                       "answered": a.id in inv.answers,
                        "superseded": abandoned and a.id not in inv.answers,
                        "answer": summarize(inv.answers[a.id], PREVIEW) if a.id in inv.answers else ""}
                       for a in inv.asked],

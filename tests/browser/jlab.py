@@ -1,7 +1,8 @@
-"""What a person does in JupyterLab, as Playwright steps (open, run all, read outputs)."""
+"""What a person does in JupyterLab, as Playwright steps (open, run all, read outputs, palette, menus, themes)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -64,3 +65,40 @@ def run_cell(page, index: int) -> None:
 def cell_output(page, index: int):
     """The output area of code cell ``index`` of the notebook in front."""
     return notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")
+
+
+def palette(page, text: str) -> None:
+    """Run a command from the command palette (Ctrl+Shift+C), as a person would: type, Enter."""
+    page.keyboard.press("Control+Shift+C")
+    box = page.locator(".lm-CommandPalette-input")
+    box.wait_for(state="visible")
+    box.fill(text)
+    page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=text).wait_for(state="visible")
+    page.keyboard.press("Enter")
+
+
+def main_menu(page, command: str) -> None:
+    """Click nbflow > <command> in the main menu bar."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^nbflow$")).click()
+    page.locator(f"#nbflow-menu .lm-Menu-item[data-command='{command}']").click()
+
+
+def select_cell(page, index: int) -> None:
+    """Make cell `index` the active one (a click on its prompt: no button in its outputs is hit)."""
+    notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-InputPrompt").click()
+
+
+def left_tab(page, widget_id: str):
+    """The left sidebar's tab of the widget with this id (click it to show or hide that panel)."""
+    return page.locator(f".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='{widget_id}']")
+
+
+def set_theme_named(page, name: str, timeout_ms: int = 60_000) -> None:
+    """Settings > Theme > <name> (e.g. "JupyterLab Dark High Contrast"), as a person would."""
+    if page.evaluate("document.body.dataset.jpThemeName") == name:
+        return
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
+    page.get_by_role("menuitem", name=name, exact=True).click()
+    page.wait_for_function(f"document.body.dataset.jpThemeName === {json.dumps(name)}", timeout=timeout_ms)
+    page.wait_for_timeout(1000)

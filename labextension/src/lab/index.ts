@@ -113,7 +113,9 @@ const sidebar: JupyterFrontEndPlugin<WorkflowsSidebar> = {
       void settings.load("nbflow:sidebar").then((s) => {
         const apply = (): void => {
           timeFormat = s.get("timeFormat").composite === "absolute" ? "absolute" : "relative";
+          // Saved views (saved.ts) hide their replayed rows by a rule on this attribute (lab.css).
           document.body.dataset.nbflowCollapseReplayed = String(!!s.get("collapseReplayed").composite);
+          view.refreshTimes();
         };
         apply();
         s.changed.connect(apply);

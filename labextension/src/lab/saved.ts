@@ -3,6 +3,8 @@
 // when the live widget is not there (kernel gone, notebook reopened).
 // Framework-free DOM; the renderer in mime.ts decides when it is shown.
 
+import { statusWords } from "../status";
+
 export const MIME_TYPE = "application/vnd.nbflow.view+json";
 export const SUPPORTED_VERSION = 1;
 
@@ -24,6 +26,8 @@ export interface SavedQuestion {
   task: string;
   state: string;
   summary: string;
+  /** Human text (the question string, else compact JSON); views saved before it existed lack it. */
+  text?: string;
   answer: string;
 }
 
@@ -35,6 +39,8 @@ export interface SavedState {
   total: number;
   active_s: number;
   waiting_s: number;
+  /** Epoch seconds the current running/waiting stretch began (null when settled). */
+  since?: number | null;
   error: string;
   error_where: string;
   result_preview: string;
@@ -80,6 +86,24 @@ export function seconds(s: number): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
+/**
+ * The header's facts that are true and worth saying: task counts only when tasks were called
+ * ("3 tasks" once all finished, "2/3 tasks" otherwise), active and waiting time only when there was some.
+ */
+export function headline(st: SavedState): string {
+  const parts: string[] = [];
+  if (st.total > 0) {
+    const n = `${st.total} task${st.total === 1 ? "" : "s"}`;
+    parts.push(st.done === st.total ? n : `${st.done}/${n}`);
+  } else if (st.status === "done" || st.status === "error") {
+    parts.push("no task calls");
+  }
+  if (st.active_s > 0) parts.push(`active ${seconds(st.active_s)}`);
+  if (st.waiting_s > 0) parts.push(`waited ${seconds(st.waiting_s)}`);
+  if (st.status === "interrupted" && st.since) parts.push(`waiting since ${new Date(st.since * 1000).toLocaleString()}`);
+  return parts.join(" · ");
+}
+
 export interface SavedHandles {
   root: HTMLElement;
   reattach: HTMLButtonElement;
@@ -91,15 +115,17 @@ export function renderSaved(view: SavedView): SavedHandles {
   const st = view.state;
   const root = el("section", "nbflow-saved", undefined, {
     "data-status": st.status,
-    "aria-label": `Saved nbflow run of ${view.workflow}, thread ${view.thread_id ?? "none"}: ${st.status}`,
+    "aria-label": `Saved nbflow run of ${view.workflow}, thread ${view.thread_id ?? "none"}: ${statusWords(st.status)}`,
   });
   const head = el("header", "nbflow-saved-head");
   head.append(
     el("span", "nbflow-saved-name", view.workflow),
     el("span", "nbflow-saved-thread", view.thread_id ? `thread ${view.thread_id}` : "no thread"),
-    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, st.status, { "data-testid": "nbflow-saved-status" }),
-    el("span", "nbflow-saved-count", `${st.done}/${st.total} tasks · active ${seconds(st.active_s)}`),
+    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, statusWords(st.status),
+      { "data-testid": "nbflow-saved-status", "data-status": st.status }),
   );
+  const facts = headline(st);
+  if (facts) head.append(el("span", "nbflow-saved-count", facts, { "data-testid": "nbflow-saved-count" }));
   const reattach = el("button", "nbflow-saved-reattach jp-mod-styled", "Reattach", {
     type: "button",
     "data-testid": "nbflow-reattach",
@@ -126,12 +152,21 @@ export function renderSaved(view: SavedView): SavedHandles {
     list.append(li);
   }
   if (view.rows_omitted > 0) list.append(el("li", "nbflow-saved-row", `… ${view.rows_omitted} earlier rows not saved`));
-  root.append(list);
+  const replayed = view.rows.filter((r) => r.replayed).length;
+  if (replayed > 0) {
+    // Shown only while the "collapse replayed rows" setting hides them (lab.css), so nothing vanishes unexplained.
+    list.append(el("li", "nbflow-saved-collapsed", `${replayed} row${replayed === 1 ? "" : "s"} read back from the ` +
+      "checkpoint hidden (Settings › nbflow › Collapse replayed rows)", { "data-testid": "nbflow-saved-collapsed" }));
+  }
+  if (view.rows.length || view.rows_omitted) root.append(list);
 
   const open = st.questions.filter((q) => q.state === "pending");
   if (open.length) {
     const qs = el("ul", "nbflow-saved-questions", undefined, { "aria-label": "Waiting questions" });
-    for (const q of open) qs.append(el("li", "", `Waiting for an answer (${q.task}): ${q.summary}`, { "data-interrupt-id": q.id }));
+    for (const q of open) {
+      const from = q.task && q.task !== view.workflow ? ` (${q.task})` : "";
+      qs.append(el("li", "", `Waiting for an answer${from}: ${q.text ?? q.summary}`, { "data-interrupt-id": q.id }));
+    }
     root.append(qs);
   }
   if (st.error) {

@@ -1,12 +1,16 @@
 // The Workflows sidebar: for the notebook in focus, its threads (name, status,
 // last activity, checkpointer) and every question waiting for an answer,
 // answerable here with the run view's own forms (../forms.ts); Stop for a
-// running thread; a click on a thread opens its timeline in the main area.
+// running thread, Continue for a stopped one; a click on a thread opens its
+// timeline in the main area. Every control is a native button or form field
+// (reachable with Tab) with a name for screen readers.
 
 import { Widget } from "@lumino/widgets";
 import { Drafts, FormHandle, renderForm } from "../forms";
+import { icon } from "../icons";
 import { FormSpec } from "../protocol";
-import { FromKernel, KernelLink, LinkState, SidebarThread } from "./kernel";
+import { STATUS_ICON, statusWords } from "../status";
+import { FromKernel, KernelLink, LinkState, SidebarQuestion, SidebarThread } from "./kernel";
 
 export interface SidebarOptions {
   /** Open the timeline of a thread (the plugin runs the code the kernel sent in the main area). */
@@ -137,8 +141,10 @@ export class WorkflowsSidebar extends Widget {
       if (m.request === "answer" && forms.length) forms.forEach((f) => f.showErrors(m.message, []));
       else this.say(m.message, row?.el);
     }
-    this.lastUpdateMs = performance.now() - t0;
-    this.node.dataset.lastUpdateMs = this.lastUpdateMs.toFixed(2);
+    if (m.kind === "threads" || m.kind === "thread") {  // the list's own updates (not an "ok" reply)
+      this.lastUpdateMs = performance.now() - t0;
+      this.node.dataset.lastUpdateMs = this.lastUpdateMs.toFixed(2);
+    }
   }
 
   private say(text: string, where?: HTMLElement): void {
@@ -184,43 +190,67 @@ export class WorkflowsSidebar extends Widget {
 
   private refreshTime(row: HTMLElement, t: SidebarThread): void {
     const time = row.querySelector(".nbflow-sb-time");
-    if (time) time.textContent = when(t.last_activity, this.options.timeFormat());
+    if (time) setTime(time as HTMLTimeElement, t.last_activity, this.options.timeFormat());
+  }
+
+  /** Redraw every "last activity" (the time format setting changed). */
+  refreshTimes(): void {
+    for (const [k, r] of this.rows) {
+      const t = this.threads.get(k);
+      if (t) this.refreshTime(r.el, t);
+    }
   }
 
   private build(t: SidebarThread): Row {
+    const words = statusWords(t.status);
+    const who = `${t.workflow} thread ${t.thread_id}`;
     const li = el("li", "nbflow-sb-thread", undefined,
-      { "data-key": t.key, "data-status": t.status, "data-workflow": t.workflow, "data-thread-id": t.thread_id });
+      { "data-key": t.key, "data-status": t.status, "data-workflow": t.workflow, "data-thread-id": t.thread_id,
+        "aria-label": `${who}, ${words}` });
     const head = el("div", "nbflow-sb-row");
+    const asks = t.questions.length ? `, ${t.questions.length === 1 ? "asks" : `asks ${t.questions.length} questions, first`}: ${t.questions[0].summary}` : "";
     const open = el("button", "nbflow-sb-open", undefined,
       { type: "button", "data-testid": "nbflow-sb-open", title: "Open this thread's timeline",
-        "aria-label": `${t.workflow} thread ${t.thread_id}, ${t.status}: open its timeline` });
+        "aria-label": `${who}, ${words}${asks}. Open its timeline` });
     open.append(el("span", "nbflow-sb-name", t.workflow), el("span", "nbflow-sb-tid", t.thread_id));
     open.addEventListener("click", () => this.link?.send({ kind: "timeline", workflow: t.workflow, thread_id: t.thread_id }));
-    head.append(open, el("span", `nbflow-sb-status nbflow-sb-status-${t.status}`, t.status));
-    if (t.status === "running") {
-      const stop = el("button", "nbflow-sb-stop jp-mod-styled", "Stop",
-        { type: "button", "data-testid": "nbflow-sb-stop", "aria-label": `Stop ${t.workflow} thread ${t.thread_id}` });
-      stop.addEventListener("click", () => {
-        stop.disabled = true;
-        this.link?.send({ kind: "stop", workflow: t.workflow, thread_id: t.thread_id });
-      });
-      head.append(stop);
-    }
+    // The run view's status pill (same words, icon and colours: ../status.ts, widget.css).
+    const status = el("span", "nbflow-status nbflow-sb-status", undefined, { "data-status": t.status, "data-testid": "nbflow-sb-status" });
+    status.append(icon(STATUS_ICON[t.status] ?? "superseded"), el("span", "nbflow-status-text", words));
+    head.append(open);
     const meta = el("div", "nbflow-sb-meta");
-    meta.append(el("span", "nbflow-sb-time", when(t.last_activity, this.options.timeFormat())),
-      el("span", "nbflow-sb-saver", t.checkpointer, { title: "checkpointer" }));
+    const time = el("time", "nbflow-sb-time");
+    setTime(time, t.last_activity, this.options.timeFormat());
+    meta.append(status, time, el("span", "nbflow-sb-saver", t.checkpointer, { title: "checkpointer" }));
+    const action = (label: string, kind: string, testid: string, aria: string, glyph: string): void => {
+      const b = el("button", `nbflow-sb-action nbflow-sb-${kind} jp-mod-styled`, undefined,
+        { type: "button", "data-testid": testid, "aria-label": aria, title: aria });
+      b.append(icon(glyph), el("span", "", label));
+      b.addEventListener("click", () => {
+        b.disabled = true;
+        if (!this.link?.send({ kind, workflow: t.workflow, thread_id: t.thread_id })) b.disabled = false;
+      });
+      head.append(b);
+    };
+    if (t.status === "running") action("Stop", "stop", "nbflow-sb-stop", `Stop ${who} (Workflow.stop)`, "stopped");
+    if (t.status === "stopped") {
+      action("Continue", "continue", "nbflow-sb-continue",
+        `Continue ${who} from its last finished task (invoke(None, config))`, "play");
+    }
     li.append(head, meta);
     const forms: FormHandle[] = [];
     if (t.questions.length) {
       const drafts = this.drafts.get(t.key) ?? {};
       this.drafts.set(t.key, drafts);
-      const box = el("div", "nbflow-sb-questions");
+      const box = el("div", "nbflow-sb-questions", undefined, { role: "group", "aria-label": `Questions of ${who}` });
       for (const q of t.questions) {
         const send = (m: Record<string, unknown>): boolean => {
           const { kind: _k, v: _v, ...answer } = m;
           return this.link?.send({ kind: "answer", workflow: t.workflow, thread_id: t.thread_id, ...answer }) ?? false;
         };
-        const f = renderForm(q.form as unknown as FormSpec, send, {}, drafts);
+        const f = renderForm(compactForm(q), send, {}, drafts);
+        f.el.setAttribute("aria-label", `Answer ${who}: ${q.summary}`);
+        f.el.dataset.summary = q.summary;
         forms.push(f);
         box.append(f.el);
       }
@@ -232,6 +262,33 @@ export class WorkflowsSidebar extends Widget {
     this.rows.set(t.key, row);
     return row;
   }
+}
+
+/** Show `epoch` in `format`; the other format goes in the tooltip, the exact instant in `datetime`. */
+function setTime(node: HTMLTimeElement, epoch: number | null, format: "relative" | "absolute"): void {
+  node.textContent = when(epoch, format);
+  node.dataset.format = format;
+  if (epoch) {
+    node.dateTime = new Date(epoch * 1000).toISOString();
+    node.title = `last activity: ${format === "absolute" ? when(epoch, "relative") : when(epoch, "absolute")}`;
+  }
+}
+
+/**
+ * The run view's form for a question, headed by its one-line text (the question string, else compact
+ * JSON: the kernel's forms.question_text) instead of "Question from <task>"; the value's display is
+ * left out when it says nothing more than that line.
+ */
+export function compactForm(q: SidebarQuestion): FormSpec {
+  const spec = { ...(q.form as unknown as FormSpec) };
+  if (spec.kind === "inbox") return spec;
+  const d = spec.display;
+  const same = (text: string | undefined): boolean => (text ?? "").trim() === q.summary.trim();
+  if (d && ((d.type === "text" && same(d.text)) || (d.type === "fields" && d.fields?.length === 1 && same(d.fields[0].text)))) {
+    spec.display = { type: "none" };
+  }
+  if (!spec.title) spec.title = q.summary;
+  return spec;
 }
 
 /** What a row shows besides its time (rebuilt only when this changes, so typing in a form survives updates). */

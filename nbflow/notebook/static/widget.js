@@ -558,15 +558,24 @@ function watchConnection(model, onGone) {
   };
 }
 
-// src/run.ts
-var GRAPH_LIMIT = 400, STATUS_WORDS = {
+// src/status.ts
+var STATUS_WORDS = {
   idle: "idle",
   running: "running",
   interrupted: "waiting for input",
   done: "done",
   error: "failed",
   stopped: "stopped"
-}, STATUS_ICON = { running: "running", interrupted: "waiting", done: "ok", error: "error", stopped: "stopped" }, uiState = /* @__PURE__ */ new Map();
+}, STATUS_ICON = {
+  running: "running",
+  interrupted: "waiting",
+  done: "ok",
+  error: "error",
+  stopped: "stopped"
+};
+
+// src/run.ts
+var GRAPH_LIMIT = 400, uiState = /* @__PURE__ */ new Map();
 function renderRun(model, el) {
   let uid = String(model.get("_uid") ?? "");
   uiState.has(uid) || uiState.set(uid, { drafts: {}, focus: null, graph: !1 });
@@ -720,7 +729,7 @@ function details(inv, ui) {
       "div",
       { class: "nbflow-entry", "data-kind": "interrupt", "data-superseded": String(!!a.superseded) },
       h("span", { class: "nbflow-mark" }, icon("question")),
-      h("code", { text: a.value }),
+      h("span", { class: "nbflow-asked", text: a.text ?? a.value, title: a.value }),
       a.answered ? h("span", { text: "  \u21B3 " }) : badge(a.superseded ? "superseded: this branch was left" : "waiting", a.superseded ? "superseded" : ""),
       a.answered ? h("code", { text: a.answer }) : null
     ));
