@@ -3,10 +3,8 @@
 * the layer contract (.importlinter, run by import-linter's ``lint-imports``):
   layers import downward only, siblings not at all;
 * no import cycle anywhere in nbflow (module level, annotation-only imports aside);
-* ruff (rules in pyproject.toml) over the paths in LINTED: all of nbflow/ but the
-  notebook layer, which joins once it is clean;
-* mypy over all of nbflow/; the modules still carrying type errors are listed in
-  pyproject's ``[[tool.mypy.overrides]]`` (debt to pay down, module by module).
+* ruff (rules in pyproject.toml) over the paths in LINTED: all of nbflow/;
+* mypy over all of nbflow/, every error fatal.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LINTED = ["nbflow", "--extend-exclude", "nbflow/notebook"]
+LINTED = ["nbflow"]
 BIN = Path(sys.executable).parent
 
 
@@ -82,6 +80,6 @@ def test_ruff(tmp_path):
 
 
 def test_mypy(tmp_path):
-    # All of nbflow/; modules still carrying type errors are listed in pyproject's mypy overrides.
+    # All of nbflow/, every error fatal (pyproject has no mypy overrides).
     res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), "nbflow"], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr

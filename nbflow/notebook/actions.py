@@ -161,4 +161,5 @@ def answer(live: Live, msg: Mapping) -> tuple[str, Any]:
     return str(iid), decode_answer(intr, msg)
 
 
-__all__ = ["GRAPH_LIMIT", "answer", "attach", "continue_", "graph", "live_for", "pending", "resume", "resume_value", "start", "stop"]
+__all__ = ["GRAPH_LIMIT", "answer", "attach", "continue_", "graph", "live_for", "pending", "resume", "resume_value",
+           "start", "stop"]

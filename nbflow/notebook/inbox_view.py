@@ -7,9 +7,9 @@ the thread. Answered threads stay, collapsed, with their answer and result.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,6 @@ from .session import session
 from .views import inbox_html, inbox_transcript
 from .widget_base import _answer, _Base, _check_workflow
 
-
 log = logging.getLogger("nbflow.notebook")
 
 
@@ -36,7 +35,7 @@ class Inbox(_Base):
     """
 
     _kind = t.Unicode("inbox").tag(sync=True)
-    data = t.List().tag(sync=True)
+    data: Any = t.List().tag(sync=True)
 
     def __init__(self, workflows: list) -> None:
         super().__init__()
@@ -110,9 +109,8 @@ class Inbox(_Base):
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
         """A thread nobody followed stopped somewhere in this kernel: follow it if it now waits."""
         for wf in self.workflows:
-            if wf.name == workflow and wf.checkpointer is saver:
-                if self._track(wf, thread_id):
-                    self._sync()
+            if wf.name == workflow and wf.checkpointer is saver and self._track(wf, thread_id):
+                self._sync()
 
     def _items(self) -> list[dict]:
         items = []
@@ -185,7 +183,7 @@ class Inbox(_Base):
             return
         tid = content.get("thread_id")
         try:
-            live = self._find(tid, content.get("workflow"))
+            live = self._find(str(tid), content.get("workflow"))
         except KeyError as exc:
             self._send_kind("resume_error", id=str(content.get("id", "")), thread_id=str(tid),
                             message=str(exc.args[0]), errors=[])

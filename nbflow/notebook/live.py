@@ -51,7 +51,7 @@ class Live:
         self.key = key
         self.model = ThreadModel(getattr(workflow, "name", "workflow"), thread_id)
         self.lock = threading.Lock()
-        self.subscribers: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self.subscribers: weakref.WeakSet[Any] = weakref.WeakSet()
         self.idle = threading.Event()
         self.idle.set()
         self.was_settled = True
@@ -87,7 +87,7 @@ class Hub:
     def __init__(self, interval: float = FLUSH_INTERVAL) -> None:
         self.interval = interval
         self.lives: dict[tuple, Live] = {}
-        self.watchers: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self.watchers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.RLock()
         self._flush_lock = threading.RLock()
         self._dirty: collections.deque[Live] = collections.deque()
@@ -180,7 +180,7 @@ class Hub:
         tid = item.thread_id
         live = self.lives.get((id(item.saver), tid if type(tid) is str else str(tid)))
         if live is None:
-            if self.watchers and (kind in _SETTLING and not event.ns or kind is tap.ThreadEdited):
+            if self.watchers and ((kind in _SETTLING and not event.ns) or kind is tap.ThreadEdited):
                 self._notices.append((item.saver, str(item.thread_id), item.workflow))
                 self._wake.set()
             return
@@ -251,7 +251,7 @@ class Hub:
             wake.clear()
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the flusher must survive a broken view
+            except Exception:
                 log.exception("nbflow: flushing views failed")
 
     def flush(self) -> None:
@@ -279,7 +279,7 @@ class Hub:
         if live.model.stale:
             try:
                 self.reload(live)
-            except Exception:  # noqa: BLE001 - reported in the log; the view keeps its last state
+            except Exception:
                 log.exception("nbflow: reloading thread %s failed", live.model.thread_id)
                 live.model.stale = False
         if live.model.need_answers and live.model.thread_id is not None:
@@ -327,7 +327,7 @@ class Hub:
 def _call(fn: Callable, *args: Any) -> None:
     try:
         fn(*args)
-    except Exception:  # noqa: BLE001 - one broken view must not stop the others
+    except Exception:
         log.exception("nbflow: a view failed to take an update")
 
 

@@ -33,9 +33,8 @@ default``; ``%nbflow history NAME [--thread ID]``; ``%nbflow graph NAME
 
 from __future__ import annotations
 
-import inspect
-
 import ast
+import inspect
 import io
 import keyword
 import re
@@ -154,7 +153,8 @@ def _needs_async(header: str, body: list[str]) -> bool:
         tree = ast.parse(header + "".join(body))
     except SyntaxError:
         return False
-    todo = list(tree.body[0].body) if tree.body else []
+    first: Any = tree.body[0] if tree.body else None
+    todo = list(first.body) if first is not None else []
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
@@ -192,7 +192,7 @@ def transform_entrypoint_cell(lines: list[str]) -> list[str]:
     return [header, *indented, finish]
 
 
-transform_entrypoint_cell.has_side_effects = True  # keep it out of IPython's check_complete
+transform_entrypoint_cell.has_side_effects = True  # type: ignore[attr-defined]  # out of IPython's check_complete
 
 
 # ---------------------------------------------------------------------------- display helpers
@@ -214,12 +214,19 @@ class Mermaid:
 class NbflowMagics(Magics):
     """``%%entrypoint`` / ``%entrypoint`` and ``%nbflow`` (see the module docstring)."""
 
+    @property
+    def ip(self) -> Any:
+        """The IPython shell these magics were registered with (always set once loaded)."""
+        if self.shell is None:  # pragma: no cover - IPython registers magics with a shell
+            raise UsageError("nbflow's magics need an IPython shell: %load_ext nbflow")
+        return self.shell
+
     @line_cell_magic
     def entrypoint(self, line: str, cell: str | None = None) -> Any:
         if cell is not None:  # called as run_cell_magic(...), without the input transformer
             lines = transform_entrypoint_cell([f"{CELL_MAGIC} {line}\n", *cell.splitlines(keepends=True)])
-            code = self.shell.transform_cell("".join(lines[:-1]))
-            exec(compile(code, self.shell.compile.cache(code), "exec"), self.shell.user_ns)  # noqa: S102
+            code = self.ip.transform_cell("".join(lines[:-1]))
+            exec(compile(code, self.ip.compile.cache(code), "exec"), self.ip.user_ns)
         return self._define(parse_options(line, "%entrypoint"))
 
     def _saver(self, text: str) -> BaseCheckpointSaver:
@@ -232,7 +239,7 @@ class NbflowMagics(Magics):
             except SpecError as e:
                 raise UsageError(f"--checkpointer: {e}") from None
         try:
-            saver = self.shell.ev(text)
+            saver = self.ip.ev(text)
         except Exception as e:  # noqa: BLE001 - reported as a usage error
             raise UsageError(f"--checkpointer {text!r}: {type(e).__name__}: {e}") from None
         if not isinstance(saver, BaseCheckpointSaver):
@@ -244,7 +251,7 @@ class NbflowMagics(Magics):
         from .widgets import show
 
         sess = session()
-        ns = self.shell.user_ns
+        ns = self.ip.user_ns
         obj = ns.get(opts.name)
         saver = self._saver(opts.checkpointer) if opts.checkpointer else None
         if isinstance(obj, Workflow):
@@ -265,7 +272,7 @@ class NbflowMagics(Magics):
         sess.register(wf)
         print(_defined_line(wf, sess))
         if opts.run is not None:
-            value = self.shell.ev(opts.run)
+            value = self.ip.ev(opts.run)
             config = {"configurable": {"thread_id": opts.thread}} if opts.thread else None
             view = show(wf, value, config)
             if opts.wait:
@@ -273,14 +280,14 @@ class NbflowMagics(Magics):
             return view
         if opts.thread:
             sess.last_thread[wf.name] = opts.thread
-            if wf.checkpointer.get_checkpoint(opts.thread, "") is not None:
+            if wf.checkpointer is not None and wf.checkpointer.get_checkpoint(opts.thread, "") is not None:
                 return show(wf, config={"configurable": {"thread_id": opts.thread}})
         return None
 
     # ------------------------------------------------------------------ %nbflow
     def _workflow(self, name: str) -> Workflow:
         wf = session().workflows.get(name)
-        obj = self.shell.user_ns.get(name)
+        obj = self.ip.user_ns.get(name)
         if isinstance(obj, Workflow):
             wf = obj
         if wf is None:

@@ -14,7 +14,8 @@ Kernel → front end
     ``resume_error``  an answer was refused: ``{id, message, errors: [{field, message}]}``
     ``action_error``  a timeline/inbox action failed: ``{message}``
     ``comparison``    timeline: two invocations side by side: ``{left, right, rows: [CompareRow]}``
-    ``state``         timeline: the state saved at an invocation's checkpoint: ``{index, thread_id, pretty, json, note}``
+    ``state``         timeline: the state saved at an invocation's checkpoint:
+                      ``{index, thread_id, pretty, json, note}``
     ``graph``         run view: the Mermaid text of what the thread's current invocation ran: ``{mermaid, note}``
 
 Front end → kernel
@@ -415,7 +416,7 @@ def _ts_type(s: dict) -> str:
         inner = _ts_type(s["items"])
         return f"({inner})[]" if "|" in inner else f"{inner}[]"
     return {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
-            "null": "null"}.get(kind, "unknown")
+            "null": "null"}.get(str(kind), "unknown")
 
 
 def typescript(schema: dict | None = None) -> str:

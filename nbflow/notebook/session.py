@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def parse_spec(text: str, cwd: str | os.PathLike | None = None) -> Spec:
 class Session:
     """The notebook's nbflow state (see the module docstring)."""
 
-    def __init__(self, cwd: str | os.PathLike | None = None, env: dict | None = None) -> None:
+    def __init__(self, cwd: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
         self.lock = threading.RLock()
         self.cwd = Path(cwd or os.getcwd())
@@ -110,7 +111,7 @@ class Session:
                 elif spec.kind == "postgres":
                     from ..checkpoint.postgres import PostgresSaver
 
-                    saver = PostgresSaver.open(spec.uri)
+                    saver = PostgresSaver.open(spec.uri or "")
                     saver.setup()
                 else:
                     assert spec.path is not None

@@ -18,9 +18,9 @@ Changes are recorded as the set of row keys touched plus a state flag, until
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
-import linecache
 import traceback as tb
 from typing import Any
 
@@ -73,7 +73,7 @@ def _strip_internal(te: tb.TracebackException) -> None:
             continue
         seen.add(id(t))
         t.stack = tb.StackSummary.from_list([_cached(f) for f in t.stack if not _is_internal(f.filename)])
-        todo += [t.__cause__, t.__context__]
+        todo += [t.__cause__, t.__context__]  # type: ignore[list-item]  # None is skipped above
 
 
 def _cell_name(filename: str) -> str | None:
@@ -99,7 +99,7 @@ def _cached(f: tb.FrameSummary) -> tb.FrameSummary:
     a module's file is read), none for libraries, and no column positions (no compiling to draw carets).
     A cell's frame is renamed as IPython names it (``Cell In[7]``)."""
     own = f.lineno is not None and not _is_library(f.filename)
-    line = linecache.getline(f.filename, f.lineno) if own else ""
+    line = linecache.getline(f.filename, f.lineno or 0) if own else ""
     name = _cell_name(f.filename) if own else None
     return tb.FrameSummary(name or f.filename, f.lineno, f.name, lookup_line=False, line=line)
 
@@ -285,7 +285,7 @@ class ThreadModel:
         self.state_dirty = True
 
     def apply(self, event: Any) -> None:
-        handler = _HANDLERS.get(type(event))
+        handler: Any = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
 
@@ -523,4 +523,5 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
 
 
-__all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order", "run_state"]
+__all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order",
+           "run_state"]

@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from ..serde import summarize
-from .forms import form_specs, jsonable, pretty, question_text
+from .forms import jsonable, pretty, question_text
 
 PREVIEW = 80          # characters of a task result / custom event in the log
 RESULT_PREVIEW = 2000  # characters of the final value
@@ -203,7 +203,8 @@ def _branch_of(n: int, inv: Any, invocations: list) -> int | None:
     """The earlier invocation this one branched from (a fork, or a re-run from an older checkpoint)."""
     target = None
     if isinstance(inv.forked_from, dict):
-        target = inv.forked_from.get("checkpoint_id") or (inv.forked_from.get("configurable") or {}).get("checkpoint_id")
+        origin = inv.forked_from
+        target = origin.get("checkpoint_id") or (origin.get("configurable") or {}).get("checkpoint_id")
     if target is None and n > 0 and inv.parent_id is not None:
         prev = invocations[n - 1]
         if inv.parent_id != (prev.result_checkpoint_id or prev.checkpoint_id):  # not where the thread was
@@ -268,7 +269,7 @@ def compare_invocations(a: dict, b: dict) -> list[dict]:
 
     for path in sorted(set(left) | set(right), key=key):
         lt, rt = left.get(path), right.get(path)
-        name = (lt or rt)["name"]
+        name = (lt or rt or {}).get("name", "?")
         rows.append({"what": f"{name} (call {path})", "left": _task_out(lt), "right": _task_out(rt)})
     qa = [(q["value"], q["answer"] if q["answered"] else "—") for q in a["asked"]]
     qb = [(q["value"], q["answer"] if q["answered"] else "—") for q in b["asked"]]

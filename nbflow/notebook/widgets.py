@@ -410,22 +410,22 @@ class Timeline(ipywidgets.VBox):
         kind = content.get("kind")
         try:
             if kind == "replay":
-                self.replay(content.get("index"))
+                self.replay(_int(content, "index"))
             elif kind == "fork":
                 extra = {"value": content["value"]} if "value" in content else {}
-                self.fork(content.get("invocation"), content.get("task"), same_thread=bool(content.get("same_thread")),
-                          **extra)
+                self.fork(_int(content, "invocation"), _int(content, "task"),
+                          same_thread=bool(content.get("same_thread")), **extra)
             elif kind == "refresh":
                 self.refresh()
             elif kind == "compare":
-                left, right, other = content.get("left"), content.get("right"), content.get("right_thread")
+                left, right, other = _int(content, "left"), _int(content, "right"), content.get("right_thread")
                 rows = self.compare(left, right, other)
                 right_label = f"#{right}" if not other else \
                     f"thread {other} #{right if right != -1 else len(self._other(str(other))['invocations']) - 1}"
                 self.core._send_kind("comparison", left=left, right=right, left_label=f"#{left}",
                                      right_label=right_label, rows=rows)
             elif kind == "state_request":
-                index = content.get("index")
+                index = _int(content, "index")
                 pretty_text, json_text = self.state_at(index)
                 self.core._send_kind("state", index=index, thread_id=self.thread_id, pretty=pretty_text,
                                      json=json_text, note="")
@@ -451,5 +451,13 @@ def timeline(workflow: Any, config: Mapping) -> Timeline:
     """The timeline of thread ``config`` of ``workflow`` (see :class:`Timeline`)."""
     return Timeline(workflow, config)
 
+
+
+def _int(content: Mapping, key: str) -> int:
+    """An integer field of a front-end message, or a clear error (shown in the view) naming it."""
+    value = content.get(key)
+    if type(value) is not int:
+        raise ValueError(f"the view sent {key}={value!r}; expected an integer (reload the view)")
+    return value
 
 __all__ = ["ATTACH", "STATIC", "Inbox", "RunView", "Timeline", "TimelineView", "inbox", "show", "timeline"]
