@@ -227,3 +227,41 @@ def test_sqlite_group_commit_shares_one_transaction_and_its_failure(tmp_path):
     saver.put_write(wr(cp, "after"))  # the saver keeps working
     assert len(saver.list_writes("G")) == 4
     saver.close()
+
+
+def test_group_commit_under_many_threads_commits_every_row_once_in_few_transactions(tmp_path):
+    """200 writers at once: each returns only when its row is in the file, no row twice, and
+    the rows share far fewer transactions than there are writers."""
+    import threading as _t
+
+    saver = SqliteSaver(tmp_path / "many.sqlite")
+    cp = ckpt("M")
+    saver.put_checkpoint(cp)
+    commits: list[int] = []
+    real = saver._insert_rows
+
+    def slow_counting(rows):
+        commits.append(len(rows))
+        _t.Event().wait(0.002)  # a commit that takes a while, like a disk flush
+        return real(rows)
+
+    saver._insert_rows = slow_counting
+    seen_after_return: list[bool] = []
+    start = _t.Barrier(200)
+
+    def writer(i: int) -> None:
+        start.wait()
+        saver.put_write(wr(cp, f"task-{i}"))
+        mine = [w for w in SqliteSaver(tmp_path / "many.sqlite").list_writes("M") if w.task_id == f"task-{i}"]
+        seen_after_return.append(len(mine) == 1)
+
+    threads = [_t.Thread(target=writer, args=(i,)) for i in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen_after_return == [True] * 200  # committed (and visible to another connection) on return
+    ids = [w.task_id for w in saver.list_writes("M")]
+    assert sorted(ids) == sorted(f"task-{i}" for i in range(200))  # every row once
+    assert sum(commits) == 200 and len(commits) < 100, commits
+    saver.close()
