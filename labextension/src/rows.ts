@@ -100,6 +100,11 @@ export class RowList {
     return this.rows.length > WINDOW_FROM;
   }
 
+  /** Every row, in call order (what a new view of the same thread starts from). */
+  all(): Row[] {
+    return this.rows.slice();
+  }
+
   /** Replace every row (a snapshot; `rows` in call order). */
   reset(rows: Row[]): void {
     this.rows = rows.slice();

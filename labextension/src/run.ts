@@ -4,7 +4,7 @@
 // same state: the kernel sends `snapshot` (everything) and `batch` (changed rows + state) messages.
 
 import { AnyModel } from "./model";
-import { BatchMsg, ResumeErrorMsg, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
+import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
 import { RowList } from "./rows";
 import { graphPanel } from "./graph";
 
@@ -17,8 +17,12 @@ import { questionList } from "./questions";
 import { watchConnection } from "./conn";
 import { STATUS_ICON, STATUS_WORDS } from "./status";
 
-/** UI state that outlives one rendering of a view (a re-render after update_display keeps drafts). */
-const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean }>();
+/** What a view last showed, for the next view of the same widget to start from. */
+type Shown = { state: RunState; rows: Row[]; seq: number };
+/** UI state that outlives one rendering of a view: a re-render after update_display keeps drafts, and
+ * starts from what the previous rendering showed instead of an empty view while the kernel answers. */
+const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean;
+  shown?: () => Shown | null }>();
 
 export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const uid = String(model.get("_uid") ?? "");
@@ -218,6 +222,14 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   const timer = window.setInterval(() => {
     if (state && (state.status === "running" || state.status === "interrupted")) tick();
   }, 500);
+  // Start from what the previous rendering of this widget showed (no blank view while the kernel
+  // answers), then take the kernel's snapshot as usual; batches wait for that snapshot.
+  const prior = ui.shown?.() ?? null;
+  if (prior) {
+    onSnapshot({ kind: "snapshot", v: 1, seq: prior.seq, state: prior.state, rows: prior.rows });
+    awaiting = true;
+  }
+  ui.shown = () => (state ? { state, rows: rowList.all(), seq } : null);
   const first = conn.send(msg("snapshot_request"));
   const noReply = window.setTimeout(() => {
     if (awaiting && first && !conn.gone()) {

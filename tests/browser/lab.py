@@ -69,6 +69,8 @@ class LabServer:
     # starts from instead of this process's; by default this interpreter's ``python -m jupyterlab``.
     command: list[str] | None = None
     base_env: dict[str, str] | None = None
+    # Lab extensions switched off for this server (its page_config), e.g. ("nbflow",).
+    disabled_extensions: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -102,6 +104,9 @@ class LabServer:
         })
         _write_json(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
                     {"fetchNews": "false", "checkForUpdates": False})
+        if self.disabled_extensions:  # as `jupyter labextension disable NAME` would record it
+            _write_json(cfg / "labconfig" / "page_config.json",
+                        {"disabledExtensions": {name: True for name in self.disabled_extensions}})
         env = dict(os.environ if self.base_env is None else self.base_env)
         for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN", "JPY_SESSION_NAME"):
             env.pop(var, None)

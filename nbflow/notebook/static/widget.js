@@ -79,6 +79,10 @@ var RowList = class {
   windowed() {
     return this.rows.length > WINDOW_FROM;
   }
+  /** Every row, in call order (what a new view of the same thread starts from). */
+  all() {
+    return this.rows.slice();
+  }
   /** Replace every row (a snapshot; `rows` in call order). */
   reset(rows) {
     this.rows = rows.slice(), this.index = new Map(rows.map((r, i) => [r.key, i])), this.draw(!0);
@@ -658,7 +662,9 @@ function renderRun(model, el) {
   root.addEventListener("focusin", onFocus), model.on("msg:custom", onCustom);
   let timer = window.setInterval(() => {
     state && (state.status === "running" || state.status === "interrupted") && tick();
-  }, 500), first = conn.send(msg("snapshot_request")), noReply = window.setTimeout(() => {
+  }, 500), prior = ui.shown?.() ?? null;
+  prior && (onSnapshot({ kind: "snapshot", v: 1, seq: prior.seq, state: prior.state, rows: prior.rows }), awaiting = !0), ui.shown = () => state ? { state, rows: rowList.all(), seq } : null;
+  let first = conn.send(msg("snapshot_request")), noReply = window.setTimeout(() => {
     awaiting && first && !conn.gone() && (banner.hidden = !1, banner.textContent = "Waiting for the kernel\u2026 (if it was restarted, re-run the cell to reattach)");
   }, 8e3);
   if (ui.focus) {
