@@ -110,6 +110,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   let state: RunState | null = null;
   let seq = -1;
   let awaiting = true;
+  let primed: string | null = null;  // what this view showed from the previous rendering, until the kernel's snapshot
   let sinceAt = 0;
 
   const tick = () => {
@@ -162,6 +163,16 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   };
 
   const onSnapshot = (m: SnapshotMsg) => {
+    if (primed !== null) {  // the first snapshot after starting from the previous rendering's content
+      const same = JSON.stringify([m.state, m.rows]) === primed;
+      primed = null;
+      if (same) {  // nothing changed: keep the elements (a test or a user may be holding one)
+        seq = m.seq;
+        awaiting = false;
+        if (!conn.gone()) banner.hidden = true;
+        return;
+      }
+    }
     const t0 = performance.now();
     // The kernel sends a snapshot's rows in call order; only the rows in view are drawn.
     rowList.reset(m.rows);
@@ -228,6 +239,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   if (prior) {
     onSnapshot({ kind: "snapshot", v: 1, seq: prior.seq, state: prior.state, rows: prior.rows });
     awaiting = true;
+    primed = JSON.stringify([prior.state, prior.rows]);
   }
   ui.shown = () => (state ? { state, rows: rowList.all(), seq } : null);
   const first = conn.send(msg("snapshot_request"));

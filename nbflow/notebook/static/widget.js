@@ -625,7 +625,7 @@ function renderRun(model, el) {
   stopBtn.addEventListener("click", () => act("stop", stopBtn)), continueBtn.addEventListener("click", () => act("continue", continueBtn));
   let questions = questionList((m) => conn.send(m), {}, ui.drafts);
   root.insertBefore(questions.el, errorBox), root.append(resultBox);
-  let state = null, seq = -1, awaiting = !0, sinceAt = 0, tick = () => {
+  let state = null, seq = -1, awaiting = !0, primed = null, sinceAt = 0, tick = () => {
     if (!state) return;
     let extra = state.since !== null && state.since !== void 0 ? Math.max(0, Date.now() / 1e3 - state.since) : 0, active = state.active_s + (state.status === "running" ? extra : 0), waiting = state.waiting_s + (state.status === "interrupted" ? extra : 0), parts = [];
     (active > 0 || state.status === "running") && parts.push(`active ${duration(active)}`), (waiting > 0 || state.status === "interrupted") && parts.push(`waiting ${duration(waiting)}`), times.textContent = parts.join(" \xB7 ");
@@ -634,6 +634,13 @@ function renderRun(model, el) {
     let gone = conn.gone();
     stopBtn.hidden = !(s.status === "running" && s.thread_id), stopBtn.disabled = gone || s.last_event === "stopping\u2026", stoppedBox.hidden = s.status !== "stopped", continueBtn.disabled = gone, tick();
   }, onSnapshot = (m) => {
+    if (primed !== null) {
+      let same = JSON.stringify([m.state, m.rows]) === primed;
+      if (primed = null, same) {
+        seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0);
+        return;
+      }
+    }
     let t0 = performance.now();
     rowList.reset(m.rows), applyState(m.state), seq = m.seq, awaiting = !1, conn.gone() || (banner.hidden = !0), root.dataset.updateMs = (performance.now() - t0).toFixed(2), root.dataset.snapshotMs = root.dataset.updateMs, root.isConnected && (rowsBox.scrollHeight, root.dataset.snapshotLayoutMs = (performance.now() - t0).toFixed(2)), root.dataset.snapshotRows = String(m.rows.length), root.dataset.updateMaxMs = Math.max(Number(root.dataset.updateMs), Number(root.dataset.updateMaxMs ?? 0)).toFixed(2), root.dataset.updateRows = String(Math.max(m.rows.length, Number(root.dataset.updateRows ?? 0)));
   }, onBatch = (m) => {
@@ -663,7 +670,7 @@ function renderRun(model, el) {
   let timer = window.setInterval(() => {
     state && (state.status === "running" || state.status === "interrupted") && tick();
   }, 500), prior = ui.shown?.() ?? null;
-  prior && (onSnapshot({ kind: "snapshot", v: 1, seq: prior.seq, state: prior.state, rows: prior.rows }), awaiting = !0), ui.shown = () => state ? { state, rows: rowList.all(), seq } : null;
+  prior && (onSnapshot({ kind: "snapshot", v: 1, seq: prior.seq, state: prior.state, rows: prior.rows }), awaiting = !0, primed = JSON.stringify([prior.state, prior.rows])), ui.shown = () => state ? { state, rows: rowList.all(), seq } : null;
   let first = conn.send(msg("snapshot_request")), noReply = window.setTimeout(() => {
     awaiting && first && !conn.gone() && (banner.hidden = !1, banner.textContent = "Waiting for the kernel\u2026 (if it was restarted, re-run the cell to reattach)");
   }, 8e3);
