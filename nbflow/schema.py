@@ -100,6 +100,12 @@ def check_refs(schema: Any) -> None:
                             f"the JSON schema has {key} {_show(value)} at {at or '/'}: only in-document "
                             "references ('#/$defs/...') are allowed, because resolving any other one would "
                             "fetch a URL or open a file. Inline the referenced schema under $defs")
+                elif key == "pattern" and type(value) is str:
+                    _check_pattern(value, at)
+                elif key == "patternProperties" and type(value) is dict:
+                    for name in value:
+                        if type(name) is str:
+                            _check_pattern(name, f"{at}/{name}")
                 elif key == "$id" and type(value) is str and not value.startswith("#"):
                     raise UnsafeSchemaError(
                         f"the JSON schema sets $id {value!r} at {at or '/'}: a base URI would make "
@@ -107,6 +113,139 @@ def check_refs(schema: Any) -> None:
                 todo.append((value, at))
         elif type(node) is list:
             todo.extend((v, f"{where}/{i}") for i, v in enumerate(node))
+
+
+MAX_PATTERN = 1000  # characters of a schema's regular expression
+
+
+def _check_pattern(pattern: str, at: str) -> None:
+    """Refuse a schema regex that could take exponential time to match an answer (and hang the kernel).
+
+    Python's ``re`` backtracks: a variable repetition inside another unbounded one, as in
+    ``(a+)+$`` or ``(\\w*\\s?)*$``, takes time exponential in the answer's length on a near
+    miss. Such patterns, and very long ones, are refused wherever a schema is taken: at
+    ``interrupt()`` time and when a stored schema is read back.
+    """
+    if len(pattern) > MAX_PATTERN:
+        raise UnsafeSchemaError(f"the JSON schema's pattern at {at} is {len(pattern)} characters long (the limit "
+                                f"is {MAX_PATTERN}); use a shorter regular expression")
+    try:
+        import importlib
+
+        _parser: Any = importlib.import_module("re._parser")  # the stdlib's own regex parser (never backtracks)
+        tree = _parser.parse(pattern)
+    except Exception as exc:  # noqa: BLE001 - re.error, or an interpreter without re._parser
+        raise UnsafeSchemaError(f"the JSON schema's pattern {_show(pattern)} at {at} is not a valid regular "
+                                f"expression: {inert.describe_exception(exc)}") from None
+    if _nested_repeat(tree.data if hasattr(tree, "data") else tree, _parser):
+        raise UnsafeSchemaError(
+            f"the JSON schema's pattern {_show(pattern)} at {at} repeats a variable-length part inside an "
+            "unbounded repetition (like (a+)+): matching it can take exponential time and hang the kernel. "
+            "Rewrite it without nested repetition, e.g. (a+)+ as a+")
+
+
+def _nested_repeat(tree: Any, p: Any) -> bool:
+    """True when an unbounded repetition holds a variable-length one and nothing in it marks where
+    one round ends: no required character that the inner repetitions cannot match (``(a+)+`` and
+    ``(\\w*\\s?)*`` are refused; ``(,[a-z]+)*`` and ``([\\w-]+\\.)+`` are fine). No recursion."""
+    repeats = (p.MAX_REPEAT, p.MIN_REPEAT, getattr(p, "POSSESSIVE_REPEAT", p.MAX_REPEAT))
+    todo: list[Any] = [tree]
+    while todo:
+        for op, av in todo.pop():
+            if op in repeats:
+                _lo, hi, body = av
+                if hi == p.MAXREPEAT or hi > 64:
+                    atoms = _variable_atoms(body, p, repeats)
+                    if atoms and not any(_separates(item, atoms, p) for item in _required_items(body, p)):
+                        return True
+                todo.append(body)
+            else:
+                todo.extend(_children(op, av, p))
+    return False
+
+
+def _children(op: Any, av: Any, p: Any) -> list[Any]:
+    """The item lists directly inside a parsed regex item (groups, branches, lookarounds)."""
+    if op is p.SUBPATTERN:
+        return [av[-1]]
+    if op is p.BRANCH:
+        return list(av[1])
+    if op in (p.ASSERT, p.ASSERT_NOT):
+        return [av[1]]
+    if op is getattr(p, "ATOMIC_GROUP", None):
+        return [av]
+    if op is p.GROUPREF_EXISTS:
+        return [b for b in av[1:] if b is not None]
+    return []
+
+
+def _variable_atoms(body: Any, p: Any, repeats: tuple) -> list[tuple[Any, Any]]:
+    """The single-character items repeated a variable number of times somewhere in ``body``."""
+    atoms: list[tuple[Any, Any]] = []
+    todo: list[tuple[Any, bool]] = [(body, False)]
+    while todo:
+        items, variable = todo.pop()
+        for op, av in items:
+            if op in repeats:
+                todo.append((av[2], variable or av[0] != av[1]))
+            elif op in (p.LITERAL, p.NOT_LITERAL, p.ANY, p.IN):
+                if variable:
+                    atoms.append((op, av))
+            else:
+                todo.extend((child, variable) for child in _children(op, av, p))
+    return atoms
+
+
+def _required_items(body: Any, p: Any) -> list[tuple[Any, Any]]:
+    """The single-character items every round of ``body`` must match (outside optional
+    repetitions and branches)."""
+    out: list[tuple[Any, Any]] = []
+    todo = [body]
+    while todo:
+        for op, av in todo.pop():
+            if op in (p.LITERAL, p.NOT_LITERAL, p.IN):
+                out.append((op, av))
+            elif op is p.SUBPATTERN:
+                todo.append(av[-1])
+            elif op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] >= 1:
+                todo.append(av[2])
+    return out
+
+
+# The characters two regex items are compared on: ASCII, Latin-1 and a few other letters, digits and spaces.
+_SAMPLE = [chr(c) for c in range(0x250)] + list("\u0663\u0966\u2003\u3000\u4e00\u03b1\u0416")
+
+
+def _separates(item: tuple[Any, Any], atoms: list[tuple[Any, Any]], p: Any) -> bool:
+    """True when no character ``item`` accepts is also accepted by one of ``atoms``."""
+    return not any(_may_match(ch, item, p) and any(_may_match(ch, a, p) for a in atoms) for ch in _SAMPLE)
+
+
+def _may_match(ch: str, atom: tuple[Any, Any], p: Any) -> bool:
+    op, av = atom
+    if op is p.LITERAL:
+        return ord(ch) == av
+    if op is p.NOT_LITERAL:
+        return ord(ch) != av
+    if op is p.ANY:
+        return ch != "\n"
+    hit, negate = False, False
+    for o, a in av:  # an IN set
+        if o is p.NEGATE:
+            negate = True
+        elif o is p.LITERAL:
+            hit = hit or ord(ch) == a
+        elif o is p.RANGE:
+            hit = hit or a[0] <= ord(ch) <= a[1]
+        elif o is p.CATEGORY:  # \\d \\s \\w and their negations; any other category may match
+            name = str(a)
+            found = ("DIGIT" in name and ch.isdigit()) or ("SPACE" in name and ch.isspace()) or \
+                ("WORD" in name and (ch.isalnum() or ch == "_"))
+            known = "DIGIT" in name or "SPACE" in name or "WORD" in name
+            hit = hit or not known or found != ("NOT" in name)
+        else:
+            hit = True
+    return hit != negate
 
 
 def _show(value: Any) -> str:

@@ -543,3 +543,11 @@ def test_a_stop_folds_into_the_thread_model_in_either_order():
     m.apply(ev.TaskStart((), "a1", "slow", "0", (1,), 0, 10.0))
     m.apply(ev.TaskEnd((), "a1", "slow", "0", None, RunStopped("stopped"), (), False, False, 10.0, 11.0, 0))
     assert m.rows["|0"]["state"] == "stopped" and m.status == "running"
+
+
+def test_a_form_never_hands_the_browser_a_pattern_that_could_hang_it():
+    from nbflow.notebook.forms import field_spec
+
+    safe = field_spec("zip", {"type": "string", "pattern": r"^\d{5}$"}, True, {})
+    slow = field_spec("name", {"type": "string", "pattern": r"^(\w+\s?)+$"}, True, {})
+    assert safe["pattern"] == r"^\d{5}$" and "pattern" not in slow

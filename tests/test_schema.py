@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from nbflow.errors import ConfigError, NbflowError, ResumeError, ResumeValidationError
 from nbflow.schema import (
     SchemaTypeError,
+    UnsafeSchemaError,
     is_model_class,
     json_schema_of,
     resolve_schema_ref,
@@ -310,3 +311,62 @@ def test_to_plain_is_json_mode():
     plain = to_plain(When(at=datetime.date(2024, 5, 1)))
     assert plain == {"at": "2024-05-01"}
     json.dumps(plain)
+
+
+# ---------------------------------------------------------------- regexes that could hang the kernel
+SLOW_PATTERNS = [r"^(a+)+$", r"^(\w*\s?)*$", r"(a|b+)*c", r"(a+a)+$", r"^(\w+\s?)+$", r"(x+x+)+y", r"^(.*,)*$"]
+SAFE_PATTERNS = [r"^\d{3}-\d{4}$", r"(\d{3}-)+", r"^[a-z]+(,[a-z]+)*$", r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$",
+                 r"^([^,]+,)*[^,]+$", r"^([01]?\d|2[0-3]):[0-5]\d$", r"^[A-Z][a-z]+( [A-Z][a-z]+)*$",
+                 r"^(\w+\s)+$", r"(\S+\s)+", r"((a|b)c?)+", r"(a{1,3}){2}"]
+
+
+@pytest.mark.parametrize("pattern", SLOW_PATTERNS)
+def test_a_pattern_with_nested_repetition_is_refused_where_the_schema_is_taken(pattern):
+    with pytest.raises(UnsafeSchemaError, match="exponential time"):
+        json_schema_of({"type": "string", "pattern": pattern})
+    with pytest.raises(UnsafeSchemaError, match="exponential time"):  # also as a patternProperties key
+        json_schema_of({"type": "object", "patternProperties": {pattern: {"type": "integer"}}})
+
+
+@pytest.mark.parametrize("pattern", SAFE_PATTERNS)
+def test_common_patterns_are_taken(pattern):
+    assert json_schema_of({"type": "string", "pattern": pattern})["pattern"] == pattern
+
+
+def test_a_stored_schema_with_a_slow_pattern_is_refused_not_matched():
+    """A schema read back from storage is checked again before an answer is validated: matching
+    '^(a+)+$' against 40 a's and a '!' would take hours; the check answers at once."""
+    import threading
+
+    schema = {"type": "string", "pattern": r"^(a+)+$"}
+    box: dict = {}
+
+    def validate() -> None:
+        try:
+            validate_value(schema, "a" * 40 + "!")
+        except ConfigError as exc:
+            box["error"] = exc
+
+    t = threading.Thread(target=validate, daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "the pattern was matched against the answer"
+    assert isinstance(box.get("error"), UnsafeSchemaError) and "(a+)+" in str(box["error"])
+
+
+def test_interrupt_with_a_slow_pattern_fails_at_once_naming_it():
+    from nbflow import InMemorySaver, entrypoint, interrupt
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def ask(_):
+        return interrupt("name?", response_schema={"type": "string", "pattern": r"^(\w+\s?)+$"})
+
+    with pytest.raises(UnsafeSchemaError, match=r"pattern '\^\(\\\\w\+\\\\s\?\)\+\$' at /pattern"):
+        ask.invoke(0, {"configurable": {"thread_id": "t"}})
+
+
+def test_a_pattern_that_is_not_a_regex_or_too_long_is_refused():
+    with pytest.raises(UnsafeSchemaError, match="not a valid regular expression"):
+        json_schema_of({"type": "string", "pattern": "(unclosed"})
+    with pytest.raises(UnsafeSchemaError, match="characters long"):
+        json_schema_of({"type": "string", "pattern": "a" * 2000})

@@ -32,6 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..schema import UnsafeSchemaError, check_refs
 from ..serde import summarize
 
 LONG_TEXT = 20_000  # characters of a string shown in full before cutting
@@ -195,7 +196,18 @@ def field_spec(name: str, prop: Mapping, required: bool, root: Mapping) -> dict:
     for c in _CONSTRAINTS:
         if c in prop and isinstance(prop[c], (int, float, str)) and not isinstance(prop[c], bool):
             spec[c] = prop[c]
+    if "pattern" in spec and not _safe_pattern(spec["pattern"]):
+        del spec["pattern"]  # the browser would backtrack on it too; the kernel refuses the schema
     return spec
+
+
+def _safe_pattern(pattern: Any) -> bool:
+    """True for a regex the browser may test answers against (see :func:`nbflow.schema.check_refs`)."""
+    try:
+        check_refs({"pattern": pattern})
+    except UnsafeSchemaError:
+        return False
+    return True
 
 
 def schema_fields(schema: Mapping) -> tuple[list[dict], bool]:
