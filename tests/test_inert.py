@@ -324,6 +324,8 @@ def _hostile_cases(url: str) -> list[tuple[str, str, object]]:
         ("ref-not-a-string", {"$ref": CANARY}),
         ("const-canary", {"const": CANARY}),
         ("enum-canary", {"enum": [{"__nb__": "set", "v": [1]}, CANARY]}),
+        ("pattern-backtracking", {"type": "string", "pattern": r"^(\w+\s?)+$"}),
+        ("pattern-properties-backtracking", {"type": "object", "patternProperties": {"^(a|a+)+$": {}}}),
     ):
         cases.append((f"json_schema-{name}", "interrupt-field:json_schema", schema))
     for name, payload in (("interrupt-not-a-list", {"id": 1}), ("interrupt-entry-int", [5]),
