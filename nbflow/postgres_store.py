@@ -36,17 +36,15 @@ from .store import (
     Namespace,
     SearchItem,
     StoreTypeError,
-    StoreValueError,
     _async_twin,
-    _check_count,
-    _check_filter,
     _check_key,
+    _check_list_namespaces,
     _check_namespace,
-    _check_path,
     _check_put,
+    _check_search,
     _matches,
-    _matches_path,
-    lexical_score,
+    _rank,
+    _select_namespaces,
 )
 
 __all__ = ["PostgresStore"]
@@ -191,12 +189,7 @@ class PostgresStore:
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
         """Items under ``namespace_prefix`` (``()`` = all) matching ``filter``, ranked."""
-        _check_path(namespace_prefix, "namespace_prefix")
-        conditions = _check_filter(filter)
-        _check_count(limit, "limit")
-        _check_count(offset, "offset")
-        if query is not None and not isinstance(query, str):
-            raise StoreTypeError(f"query must be a str or None, got {query!r}")
+        conditions = _check_search(namespace_prefix, filter, limit, offset, query)
         now = self._clock()
         where, args = self._under(namespace_prefix)
 
@@ -205,12 +198,7 @@ class PostgresStore:
                                 (*args, now)).fetchall()
             hits = [(r, json.loads(r[2])) for r in rows]
             hits = [(r, v) for r, v in hits if _matches(v, conditions)]
-            if query is None:
-                ranked: list[tuple[float | None, Any]] = [(None, h) for h in hits]
-            else:
-                scored = [(lexical_score(query, h[1]), h) for h in hits]
-                ranked = sorted(scored, key=lambda s: -(s[0] or 0.0))  # stable: recency breaks ties
-            page = ranked[offset: offset + limit]
+            page = _rank(hits, query, lambda h: h[1])[offset: offset + limit]  # rows come newest first
             refresh = [(r[0], r[1]) for _, (r, _v) in page if r[6] is not None]
             if refresh and refresh_ttl is not False:
                 with conn.cursor() as cur:
@@ -231,24 +219,12 @@ class PostgresStore:
         offset: int = 0,
     ) -> list[Namespace]:
         """Sorted namespaces holding live items; ``"*"`` in prefix/suffix matches any label."""
-        if prefix is not None:
-            _check_path(prefix, "prefix")
-        if suffix is not None:
-            _check_path(suffix, "suffix")
-        if max_depth is not None and _check_count(max_depth, "max_depth") < 1:
-            raise StoreValueError(f"max_depth must be >= 1, got {max_depth!r}")
-        _check_count(limit, "limit")
-        _check_count(offset, "offset")
+        _check_list_namespaces(prefix, suffix, max_depth, limit, offset)
         now = self._clock()
         rows = self._db._run("store list_namespaces", lambda conn: conn.execute(
             f"SELECT DISTINCT prefix FROM nbflow_store WHERE {_LIVE}", (now,)).fetchall())
-        found = [tuple(r[0].split(".")) for r in rows]
-        found = [ns for ns in found
-                 if (prefix is None or _matches_path(ns, prefix, suffix=False))
-                 and (suffix is None or _matches_path(ns, suffix, suffix=True))]
-        if max_depth is not None:
-            found = [ns[:max_depth] for ns in found]
-        return sorted(set(found))[offset: offset + limit]
+        live = [tuple(r[0].split(".")) for r in rows]
+        return _select_namespaces(live, prefix, suffix, max_depth, limit, offset)
 
     aput = _async_twin(put)
     aget = _async_twin(get)

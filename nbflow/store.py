@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from nbflow.errors import NbflowError
 
@@ -59,6 +59,7 @@ __all__ = [
 Namespace = tuple[str, ...]
 _OPS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
 _TOKEN = re.compile(r"\w+")
+_H = TypeVar("_H")  # a search hit, as each store keeps it
 
 
 class StoreValueError(NbflowError, ValueError):
@@ -196,6 +197,29 @@ def _check_put(value: Any, index: Any, ttl: Any) -> None:
             raise StoreValueError(f"ttl must be > 0 minutes, got {ttl!r}")
 
 
+def _check_search(namespace_prefix: Any, filter: Any, limit: Any, offset: Any, query: Any) -> dict[str, Any]:
+    """The arguments of ``search`` (every store checks them the same way); returns the filter's conditions."""
+    _check_path(namespace_prefix, "namespace_prefix")
+    conditions = _check_filter(filter)
+    _check_count(limit, "limit")
+    _check_count(offset, "offset")
+    if query is not None and not isinstance(query, str):
+        raise StoreTypeError(f"query must be a str or None, got {query!r}")
+    return conditions
+
+
+def _check_list_namespaces(prefix: Any, suffix: Any, max_depth: Any, limit: Any, offset: Any) -> None:
+    """The arguments of ``list_namespaces`` (every store checks them the same way)."""
+    if prefix is not None:
+        _check_path(prefix, "prefix")
+    if suffix is not None:
+        _check_path(suffix, "suffix")
+    if max_depth is not None and _check_count(max_depth, "max_depth") < 1:
+        raise StoreValueError(f"max_depth must be >= 1, got {max_depth!r}")
+    _check_count(limit, "limit")
+    _check_count(offset, "offset")
+
+
 def _check_count(x: Any, what: str) -> int:
     if isinstance(x, bool) or not isinstance(x, int):
         raise StoreTypeError(f"{what} must be an int, got {x!r}")
@@ -277,6 +301,25 @@ def _matches_path(namespace: Namespace, pattern: Namespace, *, suffix: bool) -> 
         return False
     part = namespace[len(namespace) - len(pattern) :] if suffix else namespace[: len(pattern)]
     return all(p == "*" or p == n for p, n in zip(pattern, part, strict=False))
+
+
+def _rank(hits: list[_H], query: str | None, value_of: Callable[[_H], dict[str, Any]]) -> list[tuple[float | None, _H]]:
+    """``hits`` (newest first) with their scores: unscored without a query, else best score first
+    (a stable sort, so recency breaks ties)."""
+    if query is None:
+        return [(None, h) for h in hits]
+    return sorted(((lexical_score(query, value_of(h)), h) for h in hits), key=lambda s: -(s[0] or 0.0))
+
+
+def _select_namespaces(namespaces: Iterable[Namespace], prefix: Namespace | None, suffix: Namespace | None,
+                       max_depth: int | None, limit: int, offset: int) -> list[Namespace]:
+    """What ``list_namespaces`` returns from the namespaces holding live items."""
+    found = [ns for ns in namespaces
+             if (prefix is None or _matches_path(ns, prefix, suffix=False))
+             and (suffix is None or _matches_path(ns, suffix, suffix=True))]
+    if max_depth is not None:
+        found = [ns[:max_depth] for ns in found]
+    return sorted(set(found))[offset : offset + limit]
 
 
 def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
@@ -387,12 +430,7 @@ class InMemoryStore:
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
         """Items under ``namespace_prefix`` (``()`` = all) matching ``filter``, ranked."""
-        _check_path(namespace_prefix, "namespace_prefix")
-        conditions = _check_filter(filter)
-        _check_count(limit, "limit")
-        _check_count(offset, "offset")
-        if query is not None and not isinstance(query, str):
-            raise StoreTypeError(f"query must be a str or None, got {query!r}")
+        conditions = _check_search(namespace_prefix, filter, limit, offset, query)
         with self._lock:
             now = self._clock()
             self._purge(now)
@@ -403,12 +441,8 @@ class InMemoryStore:
                 for key, rec in bucket.items()
                 if _matches(rec.value, conditions)
             ]
-            if query is None:
-                ranked: list[tuple[float | None, Any]] = [(None, h) for h in sorted(hits, key=lambda h: -h[2].seq)]
-            else:
-                scored = [(lexical_score(query, h[2].value), h) for h in hits]
-                ranked = sorted(scored, key=lambda s: (-(s[0] or 0.0), -s[1][2].seq))
-            page = ranked[offset : offset + limit]
+            hits.sort(key=lambda h: -h[2].seq)
+            page = _rank(hits, query, lambda h: h[2].value)[offset : offset + limit]
             out = []
             for score, (ns, key, rec) in page:
                 self._refresh(rec, now, refresh_ttl)
@@ -429,25 +463,11 @@ class InMemoryStore:
         With ``max_depth`` each namespace is cut to its first ``max_depth``
         labels and duplicates are merged.
         """
-        if prefix is not None:
-            _check_path(prefix, "prefix")
-        if suffix is not None:
-            _check_path(suffix, "suffix")
-        if max_depth is not None and _check_count(max_depth, "max_depth") < 1:
-            raise StoreValueError(f"max_depth must be >= 1, got {max_depth!r}")
-        _check_count(limit, "limit")
-        _check_count(offset, "offset")
+        _check_list_namespaces(prefix, suffix, max_depth, limit, offset)
         with self._lock:
             self._purge(self._clock())
-            found = [
-                ns
-                for ns in self._data
-                if (prefix is None or _matches_path(ns, prefix, suffix=False))
-                and (suffix is None or _matches_path(ns, suffix, suffix=True))
-            ]
-        if max_depth is not None:
-            found = [ns[:max_depth] for ns in found]
-        return sorted(set(found))[offset : offset + limit]
+            live = list(self._data)
+        return _select_namespaces(live, prefix, suffix, max_depth, limit, offset)
 
     # -- async twins: same code, same signatures (nothing to await in memory) ----------
 
