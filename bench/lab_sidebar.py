@@ -43,10 +43,9 @@ def main() -> None:
 
     import comm
 
-    from nbflow import InMemorySaver, SqliteSaver, entrypoint, interrupt, task
+    from nbflow import InMemorySaver, SqliteSaver
     from nbflow.notebook import comm as sidebar
     from nbflow.notebook.live import hub
-    from nbflow.notebook.session import session
 
     sent: list[dict] = []
     arrived = threading.Event()
@@ -60,19 +59,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     db = os.path.join(tmp, "c.sqlite")
     saver = InMemorySaver() if args.saver == "memory" else SqliteSaver(db)
-
-    @task
-    def double(x):
-        return 2 * x
-
-    @entrypoint(checkpointer=saver)
-    def flow(i):
-        y = double(i).result()
-        if i < args.waiting:
-            return {"y": y, "answer": interrupt({"question": f"ok {i}?"})}
-        return {"y": y}
-
-    session().register(flow)
+    flow = define_flow(saver, args.waiting)
     t0 = time.perf_counter()
     for i in range(args.threads):
         flow.invoke(i, {"configurable": {"thread_id": f"t{i}"}})
@@ -137,19 +124,11 @@ def main() -> None:
             json.dump(res, f, indent=2)
 
 
-def list_in_new_process(args: argparse.Namespace) -> None:
-    """(child) A fresh kernel on an existing file: import, define the workflow, list once; prints JSON."""
-    t0 = time.perf_counter()
-    import comm
-
-    from nbflow import SqliteSaver, entrypoint, interrupt, task
-    from nbflow.notebook import comm as sidebar
+def define_flow(saver: object, waiting: int) -> object:
+    """The benchmark's workflow on ``saver`` (threads ``i < waiting`` wait for an answer), registered
+    with the notebook session as a `%%entrypoint` cell would."""
+    from nbflow import entrypoint, interrupt, task
     from nbflow.notebook.session import session
-
-    sent: list[dict] = []
-    comm.DummyComm.publish_msg = lambda self, msg_type, data=None, metadata=None, buffers=None, **k: sent.append(
-        data or {})
-    saver = SqliteSaver(args.db)
 
     @task
     def double(x):
@@ -158,11 +137,26 @@ def list_in_new_process(args: argparse.Namespace) -> None:
     @entrypoint(checkpointer=saver)
     def flow(i):
         y = double(i).result()
-        if i < args.waiting:
+        if i < waiting:
             return {"y": y, "answer": interrupt({"question": f"ok {i}?"})}
         return {"y": y}
 
     session().register(flow)
+    return flow
+
+
+def list_in_new_process(args: argparse.Namespace) -> None:
+    """(child) A fresh kernel on an existing file: import, define the workflow, list once; prints JSON."""
+    t0 = time.perf_counter()
+    import comm
+
+    from nbflow import SqliteSaver
+    from nbflow.notebook import comm as sidebar
+
+    sent: list[dict] = []
+    comm.DummyComm.publish_msg = lambda self, msg_type, data=None, metadata=None, buffers=None, **k: sent.append(
+        data or {})
+    define_flow(SqliteSaver(args.db), args.waiting)
     c = comm.create_comm(target_name=sidebar.TARGET)
     sidebar.Sidebar(c)
     setup = (time.perf_counter() - t0) * 1000
