@@ -13,6 +13,7 @@ missing install step can't hide behind a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Iterator
@@ -64,9 +65,10 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-@pytest.fixture
-def page(chromium, lab: LabServer, request: pytest.FixtureRequest):
-    """A fresh browser context and page; the page's console is kept for failure reports."""
+@contextlib.contextmanager
+def lab_page(chromium, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context and page on ``lab``; the page's console is kept (``page.nbflow_console``)
+    and, when the test fails, printed with a screenshot and the server's log."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAV_TIMEOUT_MS)
@@ -90,6 +92,13 @@ def page(chromium, lab: LabServer, request: pytest.FixtureRequest):
             print("\n".join(console[-80:]))
             print(lab.log_tail())
         context.close()
+
+
+@pytest.fixture
+def page(chromium, lab: LabServer, request: pytest.FixtureRequest):
+    """A fresh page on the package's JupyterLab (see :func:`lab_page`)."""
+    with lab_page(chromium, lab, request) as pg:
+        yield pg
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -55,6 +55,17 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def write_notebook(root: Path, name: str, cells: list[str]) -> Path:
+    """A notebook of code cells (no outputs) at ``root / name``, for the server to open."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, root / name)
+    return root / name
+
+
 def run_cell(page, index: int) -> None:
     """Click into code cell ``index`` of the notebook in front and press Shift+Enter."""
     cell = notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index)

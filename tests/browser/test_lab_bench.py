@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from .jlab import screenshot, wait_kernel_idle, open_notebook
+from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
 from .lab import ARTIFACTS
-from .test_lab_threads import LIVE, output_of, run_cell, write_notebook
+from .test_lab_threads import LIVE
 
 # A bench, so not part of `make test` (a 10,000-task run in a browser takes minutes on a loaded
 # machine and asserts no time anyway): `make bench` runs it with NBFLOW_BROWSER_BENCH=1.
@@ -49,11 +49,11 @@ v''',
     ])
     open_notebook(page, lab, "bench.ipynb")
     run_cell(page, 0)
-    live = output_of(page, 0).locator(LIVE)
+    live = cell_output(page, 0).locator(LIVE)
     expect(live).to_have_attribute("data-status", "done", timeout=180_000)
     run_cell(page, 1)
     wait_kernel_idle(page, 180_000)
-    second = output_of(page, 1).locator(LIVE)
+    second = cell_output(page, 1).locator(LIVE)
     expect(second).to_have_attribute("data-snapshot-rows", str(N), timeout=60_000)
     # The list is windowed: every row is in the model, only the rows in view (plus an overscan) are drawn.
     expect(live.locator(".nbflow-log")).to_have_attribute("data-rows", str(N))

@@ -20,17 +20,20 @@ import pytest
 from nbflow.notebook.mime import MIME_TYPE
 
 from .a11y import ACCESSIBLE_NAME, low_contrast
-from .conftest import ACTION_TIMEOUT_MS, NAV_TIMEOUT_MS
+from .conftest import lab_page
 from .jlab import (
+    cell_output,
     left_tab,
     main_menu,
     notebook_panel,
     open_notebook,
     palette,
+    run_cell,
     screenshot,
     select_cell,
     set_theme_named,
     wait_kernel_idle,
+    write_notebook,
 )
 from .lab import LabServer, copy_notebooks, save_artifact
 
@@ -68,23 +71,8 @@ def ext_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 @pytest.fixture
 def ext_page(chromium, ext_lab: LabServer, request: pytest.FixtureRequest):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAV_TIMEOUT_MS)
-    pg = context.new_page()
-    console: list[str] = []
-    pg.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
-    pg.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
-    pg.nbflow_console = console  # type: ignore[attr-defined]
-    try:
+    with lab_page(chromium, ext_lab, request) as pg:
         yield pg
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            print("---- browser console ----")
-            print("\n".join(console[-80:]))
-            print(ext_lab.log_tail())
-        context.close()
 
 
 def set_theme(page, dark: bool) -> None:
@@ -103,22 +91,10 @@ def errors(console: list[str]) -> list[str]:
     return [line for line in console if line.startswith(("[error]", "[pageerror]"))]
 
 
-def write_notebook(root: Path, name: str, cells: list[str]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, root / name)
-    return root / name
 
 
-def run_cell(page, index: int) -> None:
-    cell = notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
 
 
-def output_of(page, index: int):
-    return notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")
 
 
 def api(lab: LabServer, method: str, path: str):
@@ -160,9 +136,9 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_views_and_reatta
     for i in range(3):
         run_cell(page, i)
     wait_kernel_idle(page, RUN_MS)
-    live = output_of(page, 2).locator(LIVE)
+    live = cell_output(page, 2).locator(LIVE)
     expect(live).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
-    expect(output_of(page, 2).locator(SAVED)).to_have_count(0)  # the live widget is drawn, not the saved view
+    expect(cell_output(page, 2).locator(SAVED)).to_have_count(0)  # the live widget is drawn, not the saved view
     page.keyboard.press("Control+s")
     saved: list = []
     for _ in range(100):  # the save lands on disk a little later
@@ -175,7 +151,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_views_and_reatta
     # The kernel goes away; the notebook is opened again (a new kernel that knows nothing).
     shut_down_kernel_of(ext_lab, "saved_views.ipynb")
     open_notebook(page, ext_lab, "saved_views.ipynb")
-    view = output_of(page, 2).locator(SAVED)
+    view = cell_output(page, 2).locator(SAVED)
     expect(view).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     expect(view).to_contain_text("review")
     expect(view.locator(".nbflow-saved-questions")).to_have_text("Waiting for an answer: Like cats?")
@@ -185,7 +161,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_views_and_reatta
     expect(view.locator(".nbflow-saved-head")).not_to_contain_text("0/0")
     expect(view.locator('[data-testid="nbflow-saved-status"]')).to_have_text("waiting for input")
     expect(notebook_panel(page).get_by_text("model not found")).to_have_count(0)
-    expect(output_of(page, 2).locator(".nbflow-twin")).to_be_hidden()  # the saved view stands in for its twin
+    expect(cell_output(page, 2).locator(".nbflow-twin")).to_be_hidden()  # the saved view stands in for its twin
     screenshot(page, tmp_path, "ext-saved-view.png")
 
     # Reattach before the workflow exists in this kernel: a plain message says what to do.
@@ -199,7 +175,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_views_and_reatta
     run_cell(page, 1)
     wait_kernel_idle(page, RUN_MS)
     reattach.click()
-    live = output_of(page, 2).locator(LIVE)
+    live = cell_output(page, 2).locator(LIVE)
     expect(live).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     live.locator('[data-testid="nbflow-answer"]').fill("very much")
     live.locator('[data-testid="nbflow-submit"]').click()
@@ -214,7 +190,7 @@ def test_saved_views_in_the_dark_theme(ext_page, ext_lab, tmp_path):
 
     page = ext_page
     open_notebook(page, ext_lab, "saved_views.ipynb")
-    view = output_of(page, 2).locator(SAVED)
+    view = cell_output(page, 2).locator(SAVED)
     expect(view).to_be_visible(timeout=RUN_MS)
     assert low_contrast(view) == []  # light
     set_theme(page, dark=True)
@@ -228,11 +204,8 @@ def test_saved_views_in_the_dark_theme(ext_page, ext_lab, tmp_path):
 
 
 SIDEBAR = "#nbflow-workflows"
-SIDEBAR_CELLS = [
-    "%load_ext nbflow\nimport time\nimport nbflow\nfrom nbflow import InMemorySaver, entrypoint, interrupt, task",
-    '''saver = InMemorySaver()
-
-@entrypoint(checkpointer=saver)
+# The two workflows the sidebar and command tests run: one that asks, one with many short tasks.
+WORKFLOWS = '''@entrypoint(checkpointer=InMemorySaver())
 def review(topic):
     return {"topic": topic, "answer": interrupt({"question": f"Like {topic}?"})}
 
@@ -243,7 +216,11 @@ def step(i):
 
 @entrypoint(checkpointer=InMemorySaver())
 def crunch(n):
-    return [step(i).result() for i in range(n)]
+    return [step(i).result() for i in range(n)]'''
+
+SIDEBAR_CELLS = [
+    "%load_ext nbflow\nimport time\nimport nbflow\nfrom nbflow import InMemorySaver, entrypoint, interrupt, task",
+    WORKFLOWS + '''
 
 nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}}).wait()
 nbflow.show(review, "dogs", config={"configurable": {"thread_id": "r2"}}).wait()
@@ -370,20 +347,7 @@ for i in range(1000):
 
 # ---------------------------------------------------------------------------- commands, settings, themes, keyboard
 COMMAND_CELLS = [
-    SIDEBAR_CELLS[0] + '''
-
-@entrypoint(checkpointer=InMemorySaver())
-def review(topic):
-    return {"topic": topic, "answer": interrupt({"question": f"Like {topic}?"})}
-
-@task
-def step(i):
-    time.sleep(0.05)
-    return i
-
-@entrypoint(checkpointer=InMemorySaver())
-def crunch(n):
-    return [step(i).result() for i in range(n)]''',
+    SIDEBAR_CELLS[0] + "\n\n" + WORKFLOWS,
     'nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}})',
     'nbflow.show(crunch, 5000, config={"configurable": {"thread_id": "c1"}})',
     'nbflow.show(crunch, 5000, config={"configurable": {"thread_id": "c2"}})',
@@ -400,7 +364,7 @@ def test_commands_from_the_palette_and_the_main_menu(ext_page, ext_lab, tmp_path
         run_cell(page, i)
     wait_kernel_idle(page, RUN_MS)
     for i, status in ((1, "interrupted"), (2, "running"), (3, "running")):
-        expect(output_of(page, i).locator(LIVE)).to_have_attribute("data-status", status, timeout=RUN_MS)
+        expect(cell_output(page, i).locator(LIVE)).to_have_attribute("data-status", status, timeout=RUN_MS)
     sb = page.locator(SIDEBAR)
 
     # Open the inbox: the Workflows sidebar comes to the front (the file browser was there).
@@ -424,15 +388,15 @@ def test_commands_from_the_palette_and_the_main_menu(ext_page, ext_lab, tmp_path
     # Stop the running workflow of the focused cell: from the palette (c1), from the menu (c2).
     select_cell(page, 2)
     palette(page, "nbflow: Stop the Running Workflow of the Focused Cell")
-    expect(output_of(page, 2).locator(LIVE)).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
-    expect(output_of(page, 3).locator(LIVE)).to_have_attribute("data-status", "running")
+    expect(cell_output(page, 2).locator(LIVE)).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
+    expect(cell_output(page, 3).locator(LIVE)).to_have_attribute("data-status", "running")
     select_cell(page, 3)
     main_menu(page, "nbflow:stop-focused")
-    expect(output_of(page, 3).locator(LIVE)).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
+    expect(cell_output(page, 3).locator(LIVE)).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
     expect(sb.locator(".nbflow-sb-thread[data-key='crunch/c2']")).to_have_attribute("data-status", "stopped",
                                                                                    timeout=RUN_MS)
     # The sidebar labels and colours "stopped" exactly as the run view does.
-    run_pill = output_of(page, 3).locator(f"{LIVE} .nbflow-status")
+    run_pill = cell_output(page, 3).locator(f"{LIVE} .nbflow-status")
     sb_pill = sb.locator(".nbflow-sb-thread[data-key='crunch/c2'] [data-testid='nbflow-sb-status']")
     expect(sb_pill).to_have_text("stopped")
     expect(run_pill).to_have_text(re.compile("stopped", re.I))
@@ -509,8 +473,8 @@ def open_views_notebook(page, lab: LabServer, name: str):
     run_cell(page, 0)
     run_cell(page, 1)
     wait_kernel_idle(page, RUN_MS)
-    expect(output_of(page, 1).locator(LIVE)).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
-    saved = output_of(page, 2).locator(SAVED)
+    expect(cell_output(page, 1).locator(LIVE)).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    saved = cell_output(page, 2).locator(SAVED)
     expect(saved).to_have_attribute("data-status", "done", timeout=RUN_MS)
     return saved
 
@@ -629,7 +593,7 @@ def test_high_contrast_theme_screenshots(ext_page, ext_lab, tmp_path):
 
     page = ext_page
     saved = open_views_notebook(page, ext_lab, "contrast.ipynb")
-    live = output_of(page, 1).locator(LIVE)
+    live = cell_output(page, 1).locator(LIVE)
     sb = open_sidebar(page)
     expect(sb.locator(".nbflow-sb-thread")).to_have_count(1, timeout=RUN_MS)
     set_theme_named(page, "JupyterLab Dark High Contrast")

@@ -13,10 +13,9 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
 
-from .jlab import notebook_panel, open_notebook, screenshot, wait_kernel_idle
+from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -58,22 +57,10 @@ DARK_APPLIED = """() => {
 }"""
 
 
-def write_notebook(root, name, cells):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, root / name)
 
 
-def run_cell(page, index: int) -> None:
-    """Click into code cell ``index`` and press Shift+Enter, as a person would."""
-    cell = notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
 
 
-def output_of(page, index: int):
-    return notebook_panel(page).locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")
 
 
 def test_inbox_and_code_in_another_cell_reach_every_view(page, lab, lab_root, tmp_path):
@@ -91,8 +78,8 @@ def test_inbox_and_code_in_another_cell_reach_every_view(page, lab, lab_root, tm
     for i in range(5):
         run_cell(page, i)
     wait_kernel_idle(page, RUN_MS)
-    v1 = output_of(page, 1).locator(LIVE)
-    inbox = output_of(page, 2).locator(".nbflow-inbox")
+    v1 = cell_output(page, 1).locator(LIVE)
+    inbox = cell_output(page, 2).locator(".nbflow-inbox")
     expect(v1).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     item = inbox.locator('.nbflow-inbox-item[data-thread-id="r1"]')
     expect(item).to_have_attribute("data-state", "waiting", timeout=RUN_MS)
@@ -111,7 +98,7 @@ def test_inbox_and_code_in_another_cell_reach_every_view(page, lab, lab_root, tm
     screenshot(page, tmp_path, "threads-inbox-answered.png")
 
     # Two views of thread r2; plain code in another cell answers: both views update.
-    views = [output_of(page, 3).locator(LIVE), output_of(page, 4).locator(LIVE)]
+    views = [cell_output(page, 3).locator(LIVE), cell_output(page, 4).locator(LIVE)]
     for v in views:
         expect(v).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     t0 = time.monotonic()
@@ -138,7 +125,7 @@ def test_parallel_forms_keep_typed_text_and_send_all(page, lab, lab_root, tmp_pa
     open_notebook(page, lab, "parallel.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     forms = run.locator("form.nbflow-interrupt")
     expect(forms).to_have_count(3)
@@ -202,7 +189,7 @@ def broken(x):
     for i in range(3):
         run_cell(page, i)
     wait_kernel_idle(page, RUN_MS)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     form = run.locator("form.nbflow-interrupt")
     assert form.get_attribute("novalidate") is not None
@@ -218,7 +205,7 @@ def broken(x):
     form.locator('[data-testid="nbflow-submit"]').click()
     expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
 
-    failed = output_of(page, 2).locator(LIVE)
+    failed = cell_output(page, 2).locator(LIVE)
     expect(failed).to_have_attribute("data-status", "error", timeout=RUN_MS)
     expect(failed.locator('[data-testid="nbflow-error"]')).to_have_count(1)
     expect(failed.locator('[data-testid="nbflow-error"]')).to_contain_text("ValueError: invalid literal")
@@ -263,7 +250,7 @@ def test_kernel_restart_disables_forms_and_says_how_to_reattach(page, lab, lab_r
     open_notebook(page, lab, "restart.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     run.locator('[data-testid="nbflow-answer"]').fill("typed before the restart")
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
@@ -299,7 +286,7 @@ def slowflow(x):
     open_notebook(page, lab, "saved.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
@@ -347,7 +334,7 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     open_notebook(page, lab, "timeline.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    tl = output_of(page, 1).locator(".nbflow-timeline")
+    tl = cell_output(page, 1).locator(".nbflow-timeline")
     expect(tl.locator(".nbflow-inv")).to_have_count(1, timeout=RUN_MS)
     tl.locator('[data-testid="nbflow-replay"]').click()  # re-run #0 from its input: a branch on this thread
     expect(tl.locator(".nbflow-inv")).to_have_count(2, timeout=RUN_MS)
@@ -359,7 +346,7 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-fork-open"]').first.click()
     tl.locator('[data-testid="nbflow-fork-value"]').fill("100")
     tl.locator('[data-testid="nbflow-fork"]').click()
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
     expect(run.locator(".nbflow-thread")).to_have_text(re.compile(r"thread flow-\d+"))
     expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("101")
@@ -423,7 +410,7 @@ def stoppable(x):
     open_notebook(page, lab, "stop.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
     expect(run.locator('.nbflow-entry[data-state="running"]')).to_have_count(1, timeout=RUN_MS)
     stop = run.locator('[data-testid="nbflow-stop"]')
@@ -482,7 +469,7 @@ def fan(n):
     open_notebook(page, lab, "graph.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
-    run = output_of(page, 1).locator(LIVE)
+    run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_attribute("data-status", "running", timeout=RUN_MS)
     expect(run.locator('.nbflow-entry[data-state="ok"]')).to_have_count(3, timeout=RUN_MS)
     run.locator('[data-testid="nbflow-tab-graph"]').click()
@@ -520,7 +507,7 @@ def test_inbox_filter_by_workflow_and_jump_to_the_run_view(page, lab, lab_root, 
     for i in range(5):
         run_cell(page, i)
     wait_kernel_idle(page, RUN_MS)
-    inbox = output_of(page, 4).locator(".nbflow-inbox")
+    inbox = cell_output(page, 4).locator(".nbflow-inbox")
     items = inbox.locator(".nbflow-inbox-item")
     expect(items).to_have_count(2, timeout=RUN_MS)
     flt = inbox.locator('[data-testid="nbflow-inbox-filter"]')
@@ -536,7 +523,7 @@ def test_inbox_filter_by_workflow_and_jump_to_the_run_view(page, lab, lab_root, 
     expect(items).to_have_count(2)
     # Jump: the run view of j1, far above, scrolls into sight and is outlined for a moment.
     inbox.scroll_into_view_if_needed()
-    view = output_of(page, 1).locator(LIVE)
+    view = cell_output(page, 1).locator(LIVE)
     expect(view).not_to_be_in_viewport()
     inbox.locator('.nbflow-inbox-item[data-thread-id="j1"] [data-testid="nbflow-jump"]').click()
     expect(view).to_be_in_viewport(timeout=5_000)

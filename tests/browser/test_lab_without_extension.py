@@ -6,11 +6,10 @@ answers the question, through anywidget alone.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .jlab import open_notebook, run_all_cells, screenshot, wait_kernel_idle
+from .conftest import lab_page
+from .jlab import open_notebook, run_all_cells, screenshot, wait_kernel_idle, write_notebook
 from .lab import LabServer
 
 pytestmark = pytest.mark.browser
@@ -46,28 +45,16 @@ def plain_lab(tmp_path_factory: pytest.TempPathFactory):
         yield server
 
 
-def write_notebook(path, cells: list[str]) -> None:
-    nb = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": src} for src in cells],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb))
-
-
-def test_run_view_and_its_form_work_with_the_lab_extension_switched_off(chromium, plain_lab, tmp_path):
+def test_run_view_and_its_form_work_with_the_lab_extension_switched_off(chromium, plain_lab, tmp_path, request):
     from playwright.sync_api import expect
 
-    write_notebook(plain_lab.root_dir / "plain.ipynb", [
+    write_notebook(plain_lab.root_dir, "plain.ipynb", [
         "%load_ext nbflow\nfrom nbflow import interrupt",
         '%%entrypoint review --run "cats"\n'
         'answer = interrupt({"question": f"Like {inputs}?"})\n'
         'return f"{inputs}: {answer}"',
     ])
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with lab_page(chromium, plain_lab, request) as page:
         panel = open_notebook(page, plain_lab, "plain.ipynb")
         # the extension is really off: no Workflows sidebar, no nbflow menu
         expect(page.locator(".jp-SideBar .lm-TabBar-tab[data-id='nbflow-workflows']")).to_have_count(0)
@@ -96,6 +83,4 @@ def test_run_view_and_its_form_work_with_the_lab_extension_switched_off(chromium
         expect(run).to_have_attribute("data-status", "done")
         expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("cats: very much")
         screenshot(page, tmp_path, "lab-without-extension.png")
-        assert errors == []
-    finally:
-        context.close()
+        assert [line for line in page.nbflow_console if line.startswith("[pageerror]")] == []

@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .conftest import ACTION_TIMEOUT_MS, NAV_TIMEOUT_MS
+from .conftest import lab_page
 from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle
 from .lab import ARTIFACTS, LabServer, chromium_path
 
@@ -265,23 +265,8 @@ def user_lab(user_venv: UserVenv, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture
 def user_page(chromium, user_lab: LabServer, request: pytest.FixtureRequest):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAV_TIMEOUT_MS)
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
-    page.nbflow_console = console  # type: ignore[attr-defined]
-    try:
-        yield page
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            print("---- browser console ----")
-            print("\n".join(console[-80:]))
-            print(user_lab.log_tail())
-        context.close()
+    with lab_page(chromium, user_lab, request) as pg:
+        yield pg
 
 
 CELLS = [
