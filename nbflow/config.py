@@ -138,6 +138,15 @@ def metadata_from_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def stored_metadata(meta: dict[str, Any], config_metadata: Mapping[str, Any], entrypoint: str) -> dict[str, Any]:
+    """``meta`` as a checkpoint stores it: completed with the config's values (``meta``'s own keys
+    win, as in LangGraph) and the name of the entrypoint that wrote it, kept out of what users see."""
+    for key, value in config_metadata.items():
+        meta.setdefault(key, value)
+    meta[ENTRYPOINT_KEY] = entrypoint
+    return meta
+
+
 def shown_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A stored checkpoint's metadata as users see it (without nbflow's own keys)."""
     if ENTRYPOINT_KEY not in meta:
@@ -152,4 +161,4 @@ def ns_tuple(ns: str) -> tuple[str, ...]:
 
 __all__ = ["START", "END", "PREVIOUS", "INJECTABLE", "MISSING", "Target", "parse_config", "config_for",
            "result_channels", "previous_of", "ns_tuple", "serializer_of", "ENTRYPOINT_KEY", "metadata_from_config",
-           "shown_metadata"]
+           "stored_metadata", "shown_metadata"]

@@ -16,7 +16,6 @@ from . import tap
 from .checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 from .config import (
     END,
-    ENTRYPOINT_KEY,
     MISSING,
     START,
     Target,
@@ -26,6 +25,7 @@ from .config import (
     parse_config,
     result_channels,
     serializer_of,
+    stored_metadata,
 )
 from .errors import CheckpointerRequiredError, CheckpointNotFoundError
 from .graph import mermaid_for
@@ -126,10 +126,7 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}")
     step = base.step + 1 if base is not None else -1
     dumps = serializer_of(saver).dumps
-    meta: dict[str, Any] = {"source": UPDATE, "step": step, "parents": {}}
-    for key, value in metadata_from_config(config).items():  # as LangGraph: the config's plain values
-        meta.setdefault(key, value)
-    meta[ENTRYPOINT_KEY] = wf.name
+    meta = stored_metadata({"source": UPDATE, "step": step, "parents": {}}, metadata_from_config(config), wf.name)
     try:
         blob = dumps(result_channels(values, values))
     except TypeError as e:
@@ -275,7 +272,7 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
     origin = {"thread_id": t.thread, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
               "replaced": value is not MISSING}
     dumps = serializer_of(saver).dumps
-    meta = {"source": FORK, "step": base.step, "parents": {}, "forked_from": origin, ENTRYPOINT_KEY: wf.name}
+    meta = stored_metadata({"source": FORK, "step": base.step, "parents": {}, "forked_from": origin}, {}, wf.name)
     rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
                            base.step, FORK, base.channels, dumps(meta))
     new_writes = []

@@ -39,12 +39,12 @@ from .. import lc, tap
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 from ..config import (
     END,
-    ENTRYPOINT_KEY,
     START,
     metadata_from_config,
     parse_config,
     result_channels,
     serializer_of,
+    stored_metadata,
 )
 from ..errors import (
     GraphDrained,
@@ -210,9 +210,7 @@ class Run:
         meta = {"source": source, "step": step, "parents": self._parents()}
         if extra:
             meta.update(extra)
-        for key, value in self.root.config_metadata.items():  # as LangGraph: the config's plain values
-            meta.setdefault(key, value)
-        meta[ENTRYPOINT_KEY] = self.wf.name  # whose thread this is (kept out of the metadata users see)
+        stored_metadata(meta, self.root.config_metadata, self.wf.name)
         try:
             blob = self.dumps(channels)
         except SerializationError as e:
