@@ -137,7 +137,7 @@ def _check_pattern(pattern: str, at: str) -> None:
     except Exception as exc:  # noqa: BLE001 - re.error, or an interpreter without re._parser
         raise UnsafeSchemaError(f"the JSON schema's pattern {_show(pattern)} at {at} is not a valid regular "
                                 f"expression: {inert.describe_exception(exc)}") from None
-    if _nested_repeat(tree.data if hasattr(tree, "data") else tree, _parser):
+    if _nested_repeat(tree, _parser):
         raise UnsafeSchemaError(
             f"the JSON schema's pattern {_show(pattern)} at {at} repeats a variable-length part inside an "
             "unbounded repetition (like (a+)+): matching it can take exponential time and hang the kernel. "
