@@ -1,18 +1,31 @@
 """``add_messages``: merge two message lists by id, as LangGraph's reducer does.
 
 Works on plain dicts (``{"role": ..., "content": ...}``) and, when
-``langchain_core`` is installed, on LangChain message objects (dicts are then
-converted to messages, as LangGraph does). Pure; never imports langchain on
-its own unless it is installed and a message object or dict needs converting.
+``langchain_core`` is installed, on LangChain message objects (dicts and
+chunks are then converted to messages, as LangGraph does). Never imports
+langchain on its own unless it is installed.
+
+One deliberate difference: a message without an id gets a *replay-stable* id
+(:func:`nbflow.replayable.stable_id`) instead of a random one. Inside a
+workflow the same code on the same input assigns the same ids, so an
+entrypoint that rebuilds its chat history with ``add_messages`` on every
+replay hands its model task the very arguments it recorded, and the
+non-determinism check stays quiet; outside a run the id is a random UUID as in
+LangGraph. Like LangGraph's, it sets the id on a message object in place.
 """
 
 from __future__ import annotations
 
-import uuid
+from functools import partial
 from typing import Any
 
+from .replayable import stable_id
 
-def _lc():
+REMOVE_ALL_MESSAGES = "__remove_all__"
+"""``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` in ``right`` drops every message before it."""
+
+
+def _lc() -> Any:
     try:
         from langchain_core import messages as m
     except ImportError:
@@ -32,44 +45,56 @@ def _id_of(msg: Any) -> Any:
     return msg.get("id") if isinstance(msg, dict) else getattr(msg, "id", None)
 
 
-def _with_id(msg: Any) -> Any:
-    if _id_of(msg) is not None:
-        return msg
-    new_id = str(uuid.uuid4())
-    if isinstance(msg, dict):
-        return {**msg, "id": new_id}
-    return msg.model_copy(update={"id": new_id})
+def _coerce(lc: Any, items: list) -> list:
+    """LangChain messages (chunks made whole) with an id each; plain dicts when langchain is absent."""
+    if lc is not None:
+        items = [lc.message_chunk_to_message(m) for m in lc.convert_to_messages(items)] if items else []
+        for m in items:
+            if m.id is None:
+                m.id = stable_id()
+        return items
+    return [m if _id_of(m) is not None else {**m, "id": stable_id()} for m in items]
 
 
-def add_messages(left: Any, right: Any) -> list:
+def add_messages(left: Any = None, right: Any = None, *, format: str | None = None) -> Any:
     """Append ``right`` to ``left``; a message whose id is already in ``left`` replaces it.
 
-    A ``RemoveMessage`` (LangChain) deletes the message with its id.
+    A ``RemoveMessage`` (LangChain) deletes the message with its id, and
+    ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` everything before it. Called with
+    only ``format=...`` it returns the reducer with that format bound, as LangGraph's does.
     """
+    if format is not None:
+        raise ValueError(
+            f"add_messages(format={format!r}) is not supported by nbflow; convert the messages with "
+            "langchain_core.messages.convert_to_openai_messages(...) where you need that format.")
+    if left is None and right is None:
+        return partial(add_messages, format=format)
     lc = _lc()
-    left_l, right_l = _as_list(left), _as_list(right)
-    if lc is not None:
-        left_l = list(lc.convert_to_messages(left_l)) if left_l else []
-        right_l = list(lc.convert_to_messages(right_l)) if right_l else []
-    left_l = [_with_id(m) for m in left_l]
-    right_l = [_with_id(m) for m in right_l]
-    index = {_id_of(m): i for i, m in enumerate(left_l)}
-    merged = list(left_l)
-    removed: set = set()
+    left_l = _coerce(lc, _as_list(left))
+    right_l = _coerce(lc, _as_list(right))
     remove_cls = getattr(lc, "RemoveMessage", None) if lc is not None else None
+    if remove_cls is not None:
+        for i in range(len(right_l) - 1, -1, -1):
+            m = right_l[i]
+            if isinstance(m, remove_cls) and m.id == REMOVE_ALL_MESSAGES:
+                return right_l[i + 1:]
+    merged = list(left_l)
+    index = {_id_of(m): i for i, m in enumerate(merged)}
+    removed: set = set()
     for m in right_l:
         mid = _id_of(m)
+        at = index.get(mid)
         if remove_cls is not None and isinstance(m, remove_cls):
-            if mid not in index:
-                raise ValueError(f"RemoveMessage with id {mid!r} matches no existing message")
+            if at is None:
+                raise ValueError(f"RemoveMessage with id {mid!r} matches no message in the list: nothing to delete")
             removed.add(mid)
-            continue
-        if mid in index:
-            merged[index[mid]] = m
+        elif at is not None:
+            removed.discard(mid)
+            merged[at] = m
         else:
             index[mid] = len(merged)
             merged.append(m)
-    return [m for m in merged if _id_of(m) not in removed]
+    return [m for m in merged if _id_of(m) not in removed] if removed else merged
 
 
-__all__ = ["add_messages"]
+__all__ = ["add_messages", "REMOVE_ALL_MESSAGES"]

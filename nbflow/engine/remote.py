@@ -51,6 +51,7 @@ class Shipment:
     config: dict[str, Any]            # {"configurable": {...plain values...}} for get_config()
     want_custom: bool                 # someone streams "custom" chunks
     inject: tuple[str, ...] = ()      # parameters to fill in remotely ("config", "writer")
+    task_id: str = ""                 # the call's deterministic task id (seeds replay-stable ids there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +132,14 @@ class RemoteRun:
 class RemoteScope:
     """The scope installed around shipped code, so ``nbflow.interrupt()`` & co. find their run."""
 
-    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "progress", "watchers")
+    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "ids", "progress", "watchers")
 
     def __init__(self, run: RemoteRun) -> None:
         self.run = run
         self.name = run.shipment.name
-        self.path = self.task_id = ""
-        self.interrupts = self.waits = self.calls = 0
+        self.path = ""
+        self.task_id = run.shipment.task_id
+        self.interrupts = self.waits = self.calls = self.ids = 0
         self.progress = None
         self.watchers: tuple = ()
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ..errors import TaskContextError
 from ..executors.base import JobFuture
 from ..kinds import child_path
+from ..replayable import CURRENT
 from ..types import Interrupt, RunControl, StreamWriter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +49,7 @@ class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
     __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers",
-                 "trace", "digest")
+                 "trace", "digest", "ids")
 
     def __init__(self, run: Run, path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -63,6 +64,7 @@ class Scope:
         self.watchers: tuple[Progress, ...] = ()  # the timed attempts this code runs inside (its callers')
         self.trace: Any = None  # its chain run in LangChain's callbacks (nbflow.lc.Trace), when config has callbacks
         self.digest = ""  # (a task call) digest of its serialized arguments, stored with its result
+        self.ids = 0  # replay-stable ids handed out so far (nbflow.replayable.stable_id)
 
     @property
     def timed(self) -> bool:
@@ -93,11 +95,11 @@ class Scope:
         return child_path(self.path, i)
 
     def restart(self) -> None:
-        """A retried attempt makes its calls and interrupts from the start again."""
-        self.calls = self.interrupts = 0
+        """A retried attempt makes its calls, interrupts and replay-stable ids from the start again."""
+        self.calls = self.interrupts = self.ids = 0
 
 
-_current: ContextVar[Scope | None] = ContextVar("nbflow_scope", default=None)
+_current: ContextVar[Scope | None] = CURRENT  # defined low, so add_messages can ask for replay-stable ids
 
 
 def current_scope() -> Scope | None:

@@ -219,7 +219,7 @@ async def _attempt_remote(call: TaskCall) -> Any:
     inject = tuple(n for n in task.inject if n not in call.kwargs and task.positions[n] >= len(call.args))
     shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
                                remote.plain_config(run.user_config(child)),
-                               run.want_custom or run.root.timed, inject)
+                               run.want_custom or run.root.timed, inject, child.task_id)
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
