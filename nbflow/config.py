@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, overload
 
+from . import vetted
 from .errors import ConfigError
 from .serde import default_serializer
 
@@ -106,7 +107,12 @@ def previous_of(channels: Mapping[str, Any]) -> Any:
 
 
 def serializer_of(saver: Any) -> Any:
-    """The serializer a saver asks for (its ``serde`` attribute), else nbflow's default one."""
+    """The serializer a saver asks for (its ``serde`` attribute), else nbflow's default one.
+
+    The first call in a process also imports the classes nbflow vouches for (:mod:`nbflow.vetted`), so a
+    thread of LangChain messages loads in a new process with nothing imported by hand.
+    """
+    vetted.load()
     return getattr(saver, "serde", None) or default_serializer
 
 
