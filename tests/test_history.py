@@ -350,3 +350,27 @@ def test_checkpoint_metadata_takes_the_configs_plain_values_as_langgraph_does(ch
     wf.update_state({"configurable": {"thread_id": "meta"}, "metadata": {"editor": "ann"}}, 5)
     assert wf.get_state({"configurable": {"thread_id": "meta"}}).metadata == {
         "source": "update", "step": 1, "parents": {}, "editor": "ann"}
+
+
+def test_replaying_a_finished_checkpoint_makes_it_the_head(checkpointer):
+    """As in LangGraph: invoke(None, config_of_an_old_finished_checkpoint) returns its value and the next
+    invocation continues from it (its `previous`), through a copy of it marked `source: "fork"`."""
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @entrypoint(checkpointer=checkpointer)
+    def acc(n: int, *, previous: Any = None) -> int:
+        return (previous or 0) + double(n).result()
+
+    c = cfg("head")
+    assert [acc.invoke(n, c) for n in (1, 10, 100)] == [2, 22, 222]
+    old = next(s for s in acc.get_state_history(c) if s.values == 2 and not s.next)
+    assert acc.invoke(None, old.config) == 2
+    head = acc.get_state(c)
+    assert head.values == 2 and head.next == () and head.metadata["source"] == "fork"
+    assert head.metadata["step"] == old.metadata["step"] + 1
+    assert head.parent_config["configurable"]["checkpoint_id"] == old.config["configurable"]["checkpoint_id"]
+    assert acc.invoke(None, c) == 2  # plain "continue" on the copy: nothing to run, nothing new written
+    assert len(list(acc.get_state_history(c))) == 7
+    assert acc.invoke(1000, c) == 2002  # previous = the replayed checkpoint's value

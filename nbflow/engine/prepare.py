@@ -88,6 +88,12 @@ def prepare(self: Run) -> Run:
         adopt(self, fork, channels, journal=Journal())
     elif raw is None and base is not None and (t.checkpoint_id is not None or self.parent is None):
         # "continue this thread" on a finished invocation (or a state edit): nothing to run
+        if t.checkpoint_id is not None and self.parent is None:
+            # Replaying a chosen checkpoint makes it the head, as in LangGraph: a copy of that state
+            # (LangGraph's metadata calls it a "fork"), so the thread's next invocation continues from
+            # there (its `previous`). Stored as a state, like update_state's: there is nothing to replay.
+            self._put_checkpoint(Source.UPDATE.value, base.step + 1, base.checkpoint_id, channels,
+                                 {"source": FORK, "replayed_from": base.checkpoint_id})
         self.finished_value = Ending(DONE, channels.get(END))
     elif raw is None and base is None and self.parent is None:
         raise EmptyInputError(
