@@ -19,6 +19,8 @@ ordinary ``except ValueError`` work.
             ├── EmptyInputError           (ValueError)  invoke(None, config) on a thread with nothing to continue
             ├── ResumeError               (ValueError)  Command(resume=...) that fits nothing
             │   └── ResumeValidationError               resume value fails response_schema
+            │       └── (pydantic.ValidationError too, when the schema is a pydantic model:
+            │            see pydantic_resume_error)
             ├── NonDeterminismError       (RuntimeError) replay saw a different task
             ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
             ├── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
@@ -76,6 +78,50 @@ class ResumeValidationError(ResumeError):
     def __init__(self, message: str, errors: list[tuple[tuple[Any, ...], str]] | None = None):
         super().__init__(message)
         self.errors = list(errors or [])
+
+
+class _PairsAndErrors(list):
+    """``ResumeValidationError.errors`` (a list of ``(location, message)`` pairs) that, called as
+    ``errors()``, answers pydantic's ``ValidationError.errors()``: one object serves both readers."""
+
+    def __init__(self, pairs: list, pydantic_errors: Any) -> None:
+        super().__init__(pairs)
+        self._pydantic_errors = pydantic_errors
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self._pydantic_errors(**kwargs)
+
+
+_pydantic_resume_cls: Any = None
+
+
+def pydantic_resume_error(exc: Any, message: str, errors: list[tuple[tuple[Any, ...], str]]) -> ResumeValidationError:
+    """A :class:`ResumeValidationError` that is also a ``pydantic.ValidationError`` (``exc``'s data).
+
+    LangGraph lets pydantic's own error out of an invalid resume against a pydantic ``response_schema``,
+    so code migrated from it catches ``except ValidationError:``; nbflow's error keeps its clear message,
+    its ``errors`` pairs and the "the interrupt stays pending" guarantee, and ``except ValidationError``,
+    ``.errors()``, ``.error_count()`` and ``.title`` work on it too. The class is built on first use
+    (pydantic is optional); it is the only exception class not written out in this module.
+    """
+    global _pydantic_resume_cls
+    if _pydantic_resume_cls is None:
+        from pydantic_core import ValidationError as PydanticValidationError
+
+        class PydanticResumeValidationError(ResumeValidationError, PydanticValidationError):  # type: ignore[misc]
+            __module__ = __name__
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:  # state comes from from_exception_data
+                pass
+
+            def __str__(self) -> str:  # nbflow's one-line message, not pydantic's multi-line one
+                return str(self.args[0]) if self.args else ""
+
+        _pydantic_resume_cls = PydanticResumeValidationError
+    err = _pydantic_resume_cls.from_exception_data(exc.title, exc.errors(), hide_input=False)
+    err.args = (message,)
+    err.errors = _PairsAndErrors(errors, err.errors)
+    return err
 
 
 class NonDeterminismError(NbflowError, RuntimeError):
@@ -171,7 +217,7 @@ __all__ = [
     "InvalidStreamModeError",
     "CheckpointNotFoundError",
     "ResumeError",
-    "ResumeValidationError",
+    "ResumeValidationError", "pydantic_resume_error",
     "NonDeterminismError",
     "TaskContextError",
     "CheckpointerRequiredError",

@@ -34,7 +34,7 @@ import copy
 from typing import Any
 
 from nbflow import inert
-from nbflow.errors import ConfigError, ResumeValidationError
+from nbflow.errors import ConfigError, ResumeValidationError, pydantic_resume_error
 
 __all__ = [
     "SchemaTypeError",
@@ -342,13 +342,19 @@ def _loc_text(loc: Location) -> str:
     return text or "(root)"
 
 
-def _raise_invalid(name: str | None, errors: list[tuple[Location, str]]) -> None:
+def _raise_invalid(name: str | None, errors: list[tuple[Location, str]], pydantic_exc: Any = None) -> None:
     count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
     details = "; ".join(f"{_loc_text(loc)}: {msg}" for loc, msg in errors)
     schema = f"response_schema {name}" if name else "response_schema"
-    raise ResumeValidationError(
-        f"resume value does not match {schema} ({count}): {details}", errors
-    )
+    message = f"resume value does not match {schema} ({count}): {details}"
+    if pydantic_exc is not None:  # also a pydantic.ValidationError, as LangGraph raises
+        try:
+            err = pydantic_resume_error(pydantic_exc, message, errors)
+        except Exception:  # noqa: BLE001 - a pydantic whose error data cannot be rebuilt: nbflow's error alone
+            pass
+        else:
+            raise err from None
+    raise ResumeValidationError(message, errors)
 
 
 def validate_value(schema_or_json: type | dict[str, Any], value: Any) -> Any:
@@ -373,7 +379,7 @@ def validate_value(schema_or_json: type | dict[str, Any], value: Any) -> Any:
                 (tuple(err.get("loc", ())), str(err.get("msg", "")))
                 for err in exc.errors(include_url=False)
             ]
-            _raise_invalid(schema_or_json.__name__, errors)  # type: ignore[union-attr]
+            _raise_invalid(schema_or_json.__name__, errors, exc)  # type: ignore[union-attr]
     if isinstance(schema_or_json, dict):
         from jsonschema import Draft202012Validator
 

@@ -370,3 +370,34 @@ def test_a_pattern_that_is_not_a_regex_or_too_long_is_refused():
         json_schema_of({"type": "string", "pattern": "(unclosed"})
     with pytest.raises(UnsafeSchemaError, match="characters long"):
         json_schema_of({"type": "string", "pattern": "a" * 2000})
+
+
+def test_pydantic_resume_error_is_also_pydantic_validation_error():
+    """LangGraph lets pydantic's ValidationError out of a bad answer: code written for it must catch ours."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        validate_value(Review, {"verdict": "maybe", "lines": []})
+    err = info.value
+    assert isinstance(err, ResumeValidationError) and isinstance(err, ValueError)
+    assert str(err).startswith("resume value does not match response_schema Review (1 error): verdict: ")
+    assert err.errors == [(("verdict",), err.errors[0][1])]  # nbflow's pairs ...
+    assert [e["loc"] for e in err.errors(include_url=False)] == [("verdict",)]  # ... and pydantic's errors()
+    assert err.error_count() == 1 and err.title == "Review"
+
+
+def test_pydantic_validation_error_on_resume_keeps_the_interrupt_pending(checkpointer):
+    from pydantic import ValidationError
+
+    from nbflow import Command, entrypoint, interrupt
+
+    @entrypoint(checkpointer=checkpointer)
+    def flow(x: int) -> Approval:
+        return interrupt({"question": "approve?"}, response_schema=Approval)
+
+    cfg = {"configurable": {"thread_id": "pyd"}}
+    flow.invoke(1, cfg)
+    with pytest.raises(ValidationError, match="response_schema Approval"):
+        flow.invoke(Command(resume={"approved": "perhaps"}), cfg)
+    assert len(flow.get_state(cfg).interrupts) == 1
+    assert flow.invoke(Command(resume={"approved": True}), cfg).approved is True
