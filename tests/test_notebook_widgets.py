@@ -29,7 +29,7 @@ from nbflow import (
     task,
 )
 from nbflow.notebook import protocol
-from nbflow.notebook.live import reset_hub
+from nbflow.notebook.live import hub, reset_hub
 from nbflow.notebook.session import Session, reset_session
 from nbflow.notebook.widgets import STATIC, Inbox, RunView, inbox, show, timeline
 
@@ -122,6 +122,28 @@ def wait_for(predicate, timeout=5.0):
 
 
 # ---------------------------------------------------------------------------- run view
+def test_show_returns_a_view_that_is_running_at_once(sent):
+    """Code that polls view.status right after show() must see the run as started, never "idle"."""
+    release = threading.Event()
+
+    @task
+    def slow(x: int) -> int:
+        release.wait(60)
+        return x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def starts(x: int) -> int:
+        return slow(x).result()
+
+    try:
+        hub().flush()  # the flusher just ran, so it waits a whole interval before it could update the view
+        view = show(starts, 1)
+        assert view.status == "running"
+    finally:
+        release.set()
+    assert view.wait(30) == "done" and view.status == "done"
+
+
 def test_run_view_live_then_form_submit_resumes_same_view(sent):
     wf = make_review_flow()
     view = show(wf, "cats")

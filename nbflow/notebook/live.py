@@ -223,6 +223,11 @@ class Hub:
         self._mark(live)
         return prev
 
+    def sync_status(self, live: Live, view: Any) -> None:
+        """Set ``view.status`` to the thread's status now, in order with the flusher's own updates of it."""
+        with self._flush_lock:
+            view.status = live.model.status
+
     def restore(self, live: Live, status: str) -> None:
         """A start refused before it began: put the status back."""
         with live.lock:

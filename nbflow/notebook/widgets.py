@@ -270,6 +270,7 @@ def show(workflow: Any, input: Any = ATTACH, config: Mapping | None = None) -> R
     live = actions.live_for(workflow, config)
     view = RunView(live)
     actions.start(workflow, input, config, live)
+    hub().sync_status(live, view)  # "running" from the moment show() returns, not when the flusher next runs
     return view
 
 
