@@ -26,24 +26,12 @@ from pathlib import Path
 import pytest
 
 import compat_alias as alias
+from compat_select import read_known_failures
 
 alias.install()
 
 HERE = Path(__file__).resolve().parent
-KNOWN_FAILURES = HERE / "known_failures.txt"
 AES_TEST_KEY = b"1234567890123456"
-
-
-def read_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
-    """``{test id: category}`` from lines ``<test id> <category>: <note>``."""
-    out: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        test_id, _, rest = line.partition(" ")
-        out[test_id] = rest.strip() or "uncategorised"
-    return out
 
 
 # ----------------------------------------------------------------- session

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["FILES", "Selected", "Excluded", "FileSelection", "select_file", "trim_module"]
 
@@ -337,3 +338,18 @@ def trim_module(sel: FileSelection) -> str:
             continue
         out.append("")
     return "\n".join(out) + "\n"
+
+
+KNOWN_FAILURES = Path(__file__).resolve().parent / "known_failures.txt"
+
+
+def read_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
+    """``{test id: category}`` from lines ``<test id> <category>: <note>``."""
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        test_id, _, rest = line.partition(" ")
+        out[test_id] = rest.strip() or "uncategorised"
+    return out
