@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, overload
 
-from . import vetted
 from .errors import ConfigError
-from .serde import default_serializer
+from .serde import default_serializer, vetted
 
 START: Final = "__start__"        # the invocation's input
 END: Final = "__end__"            # the value the entrypoint returned
@@ -109,7 +108,7 @@ def previous_of(channels: Mapping[str, Any]) -> Any:
 def serializer_of(saver: Any) -> Any:
     """The serializer a saver asks for (its ``serde`` attribute), else nbflow's default one.
 
-    The first call in a process also imports the classes nbflow vouches for (:mod:`nbflow.vetted`), so a
+    The first call in a process also imports the classes nbflow vouches for (:mod:`nbflow.serde.vetted`), so a
     thread of LangChain messages loads in a new process with nothing imported by hand.
     """
     vetted.load()

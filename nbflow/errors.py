@@ -124,6 +124,22 @@ def pydantic_resume_error(exc: Any, message: str, errors: list[tuple[tuple[Any, 
     return err
 
 
+class StoreValueError(NbflowError, ValueError):
+    """A bad value passed to the store (filter, limit, ttl...)."""
+
+
+class StoreTypeError(NbflowError, TypeError):
+    """A store argument of the wrong type (key not a str, value not a dict...)."""
+
+
+class InvalidNamespaceError(StoreValueError):
+    """A namespace breaks LangGraph's rules (same name as LangGraph's error)."""
+
+
+class NamespaceTypeError(InvalidNamespaceError, TypeError):
+    """A namespace that is not a tuple of str."""
+
+
 class NonDeterminismError(NbflowError, RuntimeError):
     """On replay, the workflow called a different task than the one recorded."""
 

@@ -35,9 +35,9 @@ from typing import Any
 from .checkpoint.base import CACHED, ERROR, INTERRUPT, RESULT, RESUME, WriteRecord
 from .checkpoint.rows import describe_write
 from .errors import DeserializationError, NonDeterminismError, ResumeError
-from .inert import Stored
 from .schema import UnsafeSchemaError, check_refs
 from .serde import summarize
+from .serde.inert import Stored
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 

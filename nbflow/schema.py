@@ -33,8 +33,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nbflow import inert
 from nbflow.errors import ConfigError, ResumeValidationError, pydantic_resume_error
+from nbflow.serde import inert
 
 __all__ = [
     "SchemaTypeError",
@@ -324,7 +324,7 @@ def resolve_schema_ref(ref: str | None) -> type | None:
     """The pydantic model class named by ``ref``, if its module is already imported.
 
     Looks only in ``sys.modules`` and follows the dotted qualname through plain
-    ``__dict__`` entries (:func:`nbflow.inert.lookup`): never imports, never
+    ``__dict__`` entries (:func:`nbflow.serde.inert.lookup`): never imports, never
     fires a module's lazy ``__getattr__``. None when the ref is malformed, the
     module is not loaded, a name is missing, or the target is not a model class.
     """

@@ -106,7 +106,7 @@ def test_nested_entrypoint_input_is_checked_too(checkpointer):
 def test_encrypted_checkpoints_get_a_keyed_digest_and_sets_compare_by_content(tmp_path, monkeypatch):
     pytest.importorskip("Crypto")
     from nbflow import SqliteSaver
-    from nbflow.encrypted import EncryptedSerializer
+    from nbflow.serde.encrypted import EncryptedSerializer
     from nbflow.replay import args_digest, split_summary
 
     monkeypatch.setenv("LANGGRAPH_AES_KEY", "0123456789abcdef0123456789abcdef")

@@ -374,7 +374,7 @@ def test_main_module_script(tmp_path):
         "@dataclasses.dataclass(frozen=True)\nclass D:\n    c: C\n    t: tuple = (1,)\n"
         "v = {D(C.A): [D(C.A, (2,))]}\nassert loads(dumps(v)) == v\nprint('ok')\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(pathlib.Path(serde.__file__).parents[1])})
+                         env={**__import__("os").environ, "PYTHONPATH": str(pathlib.Path(serde.__file__).parents[2])})
     assert out.stdout.strip() == "ok", out.stderr
 
 
@@ -382,7 +382,7 @@ def test_import_does_not_pull_heavy_modules():
     code = ("import sys; import nbflow.serde as s; s.dumps({'a': (1,)});"
             "print(sorted(m for m in ('numpy', 'pandas', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(pathlib.Path(serde.__file__).parents[1])})
+                         env={**__import__("os").environ, "PYTHONPATH": str(pathlib.Path(serde.__file__).parents[2])})
     assert out.stdout.strip() == "[]", out.stderr
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from nbflow import entrypoint, task
 from nbflow.checkpoint.sqlite import SqliteSaver
 from nbflow.errors import DeserializationError, NbflowError, SerializationError
-from nbflow.inert import LIMITS, Limits, nesting_over
+from nbflow.serde.inert import LIMITS, Limits, nesting_over
 from nbflow.serde import Serializer, dumps, loads, register_zone
 
 DEPTH = LIMITS.depth
@@ -269,7 +269,7 @@ def test_enum_values_are_looked_up_not_called():
 
 
 def test_only_loaded_zones_are_revived():
-    from nbflow import serde_decode
+    from nbflow.serde import _decode as serde_decode
 
     saved = dict(serde_decode.ZONES)
     serde_decode.ZONES.clear()
@@ -357,7 +357,9 @@ def test_non_payload_types_are_refused():
 def test_no_pickle_or_eval_in_the_codec():
     import pathlib
 
-    from nbflow import inert, preview, serde, serde_decode
+    from nbflow.serde import _decode as serde_decode
+    from nbflow.serde import _encode as serde
+    from nbflow.serde import inert, preview
 
     for mod in (serde, serde_decode, inert, preview):
         src = pathlib.Path(mod.__file__).read_text()

@@ -8,7 +8,7 @@ belongs -- raises :class:`~nbflow.errors.DeserializationError` naming the
 thread, the checkpoint and the row kind, instead of turning into
 ``bytes(n)`` (a huge allocation) or an exception deep inside the engine.
 
-Payloads read from a database are labelled (:class:`nbflow.inert.Stored`) with
+Payloads read from a database are labelled (:class:`nbflow.serde.inert.Stored`) with
 the row they came from, so that the serializer's refusal of a malformed
 payload names it too. :func:`describe_checkpoint` / :func:`describe_write` give
 that wording.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import DeserializationError
-from ..inert import Stored, describe_row, label
+from ..serde.inert import Stored, describe_row, label
 from .base import ERROR, INTERRUPT, RESUME, CheckpointRecord, WriteRecord
 
 __all__ = ["checkpoint_record", "write_record", "check_checkpoint", "check_write",

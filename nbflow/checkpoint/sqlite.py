@@ -168,7 +168,7 @@ class SqliteSaver(BaseCheckpointSaver):
 
     ``serde`` is the serializer the engine uses for this saver's payloads
     (default: nbflow's strict JSON serializer; e.g.
-    :class:`nbflow.encrypted.EncryptedSerializer` to encrypt them at rest).
+    :class:`nbflow.serde.encrypted.EncryptedSerializer` to encrypt them at rest).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """A thread of LangChain values, written in one process, loads and continues in a new one.
 
 The reading process imports nothing of LangChain by hand (nbflow's vetted list,
-:mod:`nbflow.vetted`, does it when a saver is opened); a class outside that list
+:mod:`nbflow.serde.vetted`, does it when a saver is opened); a class outside that list
 is still refused, and nothing named by a row is ever imported.
 """
 
@@ -159,7 +159,7 @@ def test_in_memory_values_load_in_a_new_process_and_only_vetted_classes() -> Non
 
 @pytest.mark.parametrize("text", ["AIMessage", "Document"])
 def test_vetted_list_names_fixed_modules_only(text: str) -> None:
-    from nbflow import vetted
+    from nbflow.serde import vetted
 
     assert all(module.startswith("langchain_core.") for module in vetted.VETTED)
     assert any(text in names for names in vetted.VETTED.values())

@@ -86,7 +86,7 @@ MODULES: dict[str, Callable[[], dict[str, Any]]] = {
     "langgraph.checkpoint.sqlite": _names("nbflow.checkpoint", "SqliteSaver"),
     "langgraph.checkpoint.sqlite.aio": _names("nbflow.checkpoint", "AsyncSqliteSaver"),
     "langgraph.checkpoint.serde": _NONE,
-    "langgraph.checkpoint.serde.encrypted": _names("nbflow.encrypted", "EncryptedSerializer"),
+    "langgraph.checkpoint.serde.encrypted": _names("nbflow.serde.encrypted", "EncryptedSerializer"),
     "langgraph.store": _NONE,
     "langgraph.store.memory": _names("nbflow.store", "InMemoryStore"),
     "langgraph.cache": _NONE,

@@ -184,7 +184,7 @@ def sync_checkpointer(request, tmp_path):
         if request.param == "sqlite":
             saver = stack.enter_context(SqliteSaver.from_conn_string(tmp_path / "ckpt.sqlite"))
         else:
-            from nbflow.encrypted import EncryptedSerializer
+            from nbflow.serde.encrypted import EncryptedSerializer
 
             serde = EncryptedSerializer.from_pycryptodome_aes(key=AES_TEST_KEY)
             saver = stack.enter_context(

@@ -3,9 +3,9 @@
 
 Pure module (no I/O).  Public API: :class:`Serializer` (``dumps``/``loads``),
 :data:`default_serializer`, :func:`dumps`, :func:`loads`, :func:`register_type`,
-:func:`register_zone`, :func:`summarize` (from :mod:`nbflow.preview`).  This
+:func:`register_zone`, :func:`summarize` (from :mod:`nbflow.serde.preview`).  This
 module owns the encoders and the two entry points; the decoders live in
-:mod:`nbflow.serde_decode`, the limits and lookup primitives in :mod:`nbflow.inert`.
+:mod:`nbflow.serde._decode`, the limits and lookup primitives in :mod:`nbflow.serde.inert`.
 
 Format: UTF-8 JSON.  JSON-native values (str, bool, None, finite float, int,
 list, dict with str keys) are written as themselves; everything else becomes a
@@ -14,7 +14,7 @@ A user dict that has non-str keys or contains the ``"__nb__"`` key is written as
 ``{"__nb__": "dict", "v": [[k, v], ...]}``.  User classes are named by
 ``"module:qualname"``.
 
-Security (the rule is stated in :mod:`nbflow.inert`): no pickle, no eval.
+Security (the rule is stated in :mod:`nbflow.serde.inert`): no pickle, no eval.
 ``loads`` never imports a module, opens a file or a socket, and calls no
 user-defined method but the constructor of an allowed class.  A class named in
 the data is found only through ``sys.modules`` and plain ``__dict__`` lookups,
@@ -22,11 +22,11 @@ and is revived only if it really is a dataclass, a pydantic model, an Enum, a
 NamedTuple, or a type registered with :func:`register_type`; anything else is
 refused with :class:`~nbflow.errors.DeserializationError`.  Every decoder checks
 the types of its fields before using them, sets and non-str dict keys are only
-built from values whose hashing runs no user code (:func:`nbflow.inert.hash_safe`),
+built from values whose hashing runs no user code (:func:`nbflow.serde.inert.hash_safe`),
 and named time zones are only those already loaded in this process
 (:func:`register_zone`).  numpy / pandas / pydantic are never imported here:
 they are used only if already in ``sys.modules``.  ``dumps`` checks every
-payload against the same :data:`nbflow.inert.LIMITS` that ``loads`` applies, so
+payload against the same :data:`nbflow.serde.inert.LIMITS` that ``loads`` applies, so
 whatever is written can be read back.
 """
 
@@ -45,10 +45,10 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from nbflow import inert, serde_decode
-from nbflow.errors import DeserializationError, SerializationError
-from nbflow.inert import LIMITS, LimitExceeded, Limits, Stored, hash_safe
-from nbflow.preview import summarize, type_name
+from ..errors import DeserializationError, SerializationError
+from . import _decode, inert
+from .inert import LIMITS, LimitExceeded, Limits, Stored, hash_safe
+from .preview import summarize, type_name
 
 __all__ = ["Serializer", "default_serializer", "dumps", "loads", "register_type", "register_zone",
            "summarize", "TAG"]
@@ -66,12 +66,12 @@ _HINT = ("return plain data (dict/list/str/number), a dataclass, a pydantic mode
          "or teach nbflow the type with nbflow.serde.register_type(cls, encode=..., decode=...)")
 
 # The shared state lives with the decoders; cls -> name is the encoder's own.
-_REGISTRY = serde_decode.REGISTRY
-_ZONES = serde_decode.ZONES
-_DECODERS = serde_decode.DECODERS
-_PATHS = serde_decode.PATHS
-_PD_EXT = serde_decode.PD_EXT
-_UNHASHABLE = serde_decode.UNHASHABLE
+_REGISTRY = _decode.REGISTRY
+_ZONES = _decode.ZONES
+_DECODERS = _decode.DECODERS
+_PATHS = _decode.PATHS
+_PD_EXT = _decode.PD_EXT
+_UNHASHABLE = _decode.UNHASHABLE
 _REGISTERED: dict[type, str] = {}
 _tname = type_name
 
@@ -140,7 +140,7 @@ def _ref(cls: type, obj: Any) -> str:
 class Serializer:
     """JSON-with-tags checkpoint serializer. See the module docstring for the format.
 
-    ``limits`` (default :data:`nbflow.inert.LIMITS`) bound every payload, at
+    ``limits`` (default :data:`nbflow.serde.inert.LIMITS`) bound every payload, at
     write and at read time alike.
     """
 

@@ -2,7 +2,7 @@
 
 Stored data is inert: a row names a class as ``module:qualname`` and the
 decoder only revives it when that module is *already imported*
-(:mod:`nbflow.serde_decode`); nothing taken from a row is ever imported. That
+(:mod:`nbflow.serde._decode`); nothing taken from a row is ever imported. That
 rule alone would leave an agent's thread unreadable after a kernel restart:
 its history holds LangChain messages (what ``add_messages`` makes), and
 ``langchain_core.messages`` imports its submodules lazily, so even

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nbflow.inert import is_model_class
+from .inert import is_model_class
 
 __all__ = ["summarize", "type_name"]
 

@@ -1,8 +1,9 @@
-"""The in-memory long-term store (LangGraph's ``BaseStore`` API).
+"""What every long-term store shares (LangGraph's ``BaseStore`` API): items, argument checks, ranking.
 
-This module owns :class:`Item`, :class:`SearchItem` and :class:`InMemoryStore`,
-with the call signatures of ``langgraph.store``: ``put / get / delete /
-search / list_namespaces`` and their ``a*`` async twins.
+This module owns :class:`Item` and :class:`SearchItem`, the checks every store applies to its
+arguments and the search ranking; :mod:`nbflow.store.memory` (:class:`InMemoryStore`) and
+:mod:`nbflow.store.postgres` (``PostgresStore``) implement the calls of ``langgraph.store``:
+``put / get / delete / search / list_namespaces`` and their ``a*`` async twins.
 
 Rules:
 
@@ -33,27 +34,25 @@ All methods are thread-safe; the async twins run the same code (no I/O).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
-from nbflow.errors import NbflowError
+from ..errors import InvalidNamespaceError, NamespaceTypeError, StoreTypeError, StoreValueError
 
 __all__ = [
     "Item",
     "SearchItem",
-    "InMemoryStore",
     "StoreValueError",
     "StoreTypeError",
     "InvalidNamespaceError",
+    "NamespaceTypeError",
     "lexical_score",
+    "Namespace",
 ]
 
 Namespace = tuple[str, ...]
@@ -62,23 +61,7 @@ _TOKEN = re.compile(r"\w+")
 _H = TypeVar("_H")  # a search hit, as each store keeps it
 
 
-class StoreValueError(NbflowError, ValueError):
-    """A bad value passed to the store (filter, limit, ttl...)."""
-
-
-class StoreTypeError(NbflowError, TypeError):
-    """A store argument of the wrong type (key not a str, value not a dict...)."""
-
-
-class InvalidNamespaceError(StoreValueError):
-    """A namespace breaks LangGraph's rules (same name as LangGraph's error)."""
-
-
-class NamespaceTypeError(InvalidNamespaceError, TypeError):
-    """A namespace that is not a tuple of str."""
-
-
-def _to_datetime(x: datetime | str) -> datetime:
+def to_datetime(x: datetime | str) -> datetime:
     return datetime.fromisoformat(x) if isinstance(x, str) else x
 
 
@@ -99,8 +82,8 @@ class Item:
         self.value = value
         self.key = key
         self.namespace = tuple(namespace)
-        self.created_at = _to_datetime(created_at)
-        self.updated_at = _to_datetime(updated_at)
+        self.created_at = to_datetime(created_at)
+        self.updated_at = to_datetime(updated_at)
 
     def dict(self) -> dict[str, Any]:
         """JSON-able form: namespace as a list, timestamps as ISO strings."""
@@ -139,7 +122,7 @@ class SearchItem(Item):
 
 
 @dataclass(slots=True)
-class _Record:
+class Record:
     value: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -151,7 +134,7 @@ class _Record:
 # -- validation ----------------------------------------------------------------
 
 
-def _check_namespace(namespace: Any) -> Namespace:
+def check_namespace(namespace: Any) -> Namespace:
     if not isinstance(namespace, tuple):
         raise NamespaceTypeError(f"namespace must be a tuple of str, got {namespace!r}")
     if not namespace:
@@ -170,19 +153,19 @@ def _check_namespace(namespace: Any) -> Namespace:
     return namespace
 
 
-def _check_path(path: Any, what: str) -> Namespace:
+def check_path(path: Any, what: str) -> Namespace:
     if not isinstance(path, tuple) or not all(isinstance(p, str) for p in path):
         raise NamespaceTypeError(f"{what} must be a tuple of str, got {path!r}")
     return path
 
 
-def _check_key(key: Any) -> str:
+def check_key(key: Any) -> str:
     if not isinstance(key, str):
         raise StoreTypeError(f"key must be a str, got {key!r}")
     return key
 
 
-def _check_put(value: Any, index: Any, ttl: Any) -> None:
+def check_put(value: Any, index: Any, ttl: Any) -> None:
     """The arguments of ``put`` after namespace and key (every store checks them the same way)."""
     if not isinstance(value, dict):
         raise StoreTypeError(f"value must be a dict, got {type(value).__name__}: {value!r}")
@@ -197,30 +180,30 @@ def _check_put(value: Any, index: Any, ttl: Any) -> None:
             raise StoreValueError(f"ttl must be > 0 minutes, got {ttl!r}")
 
 
-def _check_search(namespace_prefix: Any, filter: Any, limit: Any, offset: Any, query: Any) -> dict[str, Any]:
+def check_search(namespace_prefix: Any, filter: Any, limit: Any, offset: Any, query: Any) -> dict[str, Any]:
     """The arguments of ``search`` (every store checks them the same way); returns the filter's conditions."""
-    _check_path(namespace_prefix, "namespace_prefix")
-    conditions = _check_filter(filter)
-    _check_count(limit, "limit")
-    _check_count(offset, "offset")
+    check_path(namespace_prefix, "namespace_prefix")
+    conditions = check_filter(filter)
+    check_count(limit, "limit")
+    check_count(offset, "offset")
     if query is not None and not isinstance(query, str):
         raise StoreTypeError(f"query must be a str or None, got {query!r}")
     return conditions
 
 
-def _check_list_namespaces(prefix: Any, suffix: Any, max_depth: Any, limit: Any, offset: Any) -> None:
+def check_list_namespaces(prefix: Any, suffix: Any, max_depth: Any, limit: Any, offset: Any) -> None:
     """The arguments of ``list_namespaces`` (every store checks them the same way)."""
     if prefix is not None:
-        _check_path(prefix, "prefix")
+        check_path(prefix, "prefix")
     if suffix is not None:
-        _check_path(suffix, "suffix")
-    if max_depth is not None and _check_count(max_depth, "max_depth") < 1:
+        check_path(suffix, "suffix")
+    if max_depth is not None and check_count(max_depth, "max_depth") < 1:
         raise StoreValueError(f"max_depth must be >= 1, got {max_depth!r}")
-    _check_count(limit, "limit")
-    _check_count(offset, "offset")
+    check_count(limit, "limit")
+    check_count(offset, "offset")
 
 
-def _check_count(x: Any, what: str) -> int:
+def check_count(x: Any, what: str) -> int:
     if isinstance(x, bool) or not isinstance(x, int):
         raise StoreTypeError(f"{what} must be an int, got {x!r}")
     if x < 0:
@@ -228,7 +211,7 @@ def _check_count(x: Any, what: str) -> int:
     return x
 
 
-def _check_filter(filter: Any) -> dict[str, Any]:
+def check_filter(filter: Any) -> dict[str, Any]:
     if filter is None:
         return {}
     if not isinstance(filter, dict):
@@ -271,7 +254,7 @@ def _compare(op: str, present: bool, actual: Any, expected: Any) -> bool:
         return False
 
 
-def _matches(value: dict[str, Any], filter: dict[str, Any]) -> bool:
+def matches(value: dict[str, Any], filter: dict[str, Any]) -> bool:
     for field, cond in filter.items():
         present = field in value
         actual = value.get(field)
@@ -296,14 +279,14 @@ def lexical_score(query: str, value: dict[str, Any]) -> float:
     return len(wanted & _tokens(text)) / len(wanted)
 
 
-def _matches_path(namespace: Namespace, pattern: Namespace, *, suffix: bool) -> bool:
+def matches_path(namespace: Namespace, pattern: Namespace, *, suffix: bool) -> bool:
     if len(pattern) > len(namespace):
         return False
     part = namespace[len(namespace) - len(pattern) :] if suffix else namespace[: len(pattern)]
     return all(p == "*" or p == n for p, n in zip(pattern, part, strict=False))
 
 
-def _rank(hits: list[_H], query: str | None, value_of: Callable[[_H], dict[str, Any]]) -> list[tuple[float | None, _H]]:
+def rank(hits: list[_H], query: str | None, value_of: Callable[[_H], dict[str, Any]]) -> list[tuple[float | None, _H]]:
     """``hits`` (newest first) with their scores: unscored without a query, else best score first
     (a stable sort, so recency breaks ties)."""
     if query is None:
@@ -311,18 +294,18 @@ def _rank(hits: list[_H], query: str | None, value_of: Callable[[_H], dict[str, 
     return sorted(((lexical_score(query, value_of(h)), h) for h in hits), key=lambda s: -(s[0] or 0.0))
 
 
-def _select_namespaces(namespaces: Iterable[Namespace], prefix: Namespace | None, suffix: Namespace | None,
+def select_namespaces(namespaces: Iterable[Namespace], prefix: Namespace | None, suffix: Namespace | None,
                        max_depth: int | None, limit: int, offset: int) -> list[Namespace]:
     """What ``list_namespaces`` returns from the namespaces holding live items."""
     found = [ns for ns in namespaces
-             if (prefix is None or _matches_path(ns, prefix, suffix=False))
-             and (suffix is None or _matches_path(ns, suffix, suffix=True))]
+             if (prefix is None or matches_path(ns, prefix, suffix=False))
+             and (suffix is None or matches_path(ns, suffix, suffix=True))]
     if max_depth is not None:
         found = [ns[:max_depth] for ns in found]
     return sorted(set(found))[offset : offset + limit]
 
 
-def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
+def async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
     """An ``async def`` running ``sync``, with its signature (``inspect.signature``)."""
 
     @functools.wraps(sync)
@@ -335,177 +318,3 @@ def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
     return twin
 
 
-# -- the store ---------------------------------------------------------------------
-
-
-class InMemoryStore:
-    """A thread-safe, dict-backed long-term store.
-
-    ``clock`` returns epoch seconds (default :func:`time.time`); it stamps
-    ``created_at`` / ``updated_at`` and measures TTLs.
-    """
-
-    supports_ttl = True
-
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.RLock()
-        self._data: dict[Namespace, dict[str, _Record]] = {}
-        self._seq = 0
-
-    # -- sync ---------------------------------------------------------------------
-
-    def put(
-        self,
-        namespace: Namespace,
-        key: str,
-        value: dict[str, Any] | None,
-        index: Literal[False] | list[str] | None = None,
-        *,
-        ttl: float | None = None,
-    ) -> None:
-        """Insert or replace ``value`` under ``(namespace, key)``; ``ttl`` in minutes."""
-        _check_namespace(namespace)
-        _check_key(key)
-        if value is None:
-            self.delete(namespace, key)
-            return
-        _check_put(value, index, ttl)
-        try:
-            stored = copy.deepcopy(value)
-        except Exception as exc:
-            raise StoreTypeError(f"value for key {key!r} cannot be copied: {exc}") from exc
-        seconds = None if ttl is None else ttl * 60.0
-        with self._lock:
-            now = self._clock()
-            stamp = datetime.fromtimestamp(now, UTC)
-            self._seq += 1
-            bucket = self._data.setdefault(namespace, {})
-            old = bucket.get(key)
-            if old is not None and self._expired(old, now):
-                old = None
-            bucket[key] = _Record(
-                value=stored,
-                created_at=stamp if old is None else old.created_at,
-                updated_at=stamp,
-                seq=self._seq,
-                ttl=seconds,
-                expires_at=None if seconds is None else now + seconds,
-            )
-
-    def get(
-        self, namespace: Namespace, key: str, *, refresh_ttl: bool | None = None
-    ) -> Item | None:
-        """The item at ``(namespace, key)``, or None if absent or expired."""
-        _check_namespace(namespace)
-        _check_key(key)
-        with self._lock:
-            now = self._clock()
-            bucket = self._data.get(namespace, {})
-            record = bucket.get(key)
-            if record is None:
-                return None
-            if self._expired(record, now):
-                self._drop(namespace, key)
-                return None
-            self._refresh(record, now, refresh_ttl)
-            return Item(**self._fields(namespace, key, record))
-
-    def delete(self, namespace: Namespace, key: str) -> None:
-        """Remove ``(namespace, key)``; a missing key is not an error."""
-        _check_namespace(namespace)
-        _check_key(key)
-        with self._lock:
-            self._drop(namespace, key)
-
-    def search(
-        self,
-        namespace_prefix: Namespace,
-        /,
-        *,
-        query: str | None = None,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        refresh_ttl: bool | None = None,
-    ) -> list[SearchItem]:
-        """Items under ``namespace_prefix`` (``()`` = all) matching ``filter``, ranked."""
-        conditions = _check_search(namespace_prefix, filter, limit, offset, query)
-        with self._lock:
-            now = self._clock()
-            self._purge(now)
-            hits = [
-                (ns, key, rec)
-                for ns, bucket in self._data.items()
-                if ns[: len(namespace_prefix)] == namespace_prefix
-                for key, rec in bucket.items()
-                if _matches(rec.value, conditions)
-            ]
-            hits.sort(key=lambda h: -h[2].seq)
-            page = _rank(hits, query, lambda h: h[2].value)[offset : offset + limit]
-            out = []
-            for score, (ns, key, rec) in page:
-                self._refresh(rec, now, refresh_ttl)
-                out.append(SearchItem(score=score, **self._fields(ns, key, rec)))
-            return out
-
-    def list_namespaces(
-        self,
-        *,
-        prefix: Namespace | None = None,
-        suffix: Namespace | None = None,
-        max_depth: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Namespace]:
-        """Sorted namespaces holding live items; ``"*"`` in prefix/suffix matches any label.
-
-        With ``max_depth`` each namespace is cut to its first ``max_depth``
-        labels and duplicates are merged.
-        """
-        _check_list_namespaces(prefix, suffix, max_depth, limit, offset)
-        with self._lock:
-            self._purge(self._clock())
-            live = list(self._data)
-        return _select_namespaces(live, prefix, suffix, max_depth, limit, offset)
-
-    # -- async twins: same code, same signatures (nothing to await in memory) ----------
-
-    aput = _async_twin(put)
-    aget = _async_twin(get)
-    adelete = _async_twin(delete)
-    asearch = _async_twin(search)
-    alist_namespaces = _async_twin(list_namespaces)
-
-    # -- internals (call with the lock held) ----------------------------------------
-
-    @staticmethod
-    def _expired(record: _Record, now: float) -> bool:
-        return record.expires_at is not None and now >= record.expires_at
-
-    @staticmethod
-    def _refresh(record: _Record, now: float, refresh_ttl: bool | None) -> None:
-        if record.ttl is not None and refresh_ttl is not False:
-            record.expires_at = now + record.ttl
-
-    @staticmethod
-    def _fields(namespace: Namespace, key: str, record: _Record) -> dict[str, Any]:
-        return {
-            "namespace": namespace,
-            "key": key,
-            "value": copy.deepcopy(record.value),
-            "created_at": record.created_at,
-            "updated_at": record.updated_at,
-        }
-
-    def _drop(self, namespace: Namespace, key: str) -> None:
-        bucket = self._data.get(namespace)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del self._data[namespace]
-
-    def _purge(self, now: float) -> None:
-        for ns in list(self._data):
-            for key in [k for k, r in self._data[ns].items() if self._expired(r, now)]:
-                self._drop(ns, key)

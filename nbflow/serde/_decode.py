@@ -4,9 +4,9 @@ Every decoder checks the type of each field before using it, so a field that
 holds an already-decoded object of another class never reaches a call that
 would run that class's methods (``__iter__``, ``__float__``, ``__index__``,
 ``__str__``, ``__hash__``...).  Classes are resolved only through
-:func:`nbflow.inert.lookup` and revived only when they really are a dataclass,
+:func:`nbflow.serde.inert.lookup` and revived only when they really are a dataclass,
 a pydantic model, an Enum, a NamedTuple, or registered; sets and non-str dict
-keys only hold :func:`nbflow.inert.hash_safe` values; named time zones come
+keys only hold :func:`nbflow.serde.inert.hash_safe` values; named time zones come
 only from :data:`ZONES` (never from the tz database).
 
 This module also holds the state the encoder shares: :data:`REGISTRY` (types
@@ -29,10 +29,10 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from nbflow import inert
-from nbflow.errors import DeserializationError
-from nbflow.inert import LimitExceeded, Limits, class_attr, class_has, hash_safe, mro, show
-from nbflow.preview import type_name
+from ..errors import DeserializationError
+from . import inert
+from .inert import LimitExceeded, Limits, class_attr, class_has, hash_safe, mro, show
+from .preview import type_name
 
 __all__ = ["DECODERS", "REGISTRY", "ZONES", "PATHS", "PD_EXT", "UNHASHABLE"]
 
