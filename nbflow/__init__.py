@@ -8,6 +8,7 @@ Jupyter module (those live in :mod:`nbflow.notebook`).
 
 from .cache import InMemoryCache
 from .checkpoint import BaseCheckpointSaver, InMemorySaver, MemorySaver, SqliteSaver
+from .compat.messages import add_messages
 from .engine.scope import Runtime, get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .errors import (
     CheckpointerRequiredError,
@@ -28,7 +29,6 @@ from .errors import (
     TaskContextError,
 )
 from .func import TaskFunction, Workflow, entrypoint, task
-from .messages import add_messages
 from .policies import CachePolicy, RetryPolicy, TimeoutPolicy
 from .store import InMemoryStore
 from .types import (

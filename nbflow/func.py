@@ -21,16 +21,18 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from . import events as ev
-from . import history, jsonschemas, lc, shapes, tap
+from . import tap
 from .checkpoint.base import BaseCheckpointSaver
+from .compat import jsonschemas, lc, shapes
+from .compat.deprecations import warn_renamed_argument
 from .config import INJECTABLE, MISSING, parse_config
-from .deprecations import warn_renamed_argument
 from .engine.outcome import run_async, run_blocking
 from .engine.run import Ending, Run
 from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
 from .errors import TaskContextError
 from .executors.base import Executor, RemoteExecutor
+from .history import edits, reads
 from .kinds import Durability
 from .policies import (
     CachePolicy,
@@ -466,14 +468,14 @@ class Workflow:
                        tap.ThreadEdited(run.ns, "stop", run.checkpoint_id))
         return bool(stopped)
 
-    # ------------------------------------------------------------------ history (see nbflow.history)
+    # ------------------------------------------------------------------ history (see nbflow.history.reads, .edits)
     def get_task_history(self, config: Mapping[str, Any]) -> list:
         """Every task execution recorded in the thread (:class:`~nbflow.TaskRecord`), oldest first."""
-        return history.get_task_history(self, config)
+        return reads.get_task_history(self, config)
 
     def get_invocations(self, config: Mapping[str, Any]) -> list:
-        """The thread's invocations (:class:`~nbflow.history.Invocation`), oldest first."""
-        return history.get_invocations(self, config)
+        """The thread's invocations (:class:`~nbflow.types.Invocation`), oldest first."""
+        return reads.get_invocations(self, config)
 
     def fork(self, config: Mapping[str, Any], *, task_index: int, value: Any = MISSING,
              thread_id: str | None = None) -> dict:
@@ -483,38 +485,38 @@ class Workflow:
         (optionally replacing the last one with ``value``); run it with
         ``invoke(None, new_config)`` and every later task executes again.
         """
-        return history.fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
+        return edits.fork(self, config, task_index=task_index, value=value, thread_id=thread_id)
 
     def get_graph_mermaid(self, config: Mapping[str, Any]) -> str:
         """A Mermaid flowchart of the tasks the invocation in ``config`` actually ran."""
-        return history.mermaid(self, config)
+        return reads.mermaid(self, config)
 
     def list_threads(self) -> list[str]:
         """Thread ids in this workflow's checkpointer, most recently active first."""
-        return history.saver_of(self, "list_threads()").list_threads()
+        return reads.saver_of(self, "list_threads()").list_threads()
 
-    # JSON Schemas and the deprecated config_schema(), as LangGraph reports them (nbflow.jsonschemas)
+    # JSON Schemas and the deprecated config_schema(), as LangGraph reports them (nbflow.compat.jsonschemas)
     def get_input_jsonschema(self, config: Any = None) -> dict: return jsonschemas.get_input_jsonschema(self)
     def get_output_jsonschema(self, config: Any = None) -> dict: return jsonschemas.get_output_jsonschema(self)
     def get_context_jsonschema(self) -> dict | None: return jsonschemas.get_context_jsonschema(self)
     def config_schema(self, *, include: Any = None) -> Any: return jsonschemas.config_schema(self)
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
-        return history.get_state(self, config)
+        return reads.get_state(self, config)
 
     async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False):
         return self.get_state(config, subgraphs=subgraphs)
 
     def get_state_history(self, config: Mapping[str, Any], *, filter: Mapping[str, Any] | None = None,
                           before: Mapping[str, Any] | None = None, limit: int | None = None):
-        return history.get_state_history(self, config, filter=filter, before=before, limit=limit)
+        return reads.get_state_history(self, config, filter=filter, before=before, limit=limit)
 
     async def aget_state_history(self, config, *, filter=None, before=None, limit=None):
         for snap in self.get_state_history(config, filter=filter, before=before, limit=limit):
             yield snap
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
-        return history.update_state(self, config, values, as_node=as_node)
+        return edits.update_state(self, config, values, as_node=as_node)
 
     async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
         return self.update_state(config, values, as_node=as_node)

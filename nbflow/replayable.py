@@ -3,7 +3,7 @@
 The engine keeps the :class:`~nbflow.engine.scope.Scope` of the code running
 in a context (the entrypoint body or one task) in :data:`CURRENT`; it is
 defined here, below every layer, so that a low module such as
-:mod:`nbflow.messages` can ask for a *replay-stable* id without importing the
+:mod:`nbflow.compat.messages` can ask for a *replay-stable* id without importing the
 engine.
 
 Why ids must be replay-stable: when an invocation resumes (after an

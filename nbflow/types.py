@@ -208,7 +208,7 @@ class GraphOutput(Generic[_O]):
 def _warn_item_access() -> None:
     import warnings
 
-    from .deprecations import LangGraphDeprecatedSinceV11
+    from .compat.deprecations import LangGraphDeprecatedSinceV11
 
     warnings.warn("Accessing GraphOutput via `result[key]` is deprecated. Use `result.value` to access the output "
                   "value directly, or `result.interrupts` for interrupts.", LangGraphDeprecatedSinceV11, stacklevel=3)

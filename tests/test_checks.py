@@ -43,6 +43,44 @@ def test_layer_contract(tmp_path):
     assert "0 broken" in res.stdout
 
 
+def _contract_modules() -> tuple[set[str], set[str]]:
+    """(modules named in the top-level contract's layers, containers of the other contracts)."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / ".importlinter")
+    named: set[str] = set()
+    containers: set[str] = set()
+    for section in parser.sections():
+        if not section.startswith("importlinter:contract:"):
+            continue
+        layers = parser[section].get("layers", "")
+        if "containers" in parser[section]:
+            containers.update(c.strip() for c in parser[section]["containers"].split())
+            for c in containers:
+                named.update(f"{c}.{m.strip()}" for line in layers.splitlines() for m in line.split("|") if m.strip())
+        else:
+            named.update(m.strip() for line in layers.splitlines() for m in line.split("|") if m.strip())
+    return named, containers
+
+
+def test_every_module_is_in_the_layer_contract():
+    """Each module of nbflow (a package's __init__ aside) is placed by the contract: itself or a package above it."""
+    named, _ = _contract_modules()
+    missing = []
+    for path in sorted((ROOT / "nbflow").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            continue
+        module = ".".join(parts)
+        if module in ("nbflow.__main__",):
+            continue
+        prefixes = {".".join(parts[:i]) for i in range(2, len(parts) + 1)}
+        if not prefixes & named:
+            missing.append(module)
+    assert missing == [], f"modules the layer contract (.importlinter) does not place: {missing}"
+
+
 def test_no_import_cycles():
     import grimp
 

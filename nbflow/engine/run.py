@@ -35,8 +35,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .. import events as ev
-from .. import lc, tap
+from .. import tap
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
+from ..compat import lc
 from ..config import (
     END,
     START,
@@ -53,9 +54,9 @@ from ..errors import (
     SerializationError,
 )
 from ..executors.base import Clock
+from ..history.snapshots import checkpoint_view
 from ..kinds import UNFINISHED_SOURCES, Durability, Position, RunStatus, Source, WriteKind
 from ..replay import InterruptRecord, Journal, interrupt_id_for
-from ..snapshot import checkpoint_view
 from ..types import Interrupt, RunControl, final
 from . import nested, prepare, steps
 from .journaling import Journaling, journaling

@@ -62,7 +62,7 @@ class Scope:
         self.wave = 0   # the caller's `waits` when this task was called
         self.progress: Progress | None = None  # set while an attempt with a timeout runs
         self.watchers: tuple[Progress, ...] = ()  # the timed attempts this code runs inside (its callers')
-        self.trace: Any = None  # its chain run in LangChain's callbacks (nbflow.lc.Trace), when config has callbacks
+        self.trace: Any = None  # its chain run in LangChain's callbacks (compat.lc.Trace), when config has callbacks
         self.digest = ""  # (a task call) digest of its serialized arguments, stored with its result
         self.ids = 0  # replay-stable ids handed out so far (nbflow.replayable.stable_id)
 

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
-from .. import lc
+from ..compat import lc
 from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock, Executor, RemoteExecutor
 from ..kinds import WriteKind

@@ -1,39 +1,32 @@
-"""Reading and editing a thread's past: state snapshots, history, invocations, update_state, fork.
+"""Reading a thread's past: state snapshots, state history, task history, invocations, the Mermaid picture.
 
 Everything here is built over the checkpointer's two row kinds (see
 :mod:`nbflow.checkpoint.base`); nothing runs user code, and nothing here
 imports the engine or the decorators: a workflow is only read for its
-``name`` and ``checkpointer``. Snapshots are built by :mod:`nbflow.snapshot`.
+``name`` and ``checkpointer``. Snapshots are built by :mod:`nbflow.history.snapshots`;
+edits (``update_state``, ``fork``) are :mod:`nbflow.history.edits`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from . import tap
-from .checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
-from .config import (
+from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+from ..config import (
     END,
-    MISSING,
     START,
     Target,
-    config_for,
-    metadata_from_config,
-    ns_tuple,
     parse_config,
-    result_channels,
     serializer_of,
-    stored_metadata,
 )
-from .errors import CheckpointerRequiredError, CheckpointNotFoundError
+from ..errors import CheckpointerRequiredError, CheckpointNotFoundError
+from ..kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, RunStatus, Source, TaskOutcome, WriteKind
+from ..replay import InterruptRecord, Journal, error_of, interrupts_of, split_summary, task_id_for
+from ..serde import summarize
+from ..types import Interrupt, Invocation, StateSnapshot, TaskRecord
 from .graph import mermaid_for
-from .kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, Position, RunStatus, Source, TaskOutcome, WriteKind
-from .replay import InterruptRecord, Journal, error_of, interrupts_of, split_summary, task_id_for
-from .serde import summarize
-from .snapshot import checkpoint_view, empty_snapshot, interrupt_of
-from .types import Interrupt, Invocation, StateSnapshot, TaskRecord
+from .snapshots import checkpoint_view, empty_snapshot, interrupt_of
 
 # Stored (plain string) values, looked up once: an enum's .value costs a descriptor call per use.
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
@@ -115,29 +108,6 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
         count += 1
         if limit is not None and count >= limit:
             return
-
-
-def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
-    """Save ``values`` as the thread's state: the next run's ``previous`` (metadata source "update")."""
-    saver = saver_of(wf, "update_state()")
-    t = parse_config(config, needs_thread=True, who=f"update_state() of {wf.name!r}")
-    base = saver.get_checkpoint(t.thread, t.checkpoint_ns, t.checkpoint_id)
-    if t.checkpoint_id is not None and base is None:
-        raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}")
-    step = base.step + 1 if base is not None else -1
-    dumps = serializer_of(saver).dumps
-    meta = stored_metadata({"source": UPDATE, "step": step, "parents": {}}, metadata_from_config(config), wf.name)
-    try:
-        blob = dumps(result_channels(values, values))
-    except TypeError as e:
-        raise type(e)(f"update_state() value for thread {t.thread_id!r} cannot be checkpointed: {e}") from e
-    rec = CheckpointRecord(t.thread, t.checkpoint_ns, new_checkpoint_id(),
-                           base.checkpoint_id if base else None, time.time(), step, UPDATE, blob,
-                           dumps(meta))
-    saver.put_checkpoint(rec)
-    tap.edited(saver, t.thread, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "update_state",
-                                                             rec.checkpoint_id))
-    return config_for(t.thread, t.checkpoint_ns, rec.checkpoint_id)
 
 
 def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRecord]:
@@ -224,7 +194,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
     return out
 
 
-def _invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointRecord:
+def invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointRecord:
     """The input/fork checkpoint of the invocation a config points at (the latest by default)."""
     rec = saver.get_checkpoint(t.thread, t.checkpoint_ns, t.checkpoint_id)
     if rec is None:
@@ -248,50 +218,6 @@ def _invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointR
     return rec
 
 
-def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value: Any, thread_id: str | None) -> dict:
-    """Branch an invocation after its first ``task_index`` tasks (in call order). See Workflow.fork."""
-    saver = saver_of(wf, "fork()")
-    t = parse_config(config, needs_thread=True, who=f"fork() of {wf.name!r}")
-    base = _invocation_checkpoint(saver, t)
-    ns = base.checkpoint_ns
-    root = task_id_for(base.checkpoint_id, ns, "")
-    results = [w for w in saver.get_writes(t.thread, ns, base.checkpoint_id)
-               if w.kind in (RESULT, CACHED) and w.task_id != root]
-    results.sort(key=lambda w: Position.key(w.path))
-    if not isinstance(task_index, int) or task_index < 0 or task_index > len(results):
-        raise ValueError(
-            f"task_index must be an int from 0 to {len(results)} (the invocation {base.checkpoint_id!r} of "
-            f"thread {t.thread_id!r} recorded {len(results)} task results), got {task_index!r}"
-        )
-    if value is not MISSING and task_index == 0:
-        raise ValueError("fork(value=...) replaces the result of task task_index-1, so task_index must be >= 1")
-    kept = results[:task_index]
-    new_thread = str(thread_id) if thread_id is not None else t.thread
-    same_thread = new_thread == t.thread
-    new_id = new_checkpoint_id()
-    origin = {"thread_id": t.thread, "checkpoint_id": base.checkpoint_id, "task_index": task_index,
-              "replaced": value is not MISSING}
-    dumps = serializer_of(saver).dumps
-    meta = stored_metadata({"source": FORK, "step": base.step, "parents": {}, "forked_from": origin}, {}, wf.name)
-    rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
-                           base.step, FORK, base.channels, dumps(meta))
-    new_writes = []
-    for i, w in enumerate(kept):
-        payload = w.payload
-        if value is not MISSING and i == len(kept) - 1:
-            try:
-                payload = dumps(value)
-            except TypeError as e:
-                raise type(e)(f"fork(value=...) for task {w.name!r} cannot be checkpointed: {e}") from e
-        new_writes.append(WriteRecord(new_thread, ns, new_id, task_id_for(new_id, ns, w.path), w.name, w.path,
-                                      w.kind, payload, w.started_at, w.ended_at, w.summary, w.wave))
-    saver.put_checkpoint(rec)
-    if new_writes:
-        saver.put_writes(new_writes)
-    tap.edited(saver, new_thread, wf.name, tap.ThreadEdited(ns_tuple(ns), "fork", new_id, t.thread))
-    return config_for(new_thread, ns, new_id)
-
-
 def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
     """Mermaid text for the invocation ``config`` points at (the latest one by default)."""
     t = parse_config(config, needs_thread=True, who="get_graph_mermaid()")
@@ -300,10 +226,10 @@ def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
         raise CheckpointNotFoundError(f"thread {t.thread_id!r} has no invocation to draw yet; run it first.")
     chosen = invocations[-1]
     if t.checkpoint_id is not None:
-        target = _invocation_checkpoint(saver_of(wf, "get_graph_mermaid()"), t).checkpoint_id
+        target = invocation_checkpoint(saver_of(wf, "get_graph_mermaid()"), t).checkpoint_id
         chosen = next(i for i in invocations if i.checkpoint_id == target)
     return mermaid_for(chosen, wf.name)
 
 
-__all__ = ["get_state", "get_state_history", "update_state", "get_task_history", "get_invocations", "fork",
+__all__ = ["get_state", "get_state_history", "get_task_history", "get_invocations", "invocation_checkpoint",
            "mermaid", "checkpoint_view", "empty_snapshot", "saver_of", "START", "WorkflowLike"]

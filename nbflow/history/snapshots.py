@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .checkpoint.base import CheckpointRecord
-from .config import END, config_for, shown_metadata
-from .kinds import UNFINISHED_SOURCES
-from .replay import InterruptRecord, task_id_for
-from .schema import resolve_schema_ref
-from .types import Interrupt, PregelTask, StateSnapshot
+from ..checkpoint.base import CheckpointRecord
+from ..config import END, config_for, shown_metadata
+from ..kinds import UNFINISHED_SOURCES
+from ..replay import InterruptRecord, task_id_for
+from ..schema import resolve_schema_ref
+from ..types import Interrupt, PregelTask, StateSnapshot
 
 
 def iso(ts: float, _fromts: Any = datetime.fromtimestamp, _utc: Any = UTC) -> str:

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import events as ev
+from .. import events as ev
+from ..events import INTERRUPT_KEY
+from ..kinds import Durability
+from ..types import GraphOutput
 from .deprecations import warn_deprecated_argument
-from .events import INTERRUPT_KEY
-from .kinds import Durability
-from .types import GraphOutput
 
 
 def shape(event: Any, modes: tuple[str, ...], single: bool, subgraphs: bool, v2: bool = False,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .serde import summarize
-from .types import Invocation, TaskRecord
+from ..serde import summarize
+from ..types import Invocation, TaskRecord
 
 _OUTCOME = {"ok": "", "cached": " ⟲ cached", "error": " ✗ error", "interrupted": " ⏸ waiting"}
 

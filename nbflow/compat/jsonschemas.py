@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import inspect
 import typing
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .func import Workflow
+
+class Workflow(Protocol):
+    """What the schemas read of an entrypoint (:class:`nbflow.func.Workflow` is one)."""
+
+    name: str
+    func: Callable[..., Any]
+    context_schema: Any
 
 __all__ = ["get_input_jsonschema", "get_output_jsonschema", "get_context_jsonschema", "config_schema"]
 
