@@ -452,10 +452,37 @@ PATTERNS: dict[str, Callable[..., list]] = {
 }
 
 
+REVIEW_ANSWERS = [
+    {"type": "accept", "args": None},
+    {"type": "edit", "args": {"action": "get_weather", "args": {"city": "Nice"}}},
+    {"type": "response", "args": "Paris has about two million people."},
+    {"type": "ignore", "args": None},
+]
+
+CHAT_TURNS = [("hi, I'm Ada", "approve"), ("what's my name?", "approve"), ("tell me a joke", "too silly"),
+              ("ok, a fact then", "approve"), ("thanks!", "approve"), ("bye", "approve")]
+
+
+def in_memory(rt: SimpleNamespace, pattern: str) -> list:
+    """``pattern``'s transcript with an in-memory saver and its standard arguments."""
+    saver = rt.InMemorySaver()
+    if pattern == "chat_with_approval":
+        return chat_with_approval(rt, saver, "t", CHAT_TURNS)
+    if pattern == "tool_review_inbox":
+        return tool_review_inbox(rt, saver, "t", REVIEW_ANSWERS)
+    if pattern == "store_memory":
+        return store_memory(rt, saver)
+    return PATTERNS[pattern](rt, saver, "t")
+
+
 def main(argv: list[str]) -> None:
     """``patterns.py RUNTIME PATTERN ARGS_JSON``: ARGS_JSON holds ``saver`` ("sqlite:PATH" or
-    "postgres:URI") and the pattern's other keyword arguments; prints the transcript as JSON."""
+    "postgres:URI") and the pattern's other keyword arguments; prints the transcript as JSON.
+    ``patterns.py RUNTIME all`` prints every pattern's in-memory transcript, by name."""
     rt = runtime(argv[0])
+    if argv[1] == "all":
+        print(json.dumps({name: in_memory(rt, name) for name in PATTERNS}))
+        return
     kwargs = json.loads(argv[2])
     kind, _, where = kwargs.pop("saver").partition(":")
     saver = rt.sqlite(where) if kind == "sqlite" else rt.postgres(where)

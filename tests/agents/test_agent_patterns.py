@@ -21,35 +21,20 @@ from . import patterns as P
 
 HERE = Path(__file__).resolve().parent
 
-REVIEW_ANSWERS = [
-    {"type": "accept", "args": None},
-    {"type": "edit", "args": {"action": "get_weather", "args": {"city": "Nice"}}},
-    {"type": "response", "args": "Paris has about two million people."},
-    {"type": "ignore", "args": None},
-]
-
-CHAT_TURNS = [("hi, I'm Ada", "approve"), ("what's my name?", "approve"), ("tell me a joke", "too silly"),
-              ("ok, a fact then", "approve"), ("thanks!", "approve"), ("bye", "approve")]
+CHAT_TURNS = P.CHAT_TURNS
 
 
 def _runtime(name: str):
+    """nbflow's names (imported here), or a check that LangGraph is installed (it runs in a subprocess)."""
     if name == "langgraph" and importlib.util.find_spec("langgraph") is None:
         if os.environ.get("CI"):
             pytest.fail("LangGraph 1.2.22 (the compat extra) is not installed in the test environment")
         pytest.skip("LangGraph is not installed (pip install -e '.[compat]')")
-    return P.runtime(name)
+    return P.runtime(name) if name == "nbflow" else None
 
 
 def _in_memory(pattern: str, name: str) -> list:
-    rt = _runtime(name)
-    saver = rt.InMemorySaver()
-    if pattern == "chat_with_approval":
-        return P.chat_with_approval(rt, saver, "t", CHAT_TURNS)
-    if pattern == "tool_review_inbox":
-        return P.tool_review_inbox(rt, saver, "t", REVIEW_ANSWERS)
-    if pattern == "store_memory":
-        return P.store_memory(rt, saver)
-    return P.PATTERNS[pattern](rt, saver, "t")
+    return P.in_memory(_runtime(name), pattern)
 
 
 def _json(x: object) -> object:
@@ -59,14 +44,19 @@ def _json(x: object) -> object:
 
 @pytest.fixture(scope="module")
 def langgraph_transcripts() -> dict[str, list]:
-    return {}
+    """Every pattern under LangGraph, in one subprocess: this test process never imports LangGraph
+    (the compat tests own the ``langgraph`` namespace here)."""
+    _runtime("langgraph")  # skip or fail now when LangGraph is missing
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(HERE / "patterns.py"), "langgraph", "all"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("pattern", list(P.PATTERNS))
 def test_pattern_matches_langgraph(pattern: str, langgraph_transcripts: dict) -> None:
-    ours = _in_memory(pattern, "nbflow")
-    theirs = _in_memory(pattern, "langgraph")
-    assert _json(ours) == _json(theirs)
+    assert _json(_in_memory(pattern, "nbflow")) == langgraph_transcripts[pattern]
 
 
 def test_patterns_say_something() -> None:
