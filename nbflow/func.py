@@ -464,8 +464,8 @@ class Workflow:
         runs = running_on(t.thread, self.checkpointer)
         stopped = [run for run in runs if run.stop()]
         for run in stopped:
-            tap.edited(run.saver, run.thread_id, run.wf.name,
-                       tap.ThreadEdited(run.ns, "stop", run.checkpoint_id))
+            ctx = run.ctx
+            tap.edited(ctx.saver, ctx.thread_id, ctx.wf.name, tap.ThreadEdited(ctx.ns, "stop", run.plan.checkpoint_id))
         return bool(stopped)
 
     # ------------------------------------------------------------------ history (see nbflow.history.reads, .edits)

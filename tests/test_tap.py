@@ -113,7 +113,7 @@ def test_nobody_listening_costs_no_sink():
     assert not tap.listening()
     wf = _workflow(InMemorySaver())
     run = wf._run(1, {"configurable": {"thread_id": "n"}}, None)
-    assert run.sink is None and not run.want_starts and not run.want_checkpoints
+    assert run.out.sink is None and not run.out.starts and not run.out.checkpoints
 
 
 def test_nested_entrypoint_events_reach_the_tap_once(heard):

@@ -2,26 +2,24 @@
 
 The child shares the parent's thread and saver (unless it has its own) and writes its
 checkpoints under the namespace ``name:task_id``; its result is recorded in the parent's
-journal, so a replay serves it instead of running it again. :class:`~nbflow.engine.run.Run`
-calls :func:`begin` and :func:`done`; this module never imports it (the child is made with
-``type(parent)``).
+journal, so a replay serves it instead of running it again. :class:`~nbflow.engine.run.RunHost`
+calls :func:`begin` and :func:`done`; this module never imports it (the child is made by
+``parent.spawn``).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import GraphInterrupt
 from ..kinds import RunStatus, WriteKind
 from ..replay import task_id_for, with_digest
 from ..serde import summarize
 from . import steps
-
-if TYPE_CHECKING:
-    from .run import Ending, Run
-    from .scope import Scope
+from .parts import Ending, RunHost
+from .scope import Scope
 
 _INTERRUPTED, _RESULT = RunStatus.INTERRUPTED.value, WriteKind.RESULT.value
 
@@ -30,13 +28,13 @@ _INTERRUPTED, _RESULT = RunStatus.INTERRUPTED.value, WriteKind.RESULT.value
 class NestedCall:
     """An entrypoint called inside a run: already recorded (``value``) or to run (``child``)."""
 
-    parent: Run
+    parent: RunHost
     wf: Any
     input: Any
     task_id: str
     path: str
     wave: int
-    child: Run | None
+    child: RunHost | None
     value: Any = None
     started: float = field(default_factory=time.time)
     digest: str = ""
@@ -45,37 +43,33 @@ class NestedCall:
         return done(self.parent, self, outcome)
 
 
-def begin(parent: Run, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
+def begin(parent: RunHost, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
     """Serve the call from the parent's journal, or prepare the child run that makes it."""
     path = scope.next_path()
-    tid = task_id_for(parent.checkpoint_id, parent.ns_str, path)
-    digest = steps.call_digest(parent, (input,), {}) if parent.check_args and wf.check_args else ""
-    rec = parent.journal.lookup(tid, wf.name, path, digest)
+    tid = task_id_for(parent.plan.checkpoint_id, parent.ctx.ns_str, path)
+    digest = steps.call_digest(parent, (input,), {}) if parent.ctx.check_args and wf.check_args else ""
+    rec = parent.plan.journal.lookup(tid, wf.name, path, digest)
     if rec is not None:
         value = steps.serve_recorded(parent, rec, tid, wf.name, path, input, scope.waits)
         return NestedCall(parent, wf, input, tid, path, scope.waits, None, value, digest=digest)
-    config = {"configurable": {"thread_id": parent.thread_id}} if parent.thread_id else None
-    child = type(parent)(wf, input, config, saver=wf.checkpointer or parent.saver,
-                         context=context if context is not None else parent.context,
-                         sink=parent.sink, modes=tuple(parent.modes), parent=parent,
-                         ns=(*parent.ns, f"{wf.name}:{tid}"),
+    child = parent.spawn(wf, input, saver=wf.checkpointer or parent.ctx.saver,
+                         context=context if context is not None else parent.ctx.context,
+                         ns=(*parent.ctx.ns, f"{wf.name}:{tid}"),
                          callbacks=scope.trace.children if scope.trace is not None else None)
-    with parent.root.lock:
-        parent.root.runs.append(child)
-    return NestedCall(parent, wf, input, tid, path, scope.waits, child.prepare(), digest=digest)
+    return NestedCall(parent, wf, input, tid, path, scope.waits, child, digest=digest)
 
 
-def done(parent: Run, call: NestedCall, outcome: Ending) -> Any:
+def done(parent: RunHost, call: NestedCall, outcome: Ending) -> Any:
     """The child ended: an interrupt goes up to the parent's caller, a value is journaled."""
     if outcome.status == _INTERRUPTED:
         raise GraphInterrupt(outcome.interrupts)
     value = outcome.value
-    if parent.saver is not None:
-        payload = parent.dumps(value)
-        parent.put_writes([parent.write(call.task_id, call.wf.name, call.path, _RESULT, payload,
+    if parent.ctx.saver is not None:
+        payload = parent.ctx.dumps(value)
+        parent.rec.put([parent.rec.write(call.task_id, call.wf.name, call.path, _RESULT, payload,
                                         call.started, time.time(), with_digest(summarize(call.input, 80), call.digest),
                                         call.wave)])
-        parent.journal.record(call.task_id, call.wf.name, call.path, _RESULT, payload, value, call.digest)
+        parent.plan.journal.record(call.task_id, call.wf.name, call.path, _RESULT, payload, value, call.digest)
     return value
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from .. import events as ev
 from .. import tap
-from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
+from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, new_checkpoint_id
 from ..compat import lc
 from ..config import (
     END,
@@ -62,10 +62,10 @@ from . import nested, prepare, steps
 from .journaling import Journaling, journaling
 from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
+from .parts import Emitter, Ending, Plan, Recorder, RunContext
 from .plugs import Plugs, current_plugs
 from .running import RUNNING
 from .scope import (
-    Ending,
     ExecutionInfo,
     Progress,
     Runtime,
@@ -74,8 +74,10 @@ from .scope import (
     current_scope,
     enter_scope,
     leave_scope,
-    noop_writer,
 )
+
+# The plan of a run not prepared yet: prepare() replaces it (a run is always prepared before it runs).
+_UNPREPARED = Plan(None, "", -1, None, None, Journal(), "", {})
 
 # What a run builds for the tap when somebody listens (token-level messages only when streamed).
 TAP_MODES = ("tasks", "checkpoints", "custom")
@@ -88,7 +90,14 @@ ERROR, INTERRUPT = WriteKind.ERROR.value, WriteKind.INTERRUPT.value
 
 
 class Run:
-    """One invocation. Built by :meth:`prepare`, driven by :meth:`execute_blocking` / :meth:`execute_async`."""
+    """One invocation. Built by :meth:`prepare`, driven by :meth:`execute_blocking` / :meth:`execute_async`.
+
+    It composes its parts (:mod:`nbflow.engine.parts`): ``ctx`` (what it works with), ``out`` (where
+    its events go), ``rec`` (its journal rows) and, once prepared, ``plan`` (what it is). Its own
+    state is what changes while it runs: the task futures it waits for, the interrupts raised, the
+    stop flag. It is also the *code host* the scope's helpers call (``interrupt()``, task calls,
+    ``get_config()``...), as :class:`~nbflow.engine.remote.RemoteRun` is on a cluster's worker.
+    """
 
     def __init__(
         self,
@@ -107,57 +116,43 @@ class Run:
         callbacks: Any = None,
         durability: Durability = Durability.SYNC,
     ) -> None:
-        self.wf = wf
+        config = dict(config or {})
+        target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
+        serde = serializer_of(saver)
+        up: RunContext | None = parent.ctx if parent is not None else None
+        # the entrypoint's executor= (tasks without their own); a nested entrypoint without one inherits it
+        task_executor: Any = getattr(wf, "executor", None) or (up.task_executor if up is not None else None)
+        self.ctx: RunContext = RunContext(
+            wf, config, target, target.thread_id, saver, serde, serde.dumps, serde.loads, ns, "|".join(ns),
+            wf.store if wf.store is not None or up is None else up.store,
+            wf.cache if wf.cache is not None or up is None else up.cache,
+            context,
+            plugs or (up.plugs if up is not None else current_plugs()),
+            task_executor,
+            # takes tasks of both flavours; duck-typed as in steps.call_task, since isinstance() on a
+            # runtime-checkable Protocol re-reads the protocol's attributes on every call (~10 µs an invoke)
+            getattr(task_executor, "ship", None) is not None,
+            control if control is not None or up is None else up.control,
+            # replayed calls must have the arguments they were recorded with, unless an entrypoint opted out
+            getattr(wf, "check_args", True) and (up is None or up.check_args),
+            # (root) what the config adds to every checkpoint's metadata (LangGraph's rule)
+            metadata_from_config(config) if parent is None else {},
+        )
+        ctx = self.ctx
         self.raw_input = input
-        self.config = dict(config or {})
-        self.saver = saver
-        self.serde = serializer_of(saver)
-        self.dumps = self.serde.dumps
-        self.loads = self.serde.loads
-        self.context = context
-        self.store: Any = wf.store if wf.store is not None or parent is None else parent.store
-        self.cache: Any = wf.cache if wf.cache is not None or parent is None else parent.cache
         self.parent = parent
         self.root: Run = parent.root if parent is not None else self
-        self.plugs: Plugs = plugs or (parent.plugs if parent is not None else current_plugs())
-        self.executor, self.loop_executor = self.plugs.executor, self.plugs.loop_executor
-        # the entrypoint's executor= (tasks without their own); a nested entrypoint without one inherits it
-        self.task_executor: Any = getattr(wf, "executor", None) or (parent.task_executor if parent else None)
-        # takes tasks of both flavours; duck-typed as in steps.call_task, since isinstance() on a
-        # runtime-checkable Protocol re-reads the protocol's attributes on every call (~10 µs an invoke)
-        self.task_executor_remote = getattr(self.task_executor, "ship", None) is not None
-        self.control: RunControl | None = control if control is not None or parent is None else parent.control
-        self.ns = ns
-        self.ns_str = "|".join(ns)
-        # (root) what the config adds to every checkpoint's metadata (LangGraph's rule)
-        self.config_metadata: dict[str, Any] = metadata_from_config(config) if parent is None else {}
-        # (root) how this invocation's journal rows reach the saver; nested runs write through the root's
-        self.journaling: Journaling | None = (
-            None if saver is None else parent.root.journaling_for(saver) if parent is not None
-            else journaling(saver, durability))
-        self.target = parse_config(config, needs_thread=saver is not None, who=f"entrypoint {wf.name!r}")
-        self.thread_id = self.target.thread_id
+        # how this invocation's journal rows reach the saver; nested runs write through the root's
+        self.rec = Recorder(ctx.thread_id, ctx.ns_str,
+                            None if saver is None else parent.root.journaling_for(saver) if parent is not None
+                            else journaling(saver, durability))
         if parent is None and tap.listening():  # the process-wide tap hears every top-level run
-            sink = tap.run_sink(saver, self.thread_id, wf.name, sink)
+            sink = tap.run_sink(saver, ctx.thread_id, wf.name, sink)
             modes = (*modes, *TAP_MODES)
-        self.sink = sink
-        self.emit: Callable[[Any], None] = sink if sink is not None else noop_writer
-        self.modes = frozenset(modes)
+        self.out = Emitter(sink, modes)
         self.lock = threading.Lock()
         self.outstanding: list[TaskFuture] = []
-        self.replayed: list[WriteRecord] = []  # rows for tasks served from the journal, written in one batch
         self.interrupts: dict[str, tuple[InterruptRecord, Interrupt]] = {}
-        self.want_starts = sink is not None and bool(self.modes & {"tasks", "debug", "*"})
-        self.want_checkpoints = sink is not None and bool(self.modes & {"checkpoints", "debug", "*"})
-        self.want_ends = sink is not None
-        # custom chunks go out when streamed; under a timeout they also count as progress, streamed or not
-        self.want_custom = sink is not None and bool(self.modes & {"custom", "*"})
-        self.stream_writer = self._write_custom
-        self.want_messages = sink is not None and bool(self.modes & {"messages", "*"})
-        self.want_tools = sink is not None and "tools" in self.modes
-        # replayed calls must have the arguments they were recorded with, unless an entrypoint opted out
-        self.check_args: bool = getattr(wf, "check_args", True) and (parent is None or parent.check_args)
-        self.want_lc = self.want_messages or self.want_tools
         self.callbacks = callbacks  # LangChain callback manager the body's chain run starts under (config["callbacks"])
         self.body_trace: Any = None
         self._user_config: dict | None = None
@@ -165,100 +160,84 @@ class Run:
         self.timed = False  # (root) some attempt of this run has a timeout: stream chunks count as progress
         self.stopped = False  # (root) Workflow.stop() asked this invocation to stop
         self.runs: list[Run] = [self]  # (root) this run and the nested runs it started, for stop()
-        # set by prepare()
-        self.checkpoint: CheckpointRecord | None = None
-        self.checkpoint_id = ""
-        self.step = -1
-        self.input: Any = None
-        self.previous: Any = None
-        self.journal = Journal()
-        self.resumes: dict[str, Any] = {}
-        self.root_task_id = ""
-        self.resuming = False
-        self.finished_value: Ending | None = None
-        self.entry_key: Any = None  # the entrypoint's cache key for this input, when it has a cache policy
         self.entry_cached = False  # the body's result came from the cache
+        self.stream_writer: Callable[[Any], None] = self._write_custom
+        self.plan: Plan = _UNPREPARED
+
+    @property
+    def store(self) -> Any:
+        """The long-term store (``get_store()``)."""
+        return self.ctx.store
 
     # ------------------------------------------------------------------ prepare
     def prepare(self) -> Run:
-        """Load the thread and decide what this invocation does (see :mod:`nbflow.engine.prepare`)."""
-        return prepare.prepare(self)
+        """Load the thread and decide what this invocation does (:func:`nbflow.engine.prepare.prepare`)."""
+        self.plan = plan = prepare.prepare(self)
+        self.rec.checkpoint_id = plan.checkpoint_id
+        return self
 
     # ------------------------------------------------------------------ storage
-    def write(self, task_id: str, name: str, path: str, kind: str, payload: bytes,
-              started: float | None = None, ended: float | None = None, summary: str = "",
-              wave: int = 0) -> WriteRecord:
-        """A journal row of this invocation."""
-        return WriteRecord(self.thread_id, self.ns_str, self.checkpoint_id, task_id, name, path,  # type: ignore[arg-type]
-                           kind, payload, started, ended, summary, wave)
-
-    def put_writes(self, writes: list[WriteRecord]) -> None:
-        self.journaling.put(writes)  # type: ignore[union-attr]
-
     def journaling_for(self, saver: BaseCheckpointSaver) -> Journaling:
         """(root) The journaling a nested run writing to ``saver`` uses: this run's when it is the same saver."""
-        if saver is self.saver and self.journaling is not None:
-            return self.journaling
+        if saver is self.ctx.saver and self.rec.journaling is not None:
+            return self.rec.journaling
         return journaling(saver, Durability.SYNC)
 
-    def flush_writes(self) -> None:
-        """Wait until every journal row of this invocation is committed (``durability`` async or exit)."""
-        if self.journaling is not None:
-            self.journaling.flush()
-
-    def _put_checkpoint(self, source: str, step: int, parent_id: str | None, channels: dict,
-                        extra: dict | None = None) -> CheckpointRecord:
+    def put_checkpoint(self, source: str, step: int, parent_id: str | None, channels: dict,
+                       extra: dict | None = None) -> CheckpointRecord:
+        """Write a checkpoint of this run's thread and namespace, after every journal row before it."""
+        ctx = self.ctx
         meta = {"source": source, "step": step, "parents": self._parents()}
         if extra:
             meta.update(extra)
-        stored_metadata(meta, self.root.config_metadata, self.wf.name)
+        stored_metadata(meta, self.root.ctx.config_metadata, ctx.wf.name)
         try:
-            blob = self.dumps(channels)
+            blob = ctx.dumps(channels)
         except SerializationError as e:
             what = "input" if source == INPUT else "return value"
             where = steps.future_in(channels.get(START if source == INPUT else END))
             if where is not None:
                 raise SerializationError(
-                    f"the {what} of entrypoint {self.wf.name!r} is or holds a task future (call .result() on it "
+                    f"the {what} of entrypoint {ctx.wf.name!r} is or holds a task future (call .result() on it "
                     "first)" + ("" if where == "$" else f", at {where}") + "; a future is not a value and cannot "
                     "be checkpointed"
                 ) from e
             raise SerializationError(
-                f"the {what} of entrypoint {self.wf.name!r} cannot be checkpointed: {e}"
+                f"the {what} of entrypoint {ctx.wf.name!r} cannot be checkpointed: {e}"
             ) from e
-        rec = CheckpointRecord(self.thread_id, self.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
-                               time.time(), step, source, blob, self.dumps(meta))
-        self.flush_writes()  # a checkpoint is written after every row before it
-        self.saver.put_checkpoint(rec)  # type: ignore[union-attr]
-        if self.want_checkpoints:
+        rec = CheckpointRecord(ctx.thread_id, ctx.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
+                               time.time(), step, source, blob, ctx.dumps(meta))
+        self.rec.flush()  # a checkpoint is written after every row before it
+        ctx.saver.put_checkpoint(rec)  # type: ignore[union-attr]
+        if self.out.checkpoints:
             self._emit_checkpoint(rec, channels, meta)
         return rec
 
     def _parents(self) -> dict:
         if self.parent is None:
             return {}
-        return {**self.parent._parents(), self.parent.ns_str: self.parent.checkpoint_id}
+        return {**self.parent._parents(), self.parent.ctx.ns_str: self.parent.plan.checkpoint_id}
 
     def _emit_checkpoint(self, rec: CheckpointRecord, channels: dict, meta: dict) -> None:
-        pending = self.journal.pending if rec.source in UNFINISHED_SOURCES else ()
-        view = checkpoint_view(self.wf.name, rec, channels, meta, pending)
-        self.emit(ev.CheckpointSaved(self.ns, view.config, view.parent_config, view.values, view.metadata or {},
-                                     view.next, view.tasks, rec.step, rec.created_at))
+        pending = self.plan.journal.pending if rec.source in UNFINISHED_SOURCES else ()
+        view = checkpoint_view(self.ctx.wf.name, rec, channels, meta, pending)
+        self.out.emit(ev.CheckpointSaved(self.ctx.ns, view.config, view.parent_config, view.values,
+                                         view.metadata or {}, view.next, view.tasks, rec.step, rec.created_at))
 
     # ------------------------------------------------------------------ run-scoped helpers
     def user_config(self, scope: Scope | None = None) -> dict:
         if self._user_config is None:
-            conf = dict(self.config.get("configurable") or {})
-            conf.update(checkpoint_ns=self.ns_str, checkpoint_id=self.checkpoint_id)
-            if self.thread_id is not None:
-                conf["thread_id"] = self.thread_id
-            self._user_config = {**self.config, "configurable": conf}
+            conf = dict(self.ctx.config.get("configurable") or {})
+            conf.update(checkpoint_ns=self.ctx.ns_str, checkpoint_id=self.plan.checkpoint_id)
+            if self.ctx.thread_id is not None:
+                conf["thread_id"] = self.ctx.thread_id
+            self._user_config = {**self.ctx.config, "configurable": conf}
         return self._user_config
 
     def runtime_for(self, scope: Scope) -> Runtime:
-        info = ExecutionInfo(self.thread_id, self.checkpoint_id, self.ns_str, scope.task_id, scope.name)
-        return Runtime(self.context, self.store, self.stream_writer, self.previous, info, scope.heartbeat,
-                       self.control)
+        info = ExecutionInfo(self.ctx.thread_id, self.plan.checkpoint_id, self.ctx.ns_str, scope.task_id, scope.name)
+        return Runtime(self.ctx.context, self.ctx.store, self.stream_writer, self.plan.previous, info, scope.heartbeat,
+                       self.ctx.control)
 
     def interrupt(self, scope: Scope, value: Any, response_schema: Any) -> Any:
         """``nbflow.interrupt()`` called by the code running in ``scope``."""
@@ -272,22 +251,24 @@ class Run:
         """The ``messages`` / ``tools`` handlers for the code of ``scope`` running in ``ctx`` (or here)."""
         if not lc.available():
             return None
-        meta = {"langgraph_step": self.step, "langgraph_node": scope.name, "langgraph_triggers": ("__pregel_push",),
+        c = self.ctx
+        meta = {"langgraph_step": self.plan.step, "langgraph_node": scope.name,
+                "langgraph_triggers": ("__pregel_push",),
                 "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
-                "langgraph_checkpoint_ns": self.ns_str, "checkpoint_ns": self.ns_str, "thread_id": self.thread_id,
+                "langgraph_checkpoint_ns": c.ns_str, "checkpoint_ns": c.ns_str, "thread_id": c.thread_id,
                 "nbflow_task_id": scope.task_id}
-        ns = self.ns
-        emit = self.emit
-        return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.want_messages else None, meta,
-                          (lambda payload: emit(ev.Tool(ns, payload))) if self.want_tools else None)
+        ns = self.ctx.ns
+        emit = self.out.emit
+        return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.out.messages else None, meta,
+                          (lambda payload: emit(ev.Tool(ns, payload))) if self.out.tools else None)
 
     def _write_custom(self, chunk: Any) -> None:
         if self.root.timed:
             scope = current_scope()
             if scope is not None:
                 scope.auto_progress()
-        if self.want_custom:
-            self.emit(ev.Custom(self.ns, chunk))
+        if self.out.custom:
+            self.out.emit(ev.Custom(self.ctx.ns, chunk))
 
     def injections(self, scope: Scope, names: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -295,11 +276,11 @@ class Run:
             if n == "config":
                 out[n] = self.user_config(scope)
             elif n == "previous":
-                out[n] = self.previous
+                out[n] = self.plan.previous
             elif n == "runtime":
                 out[n] = self.runtime_for(scope)
             elif n == "store":
-                out[n] = self.store
+                out[n] = self.ctx.store
             elif n == "writer":
                 out[n] = self.stream_writer
         return out
@@ -308,20 +289,20 @@ class Run:
     @contextlib.contextmanager
     def _body_scope(self) -> Iterator[Scope]:
         """The entrypoint body's scope for one attempt (and the messages bridge, when streamed)."""
-        scope = Scope(self, "", self.root_task_id, self.wf.name)
+        scope = Scope(self, "", self.plan.root_task_id, self.ctx.wf.name)
         scope.progress = self.progress
         token = enter_scope(scope)
         cb_token = None
         if self.callbacks is not None:
             if self.body_trace is None:
-                step, name = self.step + 1, self.wf.name
-                self.body_trace = lc.start_child(self.callbacks, name, self.input, (f"graph:step:{step}",), {
+                step, name = self.plan.step + 1, self.ctx.wf.name
+                self.body_trace = lc.start_child(self.callbacks, name, self.plan.input, (f"graph:step:{step}",), {
                     "langgraph_step": step, "langgraph_node": name, "langgraph_triggers": ("__start__",),
                     "langgraph_path": ("__pregel_pull", name),
-                    "langgraph_checkpoint_ns": f"{name}:{self.root_task_id}"})
+                    "langgraph_checkpoint_ns": f"{name}:{self.plan.root_task_id}"})
             scope.trace = self.body_trace
             cb_token = lc.bind(None, self.body_trace)
-        lc_token = self.install_messages(None, scope) if self.want_lc else None
+        lc_token = self.install_messages(None, scope) if self.out.lc else None
         try:
             yield scope
         finally:
@@ -332,16 +313,17 @@ class Run:
             leave_scope(token)
 
     def _call_body(self, scope: Scope) -> Any:
-        if self.entry_key is not None:
-            found = self.cache.get([self.entry_key])
-            if self.entry_key in found:
+        if self.plan.entry_key is not None:
+            found = self.ctx.cache.get([self.plan.entry_key])
+            if self.plan.entry_key in found:
                 self.entry_cached = True
-                value = self.loads(found[self.entry_key])
-                return _ready(value) if self.wf.is_async else value
-        result = self.wf.func(self.input, **(self.injections(scope, self.wf.inject) if self.wf.inject else {}))
+                value = self.ctx.loads(found[self.plan.entry_key])
+                return _ready(value) if self.ctx.wf.is_async else value
+        wf = self.ctx.wf
+        result = wf.func(self.plan.input, **(self.injections(scope, wf.inject) if wf.inject else {}))
         if scope.trace is None:
             return result
-        return _traced_body(scope.trace, result) if self.wf.is_async else _end_trace(scope.trace, result)
+        return _traced_body(scope.trace, result) if self.ctx.wf.is_async else _end_trace(scope.trace, result)
 
     def _unsettled(self) -> list[TaskFuture]:
         with self.lock:
@@ -351,17 +333,18 @@ class Run:
             return pending
 
     def _announce(self) -> None:
-        control = self.control
+        control = self.ctx.control
         if control is not None and control.drain_requested and self.parent is None:
             raise GraphDrained(control.drain_reason or "shutdown")  # before the body: the input stays pending
-        if self.parent is None and self.thread_id is not None:
+        if self.parent is None and self.ctx.thread_id is not None:
             RUNNING.add(self)
-        if self.sink is not None:
-            if self.resuming and self.want_checkpoints and self.checkpoint is not None:
-                rec = self.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
-                self._emit_checkpoint(rec, self.loads(rec.channels), self.loads(rec.metadata))
-            self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming,
-                                  task_id=self.root_task_id, step=self.step + 1))
+        if self.out.sink is not None:
+            if self.plan.resuming and self.out.checkpoints and self.plan.checkpoint is not None:
+                rec = self.plan.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
+                self._emit_checkpoint(rec, self.ctx.loads(rec.channels), self.ctx.loads(rec.metadata))
+            ctx, plan = self.ctx, self.plan
+            self.out.sink(ev.RunStart(ctx.ns, ctx.wf.name, ctx.thread_id, plan.input, plan.resuming,
+                                  task_id=self.plan.root_task_id, step=self.plan.step + 1))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.
@@ -383,31 +366,31 @@ class Run:
             with run.lock:
                 futures = list(run.outstanding)
             for fut in futures:
-                fut.halt(RunStopped(f"the invocation of {root.wf.name!r} on thread {root.thread_id!r} was stopped "
-                                    "while this task ran; continue it with invoke(None, config)"))
+                fut.halt(RunStopped(f"the invocation of {root.ctx.wf.name!r} on thread {root.ctx.thread_id!r} was "
+                                    "stopped while this task ran; continue it with invoke(None, config)"))
         return True
 
     def _decide(self, exc: BaseException, failures: int) -> float | None:
         if self.root.interrupts or self.root.stopped:
             return None
-        return steps.retry_decision(self.wf.retry_policies, exc, failures)
+        return steps.retry_decision(self.ctx.wf.retry_policies, exc, failures)
 
     def _clock(self) -> Clock:
-        return self.plugs.clock
+        return self.ctx.plugs.clock
 
     def _deadline(self) -> Deadline | None:
-        policy = self.wf.timeout
+        policy = self.ctx.wf.timeout
         if policy is None:
             return None
-        self.progress = progress = Progress(self.plugs.clock, policy.refresh_on == "auto")
+        self.progress = progress = Progress(self.ctx.plugs.clock, policy.refresh_on == "auto")
         self.root.timed = True
-        return Deadline(self.wf.name, policy.run_timeout, policy.idle_timeout, progress)
+        return Deadline(self.ctx.wf.name, policy.run_timeout, policy.idle_timeout, progress)
 
     def work(self) -> Outcome[Ending]:
         """The whole invocation as one outcome, to run with this run as its environment."""
-        if self.finished_value is not None:
-            return flavour(self.wf.is_async).value(self.finished_value)
-        return RUN_PIPELINES[self.wf.is_async]
+        if self.plan.finished is not None:
+            return flavour(self.ctx.wf.is_async).value(self.plan.finished)
+        return RUN_PIPELINES[self.ctx.wf.is_async]
 
     def execute_blocking(self) -> Ending:
         """Run to completion from sync code, whatever the entrypoint's flavour."""
@@ -419,14 +402,14 @@ class Run:
 
     # ------------------------------------------------------------------ conclusion
     def _conclude(self, get: Thunk[Any]) -> Ending:
-        if self.parent is not None or self.journaling is None:
+        if self.parent is not None or self.rec.journaling is None:
             return self._conclude_with(get)
         try:
             ending = self._conclude_with(get)
         except BaseException:
-            self.flush_writes()  # a failure of the flush itself is raised instead, chained to this one
+            self.rec.flush()  # a failure of the flush itself is raised instead, chained to this one
             raise
-        self.flush_writes()
+        self.rec.flush()
         return ending
 
     def _conclude_with(self, get: Thunk[Any]) -> Ending:
@@ -438,16 +421,14 @@ class Run:
             RUNNING.discard(self)
         if self.body_trace is not None and exc is not None and not self.body_trace.ended:
             self.body_trace.error(exc)
-        wf = self.wf
-        if self.replayed:
-            self.put_writes(self.replayed)
-            self.replayed = []
+        wf = self.ctx.wf
+        self.rec.put_replayed()
         if exc is not None and self.root.stopped:
             return self._stopped(exc)
         if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
             # raised by user code directly (e.g. NodeInterrupt): register what it carries
             for i, intr in enumerate(exc.interrupts or (Interrupt(None, ""),)):
-                iid = getattr(intr, "id", "") or interrupt_id_for(self.checkpoint_id, self.ns_str, "~", i)
+                iid = getattr(intr, "id", "") or interrupt_id_for(self.plan.checkpoint_id, self.ctx.ns_str, "~", i)
                 value = getattr(intr, "value", intr)
                 self.root.interrupts[iid] = (InterruptRecord(iid, value, "", wf.name), Interrupt(value, iid))
         if self.parent is not None:
@@ -459,62 +440,74 @@ class Run:
         else:
             if self.interrupts:
                 items = sorted(self.interrupts.values(), key=lambda ri: (Position.key(ri[0].path), ri[0].id))
-                if self.saver is not None:
-                    self.put_writes([self.write(self.root_task_id, wf.name, "", INTERRUPT,
-                                                self.dumps([r.to_dict() for r, _ in items]))])
+                if self.ctx.saver is not None:
+                    self.rec.put([self.rec.write(self.plan.root_task_id, wf.name, "", INTERRUPT,
+                                                self.ctx.dumps([r.to_dict() for r, _ in items]))])
                 intrs = tuple(i for _, i in items)
                 if exc is not None and not isinstance(exc, GraphInterrupt):
                     self._record_error(exc)
                     raise exc
-                if self.sink is not None:
-                    self.sink(ev.RunInterrupted(self.ns, wf.name, intrs, task_id=self.root_task_id,
-                                                step=self.step + 1))
+                if self.out.sink is not None:
+                    self.out.sink(ev.RunInterrupted(self.ctx.ns, wf.name, intrs, task_id=self.plan.root_task_id,
+                                                step=self.plan.step + 1))
                 return Ending(INTERRUPTED, None, intrs)
             if exc is not None:
                 self._record_error(exc)
                 raise exc
         value, save = (result.value, result.save) if isinstance(result, final) else (result, result)
-        if self.entry_key is not None and not self.entry_cached:
+        if self.plan.entry_key is not None and not self.entry_cached:
             try:
-                self.cache.set({self.entry_key: (self.dumps(value), self.wf.cache_policy.ttl)})
+                self.ctx.cache.set({self.plan.entry_key: (self.ctx.dumps(value), self.ctx.wf.cache_policy.ttl)})
             except SerializationError:
                 pass  # not cacheable: the checkpoint below says why, if it cannot be stored either
-        if self.want_starts:
-            self.sink(ev.BodyEnd(self.ns, wf.name, self.root_task_id, self.step + 1, value))  # type: ignore[misc]
-        if self.saver is not None:
-            self._put_checkpoint(LOOP, self.step + 1, self.checkpoint_id, result_channels(value, save))
-        if self.sink is not None:
-            self.sink(ev.RunEnd(self.ns, wf.name, value))
+        if self.out.starts:
+            self.out.sink(ev.BodyEnd(self.ctx.ns, wf.name, self.plan.root_task_id, self.plan.step + 1, value))  # type: ignore[misc]
+        if self.ctx.saver is not None:
+            self.put_checkpoint(LOOP, self.plan.step + 1, self.plan.checkpoint_id, result_channels(value, save))
+        if self.out.sink is not None:
+            self.out.sink(ev.RunEnd(self.ctx.ns, wf.name, value))
         return Ending(DONE, value)
 
     def _stopped(self, exc: BaseException) -> Ending:
         """Conclude a stopped invocation: note it (not as a failure of the code) and raise :class:`RunStopped`."""
         if self.parent is not None:  # the parent run concludes the stop
             raise exc
-        if self.saver is not None:
-            self.put_writes([
-                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
-                self.write(self.root_task_id, self.wf.name, "", ERROR,
-                           self.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
+        if self.ctx.saver is not None:
+            self.rec.put([
+                self.rec.write(self.plan.root_task_id, self.ctx.wf.name, "", INTERRUPT, self.ctx.dumps([])),
+                self.rec.write(self.plan.root_task_id, self.ctx.wf.name, "", ERROR,
+                           self.ctx.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
             ])
-        if self.sink is not None:
-            self.sink(ev.RunStopped(self.ns, self.wf.name))
+        if self.out.sink is not None:
+            self.out.sink(ev.RunStopped(self.ctx.ns, self.ctx.wf.name))
         if isinstance(exc, RunStopped):
             raise exc
-        raise RunStopped(f"the invocation of {self.wf.name!r} on thread {self.thread_id!r} was stopped; "
+        raise RunStopped(f"the invocation of {self.ctx.wf.name!r} on thread {self.ctx.thread_id!r} was stopped; "
                          "continue it with invoke(None, config)") from exc
 
     def _record_error(self, exc: BaseException) -> None:
-        if self.saver is not None:
-            self.put_writes([
-                self.write(self.root_task_id, self.wf.name, "", INTERRUPT, self.dumps([])),
-                self.write(self.root_task_id, self.wf.name, "", ERROR,
-                           self.dumps(steps.error_payload(exc))),
+        if self.ctx.saver is not None:
+            self.rec.put([
+                self.rec.write(self.plan.root_task_id, self.ctx.wf.name, "", INTERRUPT, self.ctx.dumps([])),
+                self.rec.write(self.plan.root_task_id, self.ctx.wf.name, "", ERROR,
+                           self.ctx.dumps(steps.error_payload(exc))),
             ])
-        if self.sink is not None:
-            self.sink(ev.RunError(self.ns, self.wf.name, exc, task_id=self.root_task_id, step=self.step + 1))
+        if self.out.sink is not None:
+            self.out.sink(ev.RunError(self.ctx.ns, self.ctx.wf.name, exc, task_id=self.plan.root_task_id,
+                                      step=self.plan.step + 1))
 
     # ------------------------------------------------------------------ nested entrypoints
+    def spawn(self, wf: Any, input: Any, *, saver: BaseCheckpointSaver | None, context: Any,
+              ns: tuple[str, ...], callbacks: Any) -> Run:
+        """A prepared run of entrypoint ``wf`` called inside this one, on this run's thread."""
+        ctx = self.ctx
+        config = {"configurable": {"thread_id": ctx.thread_id}} if ctx.thread_id else None
+        child = Run(wf, input, config, saver=saver, context=context, sink=self.out.sink, modes=tuple(self.out.modes),
+                    parent=self, ns=ns, callbacks=callbacks)
+        with self.root.lock:
+            self.root.runs.append(child)
+        return child.prepare()
+
     def nested_run(self, scope: Scope, wf: Any, input: Any, context: Any) -> NestedCall:
         """Begin an entrypoint invoked inside this run (see :mod:`nbflow.engine.nested`)."""
         return nested.begin(self, scope, wf, input, context)

@@ -7,11 +7,8 @@ never held on to.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..checkpoint.base import BaseCheckpointSaver
-    from .run import Run
+from ..checkpoint.base import BaseCheckpointSaver
+from .parts import RunHost
 
 
 class Running:
@@ -22,27 +19,27 @@ class Running:
     """
 
     def __init__(self) -> None:
-        self._by_thread: dict[str, set[Run]] = {}
+        self._by_thread: dict[str, set[RunHost]] = {}
 
-    def add(self, run: Run) -> None:
-        runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
+    def add(self, run: RunHost) -> None:
+        runs = self._by_thread.get(run.ctx.thread_id)  # type: ignore[arg-type]
         if runs is None:
-            runs = self._by_thread.setdefault(run.thread_id, set())  # type: ignore[arg-type]
+            runs = self._by_thread.setdefault(run.ctx.thread_id, set())  # type: ignore[arg-type]
         runs.add(run)
 
-    def discard(self, run: Run) -> None:
-        runs = self._by_thread.get(run.thread_id)  # type: ignore[arg-type]
+    def discard(self, run: RunHost) -> None:
+        runs = self._by_thread.get(run.ctx.thread_id)  # type: ignore[arg-type]
         if runs is not None:
             runs.discard(run)
 
-    def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
-        return [r for r in list(self._by_thread.get(thread_id, ())) if r.saver is saver]
+    def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[RunHost]:
+        return [r for r in list(self._by_thread.get(thread_id, ())) if r.ctx.saver is saver]
 
 
 RUNNING = Running()
 
 
-def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[Run]:
+def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[RunHost]:
     """The invocations in progress on ``thread_id`` with this saver (top-level runs)."""
     return RUNNING.on_thread(thread_id, saver)
 

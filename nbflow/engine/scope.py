@@ -17,16 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import TaskContextError
 from ..executors.base import JobFuture
 from ..kinds import child_path
 from ..replayable import CURRENT
-from ..types import Interrupt, RunControl, StreamWriter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .run import Run
+from ..types import RunControl, StreamWriter
+from .parts import CodeHost
 
 ContextT = TypeVar("ContextT")
 
@@ -51,7 +49,7 @@ class Scope:
     __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers",
                  "trace", "digest", "ids")
 
-    def __init__(self, run: Run, path: str, task_id: str, name: str) -> None:
+    def __init__(self, run: CodeHost, path: str, task_id: str, name: str) -> None:
         self.run = run
         self.path = path
         self.task_id = task_id
@@ -224,14 +222,6 @@ def get_runtime() -> Runtime:
 
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """How an invocation ended: ``status`` is ``"done"`` or ``"interrupted"``."""
-
-    status: str
-    value: Any = None
-    interrupts: tuple[Interrupt, ...] = ()
-
-__all__ = ["Ending", "Scope", "Progress", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope",
+__all__ = ["Scope", "Progress", "TaskFuture", "current_scope", "enter_scope", "leave_scope", "require_scope",
            "noop_writer", "noop_heartbeat", "ExecutionInfo", "Runtime", "interrupt", "get_stream_writer",
            "get_config", "get_store", "get_runtime", "ContextT"]

@@ -21,7 +21,7 @@ retries and events are the same lines as for a local task.
 Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
 :func:`serve_recorded` (a replayed task or nested entrypoint).
 
-Every function takes the :class:`~nbflow.engine.run.Run` it works for as its
+Every function takes the run it works for (a :class:`~nbflow.engine.parts.RunHost`) as its
 first argument; nothing here keeps state of its own.
 """
 
@@ -32,7 +32,7 @@ import concurrent.futures
 import contextvars
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import events as ev
 from ..compat import lc
@@ -46,10 +46,8 @@ from ..serde import summarize
 from ..types import Interrupt
 from . import remote
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
+from .parts import RunHost
 from .scope import Progress, Scope, TaskFuture, enter_scope
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .run import Run
 
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
                                               WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
@@ -71,18 +69,18 @@ def retry_decision(policies: tuple, exc: BaseException, failures: int) -> float 
 
 
 # ---------------------------------------------------------------------- interrupts
-def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
+def interrupt(run: RunHost, scope: Scope, value: Any, response_schema: Any) -> Any:
     """The answer to this ``interrupt()`` when the run is resuming, else record it and pause."""
-    if run.saver is None:
+    if run.ctx.saver is None:
         raise CheckpointerRequiredError(
             f"interrupt() in {scope.name!r} needs a checkpointer to remember the run while it waits. "
-            f"Pass checkpointer=InMemorySaver() (or SqliteSaver(path)) to @entrypoint {run.wf.name!r}."
+            f"Pass checkpointer=InMemorySaver() (or SqliteSaver(path)) to @entrypoint {run.ctx.wf.name!r}."
         )
     k = scope.interrupts
     scope.interrupts = k + 1
-    iid = interrupt_id_for(run.checkpoint_id, run.ns_str, scope.path, k)
-    if iid in run.resumes:
-        answer = run.resumes[iid]
+    iid = interrupt_id_for(run.plan.checkpoint_id, run.ctx.ns_str, scope.path, k)
+    if iid in run.plan.resumes:
+        answer = run.plan.resumes[iid]
         if response_schema is not None and not isinstance(response_schema, Mapping):
             return validate_value(response_schema, answer)
         return answer
@@ -91,7 +89,7 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
         json_schema = json_schema_of(response_schema)
         ref = schema_ref(response_schema)
     try:
-        run.dumps(value)
+        run.ctx.dumps(value)
     except SerializationError as e:
         raise SerializationError(f"the value passed to interrupt() in {scope.name!r} cannot be stored: {e}") from e
     rec = InterruptRecord(iid, value, scope.path, scope.name, json_schema, ref, scope.calls)
@@ -104,22 +102,22 @@ def interrupt(run: Run, scope: Scope, value: Any, response_schema: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- a task call
-def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
+def call_task(run: RunHost, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
     """Calling ``task(*args, **kwargs)`` from the code running in ``scope``: a future of its result."""
     if run.root.stopped:
-        raise RunStopped(f"task {task.name!r} was not started: the invocation of {run.root.wf.name!r} on thread "
-                         f"{run.thread_id!r} is being stopped")
+        raise RunStopped(f"task {task.name!r} was not started: the invocation of {run.root.ctx.wf.name!r} on thread "
+                         f"{run.ctx.thread_id!r} is being stopped")
     path = scope.next_path()
     timed = scope.progress is not None or scope.watchers
     if timed:
         scope.auto_progress()  # calling a task is progress for a timed caller
-    tid = task_id_for(run.checkpoint_id, run.ns_str, path)
-    digest = call_digest(run, args, kwargs) if run.check_args and task.check_args else ""
-    rec = run.journal.lookup(tid, task.name, path, digest)
+    tid = task_id_for(run.plan.checkpoint_id, run.ctx.ns_str, path)
+    digest = call_digest(run, args, kwargs) if run.ctx.check_args and task.check_args else ""
+    rec = run.plan.journal.lookup(tid, task.name, path, digest)
     if rec is not None:
         return TaskFuture.completed(serve_recorded(run, rec, tid, task.name, path, args, scope.waits, (args, kwargs)))
     ckey = None
-    if task.cache_policy is not None and run.cache is not None:
+    if task.cache_policy is not None and run.ctx.cache is not None:
         ckey = cache_key(task, args, kwargs)
         hit = cache_lookup(run, ckey, task, tid, path, args, scope.waits, digest)
         if hit is not None:
@@ -139,7 +137,7 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
         run.outstanding.append(fut)
     ctx = contextvars.copy_context()
     ctx.run(enter_scope, child)
-    if run.want_lc and scope.trace is None and remote is None:
+    if run.out.lc and scope.trace is None and remote is None:
         run.install_messages(ctx, child)
     call = TaskCall(run, child, task, args, kwargs, fut, ckey, scope.trace)
     call.remote = remote
@@ -147,7 +145,7 @@ def call_task(run: Run, scope: Scope, task: Any, args: tuple, kwargs: dict) -> T
     return fut
 
 
-def executor_for(run: Run, task: Any) -> Executor:
+def executor_for(run: RunHost, task: Any) -> Executor:
     """Where a call of ``task`` runs: its own ``executor=``, else its entrypoint's, else the run's plugs.
 
     A remote executor takes tasks of both flavours; any other one only tasks of its own flavour
@@ -156,10 +154,10 @@ def executor_for(run: Run, task: Any) -> Executor:
     own = getattr(task, "executor", None)
     if own is not None:
         return own
-    default = run.task_executor
-    if default is not None and (run.task_executor_remote or default.runs_coroutines is task.is_async):
+    default = run.ctx.task_executor
+    if default is not None and (run.ctx.task_executor_remote or default.runs_coroutines is task.is_async):
         return default
-    return run.loop_executor if task.is_async else run.executor
+    return run.ctx.plugs.loop_executor if task.is_async else run.ctx.plugs.executor
 
 
 class TaskCall:
@@ -173,7 +171,7 @@ class TaskCall:
 
     __slots__ = ("run", "child", "task", "args", "kwargs", "fut", "ckey", "started", "remote", "trace_parent")
 
-    def __init__(self, run: Run, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
+    def __init__(self, run: RunHost, child: Scope, task: Any, args: tuple, kwargs: dict, fut: TaskFuture,
                  ckey: Any, trace_parent: Any = None) -> None:
         self.run, self.child, self.task, self.args, self.kwargs = run, child, task, args, kwargs
         self.fut, self.ckey, self.trace_parent = fut, ckey, trace_parent
@@ -192,13 +190,14 @@ def _begin(call: TaskCall) -> None:
     if call.trace_parent is not None:
         task = call.task
         run, child = call.run, call.child
-        meta = {"langgraph_step": run.step + 1, "langgraph_node": task.name, "langgraph_triggers": ("__pregel_push",),
-                "langgraph_path": ("__pregel_push", ("__pregel_pull", run.wf.name), child.path, True),
+        meta = {"langgraph_step": run.plan.step + 1, "langgraph_node": task.name,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", ("__pregel_pull", run.ctx.wf.name), child.path, True),
                 "langgraph_checkpoint_ns": f"{task.name}:{child.task_id}"}
         trace = child.trace = lc.start_child(call.trace_parent.children, task.name,
                                              lc.task_inputs(task.func, call.args, call.kwargs), ("seq:step:1",), meta)
         lc.bind(None, trace)
-        if call.run.want_lc:
+        if call.run.out.lc:
             call.run.install_messages(None, call.child)
 
 
@@ -211,15 +210,15 @@ async def _attempt_remote(call: TaskCall) -> Any:
     run, child, task = call.run, call.child, call.task
     answers, k = {}, 0
     while True:  # the answers recorded for this task's interrupt() calls, in call order
-        iid = interrupt_id_for(run.checkpoint_id, run.ns_str, child.path, k)
-        if iid not in run.resumes:
+        iid = interrupt_id_for(run.plan.checkpoint_id, run.ctx.ns_str, child.path, k)
+        if iid not in run.plan.resumes:
             break
-        answers[k] = run.resumes[iid]
+        answers[k] = run.plan.resumes[iid]
         k += 1
     inject = tuple(n for n in task.inject if n not in call.kwargs and task.positions[n] >= len(call.args))
     shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
                                remote.plain_config(run.user_config(child)),
-                               run.want_custom or run.root.timed, inject, child.task_id)
+                               run.out.custom or run.root.timed, inject, child.task_id)
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
@@ -239,7 +238,7 @@ def _deadline(call: TaskCall) -> Deadline | None:
     policy = call.task.timeout
     if policy is None:
         return None
-    call.child.progress = progress = Progress(call.run.plugs.clock, policy.refresh_on == "auto")
+    call.child.progress = progress = Progress(call.run.ctx.plugs.clock, policy.refresh_on == "auto")
     call.run.root.timed = True
     return Deadline(call.task.name, policy.run_timeout, policy.idle_timeout, progress)
 
@@ -259,7 +258,7 @@ def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
 
 
 def _clock(call: TaskCall) -> Clock:
-    return call.run.plugs.clock
+    return call.run.ctx.plugs.clock
 
 
 def _settle(call: TaskCall, get: Thunk[Any]) -> None:
@@ -286,12 +285,12 @@ def _dropped(call: TaskCall) -> None:
     run = call.run
     if call.child.trace is not None:
         call.child.trace.error(asyncio.CancelledError())
-    if run.want_ends:
+    if run.out.ends:
         fut = call.fut
         reason = asyncio.CancelledError() if fut.cancelled() else (fut.exception(0) if fut.done() else None)
         now = time.time()
-        run.emit(ev.TaskEnd(run.ns, call.child.task_id, call.task.name, call.child.path, None,
-                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.step + 1))
+        run.out.emit(ev.TaskEnd(run.ctx.ns, call.child.task_id, call.task.name, call.child.path, None,
+                            reason or RunStopped("stopped"), (), False, False, call.started, now, run.plan.step + 1))
 
 
 def _task_pipeline(F: Any) -> Outcome[None]:
@@ -315,15 +314,16 @@ async def _attempt_remote_and_record(call: TaskCall) -> Any:
 REMOTE_PIPELINE: Outcome[None] = Pending.call(_attempt_remote_and_record).retry(_decide, _clock).then(_settle)
 
 
-def serve_recorded(run: Run, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int,
+def serve_recorded(run: RunHost, rec: Recorded, tid: str, name: str, path: str, args: Any, wave: int,
                    call: tuple | None = None) -> Any:
     """A task (or nested entrypoint) result served from the journal on replay: noted and announced."""
-    value = rec.value(run.loads)
+    value = rec.value(run.ctx.loads)
     now = time.time()
-    if run.saver is not None:  # written in one batch when the attempt concludes
-        run.replayed.append(run.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
-    if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now, run.step + 1,
+    if run.ctx.saver is not None:  # written in one batch when the attempt concludes
+        run.rec.replayed.append(run.rec.write(tid, name, path, REPLAYED, b"null", now, now, summarize(args, 80), wave))
+    if run.out.ends:
+        run.out.emit(ev.TaskEnd(run.ctx.ns, tid, name, path, value, None, (), rec.kind == CACHED, True, now, now,
+                                run.plan.step + 1,
                             call))
     return value
 
@@ -335,15 +335,15 @@ def cache_key(task: Any, args: tuple, kwargs: dict) -> tuple[tuple[str, ...], st
     return (("__nbflow_task__", task.name), str(key))
 
 
-def call_digest(run: Run, args: Any, kwargs: dict) -> str:
+def call_digest(run: RunHost, args: Any, kwargs: dict) -> str:
     """The digest of a call's serialized arguments ("" without a saver, or when they cannot be serialized).
 
     It is taken over the plain (deterministic) serializer: an encrypting one wraps it (``.serde``) and
     gives the key that makes the stored digest reveal nothing (``digest_key``; no key, no comparison).
     """
-    if run.saver is None:
+    if run.ctx.saver is None:
         return ""
-    serde, key = run.serde, b""
+    serde, key = run.ctx.serde, b""
     if hasattr(serde, "cipher"):  # encrypted at rest
         key = getattr(serde, "digest_key", None) or b""
         if not key:
@@ -362,39 +362,40 @@ def call_digest(run: Run, args: Any, kwargs: dict) -> str:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def cache_lookup(run: Run, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int,
+def cache_lookup(run: RunHost, key: Any, task: Any, tid: str, path: str, args: tuple, wave: int,
                  digest: str = "") -> TaskFuture | None:
-    found = run.cache.get([key])
+    found = run.ctx.cache.get([key])
     if key not in found:
         return None
     payload = found[key]
-    value = run.loads(payload)
+    value = run.ctx.loads(payload)
     now = time.time()
-    if run.saver is not None:
-        run.put_writes([run.write(tid, task.name, path, CACHED, payload, now, now,
+    if run.ctx.saver is not None:
+        run.rec.put([run.rec.write(tid, task.name, path, CACHED, payload, now, now,
                                   with_digest(summarize(args, 80), digest), wave)])
-    run.journal.record(tid, task.name, path, CACHED, payload, value, digest)
-    if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, tid, task.name, path, value, None, (), True, False, now, now, run.step + 1))
+    run.plan.journal.record(tid, task.name, path, CACHED, payload, value, digest)
+    if run.out.ends:
+        run.out.emit(ev.TaskEnd(run.ctx.ns, tid, task.name, path, value, None, (), True, False, now, now,
+                                run.plan.step + 1))
     return TaskFuture.completed(value)
 
 
-def task_started(run: Run, child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
+def task_started(run: RunHost, child: Scope, task: Any, args: tuple, kwargs: dict) -> float:
     now = time.time()
-    if run.want_starts:
-        run.emit(ev.TaskStart(run.ns, child.task_id, task.name, child.path,
+    if run.out.starts:
+        run.out.emit(ev.TaskStart(run.ctx.ns, child.task_id, task.name, child.path,
                               args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs},
-                              run.step + 1, now, (args, kwargs)))
+                              run.plan.step + 1, now, (args, kwargs)))
     return now
 
 
-def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, started: float,
+def task_succeeded(run: RunHost, child: Scope, task: Any, args: tuple, value: Any, started: float,
                    ckey: Any = None) -> Any:
     ended = time.time()
     payload = None
-    if run.saver is not None or ckey is not None:
+    if run.ctx.saver is not None or ckey is not None:
         try:
-            payload = run.dumps(value)
+            payload = run.ctx.dumps(value)
         except SerializationError as e:
             where = future_in(value)
             if where is not None:
@@ -407,18 +408,18 @@ def task_succeeded(run: Run, child: Scope, task: Any, args: tuple, value: Any, s
                 f"task {task.name!r} returned a {type(value).__module__}.{type(value).__qualname__} "
                 f"that cannot be checkpointed: {e}"
             ) from e
-    if run.saver is not None:
-        run.put_writes([run.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
+    if run.ctx.saver is not None:
+        run.rec.put([run.rec.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
                                   started, ended, with_digest(summarize(args, 80), child.digest), child.wave)])
-        run.journal.record(child.task_id, task.name, child.path, RESULT, payload, value,  # type: ignore[arg-type]
+        run.plan.journal.record(child.task_id, task.name, child.path, RESULT, payload, value,  # type: ignore[arg-type]
                            child.digest)
     if ckey is not None:
-        run.cache.set({ckey: (payload, task.cache_policy.ttl)})
+        run.ctx.cache.set({ckey: (payload, task.cache_policy.ttl)})
     if child.trace is not None:
         child.trace.end(value)
-    if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, value, None, (), False, False,
-                            started, ended, run.step + 1))
+    if run.out.ends:
+        run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, value, None, (), False, False,
+                            started, ended, run.plan.step + 1))
     return value
 
 
@@ -440,7 +441,7 @@ def future_in(value: Any, where: str = "$", depth: int = 0) -> str | None:
     return None
 
 
-def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
+def task_failed(run: RunHost, child: Scope, task: Any, args: tuple, exc: BaseException, started: float) -> None:
     ended = time.time()
     interrupts: tuple = ()
     if isinstance(exc, GraphInterrupt):
@@ -450,17 +451,17 @@ def task_failed(run: Run, child: Scope, task: Any, args: tuple, exc: BaseExcepti
             rec = run.root.interrupts.get(intr.id, (None, None))[0]
             if rec is not None and rec.path == child.path:  # raised here, not by a sub-task
                 mine.append(rec.to_dict())
-        if run.saver is not None and mine:
-            run.put_writes([run.write(child.task_id, task.name, child.path, INTERRUPT, run.dumps(mine),
+        if run.ctx.saver is not None and mine:
+            run.rec.put([run.rec.write(child.task_id, task.name, child.path, INTERRUPT, run.ctx.dumps(mine),
                                       started, ended, summarize(args, 80), child.wave)])
-    elif run.saver is not None:
-        run.put_writes([run.write(child.task_id, task.name, child.path, ERROR, run.dumps(error_payload(exc)),
+    elif run.ctx.saver is not None:
+        run.rec.put([run.rec.write(child.task_id, task.name, child.path, ERROR, run.ctx.dumps(error_payload(exc)),
                                   started, ended, summarize(args, 80), child.wave)])
     if child.trace is not None:
         child.trace.error(exc)
-    if run.want_ends:
-        run.emit(ev.TaskEnd(run.ns, child.task_id, task.name, child.path, None,
-                            None if interrupts else exc, interrupts, False, False, started, ended, run.step + 1))
+    if run.out.ends:
+        run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, None,
+                            None if interrupts else exc, interrupts, False, False, started, ended, run.plan.step + 1))
 
 
 __all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "interrupt",
