@@ -13,10 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import queue
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
@@ -26,7 +23,7 @@ from .checkpoint.base import BaseCheckpointSaver
 from .compat import jsonschemas, lc, shapes
 from .compat.deprecations import warn_renamed_argument
 from .config import INJECTABLE, MISSING, parse_config
-from .engine.outcome import run_async, run_blocking
+from .engine import drive
 from .engine.run import Ending, Run
 from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
@@ -352,8 +349,8 @@ class Workflow:
         modes, single = ev.normalize_modes(stream_mode)
         shown = tuple(m for m in opts.print_modes if m not in modes)
         root = lc.start_root(config, input)
-        events = self._events_in_background(input, config, context, (*modes, *shown), raise_errors=True,
-                                            control=control, trace=root, durability=opts.durability)
+        events = drive.events(self._maker(input, config, context, (*modes, *shown), control, root, opts.durability),
+                              raise_errors=True, name=f"nbflow-run-{self.name}")
         if root is not None:
             events = _traced(root, events)
         return (item for event in events
@@ -368,41 +365,20 @@ class Workflow:
                                     print_mode, debug)
         modes, single = ev.normalize_modes(stream_mode)
         shown = tuple(m for m in opts.print_modes if m not in modes)
-        loop = asyncio.get_running_loop()
-        q: asyncio.Queue = asyncio.Queue()
-        owner = threading.get_ident()
-
-        def put(item: Any) -> None:  # chunks reach the consumer on the loop's next turn, whoever produced them
-            if threading.get_ident() == owner:
-                loop.call_soon(q.put_nowait, item)
-            else:
-                loop.call_soon_threadsafe(q.put_nowait, item)
-
         root = await lc.astart_root(config, input)
         last: Any = None
         try:
-            run = self._run(input, config, context, sink=put, modes=(*modes, *shown), control=control, trace=root,
-                            durability=opts.durability)
-        except BaseException as e:
-            if root is not None:
-                await root.aerror(e)
-            raise
-        driver = asyncio.ensure_future(_pump(run, put, raise_errors=True).execute_async())
-        try:
-            while True:
-                item = await q.get()
-                if isinstance(item, _Done):
-                    if item.error is not None:
-                        if root is not None:
-                            await root.aerror(item.error)
-                        raise item.error
-                    break
+            async for item in drive.aevents(self._maker(input, config, context, (*modes, *shown), control, None,
+                                                        opts.durability, trace_parent=root)):
                 last = shapes.result_of(item, last)
                 for out in shapes.shape(item, modes, single, subgraphs, opts.v2, opts.print_modes):
                     yield out
-        finally:
-            if not driver.done():
-                await asyncio.wait([driver])
+        except (GeneratorExit, asyncio.CancelledError):
+            raise
+        except BaseException as e:  # before the run (a bad config) or during it: the root chain run fails too
+            if root is not None:
+                await root.aerror(e)
+            raise
         if root is not None:
             await root.aend(last)
 
@@ -430,25 +406,23 @@ class Workflow:
         during the run arrives as a final :class:`~nbflow.events.RunError`
         event instead of being raised.
         """
-        return self._events_in_background(input, config, context, ("*",), raise_errors=False, control=control)
+        return drive.events(self._maker(input, config, context, ("*",), control, None, Durability.SYNC),
+                            raise_errors=False, name=f"nbflow-run-{self.name}")
 
-    def _events_in_background(self, input: Any, config: Mapping[str, Any] | None, context: Any,
-                              modes: tuple[str, ...], *, raise_errors: bool,
-                              control: RunControl | None = None, trace: lc.Trace | None = None,
-                              durability: Durability = Durability.SYNC) -> Iterator[Any]:
-        """Prepare a run here (so pre-run errors raise now), execute it on its own thread, and
-        return an iterator over its events; the run's error is re-raised at the end or dropped."""
-        q: queue.SimpleQueue = queue.SimpleQueue()
-        try:
-            run = self._run(input, config, context, sink=q.put, modes=modes, control=control, trace=trace,
-                            durability=durability)
-        except BaseException as e:
-            if trace is not None:
-                trace.error(e)
-            raise
-        threading.Thread(target=_pump(run, q.put, raise_errors=raise_errors).execute_blocking,
-                         name=f"nbflow-run-{self.name}", daemon=True).start()
-        return _drain_queue(q)
+    def _maker(self, input: Any, config: Mapping[str, Any] | None, context: Any, modes: tuple[str, ...],
+               control: RunControl | None, trace: lc.Trace | None, durability: Durability,
+               trace_parent: lc.Trace | None = None) -> Callable[[Callable[[Any], None]], Run]:
+        """How the stream driver builds this workflow's run around its sink: prepared at once, so errors
+        found before the run starts raise in the caller (and fail ``trace``, the root chain run, if any)."""
+        def make(sink: Callable[[Any], None]) -> Run:
+            try:
+                return self._run(input, config, context, sink=sink, modes=modes, control=control,
+                                 trace=trace or trace_parent, durability=durability)
+            except BaseException as e:
+                if trace is not None:
+                    trace.error(e)
+                raise
+        return make
 
     def stop(self, config: Mapping[str, Any]) -> bool:
         """Stop the invocation running on ``config``'s thread, from any thread; False if none is running.
@@ -522,41 +496,6 @@ class Workflow:
         return self.update_state(config, values, as_node=as_node)
 
 
-@dataclass(frozen=True, slots=True)
-class _Done:
-    error: BaseException | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Pump:
-    """A run whose events, and then a final :class:`_Done`, go to ``put``: what every stream consumes."""
-
-    run: Run
-    put: Callable[[Any], None]
-    raise_errors: bool
-
-    def _done(self, get: Callable[[], Any]) -> None:
-        try:
-            get()
-        except BaseException as e:  # noqa: BLE001 - re-raised by the consumer, or reported as RunError
-            self.put(_Done(e if self.raise_errors else None))
-            return
-        self.put(_Done(None))
-
-    def _finish(self, _run: Run, get: Callable[[], Any]) -> None:
-        self._done(get)
-
-    def execute_blocking(self) -> None:
-        run_blocking(self.run.work().then(self._finish), self.run)
-
-    async def execute_async(self) -> None:
-        await run_async(self.run.work().then(self._finish), self.run)
-
-
-def _pump(run: Run, put: Callable[[Any], None], *, raise_errors: bool) -> _Pump:
-    return _Pump(run, put, raise_errors)
-
-
 def _traced(root: lc.Trace, events: Iterator[Any]) -> Iterator[Any]:
     """The run's events; the root chain run of ``config["callbacks"]`` ends (or fails) with them."""
     last = None
@@ -568,16 +507,6 @@ def _traced(root: lc.Trace, events: Iterator[Any]) -> Iterator[Any]:
         root.error(e)
         raise
     root.end(last, stream=False)
-
-
-def _drain_queue(q: queue.SimpleQueue) -> Iterator[Any]:
-    while True:
-        item = q.get()
-        if isinstance(item, _Done):
-            if item.error is not None:
-                raise item.error
-            return
-        yield item
 
 
 __all__ = ["task", "entrypoint", "Workflow", "TaskFunction"]
