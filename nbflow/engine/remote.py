@@ -95,7 +95,7 @@ class RemoteRun:
         self.stream_writer: Callable[[Any], None] = self.chunks.append if shipment.want_custom else _drop
 
     # --- what works remotely
-    def interrupt(self, scope: RemoteScope, value: Any, response_schema: Any) -> Any:
+    def ask(self, scope: RemoteScope, value: Any, response_schema: Any) -> Any:
         k = scope.interrupts
         scope.interrupts = k + 1
         answers = self.shipment.answers

@@ -239,9 +239,9 @@ class Run:
         return Runtime(self.ctx.context, self.ctx.store, self.stream_writer, self.plan.previous, info, scope.heartbeat,
                        self.ctx.control)
 
-    def interrupt(self, scope: Scope, value: Any, response_schema: Any) -> Any:
-        """``nbflow.interrupt()`` called by the code running in ``scope``."""
-        return steps.interrupt(self, scope, value, response_schema)
+    def ask(self, scope: Scope, value: Any, response_schema: Any) -> Any:
+        """``nbflow.interrupt()`` called by the code running in ``scope``: its answer, or a pause."""
+        return steps.ask(self, scope, value, response_schema)
 
     def call_task(self, scope: Scope, task: Any, args: tuple, kwargs: dict) -> TaskFuture:
         """A ``@task`` called by the code running in ``scope``."""

@@ -195,7 +195,7 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     returned as an instance of that model.
     """
     scope = require_scope("interrupt()")
-    return scope.run.interrupt(scope, value, response_schema)
+    return scope.run.ask(scope, value, response_schema)
 
 
 def get_stream_writer() -> StreamWriter:

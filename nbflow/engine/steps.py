@@ -18,7 +18,7 @@ ships only the function call (:mod:`nbflow.engine.remote`) and lands its
 value, stream chunks and unanswered ``interrupt()`` back here, so recording,
 retries and events are the same lines as for a local task.
 
-Also here: :func:`interrupt` (the engine side of ``nbflow.interrupt()``) and
+Also here: :func:`ask` (the engine side of ``nbflow.interrupt()``) and
 :func:`serve_recorded` (a replayed task or nested entrypoint).
 
 Every function takes the run it works for (a :class:`~nbflow.engine.parts.RunHost`) as its
@@ -69,7 +69,7 @@ def retry_decision(policies: tuple, exc: BaseException, failures: int) -> float 
 
 
 # ---------------------------------------------------------------------- interrupts
-def interrupt(run: RunHost, scope: Scope, value: Any, response_schema: Any) -> Any:
+def ask(run: RunHost, scope: Scope, value: Any, response_schema: Any) -> Any:
     """The answer to this ``interrupt()`` when the run is resuming, else record it and pause."""
     if run.ctx.saver is None:
         raise CheckpointerRequiredError(
@@ -230,7 +230,7 @@ async def _attempt_remote(call: TaskCall) -> Any:
         run.stream_writer(chunk)
     if landed.interrupt is not None:  # recorded here exactly as a local interrupt() would be
         child.interrupts = landed.interrupt.index
-        interrupt(run, child, landed.interrupt.value, landed.interrupt.response_schema)
+        ask(run, child, landed.interrupt.value, landed.interrupt.response_schema)
     return landed.value
 
 
@@ -464,5 +464,5 @@ def task_failed(run: RunHost, child: Scope, task: Any, args: tuple, exc: BaseExc
                             None if interrupts else exc, interrupts, False, False, started, ended, run.plan.step + 1))
 
 
-__all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "interrupt",
+__all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "ask",
            "serve_recorded", "error_payload", "retry_decision"]
