@@ -28,16 +28,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import NbflowError
+from ..kinds import WriteKind
 
-# Kinds of WriteRecord.
-RESULT = "result"        # a task (or nested entrypoint) finished; payload = its return value
-ERROR = "error"          # a task failed; payload = {"type": ..., "message": ...}
-INTERRUPT = "interrupt"  # interrupt() paused; payload = interrupt record (value, id, schema)
-RESUME = "resume"        # the user answered an interrupt; payload = {interrupt_id: value}
-CACHED = "cached"        # a task result served from the cache; payload = the value
-REPLAYED = "replayed"    # a recorded result served again on resume; payload = null
+# Kinds of WriteRecord, as stored: the values of nbflow.kinds.WriteKind (their one definition).
+RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED = WRITE_KINDS = tuple(k.value for k in WriteKind)
 ROOT = "__root__"        # task_id used for writes that belong to the run itself
-WRITE_KINDS = (RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED)
 
 
 class SaverError(NbflowError, RuntimeError):
