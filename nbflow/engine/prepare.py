@@ -73,6 +73,7 @@ def prepare(self: Run) -> Run:
         # the user's answer is committed at once, whatever the run's durability
         saver.put_writes([self.write(self.root_task_id, wf.name, "", RESUME, self.dumps(answers))])
         self.journal.resumes.update(answers)
+        self.answers = answers
         self.resuming = True
     elif unfinished and is_latest and (raw is None or self.parent is not None):
         # A nested run's namespace belongs to one call of its parent, so an

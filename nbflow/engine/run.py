@@ -174,6 +174,7 @@ class Run:
         self.resumes: dict[str, Any] = {}
         self.root_task_id = ""
         self.resuming = False
+        self.answers: dict[str, Any] | None = None  # what Command(resume=...) answers, {interrupt_id: value}
         self.finished_value: Ending | None = None
         self.entry_key: Any = None  # the entrypoint's cache key for this input, when it has a cache policy
         self.entry_cached = False  # the body's result came from the cache
@@ -360,7 +361,7 @@ class Run:
                 rec = self.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
                 self._emit_checkpoint(rec, self.loads(rec.channels), self.loads(rec.metadata))
             self.sink(ev.RunStart(self.ns, self.wf.name, self.thread_id, self.input, self.resuming,
-                                  task_id=self.root_task_id, step=self.step + 1))
+                                  task_id=self.root_task_id, step=self.step + 1, answers=self.answers))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.
