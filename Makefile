@@ -54,7 +54,13 @@ $(VPY):
 install: $(INSTALL_STAMP)
 
 # SKIP_JUPYTER_BUILDER: the wheel's npm hook is for `pip install .`/wheels; here `make js` builds.
+# pip installs the extension's files into .venv/share/jupyter/labextensions/nbflow: when that is `make js`'s
+# link to nbflow/labextension, pip would write install.json through it into the source tree (and the next
+# install then fails on a duplicate file), so the link goes first; `make js` puts it back.
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbflow
 $(INSTALL_STAMP): pyproject.toml | $(VPY)
+	@if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
+	rm -f nbflow/labextension/install.json
 	SKIP_JUPYTER_BUILDER=1 $(VPIP) install -e '.[test]'
 	@touch $@
 
@@ -70,7 +76,6 @@ $(NPM_STAMP): $(LABEXT)/package.json $(wildcard $(LABEXT)/package-lock.json)
 # The build may call `jupyter labextension build`, so the venv comes first on PATH.
 # It builds the widgets' bundle and the prebuilt JupyterLab extension (nbflow/labextension),
 # which is then linked into .venv (as `jupyter labextension develop` would), so `make lab` loads it.
-LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbflow
 $(JS_STAMP): $(NPM_STAMP) $(JS_SOURCES) $(INSTALL_STAMP)
 	cd $(LABEXT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm run build
 	rm -rf $(LABEXT_LINK) && mkdir -p $(dir $(LABEXT_LINK)) && ln -s $(CURDIR)/nbflow/labextension $(LABEXT_LINK)

@@ -29,6 +29,9 @@ class RunStart:
     ts: float = field(default_factory=time.time)
     task_id: str = ""  # the entrypoint's own task (LangGraph shows the entrypoint as a task)
     step: int = 0      # the step its tasks run at (the input checkpoint's step + 1)
+    # {interrupt_id: answer} this invocation resumes with (Command(resume=...), validated), exactly the
+    # interrupts it answers; None when it answers none (a new input, a retry, a continue after a stop)
+    answers: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

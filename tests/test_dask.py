@@ -438,7 +438,6 @@ def test_the_notebook_view_of_a_dask_run_is_the_view_of_a_local_run(dask):
         for event in wf.stream_events("cats", cfg(thread)):
             model.apply(event)
         assert model.status == "interrupted"
-        model.answer_hint = {iid: "yes" for iid in model.pending}  # as the actions layer does
         for event in wf.stream_events(Command(resume="yes"), cfg(thread)):
             model.apply(event)
         assert model.status == "done"

@@ -102,14 +102,31 @@ def test_active_and_waiting_time_are_apart():
     m = ThreadModel("flow", "t")
     m.apply(ev.RunStart((), "flow", "t", 1, False, ts=10.0))
     m.apply(ev.RunInterrupted((), "flow", (Interrupt("ok?", "i1"),), ts=12.0))
-    m.answer_hint, m.origin_hint = {"i1": "yes"}, "the inbox"
-    m.apply(ev.RunStart((), "flow", "t", 1, True, ts=112.0))  # a human thought for 100 s
+    m.origin_hint = "the inbox"
+    m.apply(ev.RunStart((), "flow", "t", 1, True, ts=112.0, answers={"i1": "yes"}))  # a human thought for 100 s
     m.apply(ev.RunEnd((), "flow", "done", ts=113.0))
     st = run_state(m)
     assert st["active_s"] == pytest.approx(3.0) and st["waiting_s"] == pytest.approx(100.0)
     assert st["since"] is None
     (q,) = st["questions"]
     assert (q["state"], q["answer"], q["origin"]) == ("answered", "'yes'", "the inbox")
+
+
+
+def test_a_resume_answers_exactly_the_questions_its_run_start_names():
+    m = ThreadModel("flow", "t")
+    m.apply(ev.RunStart((), "flow", "t", 1, False, ts=10.0))
+    asked = tuple(Interrupt(f"q{i}?", f"i{i}") for i in range(3))
+    m.apply(ev.RunInterrupted((), "flow", asked, ts=12.0))
+    m.apply(ev.RunStart((), "flow", "t", 1, True, ts=20.0, answers={"i1": "one"}))  # plain code: no origin hint
+    assert [(q["id"], q["state"], q["answer"], q["origin"]) for q in run_state(m)["questions"]] == [
+        ("i0", "pending", "", ""), ("i1", "answered", "'one'", ORIGIN_CODE), ("i2", "pending", "", "")]
+    assert set(m.pending) == {"i0", "i2"}
+    m.apply(ev.RunInterrupted((), "flow", (asked[0], asked[2]), ts=21.0))
+    # a resume that answers nothing (a retry, a continue after a stop) marks nothing
+    m.apply(ev.RunStart((), "flow", "t", 1, True, ts=30.0))
+    assert [q["state"] for q in run_state(m)["questions"]] == ["pending", "answered", "pending"]
+    assert set(m.pending) == {"i0", "i2"}
 
 
 # ---------------------------------------------------------------------------- real runs
@@ -146,8 +163,7 @@ def test_real_run_transcript_is_deterministic():
 def test_resume_folds_into_the_same_rows_and_the_answer_is_kept():
     wf = _review_flow()
     m = fold(wf, "cats", cfg("t"))
-    (iid,) = m.pending
-    m.answer_hint, m.origin_hint = {iid: "yes"}, "a run view"
+    m.origin_hint = "a run view"
     fold(wf, Command(resume="yes"), cfg("t"), m)
     assert m.status == "done"
     assert len(m.rows) == 1 and next(iter(m.rows.values()))["replayed"]
@@ -164,15 +180,12 @@ def test_resume_folds_into_the_same_rows_and_the_answer_is_kept():
     assert "&#x27;Essay about cats&#x27;" in html  # escaped
 
 
-def test_an_answer_from_plain_code_is_read_back():
+def test_an_answer_from_plain_code_shows_with_its_value():
     wf = _review_flow()
     m = fold(wf, "cats", cfg("t"))
     fold(wf, Command(resume="from code"), cfg("t"), m)
     (q,) = m.questions.values()
-    assert (q["state"], q["origin"], q["answer"]) == ("answered", ORIGIN_CODE, "…") and m.need_answers
-    (inv,) = wf.get_invocations(cfg("t"))
-    m.fill_answers(inv.answers)
-    assert q["answer"] == "'from code'" and not m.need_answers
+    assert (q["state"], q["origin"], q["answer"]) == ("answered", ORIGIN_CODE, "'from code'")
 
 
 def test_a_new_invocation_resets_rows_and_supersedes_open_questions():

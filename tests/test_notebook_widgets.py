@@ -23,6 +23,7 @@ import pytest
 from nbflow import (
     Command,
     InMemorySaver,
+    ResumeError,
     entrypoint,
     get_stream_writer,
     interrupt,
@@ -418,6 +419,114 @@ def test_a_form_answered_in_another_view_is_refused_with_a_clear_message(sent):
     click(b, kind="resume", id=form["id"], value="second")
     assert "answered elsewhere" in custom(sent, b, "resume_error")[-1]["message"]
     assert b.value["approved"] == "first"
+
+
+
+# ---------------------------------------------------------------------------- a resume answers what it names
+LOADED = 30.0  # seconds: generous, for a loaded machine
+
+
+def _three_names(saver):
+    @task
+    def ask(i: int) -> str:
+        return interrupt({"question": f"Name for item {i}?"})
+
+    @entrypoint(checkpointer=saver)
+    def names(n: int) -> list:
+        futures = [ask(i) for i in range(n)]
+        return [f.result() for f in futures]
+
+    return names
+
+
+def _marks(state):
+    """{question text: (state, answer, origin)} of a RunState."""
+    return {q["text"]: (q["state"], q["answer"], q["origin"]) for q in state["questions"]}
+
+
+@pytest.mark.parametrize("answered", [1, 2, 3])
+def test_a_resume_from_code_marks_answered_exactly_the_interrupts_it_names(sent, answered):
+    """invoke(Command(resume={id: ...})) from another cell with 1, 2 or all 3 of the open ids: those
+    questions turn answered (with their answers) in the run view, inbox, sidebar, timeline and saved
+    view; the others stay open and are still answered from the view's forms."""
+    from nbflow.notebook.comm import thread_item
+    from nbflow.notebook.mime import MIME_TYPE
+    from nbflow.notebook.thread import ORIGIN_CODE
+
+    wf = _three_names(InMemorySaver())
+    view = show(wf, 3, cfg("names"))
+    assert view.wait(LOADED) == "interrupted"
+    click(view, kind="snapshot_request")
+    box, tl = inbox(wf), timeline(wf, cfg("names"))
+    ids = {q["text"]: q["id"] for q in view.state["questions"]}
+    texts = [f"Name for item {i}?" for i in range(3)]
+    done, still = texts[:answered], texts[answered:]
+
+    out = wf.invoke(Command(resume={ids[t]: f"name {t[-2]}" for t in done}), cfg("names"))
+    if still:
+        assert [i.id for i in out["__interrupt__"]] == [ids[t] for t in still]
+    status = "interrupted" if still else "done"
+    want = {**{t: ("answered", f"'name {t[-2]}'", ORIGIN_CODE) for t in done},
+            **dict.fromkeys(still, ("pending", "", ""))}
+    # the front end's state (the newest snapshot/batch sent) and the model agree
+    wait_for(lambda: last_state(sent, view)["status"] == status and _marks(last_state(sent, view)) == want, LOADED)
+    assert _marks(view.state) == want and len(view.interrupts) == len(still)
+    # the inbox
+    wait_for(lambda: box.data[0]["state"] == ("waiting" if still else "done"), LOADED)
+    assert _marks(box.data[0]) == want
+    assert [len(i["interrupts"]) for i in box.items] == ([len(still)] if still else [])
+    # the sidebar lists the open questions only
+    assert [q.summary for q in thread_item(view.live, "memory", None).questions] == still
+    # the timeline (from the saver)
+    wait_for(lambda: tl.data["invocations"][-1]["status"] == status, LOADED)
+    (inv,) = tl.data["invocations"]
+    assert [(a["text"], a["answered"]) for a in inv["asked"]] == [(t, t in done) for t in texts]
+    assert inv["pending"] == [ids[t] for t in still]
+    # the saved view and its text fallback
+    (bundle, _meta), _twin = view._display_bundles(*view._fallbacks())
+    assert _marks(bundle[MIME_TYPE]["state"]) == want
+    lines = bundle["text/plain"].splitlines()
+    assert sum("(answered from code" in line for line in lines) == answered
+    assert [line for line in lines if line.startswith("  ? {") and "↳" not in line] == \
+        [f"  ? {{'question': '{t}'}}" for t in still]
+    if not still:
+        assert view.value == ["name 0", "name 1", "name 2"]
+        return
+    # the forms of the others are still answered from the view ("Send all" with what is still open)
+    click(view, kind="resume_all", answers=[{"id": ids[t], "value": f"form {t[-2]}"} for t in still])
+    assert view.wait(LOADED) == "done"
+    assert view.value == [f"name {t[-2]}" if t in done else f"form {t[-2]}" for t in texts]
+    assert {t: m[2] for t, m in _marks(view.state).items()} == {t: ORIGIN_CODE if t in done else "a run view"
+                                                                 for t in texts}
+
+
+@pytest.mark.parametrize(("call", "value"), [("invoke", "c"), ("stream", ["x", "y"])])
+def test_a_single_value_or_a_list_answers_the_one_question_left(sent, call, value):
+    from nbflow.notebook.thread import ORIGIN_CODE
+
+    wf = _three_names(InMemorySaver())
+    view = show(wf, 3, cfg("one-left"))
+    assert view.wait(LOADED) == "interrupted"
+    ids = [q["id"] for q in view.state["questions"]]
+
+    def resume(answer):
+        out = getattr(wf, call)(Command(resume=answer), cfg("one-left"))
+        return list(out) if call == "stream" else out
+
+    hub().flush()
+    seq = view.live.model.seq
+    # a single value is refused while three are open: nothing changes
+    with pytest.raises(ResumeError, match="3 pending interrupts"):
+        resume(value)
+    hub().flush()
+    assert view.live.model.seq == seq and [q["state"] for q in view.state["questions"]] == ["pending"] * 3
+    resume({ids[0]: "a", ids[1]: "b"})
+    two_answered = ["answered", "answered", "pending"]
+    wait_for(lambda: [q["state"] for q in last_state(sent, view)["questions"]] == two_answered, LOADED)
+    resume(value)
+    wait_for(lambda: last_state(sent, view)["status"] == "done", LOADED)
+    assert view.value == ["a", "b", value]
+    assert _marks(last_state(sent, view))["Name for item 2?"] == ("answered", repr(value), ORIGIN_CODE)
 
 
 def test_the_saved_fallbacks_are_refreshed_under_the_display_id(monkeypatch):

@@ -108,6 +108,7 @@ class Plan:
     root_task_id: str
     resumes: dict[str, Any]  # answers by interrupt id (shared with the parent run, for a nested one)
     resuming: bool = False
+    answers: dict[str, Any] | None = None  # what Command(resume=...) answers, {interrupt_id: value}, validated
     finished: Ending | None = None
     entry_key: Any = None  # the entrypoint's cache key for this input, when it has a cache policy
 

@@ -12,6 +12,7 @@ adopts the plan it returns.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..checkpoint.base import CheckpointRecord, WriteRecord, new_checkpoint_id
@@ -72,7 +73,7 @@ def prepare(run: RunHost) -> Plan:
         saver.put_writes([WriteRecord(ctx.thread_id, ctx.ns_str, plan.checkpoint_id,  # type: ignore[arg-type]
                                       plan.root_task_id, wf.name, "", RESUME, ctx.dumps(answers))])
         plan.journal.resumes.update(answers)
-        return plan
+        return replace(plan, answers=answers)
     if unfinished and is_latest and (raw is None or nested):
         # A nested run's namespace belongs to one call of its parent, so an
         # unfinished checkpoint there is this very call, paused or crashed.
@@ -140,7 +141,7 @@ def _plan(run: RunHost, ckpt: CheckpointRecord | None, checkpoint_id: str, step:
     # a nested run answers its interrupts from its parent's resume values
     resumes = run.parent.plan.resumes if run.parent is not None else journal.resumes
     return Plan(ckpt, checkpoint_id, step, channels.get(START), previous_of(channels), journal, root, resumes,
-                resuming, finished, entry_key)
+                resuming, None, finished, entry_key)
 
 
 def validate_answers(journal: Journal, answers: dict[str, Any]) -> dict[str, Any]:

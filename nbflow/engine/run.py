@@ -344,7 +344,7 @@ class Run:
                 self._emit_checkpoint(rec, self.ctx.loads(rec.channels), self.ctx.loads(rec.metadata))
             ctx, plan = self.ctx, self.plan
             self.out.sink(ev.RunStart(ctx.ns, ctx.wf.name, ctx.thread_id, plan.input, plan.resuming,
-                                  task_id=self.plan.root_task_id, step=self.plan.step + 1))
+                                      task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.

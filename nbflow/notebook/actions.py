@@ -134,7 +134,6 @@ def resume(live: Live, answers: Mapping[str, Any], origin: str) -> Live:
     value = dict(answers) if len(open_) > 1 else next(iter(answers.values()))
     with live.lock:
         live.model.origin_hint = origin
-        live.model.answer_hint = dict(answers)
     config = live.config if live.model.thread_id is not None else {}
     return start(live.workflow, Command(resume=value), config, live)
 

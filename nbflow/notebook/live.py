@@ -232,7 +232,7 @@ class Hub:
         """A start refused before it began: put the status back."""
         with live.lock:
             live.model.status = status
-            live.model.origin_hint = live.model.answer_hint = None
+            live.model.origin_hint = None
             live.model.state_dirty = True
         if status != "running":
             live.idle.set()
@@ -287,13 +287,6 @@ class Hub:
             except Exception:
                 log.exception("nbflow: reloading thread %s failed", live.model.thread_id)
                 live.model.stale = False
-        if live.model.need_answers and live.model.thread_id is not None:
-            try:
-                runs = [i for i in live.workflow.get_invocations(live.config) if i.status != "update"]
-                with live.lock:
-                    live.model.fill_answers(runs[-1].answers if runs else {})
-            except Exception:  # noqa: BLE001 - the answer text is a nicety
-                live.model.need_answers = False
         with live.lock:
             m = live.model
             reset, rows, changed = m.take_changes()

@@ -166,8 +166,6 @@ class ThreadModel:
         self.questions: dict[str, dict] = {}
         self.pending: dict[str, Any] = {}      # id -> Interrupt, the questions still open
         self.origin_hint: str | None = None    # set by the actions layer just before it resumes
-        self.answer_hint: dict | None = None   # ... with the answers it sends
-        self.need_answers = False
         self.value: Any = None
         self.has_result = False
         self.error = ""
@@ -295,8 +293,8 @@ class ThreadModel:
         if not e.resuming:
             self.invocation += 1
             self._clear()
-        elif self.pending or self.answer_hint is not None:  # a resume (not a continue after a stop)
-            self._answered(e.ts)
+        elif e.answers:  # a resume (not a retry, nor a continue after a stop)
+            self._answered(e.answers)
         if self.wait_since is not None:
             self.waiting_s += max(0.0, e.ts - self.wait_since)
             self.wait_since = None
@@ -309,34 +307,17 @@ class ThreadModel:
         self.error = self.error_where = self.traceback = ""
         self.state_dirty = True
 
-    def _answered(self, ts: float) -> None:
-        """A resume began. The actions layer left the answers in :attr:`answer_hint`; a resume from
-        plain code did not, so its answers are read back from the saver (:attr:`need_answers`)."""
-        hint = self.answer_hint
+    def _answered(self, answers: dict) -> None:
+        """A resume began with ``answers`` (``{interrupt_id: value}``, from its :class:`~nbflow.events.RunStart`):
+        exactly those questions are answered; every other one stays open. The origin is what the actions
+        layer said (:attr:`origin_hint`), else plain code."""
         origin = self.origin_hint or ORIGIN_CODE
-        self.origin_hint, self.answer_hint = None, None
-        if hint is None:
-            self.need_answers = True
-            for iid in list(self.pending):
-                q = self.questions.get(iid)
-                if q is not None:
-                    q.update(state="answered", answer="…", origin=origin)
-            self.pending = {}
-            return
-        for iid, value in hint.items():
+        self.origin_hint = None
+        for iid, value in answers.items():
             q = self.questions.get(iid)
             if q is not None:
                 q.update(state="answered", answer=summarize(value, PREVIEW), origin=origin)
             self.pending.pop(iid, None)
-
-    def fill_answers(self, answers: dict) -> None:
-        """Answers read back from the saver for questions answered from plain code."""
-        self.need_answers = False
-        for iid, value in answers.items():
-            q = self.questions.get(iid)
-            if q is not None and q["state"] == "answered" and q["answer"] == "…":
-                q["answer"] = summarize(value, PREVIEW)
-                self.state_dirty = True
 
     def _on_task_start(self, e: ev.TaskStart) -> None:
         key = _row_key(e.ns, e.path)

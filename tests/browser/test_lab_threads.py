@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
+from .jlab import cell_output, left_tab, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -157,6 +157,133 @@ def test_parallel_forms_keep_typed_text_and_send_all(page, lab, lab_root, tmp_pa
     expect(run.locator(".nbflow-progress-text")).to_have_text("3/3 tasks")
     run.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "parallel-send-all-done.png")
+
+
+def painted(page) -> None:
+    """Wait until the browser has drawn two more frames (what was scrolled into view is on screen)."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+ANSWER_FROM_CODE = '''
+import pathlib, threading
+
+def answer(view, *questions):
+    """What a person types in another cell: invoke(Command(resume={interrupt_id: ...})) for some questions."""
+    ids = {i.value: i.id for i in view.interrupts}
+    out = three.invoke(Command(resume={ids[q]: f"{q} from code" for q in questions}), view.config)
+    return sorted(i.value for i in out["__interrupt__"]) if "__interrupt__" in out else out
+
+def answer_when(path, view, *questions):
+    """The same, once the file `path` exists (the test creates it while a sidebar form has the focus)."""
+    def wait_then_answer():
+        while not pathlib.Path(path).exists():
+            time.sleep(0.05)
+        answer(view, *questions)
+    threading.Thread(target=wait_then_answer, daemon=True).start()
+
+answer_when("go-a1", a1, "third?")
+print(answer(a2, "second?", "third?"), answer(a3, "first?", "second?", "third?"))
+'''
+
+
+def test_an_answer_from_code_closes_only_the_forms_it_answers(page, lab, lab_root, tmp_path):
+    """Three threads, each asking three questions at once; text typed into the forms of the first two
+    questions (run views and the Workflows sidebar); then code in another cell answers 1, 2 and all 3 of
+    them with invoke(Command(resume={id: ...})): exactly those forms close, the others keep their text
+    (each its own) and still send, a sidebar form being typed in keeps the focus; "Send all" shows while
+    two or more questions are open."""
+    from playwright.sync_api import expect
+
+    (lab_root / "go-a1").unlink(missing_ok=True)
+    write_notebook(lab_root, "partial.ipynb", [
+        SETUP,
+        *(f'a{n} = nbflow.show(three, 0, config={{"configurable": {{"thread_id": "a{n}"}}}})\na{n}.wait()\na{n}'
+          for n in (1, 2, 3)),
+        ANSWER_FROM_CODE,
+    ])
+    open_notebook(page, lab, "partial.ipynb")
+    for i in range(4):
+        run_cell(page, i)
+    wait_kernel_idle(page, RUN_MS)
+    views = {n: cell_output(page, n).locator(LIVE) for n in (1, 2, 3)}
+
+    def form(n, question):
+        return views[n].locator("form.nbflow-interrupt", has_text=question)
+
+    def field(n, question):
+        return form(n, question).locator('[data-testid="nbflow-answer"]')
+
+    def check(n, answered, status):
+        v = views[n]
+        expect(v).to_have_attribute("data-status", status, timeout=RUN_MS)
+        expect(v.locator('[data-testid="nbflow-answered"]')).to_have_count(len(answered), timeout=RUN_MS)
+        for q in answered:
+            expect(form(n, q).locator('[data-testid="nbflow-answered"]')).to_contain_text(f"{q} from code")
+            expect(form(n, q).locator('[data-testid="nbflow-answered"]')).to_contain_text("code (invoke")
+        for q in ("first?", "second?"):
+            if q not in answered:
+                expect(field(n, q)).to_have_value(f"typed {q} in view {n}")
+                expect(field(n, q)).to_be_editable()
+                expect(form(n, q).locator('[data-testid="nbflow-submit"]')).to_be_enabled()
+        # "Send all" is offered while two or more questions are open
+        send_all = v.locator('[data-testid="nbflow-send-all"]')
+        if len(answered) <= 1:
+            expect(send_all).to_be_visible()
+        else:
+            expect(send_all).to_be_hidden()
+
+    for n, v in views.items():
+        expect(v).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+        expect(v.locator("form.nbflow-interrupt")).to_have_count(3)
+        for q in ("first?", "second?"):
+            field(n, q).click()
+            field(n, q).press_sequentially(f"typed {q} in view {n}", delay=5)
+
+    run_cell(page, 4)  # another cell answers a2's second and third question and all of a3's
+    wait_kernel_idle(page, RUN_MS)
+    expect(cell_output(page, 4)).to_contain_text("['first?'] ['first? from code', 'second? from code', "
+                                                 "'third? from code']", timeout=RUN_MS)
+    check(2, ["second?", "third?"], "interrupted")
+    check(3, ["first?", "second?", "third?"], "done")
+    expect(views[3].locator('[data-testid="nbflow-result"]')).to_contain_text("first? from code")
+    check(1, [], "interrupted")
+
+    # The Workflows sidebar: a1's three questions; text typed into two forms, the focus left in the first.
+    left_tab(page, "nbflow-workflows").click()
+    sb = page.locator("#nbflow-workflows .nbflow-sb-thread[data-key='three/a1']")
+    expect(sb.locator("form.nbflow-interrupt")).to_have_count(3, timeout=RUN_MS)
+
+    def sb_field(question):
+        return sb.locator("form.nbflow-interrupt", has_text=question).locator('[data-testid="nbflow-answer"]')
+
+    for q in ("second?", "first?"):
+        sb_field(q).click()
+        sb_field(q).press_sequentially(f"sidebar {q}", delay=5)
+    (lab_root / "go-a1").touch()  # the cell's thread now answers a1's third question from code
+    check(1, ["third?"], "interrupted")
+    # the sidebar row was redrawn without the answered form: each form kept its own text, and typing
+    # goes on where it was
+    expect(sb.locator("form.nbflow-interrupt")).to_have_count(2, timeout=RUN_MS)
+    page.keyboard.type(" and more", delay=5)
+    expect(sb_field("first?")).to_have_value("sidebar first? and more")
+    expect(sb_field("second?")).to_have_value("sidebar second?")
+    views[1].scroll_into_view_if_needed()
+    painted(page)
+    screenshot(page, tmp_path, "partial-answer-from-code.png")
+
+    # the forms left open still answer: Send all in a1, the one form of a2
+    field(1, "second?").press_sequentially(" (more)", delay=5)
+    views[1].locator('[data-testid="nbflow-send-all"]').click()
+    expect(views[1]).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(views[1].locator('[data-testid="nbflow-result"]')).to_contain_text("typed second? in view 1 (more)")
+    expect(views[1].locator('[data-testid="nbflow-result"]')).to_contain_text("third? from code")
+    form(2, "first?").locator('[data-testid="nbflow-submit"]').click()
+    expect(views[2]).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(views[2].locator('[data-testid="nbflow-result"]')).to_contain_text("typed first? in view 2")
+    expect(views[2].locator(".nbflow-progress-text")).to_have_text("3/3 tasks")
+    views[2].scroll_into_view_if_needed()
+    painted(page)
+    screenshot(page, tmp_path, "partial-answer-then-forms.png")
 
 
 def test_schema_form_errors_failed_run_and_dark_theme(page, lab, lab_root, tmp_path):

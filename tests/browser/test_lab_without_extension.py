@@ -1,7 +1,6 @@
 """The widgets need no JupyterLab extension: with nbflow's Lab extension switched off (as
-`jupyter labextension disable nbflow` does; Notebook 7 and VS Code load no Lab plugins
-either), `%load_ext nbflow` and a `%%entrypoint` still give a live run view whose form
-answers the question, through anywidget alone.
+`jupyter labextension disable nbflow` does; VS Code loads no Lab plugins either), `%load_ext nbflow`
+and a `%%entrypoint` still give a live run view whose form answers the question, through anywidget alone.
 """
 
 from __future__ import annotations

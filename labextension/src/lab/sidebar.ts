@@ -50,7 +50,8 @@ export class WorkflowsSidebar extends Widget {
   private list = el("ul", "nbflow-sb-list", undefined, { "aria-label": "Threads" });
   private rows = new Map<string, Row>();
   private threads = new Map<string, SidebarThread>();
-  private drafts = new Map<string, Drafts>();
+  /** Typed-but-unsent answers: thread key → question id → that form's drafts (one per form, never shared). */
+  private drafts = new Map<string, Record<string, Drafts>>();
   /** Milliseconds the last kernel message took to apply (read by the browser bench). */
   lastUpdateMs = 0;
 
@@ -171,9 +172,11 @@ export class WorkflowsSidebar extends Widget {
   private updateRow(t: SidebarThread): void {
     const old = this.rows.get(t.key);
     if (old && old.sig === sig(t)) return this.refreshTime(old.el, t);
+    const focus = old ? focusedControl(old.el) : null;
     const row = this.build(t);
     if (old) old.el.replaceWith(row.el);
     else this.list.prepend(row.el);
+    if (focus) refocus(row.el, focus);
     this.updateSummary();
   }
 
@@ -242,13 +245,15 @@ export class WorkflowsSidebar extends Widget {
     if (t.questions.length) {
       const drafts = this.drafts.get(t.key) ?? {};
       this.drafts.set(t.key, drafts);
+      for (const id of Object.keys(drafts)) if (!t.questions.some((q) => q.id === id)) delete drafts[id];
       const box = el("div", "nbflow-sb-questions", undefined, { role: "group", "aria-label": `Questions of ${who}` });
       for (const q of t.questions) {
         const send = (m: Record<string, unknown>): boolean => {
           const { kind: _k, v: _v, ...answer } = m;
           return this.link?.send({ kind: "answer", workflow: t.workflow, thread_id: t.thread_id, ...answer }) ?? false;
         };
-        const f = renderForm(compactForm(q), send, {}, drafts);
+        drafts[q.id] ??= {};
+        const f = renderForm(compactForm(q), send, {}, drafts[q.id]);
         f.el.setAttribute("aria-label", `Answer ${who}: ${q.summary}`);
         f.el.dataset.summary = q.summary;
         forms.push(f);
@@ -261,6 +266,31 @@ export class WorkflowsSidebar extends Widget {
     const row = { el: li, sig: sig(t), forms };
     this.rows.set(t.key, row);
     return row;
+  }
+}
+
+/** The form control that has the focus inside `root`: its question and control key, and the caret. */
+function focusedControl(root: HTMLElement): { id: string; key: string; caret: number | null } | null {
+  const active = document.activeElement as HTMLInputElement | null;
+  if (!active || !root.contains(active)) return null;
+  const id = active.closest("form")?.getAttribute("data-interrupt-id");
+  const key = active.getAttribute("data-field") ?? active.getAttribute("data-testid");
+  if (!id || !key) return null;
+  return { id, key, caret: typeof active.selectionStart === "number" ? active.selectionStart : null };
+}
+
+/** Put the focus (and caret) back on the same control of a rebuilt row, so typing goes on there. */
+function refocus(root: HTMLElement, at: { id: string; key: string; caret: number | null }): void {
+  for (const form of root.querySelectorAll("form")) {
+    if (form.getAttribute("data-interrupt-id") !== at.id) continue;
+    for (const c of form.querySelectorAll<HTMLInputElement>("input, textarea, select, button")) {
+      if ((c.getAttribute("data-field") ?? c.getAttribute("data-testid")) !== at.key) continue;
+      c.focus();
+      if (at.caret !== null && typeof c.setSelectionRange === "function" && c.type !== "checkbox") {
+        try { c.setSelectionRange(at.caret, at.caret); } catch { /* not a text control */ }
+      }
+      return;
+    }
   }
 }
 
