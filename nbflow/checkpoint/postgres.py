@@ -60,6 +60,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     ) from _exc
 
 from ..errors import ConfigError
+from ..schema import preload
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .rows import checkpoint_record, write_record
@@ -244,6 +245,7 @@ class PostgresSaver(BaseCheckpointSaver):
         # group commit (checkpoint/groupcommit.py, as SqliteSaver): its lock is held by the one
         # leader committing a batch
         self._group = GroupCommit(threading.Lock())
+        preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
 
     # -- construction ----------------------------------------------------------
 

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..schema import preload
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 from .groupcommit import GroupCommit
@@ -207,6 +208,7 @@ class SqliteSaver(BaseCheckpointSaver):
             if self._owns_conn:
                 self._conn.close()
             raise
+        preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
 
     # -- construction ----------------------------------------------------------
 
