@@ -411,7 +411,8 @@ class SqliteSaver(BaseCheckpointSaver):
                       "last committed task once this is fixed"),
             "open": ("; once this is fixed, open the saver again: `invoke(None, config)` continues a thread "
                      "from its last committed task"),
-        }.get(what, "; nothing was changed: retry once this is fixed")
+        }.get(what, "; nothing was changed: once this is fixed, retry (`invoke(None, config)` continues a run "
+                    "from its last committed task)")
         return f"SqliteSaver on {self._where}: {what}{who} failed: {problem}{then}"
 
     def _open_translated(self, path: str) -> sqlite3.Connection:
