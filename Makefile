@@ -39,7 +39,7 @@ TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' note
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check
+.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check stress-test faults
 
 all: test
 
@@ -101,6 +101,25 @@ test: install js $(TEST_WHEEL)
 	  echo "make test: pytest collected no tests (allowed by ALLOW_NO_TESTS)"; rc=0; \
 	fi; \
 	exit $$rc
+
+# `make stress-test`: the whole suite STRESS_RUNS times in a row while stress-ng keeps every CPU busy
+# (apt-get install stress-ng), so no test depends on an idle machine. Each run's result and duration
+# go to test-artifacts/stress-test.txt; it exits non-zero if any run failed. STRESS_ARGS go to pytest.
+STRESS_RUNS ?= 3
+STRESS_ARGS ?= --ignore=tests/browser -k 'not wheel'
+stress-test: install js
+	@command -v stress-ng >/dev/null || { echo "make stress-test: needs stress-ng (apt-get install stress-ng)"; exit 2; }
+	@mkdir -p test-artifacts; : > test-artifacts/stress-test.txt; \
+	stress-ng --cpu $$(nproc) --timeout 6h >/dev/null 2>&1 & load=$$!; rc=0; \
+	for i in $$(seq $(STRESS_RUNS)); do \
+	  start=$$(date +%s); \
+	  if $(VPY) -m pytest -p no:cacheprovider -q $(STRESS_ARGS); then r=passed; else r=failed; rc=1; fi; \
+	  echo "run $$i: $$r in $$(( $$(date +%s) - start )) s" | tee -a test-artifacts/stress-test.txt; \
+	done; kill $$load; wait $$load 2>/dev/null; cat test-artifacts/stress-test.txt; exit $$rc
+
+# `make faults`: the fault suite alone (tests/faults/; `make test` runs it too).
+faults: install
+	$(VPY) -m pytest -p no:cacheprovider -q -rs tests/faults
 
 # ---------------------------------------------------------------- the wheel
 

@@ -24,6 +24,10 @@ ordinary ``except ValueError`` work.
             ├── NonDeterminismError       (RuntimeError) replay saw a different task
             ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
             ├── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
+            ├── SaverError                (RuntimeError) a checkpointer's storage failed: names the
+            │   │                                          database, the thread(s) and what to do
+            │   │                                          (defined in nbflow/checkpoint/base.py)
+            │   └── SaverConnectionError  (ConnectionError) its server cannot be reached
             ├── GraphDrained                            RunControl.request_drain() before the run began
             └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
 

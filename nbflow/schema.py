@@ -18,11 +18,16 @@ either a pydantic v2 model class or a JSON-schema dict:
   pairs on failure;
 * :func:`to_plain` -- a pydantic instance as a JSON-able dict.
 
+* :func:`preload` -- import and warm up jsonschema, so that validating a
+  stored schema imports nothing: a durable saver calls it when it opens.
+
 Importing this module imports neither pydantic nor jsonschema: pydantic is
 only looked up in ``sys.modules`` (a class cannot be a pydantic model unless
-``pydantic.main`` is already imported) and jsonschema is imported on first use
-(the first ``interrupt()`` with a dict schema or the first resume validated
-against one); nothing from jsonschema or referencing escapes as such: errors
+``pydantic.main`` is already imported) and jsonschema is imported by
+:func:`preload` (a SQLite or PostgreSQL saver opening), else on first use (the
+first ``interrupt()`` with a dict schema); reading a stored row and validating
+an answer against its schema never imports anything itself. Nothing from
+jsonschema or referencing escapes as such: errors
 become :class:`~nbflow.errors.ConfigError` / ``ResumeValidationError``.
 JSON-schema dicts are checked and applied with ``Draft202012Validator``;
 ``format`` is an annotation only (not asserted), as that draft specifies.
@@ -46,6 +51,7 @@ __all__ = [
     "UnsafeSchemaError",
     "validate_value",
     "to_plain",
+    "preload",
 ]
 
 Location = tuple[Any, ...]
@@ -262,6 +268,49 @@ def _registry() -> Any:
         raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
     return Registry(retrieve=refuse)  # type: ignore[call-arg]
+
+
+_PRELOADED = False
+# Uses what validation can reach: every keyword family, an in-document $ref, a pattern, formats
+# (annotations only), and a failure, whose message formatting may import more.
+_WARM_SCHEMA: dict[str, Any] = {
+    "$defs": {"n": {"type": "integer", "minimum": 0, "multipleOf": 1}},
+    "type": "object", "title": "warm-up", "required": ["a"], "additionalProperties": False,
+    "properties": {
+        "a": {"type": "string", "pattern": "^[a-z]+$", "minLength": 1, "format": "email"},
+        "b": {"type": "array", "items": {"$ref": "#/$defs/n"}, "uniqueItems": True, "maxItems": 3},
+        "c": {"anyOf": [{"type": "null"}, {"enum": [1, 2]}, {"const": "x"}], "not": {"type": "boolean"}},
+        "d": {"oneOf": [{"type": "number"}], "allOf": [{}], "if": {"type": "number"},
+              "then": {"exclusiveMaximum": 10}, "else": {"maxLength": 5}},
+        "e": {"type": "object", "patternProperties": {"^x": {"type": "string"}},
+              "propertyNames": {"maxLength": 9}, "dependentRequired": {"p": ["q"]}, "minProperties": 0},
+    },
+}
+
+
+def preload() -> None:
+    """Import jsonschema and run one validation, so later ones import nothing (once per process);
+    also :func:`nbflow.inert.warm`.
+
+    Durable savers call it when they open: after a kernel restart, reading a
+    stored interrupt and validating an answer against its JSON schema then runs
+    no import (the inert rule), and the first resume pays no import time.
+    """
+    global _PRELOADED
+    if _PRELOADED:
+        return
+    _PRELOADED = True
+    inert.warm()  # what hash_safe compares dataclass methods with: reading compiles nothing either
+    try:
+        _check_json_schema(_WARM_SCHEMA)
+        for value in ({"a": "ok", "b": [1, 2], "c": None, "d": 3, "e": {"x1": "y"}},
+                      {"a": "NO", "b": [-1, -1], "c": True, "d": 11, "e": {"x1": 1, "p": 1}, "z": 0}, "text"):
+            try:
+                validate_value(_WARM_SCHEMA, value)
+            except ResumeValidationError:
+                pass
+    except ImportError:  # jsonschema is a dependency; without it, dict schemas fail when used
+        pass
 
 
 def _bad_schema_type(schema: Any) -> SchemaTypeError:

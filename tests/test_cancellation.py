@@ -10,14 +10,15 @@ import threading
 import time
 
 import pytest
+from waiting import PATIENCE, wait_until
 
-from nbflow import InMemorySaver, RunStopped, SqliteSaver, entrypoint, task, tap
+from nbflow import InMemorySaver, RunStopped, SqliteSaver, entrypoint, tap, task
 from nbflow import events as ev
 from nbflow.engine.plugs import using
 from nbflow.executors import LOCAL
 from nbflow.executors.base import JobFuture
 
-WAIT = 10
+WAIT = PATIENCE
 
 
 def cfg(tid: str) -> dict:
@@ -27,12 +28,13 @@ def cfg(tid: str) -> dict:
 # ---------------------------------------------------------------- future.cancel()
 def test_cancelling_an_async_task_future_cancels_the_coroutine(caplog):
     cancelled: list[int] = []
-    started = asyncio.Event
+    entered = threading.Event()
 
     @task
     async def slow(x: int) -> int:
+        entered.set()
         try:
-            await asyncio.sleep(5)
+            await asyncio.sleep(PATIENCE)
         except asyncio.CancelledError:
             cancelled.append(x)
             raise
@@ -45,7 +47,9 @@ def test_cancelling_an_async_task_future_cancels_the_coroutine(caplog):
     @entrypoint(checkpointer=InMemorySaver())
     async def wf(x: int) -> dict:
         fut = slow(x)
-        await asyncio.sleep(0.05)  # slow is now waiting inside its sleep
+        deadline = time.monotonic() + PATIENCE
+        while not entered.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # until slow is waiting inside its sleep
         first = fut.cancel()
         try:
             await fut
@@ -126,7 +130,8 @@ def test_cancelling_a_sync_task_that_has_not_started_means_it_never_runs():
 
     with using(executor=holding):
         assert wf.invoke(0, cfg("h")) == [True, 0, True, 2]
-    time.sleep(0.05)
+    wait_until(lambda: len(ran) >= 2, what="the two jobs left running")
+    time.sleep(0.05)  # the cancelled job, if it wrongly ran, would show here
     assert sorted(ran) == [0, 2]
     assert [t.path for t in wf.get_task_history(cfg("h"))] == ["0", "2"]
     assert LOCAL is not holding
@@ -178,7 +183,7 @@ def test_stop_a_sync_invocation_then_continue_it(tmp_path):
         thread, box = _in_thread(lambda: wf.invoke(1, cfg("t")))
         assert started.wait(WAIT)
         assert wf.stop(cfg("t")) is True
-        thread.join(2)  # the caller is released at once although slow still runs
+        thread.join(PATIENCE)  # the caller is released although slow still runs
         assert not thread.is_alive() and isinstance(box.get("error"), RunStopped), box
         assert wf.stop(cfg("t")) is False  # over already
         release.set()  # the abandoned sync task finishes now: its result is dropped
@@ -203,12 +208,14 @@ def test_stop_a_sync_invocation_then_continue_it(tmp_path):
 def test_stop_an_async_invocation_cancels_its_tasks():
     cancelled: list[int] = []
     started = threading.Event()
+    entered: list[int] = []
 
     @task
     async def slow(i: int) -> int:
+        entered.append(i)
         started.set()
         try:
-            await asyncio.sleep(5)
+            await asyncio.sleep(PATIENCE)
         except asyncio.CancelledError:
             cancelled.append(i)
             raise
@@ -226,7 +233,7 @@ def test_stop_an_async_invocation_cancels_its_tasks():
     events: list = []
     thread, box = _in_thread(lambda: events.extend(wf.stream_events(3, cfg("a"))))
     assert started.wait(WAIT)
-    time.sleep(0.05)
+    wait_until(lambda: len(entered) == 3, what="all three slow tasks waiting")
     assert wf.stop(cfg("a"))
     thread.join(WAIT)
     assert "error" not in box and isinstance(events[-1], ev.RunStopped)
@@ -236,7 +243,7 @@ def test_stop_an_async_invocation_cancels_its_tasks():
     started.clear()
     thread2, box2 = _in_thread(lambda: list(wf.stream(None, cfg("a"))))
     assert started.wait(WAIT)
-    time.sleep(0.05)
+    wait_until(lambda: len(entered) == 6, what="all three slow tasks waiting again")
     assert wf.stop(cfg("a"))
     thread2.join(WAIT)
     assert isinstance(box2.get("error"), RunStopped)

@@ -117,7 +117,7 @@ def test_replay_from_checkpoint_reruns_later_tasks(counted):
 
 
 def test_task_history_records(checkpointer):
-    gate = threading.Barrier(2, timeout=10)
+    gate = threading.Barrier(2, timeout=60)
     cache = InMemoryCache()
 
     @task

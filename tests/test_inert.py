@@ -57,6 +57,21 @@ for _name in ("__hash__", "__eq__", "__ne__", "__lt__", "__str__", "__repr__", "
     setattr(Canary, _name, _log(_name))
 
 
+# A frozen dataclass with its own __hash__ / __eq__, compiled from "<string>" as a class made with
+# exec (or `python -c`) is: its methods look like the ones dataclasses generates, by file and name.
+exec(compile("""
+@dataclasses.dataclass(frozen=True)
+class Sneaky:
+    x: object = None
+
+    def __hash__(self):
+        return _log("__hash__")(self)
+
+    def __eq__(self, other):
+        return _log("__eq__")(self, other)
+""", "<string>", "exec", dont_inherit=True), globals())
+
+
 class Color(enum.Enum):
     RED = 1
 
@@ -224,6 +239,7 @@ def _dc(cls: str, **f) -> dict:
 
 
 CANARY = _dc("inert_wf:Canary")
+SNEAKY = _dc("inert_wf:Sneaky", x=1)
 
 
 def _channels(value) -> bytes:
@@ -292,6 +308,10 @@ def _hostile_cases(url: str) -> list[tuple[str, str, object]]:
         "tag": {"__nb__": CANARY},
         "zone-key": {"__nb__": "tz", "zone": CANARY},
         "enum-missing": {"__nb__": "enum", "cls": "inert_wf:Color", "v": [CANARY]},
+        "own-hash-set": {"__nb__": "set", "v": [SNEAKY]},
+        "own-hash-frozenset": {"__nb__": "frozenset", "v": [1, SNEAKY]},
+        "own-hash-dict-key": {"__nb__": "dict", "v": [[SNEAKY, 1]]},
+        "own-hash-nested": {"__nb__": "set", "v": [{"__nb__": "tuple", "v": [1, SNEAKY]}]},
     }.items():
         ch(f"canary-{tag}", doc)
     # stored column types
@@ -551,3 +571,54 @@ def test_loading_imports_no_submodules_of_imported_libraries():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+SCHEMA_AFTER_RESTART = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+from nbflow import Command, ResumeValidationError, entrypoint, task
+from nbflow.checkpoint.sqlite import SqliteSaver
+import inert_wf
+
+# Warm what is not about schemas: the engine, on a run without one, on another database.
+warm_saver = SqliteSaver(sys.argv[3])
+
+@task
+def step(x):
+    return x
+
+@entrypoint(checkpointer=warm_saver)
+def warm(x):
+    return step(x).result()
+
+warm.invoke(1, {"configurable": {"thread_id": "w"}})
+list(warm.get_state_history({"configurable": {"thread_id": "w"}}))
+
+saver = SqliteSaver(sys.argv[2])  # after a restart: the first thing that opens the database
+flow = inert_wf.make(saver)
+cfg = {"configurable": {"thread_id": "t"}}
+before = set(sys.modules)
+assert flow.get_state(cfg).interrupts
+try:
+    flow.invoke(Command(resume=5), cfg)  # not a string: refused by the stored JSON schema
+    raise SystemExit("the stored schema did not refuse 5")
+except ResumeValidationError:
+    pass
+assert flow.invoke(Command(resume="yes"), cfg) == {"got": 5, "answer": "yes"}
+new = sorted(set(sys.modules) - before)
+print("NEW", new)
+'''
+
+
+def test_first_schema_validation_after_a_restart_imports_nothing(tmp_path, wf_module):
+    """Reading a stored interrupt and validating answers against its JSON schema in a new process."""
+    base = tmp_path / "base.sqlite"
+    _base_db(base, wf_module)
+    (tmp_path / "restart.py").write_text(SCHEMA_AFTER_RESTART)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    proc = subprocess.run([sys.executable, str(tmp_path / "restart.py"), str(tmp_path), str(base),
+                           str(tmp_path / "warm.sqlite")], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    new = json.loads(proc.stdout.split("NEW", 1)[1].replace("'", '"'))
+    assert new == [], f"reading and validating imported {len(new)} modules: {new[:12]}"

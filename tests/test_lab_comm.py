@@ -84,7 +84,7 @@ def replies(sent, c, kind=None):
     return [m for m in out if kind is None or m.get("kind") == kind]
 
 
-def wait_for(pred, timeout=10.0):
+def wait_for(pred, timeout=60.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
@@ -109,8 +109,8 @@ def step(i):
 def crunch(x):  # many short tasks: a stop lands between two of them
     return [step(i).result() for i in range(2000)]
 
-a = nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}}); a.wait(10)
-b = nbflow.show(review, "dogs", config={"configurable": {"thread_id": "r2"}}); b.wait(10)
+a = nbflow.show(review, "cats", config={"configurable": {"thread_id": "r1"}}); a.wait(60)
+b = nbflow.show(review, "dogs", config={"configurable": {"thread_id": "r2"}}); b.wait(60)
 c = nbflow.show(crunch, 1, config={"configurable": {"thread_id": "c1"}})
 '''
 
@@ -140,7 +140,7 @@ def test_answering_from_the_sidebar_continues_the_thread_and_every_view_hears_it
     request(c, kind="answer", workflow="review", thread_id="r1", id=r1["questions"][0]["id"], value="yes")
     assert replies(sent, c, "ok")[-1]["request"] == "answer"
     view = ip.user_ns["a"]
-    assert view.wait(10) == "done" and view.value == {"topic": "cats", "answer": "yes"}
+    assert view.wait(60) == "done" and view.value == {"topic": "cats", "answer": "yes"}
     wait_for(lambda: any(m["thread"]["key"] == "review/r1" and m["thread"]["status"] == "done"
                          for m in replies(sent, c, "thread")))
     answered = [q for q in view.state["questions"] if q["state"] == "answered"]
@@ -166,7 +166,7 @@ def test_stop_from_the_sidebar_stops_the_running_thread(ip, sent):
     request(c, kind="stop", workflow="crunch", thread_id="c1")
     assert replies(sent, c, "ok")[-1]["request"] == "stop"
     view = ip.user_ns["c"]
-    assert view.wait(10) != "running"
+    assert view.wait(60) != "running"
     wait_for(lambda: any(m["thread"]["key"] == "crunch/c1" and m["thread"]["status"] != "running"
                          for m in replies(sent, c, "thread")))
     request(c, kind="stop", workflow="crunch", thread_id="c1")

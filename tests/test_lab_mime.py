@@ -60,11 +60,11 @@ def test_a_run_view_carries_its_last_state_in_the_nbflow_mime_entry(displayed):
     wf = make_flow()
     view = show(wf, "cats", config={"configurable": {"thread_id": "t-1"}})
     view._ipython_display_()
-    view.wait(10)
+    view.wait(60)
     first = widget_outputs(displayed, view)[0][1]
     assert WIDGET_MIME in first and mime.MIME_TYPE in first
     view.resume("yes")
-    view.wait(10)
+    view.wait(60)
     last = widget_outputs(displayed, view)[-1]
     assert last[0] == "update"
     saved = last[1][mime.MIME_TYPE]
@@ -81,7 +81,7 @@ def test_a_run_view_carries_its_last_state_in_the_nbflow_mime_entry(displayed):
 def test_a_waiting_run_saves_its_question(displayed):
     view = show(make_flow(), "dogs", config={"configurable": {"thread_id": "t-2"}})
     view._ipython_display_()
-    view.wait(10)
+    view.wait(60)
     saved = widget_outputs(displayed, view)[-1][1][mime.MIME_TYPE]
     assert saved["state"]["status"] == "interrupted"
     (q,) = saved["state"]["questions"]

@@ -74,10 +74,10 @@ def test_def_form_by_assignment(ip):
 def test_body_form_with_run_shows_a_view_and_numbers_threads(ip):
     view = ok(ip, '%%entrypoint greet --run {"name": "Ada"}\nreturn f"hello {inputs[\'name\']}"\n')
     assert isinstance(view, RunView)
-    assert view.wait(10) == "done" and view.value == "hello Ada"
+    assert view.wait(60) == "done" and view.value == "hello Ada"
     assert view.thread_id == "greet-1"
     again = ok(ip, '%%entrypoint greet --run {"name": "Bob"}\nreturn f"hello {inputs[\'name\']}"\n')
-    again.wait(10)
+    again.wait(60)
     assert again.thread_id == "greet-2"
     threads = ip.user_ns["greet"].list_threads()
     assert {"greet-1", "greet-2"} <= set(threads)  # re-running the cell kept the threads
@@ -90,7 +90,7 @@ def test_body_form_interrupt_then_resume_with_thread_and_wait(ip):
     assert view.status == "interrupted" and view.thread_id == "t1"
     assert view.transcript == "ask · thread t1 · waiting for input\n  ? 'Like cats?'"
     view.resume("yes")
-    assert view.wait(10) == "done" and view.value == {"topic": "cats", "answer": "yes"}
+    assert view.wait(60) == "done" and view.value == {"topic": "cats", "answer": "yes"}
     # --thread without --run shows the stored thread
     shown = ok(ip, '%%entrypoint ask --thread t1\nanswer = interrupt(f"Like {inputs}?")\nreturn answer\n')
     assert isinstance(shown, RunView) and shown.status == "done"
@@ -103,16 +103,16 @@ def test_body_form_keeps_multiline_strings_and_gets_previous(ip):
             '    return {"n": inputs, "text": text}\n'
             'return {"n": previous["n"] + inputs, "text": text}\n')
     view = ok(ip, cell)
-    view.wait(10)
+    view.wait(60)
     assert view.value == {"n": 1, "text": "first\nsecond"}
     view = ok(ip, cell)
-    view.wait(10)
+    view.wait(60)
     assert view.value["n"] == 2
 
 
 def test_async_body(ip):
     view = ok(ip, "%%entrypoint later --run 5\nimport asyncio\nawait asyncio.sleep(0)\nreturn inputs * 2\n")
-    assert view.wait(10) == "done" and view.value == 10
+    assert view.wait(60) == "done" and view.value == 10
     assert ip.user_ns["later"].is_async
 
 
@@ -179,7 +179,7 @@ def test_checkpointer_options(ip, tmp_path):
 
 def test_run_cell_magic_directly(ip):
     view = ip.run_cell_magic("entrypoint", "direct --run 3", "return inputs + 1\n")
-    assert view.wait(10) == "done" and view.value == 4
+    assert view.wait(60) == "done" and view.value == 4
 
 
 # ---------------------------------------------------------------------------- %nbflow

@@ -388,7 +388,7 @@ def test_jsonable_and_pretty():
 
 # ---------------------------------------------------------------------------- timeline
 def test_timeline_parallel_tasks_overlap_and_fork_indices():
-    barrier = threading.Barrier(2, timeout=5)
+    barrier = threading.Barrier(2, timeout=60)
 
     @task
     def left(x):
@@ -495,15 +495,19 @@ def test_views_import_no_jupyter_and_runtime_never_imports_notebook():
 
 def test_timeline_is_the_checkpoint_tree_without_waiting_time():
     wf = _review_flow()
+    t0 = time.monotonic()
     wf.invoke("cats", cfg("t"))
+    t1 = time.monotonic()
     time.sleep(0.3)  # the human thinks
+    t2 = time.monotonic()
     wf.invoke(Command(resume="yes"), cfg("t"))
+    active = (t1 - t0) + (time.monotonic() - t2)  # however slow the machine: the time the runs took
     (first,) = wf.get_invocations(cfg("t"))
     wf.invoke("dogs", first.config)  # re-run from the first input: a branch, left waiting
     wf.invoke("owls", cfg("t"))      # a new invocation: the dogs question is abandoned
     data = timeline_model(wf.name, "t", wf.get_invocations(cfg("t")))
     a, b, c = data["invocations"]
-    assert a["waiting"] >= 0.3 and a["span"] < 0.3  # the axis leaves out the human's time
+    assert a["waiting"] >= 0.29 and a["span"] <= active + 0.01  # the axis leaves out the human's time
     assert b["branch_of"] == 0 and b["status"] == "superseded" and b["asked"][0]["superseded"]
     assert b["pending"] == [] and not b["head"]
     assert c["head"] and c["status"] == "interrupted" and c["pending"]

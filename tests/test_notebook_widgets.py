@@ -19,6 +19,7 @@ from pathlib import Path
 
 import comm
 import pytest
+from waiting import PATIENCE, wait_until
 
 from nbflow import (
     Command,
@@ -114,12 +115,8 @@ def front_rows(log, widget):
     return rows
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
+def wait_for(predicate, timeout=PATIENCE):
+    wait_until(predicate, timeout)
 
 
 # ---------------------------------------------------------------------------- run view
@@ -149,7 +146,7 @@ def test_run_view_live_then_form_submit_resumes_same_view(sent):
     wf = make_review_flow()
     view = show(wf, "cats")
     assert view.thread_id == "review_flow-1"
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     assert view.status == "interrupted" and view.state["done"] == 1 and view.state["total"] == 1
     (form,) = open_forms(view)
     assert form["kind"] == "text" and form["display"]["type"] == "fields"
@@ -160,7 +157,7 @@ def test_run_view_live_then_form_submit_resumes_same_view(sent):
     assert snap["v"] == protocol.VERSION
     # the user types an answer and presses submit
     click(view, kind="resume", id=form["id"], value="yes")
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     assert view.value == {"draft": "Essay about cats", "approved": "yes"}
     assert open_forms(view) == [] and "approved" in view.state["result"]
     (q,) = view.state["questions"]
@@ -186,7 +183,7 @@ def test_many_task_calls_arrive_as_few_batches_and_rebuild_exactly(sent):
         return sum(one(i).result() for i in range(n))
 
     view = show(many, 2000)
-    assert view.wait(30) == "done"
+    assert view.wait(PATIENCE) == "done"
     msgs = custom(sent, view)
     seqs = [m["seq"] for m in msgs]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
@@ -206,7 +203,7 @@ def test_snapshot_then_batches_in_order(sent):
 
     @task
     def second() -> str:
-        gate.wait(5)
+        gate.wait(PATIENCE)
         return "second"
 
     @entrypoint(checkpointer=InMemorySaver())
@@ -219,7 +216,7 @@ def test_snapshot_then_batches_in_order(sent):
     wait_for(lambda: any(r["name"] == "second" for r in view.rows))
     click(view, kind="snapshot_request")
     gate.set()
-    view.wait(5)
+    view.wait(PATIENCE)
     msgs = custom(sent, view)
     i = max(k for k, m in enumerate(msgs) if m["kind"] == "snapshot")
     later = [m for m in msgs[i + 1:] if m["kind"] == "batch"]
@@ -241,7 +238,7 @@ def test_schema_form_validation_errors_go_back_to_the_form(sent):
         return {"approved": r.approved, "score": r.score}
 
     view = show(rate, "cats")
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     (form,) = open_forms(view)
     assert form["kind"] == "schema" and {f["name"] for f in form["fields"]} == {"approved", "score"}
     click(view, kind="resume", id=form["id"], value={"approved": True, "score": 9})
@@ -252,7 +249,7 @@ def test_schema_form_validation_errors_go_back_to_the_form(sent):
         view.resume({"approved": True, "score": 0})
     assert view.status == "interrupted"
     click(view, kind="resume", id=form["id"], value={"approved": True, "score": 4})
-    assert view.wait(10) == "done" and view.value == {"approved": True, "score": 4}
+    assert view.wait(PATIENCE) == "done" and view.value == {"approved": True, "score": 4}
 
 
 def test_options_and_inbox_forms_resume_with_the_right_values(sent):
@@ -266,17 +263,17 @@ def test_options_and_inbox_forms_resume_with_the_right_values(sent):
         return {"color": color, "review": review}
 
     view = show(pick, 0)
-    view.wait(10)
+    view.wait(PATIENCE)
     (form,) = open_forms(view)
     assert form["kind"] == "options"
     click(view, kind="resume", id=form["id"], option=2)
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     (form,) = open_forms(view)
     assert form["kind"] == "inbox" and form["actions"] == ["accept", "edit", "response"]
     click(view, kind="resume", id=form["id"], value={"type": "ignore", "args": None})
     assert custom(sent, view, "resume_error")[-1]["message"].startswith("the answer must be one of")
     click(view, kind="resume", id=form["id"], value={"type": "edit", "args": {"to": "y"}})
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     edited = {"type": "edit", "args": {"action": "send", "args": {"to": "y"}}}
     assert view.value == {"color": "blue", "review": [edited]}
 
@@ -296,30 +293,30 @@ def _two_questions():
 
 def test_several_open_questions_are_answered_one_by_one(sent):
     view = show(_two_questions(), 0)
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     assert len(open_forms(view)) == 2
     with pytest.raises(ValueError, match="2 questions are waiting"):
         view.resume("ambiguous")
     first = next(f for f in open_forms(view) if "first" in f["display"]["text"])
     click(view, kind="resume", id=first["id"], value="A")
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     (second,) = open_forms(view)
     assert "second" in second["display"]["text"]
     # the answered one stays, read-only, with its answer
     assert [(q["state"], q["answer"]) for q in view.state["questions"] if q["id"] == first["id"]] == \
         [("answered", "'A'")]
     click(view, kind="resume", id=second["id"], value="B")
-    assert view.wait(10) == "done" and view.value == ["A", "B"]
+    assert view.wait(PATIENCE) == "done" and view.value == ["A", "B"]
     click(view, kind="resume", id=second["id"], value="again")
     assert custom(sent, view, "resume_error")[-1]["message"] == "this question was already answered elsewhere"
 
 
 def test_send_all_answers_every_open_question_in_one_resume(sent):
     view = show(_two_questions(), 0)
-    assert view.wait(10) == "interrupted"
+    assert view.wait(PATIENCE) == "interrupted"
     a, b = sorted(open_forms(view), key=lambda f: f["display"]["text"])
     click(view, kind="resume_all", answers=[{"id": a["id"], "value": "A"}, {"id": b["id"], "value": "B"}])
-    assert view.wait(10) == "done" and view.value == ["A", "B"]
+    assert view.wait(PATIENCE) == "done" and view.value == ["A", "B"]
     assert {q["state"] for q in view.state["questions"]} == {"answered"}
 
 
@@ -329,7 +326,7 @@ def test_run_error_shows_the_exception_once_with_a_traceback():
         return 1 // x
 
     view = show(broken, 0)
-    assert view.wait(10) == "error"
+    assert view.wait(PATIENCE) == "error"
     st = view.state
     assert st["error"] == "ZeroDivisionError: integer division or modulo by zero"
     assert "return 1 // x" in st["traceback"] and "return 1 // x" in st["error_where"]
@@ -355,7 +352,7 @@ def test_messages_stream_into_one_growing_row():
         return chat(prompt).result()
 
     view = show(talk, "hi")
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     messages = [r for r in view.rows if r["kind"] == "message"]
     assert len(messages) == 1
     assert messages[0]["text"] == "Hello there, general Kenobi" and messages[0]["name"] == "chat"
@@ -368,7 +365,7 @@ def test_attach_after_the_fact_and_method_resume():
     view = show(wf, config=cfg("t1"))
     assert view.status == "interrupted" and len(open_forms(view)) == 1
     view.resume("sure")
-    assert view.wait(10) == "done" and view.value["approved"] == "sure"
+    assert view.wait(PATIENCE) == "done" and view.value["approved"] == "sure"
     with pytest.raises(RuntimeError, match="nothing to answer"):
         view.resume("again")
 
@@ -388,7 +385,7 @@ def test_every_view_of_a_thread_follows_a_change_made_anywhere(sent):
     saver = InMemorySaver()
     wf = make_review_flow(saver)
     a = show(wf, "cats", cfg("shared"))
-    assert a.wait(10) == "interrupted"
+    assert a.wait(PATIENCE) == "interrupted"
     b = show(wf, config=cfg("shared"))
     assert b.live is a.live  # one model per (saver, thread)
     # plain code in another cell answers: both views follow, the form turns read-only with its origin
@@ -411,11 +408,11 @@ def test_every_view_of_a_thread_follows_a_change_made_anywhere(sent):
 def test_a_form_answered_in_another_view_is_refused_with_a_clear_message(sent):
     wf = make_review_flow()
     a = show(wf, "cats", cfg("two-views"))
-    a.wait(10)
+    a.wait(PATIENCE)
     b = show(wf, config=cfg("two-views"))
     (form,) = open_forms(b)
     click(a, kind="resume", id=form["id"], value="first")
-    a.wait(10)
+    a.wait(PATIENCE)
     click(b, kind="resume", id=form["id"], value="second")
     assert "answered elsewhere" in custom(sent, b, "resume_error")[-1]["message"]
     assert b.value["approved"] == "first"
@@ -538,9 +535,9 @@ def test_the_saved_fallbacks_are_refreshed_under_the_display_id(monkeypatch):
     wf = make_review_flow()
     view = show(wf, "cats")
     view._ipython_display_()
-    view.wait(10)
+    view.wait(PATIENCE)
     view.resume("yes")
-    view.wait(10)
+    view.wait(PATIENCE)
     ids = {c[2]["display_id"] for c in calls}
     assert ids == {view._display_id, view._display_id + "-static"} and calls[0][0] == "display"
     updates = [c for c in calls if c[0] == "update"]
@@ -574,21 +571,21 @@ def test_timeline_replay_and_fork(sent):
     bundle, _ = tl._repr_mimebundle_()
     assert bundle["text/plain"] == repr(tl) and "application/vnd.jupyter.widget-view+json" in bundle
     run = tl.replay(0)
-    assert run.wait(10) == "done" and run.value == 21 and calls == [2, 2]
+    assert run.wait(PATIENCE) == "done" and run.value == 21 and calls == [2, 2]
     assert tl.runs.children == (run,)
     wait_for(lambda: len(tl.data["invocations"]) == 2)
     # Fork from task #0 with an edited value goes to a NEW thread: step is not run, finish runs on the new value
     forked = tl.fork(0, 0, value=100)
-    assert forked.wait(10) == "done" and forked.value == 101 and calls == [2, 2]
+    assert forked.wait(PATIENCE) == "done" and forked.value == 101 and calls == [2, 2]
     assert forked.thread_id != "t" and forked.thread_id.startswith("flow-")
     assert len(tl.data["invocations"]) == 2  # this thread is unchanged
     same = tl.fork(0, 0, value=7, same_thread=True)
-    assert same.wait(10) == "done" and same.thread_id == "t"
+    assert same.wait(PATIENCE) == "done" and same.thread_id == "t"
     wait_for(lambda: len(tl.data["invocations"]) == 3)
     assert tl.data["invocations"][-1]["forked_from"]
     # the same through the front end's buttons
     click(tl.core, kind="fork", invocation=0, task=1)  # re-run "finish" only, on a new thread
-    tl.runs.children[0].wait(10)
+    tl.runs.children[0].wait(PATIENCE)
     assert tl.runs.children[0].value == 21 and calls == [2, 2]
     click(tl.core, kind="replay", index=99)
     assert "invocation index" in custom(sent, tl.core, "action_error")[-1]["message"]
@@ -642,14 +639,14 @@ def test_inbox_lists_waiting_threads_and_answers_in_place(sent):
     assert repr(box).splitlines()[0] == "nbflow inbox · 2 threads waiting for input"
     form = box.data[0]["questions"][0]["form"]
     click(box, kind="resume", thread_id="t-new", workflow="review_flow", id=form["id"], value="ok")
-    box.wait(10)
+    box.wait(PATIENCE)
     assert [i["thread_id"] for i in box.items] == ["t-old"]
     # the answered item is kept, collapsed, with its answer and then its result
     done = next(d for d in box.data if d["thread_id"] == "t-new")
     assert done["state"] == "done" and done["questions"][0]["answer"] == "'ok'"
     assert done["questions"][0]["origin"] == "the inbox" and "approved" in done["result"]
     assert box.resume("t-old", "fine") is None
-    box.wait(10)
+    box.wait(PATIENCE)
     assert box.items == [] and repr(box).splitlines()[0] == "nbflow inbox · nothing is waiting for input"
     click(box, kind="resume", thread_id="t-gone", id="x", value=1)
     assert "no thread 't-gone' is in this inbox" in custom(sent, box, "resume_error")[-1]["message"]
@@ -664,12 +661,12 @@ def test_inbox_item_updates_in_place_when_asked_again():
     box = inbox(twice)
     assert [q["summary"] for q in box.data[0]["questions"]] == ["'one?'"]
     box.resume("t", 1)
-    box.wait(10)
+    box.wait(PATIENCE)
     qs = box.data[0]["questions"]
     assert [(q["summary"], q["state"]) for q in qs] == [("'one?'", "answered"), ("'two?'", "pending")]
     assert box.data[0]["state"] == "waiting"
     box.resume("t", 2)
-    box.wait(10)
+    box.wait(PATIENCE)
     assert box.items == []
 
 
@@ -726,7 +723,7 @@ ok = interrupt({"question": "Approve?", "draft": text})
 return {"draft": text, "approved": ok}
 ''')
 view = r.result
-print(view.wait(20), view.thread_id)
+print(view.wait(120), view.thread_id)
 """
 
 _SECOND = _FIRST.split("r = ip.run_cell")[0] + """
@@ -738,7 +735,7 @@ return {"draft": text, "approved": ok}
 view = nb.show(ip.user_ns["review_flow"], config={"configurable": {"thread_id": "review_flow-1"}})
 print(view.status)
 view.resume("yes")
-print(view.wait(20), view.value)
+print(view.wait(120), view.value)
 print(open("draft-calls.txt").read())
 """
 
@@ -765,10 +762,10 @@ def test_inbox_follows_answers_given_in_a_run_view():
     box = inbox([wf])
     assert box.items == []
     view = show(wf, "cats", cfg("elsewhere"))
-    view.wait(10)
+    view.wait(PATIENCE)
     wait_for(lambda: [i["thread_id"] for i in box.items] == ["elsewhere"])  # a new question appears by itself
     view.resume("looks good")
-    view.wait(10)
+    view.wait(PATIENCE)
     assert view.status == "done"
     wait_for(lambda: box.items == [])  # answered in the run view: no longer waiting, without a refresh
     (item,) = box.data
@@ -800,28 +797,29 @@ def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
     @task
     def slow(x: int) -> int:
         started.set()
-        release.wait(10)
+        release.wait(PATIENCE)
         return x * 10
 
     @entrypoint(checkpointer=InMemorySaver())
     def stoppable(x: int) -> int:
         a = quick(x).result()
         fut = slow(a)
-        started.wait(10)  # slow runs on a worker thread, so the stop can abandon it
+        started.wait(PATIENCE)  # slow runs on a worker thread, so the stop can abandon it
         return fut.result()
 
     view = show(stoppable, 1, config=cfg("s1"))
-    assert started.wait(10)
+    assert started.wait(PATIENCE)
     click(view, kind="snapshot_request")
     click(view, kind="stop")
-    assert view.wait(10) == "stopped"
+    assert view.wait(PATIENCE) == "stopped"
     state = view.state
     assert state["status"] == "stopped" and "invoke(None, config)" in state["last_event"]
     rows = {r["name"]: r for r in view.rows}
     assert rows["quick"]["state"] == "ok"
     assert rows["slow"]["state"] == "stopped" and "abandoned" in rows["slow"]["error"]
     wait_for(lambda: last_state(sent, view)["status"] == "stopped")
-    assert {r["name"]: r["state"] for r in front_rows(sent, view).values()} == {"quick": "ok", "slow": "stopped"}
+    wait_for(lambda: {r["name"]: r["state"] for r in front_rows(sent, view).values()}
+             == {"quick": "ok", "slow": "stopped"})
     assert "stopped" in view.transcript and "invoke(None, config)" in view.transcript
     assert [i.status for i in stoppable.get_invocations(cfg("s1"))] == ["stopped"]
     # a second Stop has nothing to stop: the view says so instead of failing silently
@@ -831,7 +829,7 @@ def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
     release.set()
     started.clear()
     click(view, kind="continue")
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     assert view.value == 20
     rows = {r["name"]: r for r in view.rows}
     assert rows["quick"]["state"] == "ok" and rows["slow"]["state"] == "ok" and len(rows) == 2
@@ -860,7 +858,7 @@ def test_traceback_names_the_cell_as_ipython_does():
                 "def parsing(x):\n"
                 "    return parse(x)\n", store_history=True)
     count = ip.execution_count - 1  # the cell just run
-    result = ip.run_cell("v = nbflow.show(parsing, 'nope')\nv.wait(10)", store_history=True)
+    result = ip.run_cell("v = nbflow.show(parsing, 'nope')\nv.wait(120)", store_history=True)
     assert result.success
     st = ip.user_ns["v"].state
     assert st["status"] == "error"
@@ -883,7 +881,7 @@ def test_graph_tab_gets_the_mermaid_picture_of_what_ran(sent):
         return total([f.result() for f in futs]).result()
 
     view = show(fan, 3, config=cfg("g1"))
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     click(view, kind="graph_request")
     (msg,) = custom(sent, view, "graph")
     assert msg["note"] == ""
@@ -891,7 +889,7 @@ def test_graph_tab_gets_the_mermaid_picture_of_what_ran(sent):
     assert msg["mermaid"].count('["leaf') == 3 and "return: 6" in msg["mermaid"]
     # a run without a checkpointer has nothing recorded: the tab says so
     private = show(entrypoint()(lambda x: x), 1)
-    private.wait(10)
+    private.wait(PATIENCE)
     click(private, kind="graph_request")
     (msg,) = custom(sent, private, "graph")
     assert msg["mermaid"] == "" and "no checkpointer" in msg["note"]
@@ -923,7 +921,7 @@ def test_timeline_state_at_a_checkpoint_and_compare_with_a_fork_on_another_threa
     assert json.loads(st["json"]) == {"total": 21, "tags": ["a", "b"], "ok": True}
     # fork on a NEW thread, then compare the fork with its origin, side by side
     forked = tl.fork(0, 0, value=100)
-    assert forked.wait(10) == "done"
+    assert forked.wait(PATIENCE) == "done"
     tl.refresh()
     assert forked.thread_id in tl.data["threads"]
     click(tl.core, kind="compare", left=0, right=-1, right_thread=forked.thread_id)
@@ -950,7 +948,7 @@ def test_graph_of_a_big_run_is_made_when_it_stops(sent, monkeypatch):
 
     @task
     def hold(x: int) -> int:
-        gate.wait(10)
+        gate.wait(PATIENCE)
         return x
 
     @entrypoint(checkpointer=InMemorySaver())
@@ -964,7 +962,7 @@ def test_graph_of_a_big_run_is_made_when_it_stops(sent, monkeypatch):
     (msg,) = custom(sent, view, "graph")
     assert msg["mermaid"] == "" and "when the run stops" in msg["note"]
     gate.set()
-    assert view.wait(10) == "done"
+    assert view.wait(PATIENCE) == "done"
     click(view, kind="graph_request")
     msg = custom(sent, view, "graph")[-1]
     assert msg["mermaid"].count('["leaf') == 4 and "too many to draw" in msg["note"]

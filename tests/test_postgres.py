@@ -198,18 +198,16 @@ def test_a_server_that_goes_away_gives_a_saver_error_then_recovers():
 
     server = TempPostgres().start()
     try:
-        saver = PostgresSaver.open(server.uri, pool_size=2)
+        # reconnect_timeout=1: gives up quickly (the fault suite, tests/faults/, covers waiting it out)
+        saver = PostgresSaver.open(server.uri, pool_size=2, reconnect_timeout=1)
         saver.setup()
         (cp,) = chain(saver, 1)
-        server._call([f"{server.bindir}/pg_ctl", "-D", f"{server.root}/data", "-m", "immediate", "-w", "stop"],
-                     timeout=60, what="stop")
+        server.shutdown("immediate")
         with pytest.raises(SaverConnectionError, match="cannot be reached"):
             saver.put_write(wr(cp))
         with pytest.raises(SaverError):
             saver.get_checkpoint("t1")
-        server._call([f"{server.bindir}/pg_ctl", "-D", f"{server.root}/data", "-l", server.log_path, "-w",
-                      "-o", f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1", "start"],
-                     timeout=60, what="restart")
+        server.start_again()
         for _ in range(5):  # the pool drops broken connections as they come back
             try:
                 assert saver.get_checkpoint("t1") == cp

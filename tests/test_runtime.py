@@ -72,7 +72,7 @@ def no_sleep():
 # ---------------------------------------------------------------- futures and parallelism
 def test_sync_tasks_run_in_parallel():
     n = 100
-    barrier = threading.Barrier(n, timeout=10)
+    barrier = threading.Barrier(n, timeout=60)
 
     @task
     def wait_for_all(i: int) -> int:

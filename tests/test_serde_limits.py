@@ -254,6 +254,78 @@ def test_set_members_and_keys_must_hash_without_user_code():
             dumps(v)
 
 
+# Frozen dataclasses whose own __hash__ / __eq__ would run: compiled from "<string>" with the
+# qualname dataclasses gives its methods, which a file name and a qualname alone cannot tell apart.
+_SNEAKY_SOURCE = """
+import dataclasses
+
+RAN = []
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnHashFrozen:
+    x: object = None
+
+    def __hash__(self):
+        RAN.append("__hash__")
+        return 1
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnEqFrozen:
+    x: object = None
+
+    def __eq__(self, other):
+        RAN.append("__eq__")
+        return True
+
+    __hash__ = object.__hash__
+
+
+@dataclasses.dataclass(frozen=True)
+class PropertyField:
+    x: object = None
+
+
+PropertyField.x = property(lambda self: RAN.append("property") or 1)
+"""
+
+
+def _sneaky_module():
+    import sys
+    import types
+
+    mod = sys.modules.get("nbflow_sneaky_dc")
+    if mod is None:
+        mod = sys.modules["nbflow_sneaky_dc"] = types.ModuleType("nbflow_sneaky_dc")
+        exec(compile(_SNEAKY_SOURCE, "<string>", "exec", dont_inherit=True), mod.__dict__)
+    return mod
+
+
+def test_only_generated_hash_and_eq_count_as_hash_safe():
+    """A frozen dataclass defining its own __hash__ or __eq__ is refused on write and on read."""
+    from nbflow.inert import hash_safe
+
+    mod = _sneaky_module()
+    mod.RAN.clear()
+    assert hash_safe(Frozen(1, 2)) and hash_safe(Frozen(Pt(1, "a")))
+    for cls in (mod.OwnHashFrozen, mod.OwnEqFrozen, mod.PropertyField):
+        value = object.__new__(cls)
+        object.__setattr__(value, "__dict__", {"x": 1})
+        assert not hash_safe(value), cls
+        with pytest.raises(SerializationError, match="without running your code"):
+            dumps({value})
+        with pytest.raises(SerializationError, match="without running your code"):
+            dumps({value: 1})
+        mod.RAN.clear()  # building the set above ran the user's code (writing may); reading must not
+        doc = {"__nb__": "dataclass", "cls": f"nbflow_sneaky_dc:{cls.__name__}", "f": {"x": 1}}
+        for stored in ({"__nb__": "set", "v": [doc]}, {"__nb__": "frozenset", "v": [doc]},
+                       {"__nb__": "dict", "v": [[doc, 1]]}):
+            with pytest.raises(DeserializationError, match="without running your code|no setter"):
+                loads(json.dumps(stored).encode())
+        assert mod.RAN == [], cls
+
+
 def test_enum_values_are_looked_up_not_called():
     class Weird(enum.Enum):
         A = 1

@@ -21,6 +21,9 @@ from nbflow.engine.plugs import using
 from nbflow.testing.executors import RecordingClock
 
 CFG = {"configurable": {"thread_id": "t"}}
+# Idle timeouts the tests expect NOT to fire get 20x the gap between beats (0.05 s), so a loaded
+# machine cannot fire them by scheduling a beat late; the ones expected to fire cost IDLE seconds.
+IDLE = 1.0
 
 
 # ---------------------------------------------------------------- validated eagerly
@@ -89,7 +92,8 @@ def test_task_run_timeout_cancels_the_attempt_and_is_recorded():
 def test_timeout_composes_with_retry_policy():
     attempts = []
 
-    @task(timeout=0.05, retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False))
+    # 0.5 s: room for the quick third attempt on a loaded machine; the first two sleep 5 s
+    @task(timeout=0.5, retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False))
     async def flaky() -> str:
         attempts.append(1)
         if len(attempts) < 3:
@@ -134,14 +138,14 @@ def test_a_fast_attempt_is_not_affected():
 
 # ---------------------------------------------------------------- idle timeouts
 def test_idle_timeout_is_refreshed_by_heartbeats_only_in_heartbeat_mode():
-    @task(timeout=TimeoutPolicy(idle_timeout=0.15, refresh_on="heartbeat"))
+    @task(timeout=TimeoutPolicy(idle_timeout=IDLE, refresh_on="heartbeat"))
     async def beating(n: int, runtime) -> int:
         for _ in range(n):
             await asyncio.sleep(0.05)
             runtime.heartbeat()
         return n
 
-    @task(timeout=TimeoutPolicy(idle_timeout=0.15, refresh_on="heartbeat"))
+    @task(timeout=TimeoutPolicy(idle_timeout=IDLE, refresh_on="heartbeat"))
     async def writing(n: int) -> int:
         write = get_stream_writer()
         for i in range(n):
@@ -151,12 +155,12 @@ def test_idle_timeout_is_refreshed_by_heartbeats_only_in_heartbeat_mode():
 
     @entrypoint()
     async def wf(which: str) -> int:
-        return await (beating(8) if which == "beat" else writing(8))
+        return await (beating(8) if which == "beat" else writing(100))  # 5 s: over IDLE
 
-    assert wf.invoke("beat") == 8  # 0.4 s in all, never 0.15 s without a heartbeat
+    assert wf.invoke("beat") == 8  # 0.4 s in all, never IDLE s without a heartbeat
     with pytest.raises(NodeTimeoutError) as info:
         list(wf.stream("write", stream_mode="custom"))
-    assert info.value.kind == "idle" and info.value.timeout == 0.15
+    assert info.value.kind == "idle" and info.value.timeout == IDLE
 
 
 def test_auto_mode_counts_stream_chunks_and_task_calls_as_progress():
@@ -165,7 +169,7 @@ def test_auto_mode_counts_stream_chunks_and_task_calls_as_progress():
         await asyncio.sleep(0.05)
         return i
 
-    @task(timeout=TimeoutPolicy(idle_timeout=0.15))
+    @task(timeout=TimeoutPolicy(idle_timeout=IDLE))
     async def busy(n: int) -> int:
         write = get_stream_writer()
         for i in range(n):
@@ -173,7 +177,7 @@ def test_auto_mode_counts_stream_chunks_and_task_calls_as_progress():
             write(i)
         return n
 
-    @entrypoint(timeout=TimeoutPolicy(idle_timeout=0.15, run_timeout=10))
+    @entrypoint(timeout=TimeoutPolicy(idle_timeout=IDLE, run_timeout=10))
     async def wf(n: int) -> int:
         total = 0
         for i in range(n):  # each call is progress for the body
@@ -186,7 +190,7 @@ def test_auto_mode_counts_stream_chunks_and_task_calls_as_progress():
 
 
 def test_custom_chunks_are_progress_also_when_nobody_streams_them():
-    @task(timeout=TimeoutPolicy(idle_timeout=0.15))
+    @task(timeout=TimeoutPolicy(idle_timeout=IDLE))
     async def busy(n: int) -> int:
         write = get_stream_writer()
         for i in range(n):
@@ -194,7 +198,7 @@ def test_custom_chunks_are_progress_also_when_nobody_streams_them():
             write(i)  # progress under refresh_on="auto", streamed or not
         return n
 
-    @task(timeout=TimeoutPolicy(idle_timeout=0.15))
+    @task(timeout=TimeoutPolicy(idle_timeout=IDLE))
     async def silent(n: int) -> int:
         for _ in range(n):
             await asyncio.sleep(0.05)
@@ -202,7 +206,7 @@ def test_custom_chunks_are_progress_also_when_nobody_streams_them():
 
     @entrypoint()
     async def wf(which: str) -> int:
-        return await (busy(8) if which == "busy" else silent(8))
+        return await (busy(8) if which == "busy" else silent(100))  # 5 s: over IDLE
 
     assert wf.invoke("busy") == 8  # 0.4 s in all; invoke streams nothing
     assert [c for m, c in wf.stream("busy", stream_mode=["updates"])] == [{"busy": 8}, {"wf": 8}]

@@ -33,17 +33,31 @@ prefixed ``nbflow_`` so they can sit next to LangGraph's in one database::
     nbflow_writes(seq, thread_id, checkpoint_ns, checkpoint_id, task_id, name, path,
                   kind, payload bytea, started_at, ended_at, summary, wave)
 
-Errors: a malformed URI is a :class:`~nbflow.errors.ConfigError`; an unreachable
-server, missing tables or a failed statement is a
-:class:`~nbflow.checkpoint.base.SaverError` naming the database (password
-hidden) and what to do. No psycopg exception escapes a public call.
+Faults: a lost connection (a server restart, ``pg_terminate_backend``, a
+network cut) or a statement cancelled by ``statement_timeout`` is retried, on
+a fresh connection, for up to ``reconnect_timeout`` seconds (default 30), so a
+short outage is survived without the run noticing. Every journal row carries a
+random key (``wkey``, unique) made once per call, and inserts skip a key
+already stored: a commit whose outcome is unknown (the connection cut after the
+server committed, before the client heard so) is retried without duplicating
+rows; checkpoints are upserts by their primary key, so they are idempotent too.
+
+Errors: a malformed URI is a :class:`~nbflow.errors.ConfigError`; a server
+unreachable for longer than ``reconnect_timeout``, missing tables or a failed
+statement is a :class:`~nbflow.checkpoint.base.SaverError`
+(:class:`~nbflow.checkpoint.base.SaverConnectionError` for the first) naming
+the database (password hidden), the thread and what to do:
+``invoke(None, config)`` continues from the last committed task once the
+server is back. No psycopg exception escapes a public call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -60,6 +74,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     ) from _exc
 
 from ..errors import ConfigError
+from ..schema import preload
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .rows import checkpoint_record, write_record
@@ -103,6 +118,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX nbflow_writes_by_checkpoint ON nbflow_writes (thread_id, checkpoint_ns, checkpoint_id, seq);
     CREATE INDEX nbflow_writes_by_thread ON nbflow_writes (thread_id, seq);""",
+    # Idempotent writes: a retried insert whose first attempt did commit skips the rows already there.
+    """ALTER TABLE nbflow_writes ADD COLUMN wkey text;
+    CREATE UNIQUE INDEX nbflow_writes_by_key ON nbflow_writes (wkey);""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -120,14 +138,17 @@ _INSERT_CKPT = (
     " source = EXCLUDED.source, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,"
     " touched = nextval('nbflow_activity')"
 )
-_INSERT_WRITE = f"INSERT INTO nbflow_writes ({_WRITE_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+_INSERT_WRITE = (
+    f"INSERT INTO nbflow_writes ({_WRITE_COLS}, wkey) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    " ON CONFLICT (wkey) DO NOTHING"
+)
 # Many rows, one statement: column arrays unnested in order (WITH ORDINALITY
 # keeps the caller's order for the sequence values).
 _INSERT_WRITES = (
-    f"INSERT INTO nbflow_writes ({_WRITE_COLS}) SELECT {_WRITE_COLS} FROM unnest("
+    f"INSERT INTO nbflow_writes ({_WRITE_COLS}, wkey) SELECT {_WRITE_COLS}, wkey FROM unnest("
     "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::bytea[], %s::float8[], %s::float8[], %s::text[], %s::int4[]) WITH ORDINALITY"
-    f" AS r({_WRITE_COLS}, ord) ORDER BY ord"
+    " %s::bytea[], %s::float8[], %s::float8[], %s::text[], %s::int4[], %s::text[]) WITH ORDINALITY"
+    f" AS r({_WRITE_COLS}, wkey, ord) ORDER BY ord ON CONFLICT (wkey) DO NOTHING"
 )
 _GET_LATEST = (
     f"SELECT {_CKPT_COLS} FROM nbflow_checkpoints WHERE thread_id = %s AND checkpoint_ns = %s"
@@ -223,7 +244,7 @@ class PostgresSaver(BaseCheckpointSaver):
     Call :meth:`setup` once per database (it is cheap and idempotent).
     """
 
-    def __init__(self, conn: Any, *, conninfo: str | None = None) -> None:
+    def __init__(self, conn: Any, *, conninfo: str | None = None, reconnect_timeout: float = 30.0) -> None:
         if isinstance(conn, ConnectionPool):
             self._pool: ConnectionPool | None = conn
             self._conn: psycopg.Connection | None = None
@@ -237,6 +258,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 f"(or use PostgresSaver.from_conn_string(uri)), got {type(conn).__name__}"
             )
         self.where = redact_conninfo(where)  # type: ignore[arg-type]
+        self.reconnect_timeout = float(reconnect_timeout)  # how long a lost server is waited for
         self._conn_lock = threading.RLock()   # serialises use of a single connection
         self._owned: Callable[[], None] | None = None
         self._writer: Any = None  # owned pools: the group-commit leader's connection
@@ -244,6 +266,7 @@ class PostgresSaver(BaseCheckpointSaver):
         # group commit (checkpoint/groupcommit.py, as SqliteSaver): its lock is held by the one
         # leader committing a batch
         self._group = GroupCommit(threading.Lock())
+        preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
 
     # -- construction ----------------------------------------------------------
 
@@ -256,6 +279,7 @@ class PostgresSaver(BaseCheckpointSaver):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         synchronous_commit: str | None = None,
+        reconnect_timeout: float = 30.0,
     ) -> Iterator[PostgresSaver]:
         """``with PostgresSaver.from_conn_string(uri) as saver: saver.setup(); ...``
 
@@ -269,7 +293,7 @@ class PostgresSaver(BaseCheckpointSaver):
         """
         saver = cls.open(
             conn_string, pool_size=pool_size, connect_timeout=connect_timeout,
-            synchronous_commit=synchronous_commit,
+            synchronous_commit=synchronous_commit, reconnect_timeout=reconnect_timeout,
         )
         try:
             yield saver
@@ -284,16 +308,18 @@ class PostgresSaver(BaseCheckpointSaver):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         synchronous_commit: str | None = None,
+        reconnect_timeout: float = 30.0,
     ) -> PostgresSaver:
         """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`);
-        the arguments are :meth:`from_conn_string`'s."""
+        the arguments are :meth:`from_conn_string`'s, and ``reconnect_timeout``: how long a
+        call waits for a lost server to come back before it fails (see the module docstring)."""
         check_conninfo(conn_string)
         if synchronous_commit is not None and synchronous_commit not in _SYNC_COMMIT:
             raise ConfigError(
                 f"PostgresSaver: synchronous_commit={synchronous_commit!r} is not one of {_SYNC_COMMIT}"
             )
         pool = _open_pool(conn_string, pool_size, connect_timeout, synchronous_commit)
-        saver = cls(pool, conninfo=conn_string)
+        saver = cls(pool, conninfo=conn_string, reconnect_timeout=reconnect_timeout)
         saver._owned = pool.close
         return saver
 
@@ -304,36 +330,71 @@ class PostgresSaver(BaseCheckpointSaver):
         if self._closed:
             raise SaverError(f"PostgresSaver on {self.where} is closed")
         if self._pool is not None:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=max(1.0, min(self.reconnect_timeout, 30.0))) as conn:
                 yield conn
         else:
             with self._conn_lock:
                 yield self._conn
 
-    def _run(self, what: str, fn: Callable[[Any], _T], *, tx: bool = False) -> _T:
+    def _run(self, what: str, fn: Callable[[Any], _T], *, tx: bool = False, threads: Sequence[str] = ()) -> _T:
         """``fn(conn)`` on a connection; in one transaction when ``tx`` or when the
-        connection is not in autocommit mode. psycopg errors become SaverErrors."""
-        try:
+        connection is not in autocommit mode. A lost connection is retried (``fn`` must
+        be idempotent: every call here is); psycopg errors become SaverErrors."""
+
+        def once() -> _T:
             with self._connection() as conn:
                 if tx or not conn.autocommit:
                     with conn.transaction():
                         return fn(conn)
                 return fn(conn)
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise self._translate(exc, what) from None
 
-    def _translate(self, exc: BaseException, what: str) -> SaverError:
+        return self._retrying(what, threads, once)
+
+    def _retrying(self, what: str, threads: Sequence[str], once: Callable[[], _T]) -> _T:
+        """``once()``, again on a fresh connection after a connection-level failure, until
+        ``reconnect_timeout`` has passed; then one SaverError saying what to do."""
+        deadline = time.monotonic() + self.reconnect_timeout
+        delay = 0.05
+        while True:
+            try:
+                return once()
+            except (psycopg.Error, PoolTimeout) as exc:
+                lost_for_good = self._pool is None and (self._conn.closed or self._conn.broken)  # type: ignore[union-attr]
+                if (not _transient(exc) or self._closed or lost_for_good
+                        or time.monotonic() + delay > deadline):
+                    raise self._translate(exc, what, threads) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _translate(self, exc: BaseException, what: str, threads: Sequence[str] = ()) -> SaverError:
+        names = sorted({t for t in threads if isinstance(t, str)})
+        who = ""
+        if names:
+            shown = ", ".join(repr(t) for t in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            who = f" for thread{'s' if len(names) > 1 else ''} {shown}"
+        then = ("; `invoke(None, config)` continues from the last committed task once it is fixed"
+                if what in ("put_writes", "put_checkpoint") else
+                "; nothing was changed: once it is fixed, retry (`invoke(None, config)` continues a run "
+                "from its last committed task)")
         if isinstance(exc, psycopg.errors.UndefinedTable):
             return SaverError(
                 f"PostgresSaver: the nbflow tables are missing in {self.where} ({_first_line(exc)}); "
                 "call saver.setup() once for this database (and schema)"
             )
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return SaverError(
+                f"PostgresSaver: {what}{who} failed: the server at {self.where} did not answer within its "
+                f"statement_timeout, for {self.reconnect_timeout:g} s of retries ({_first_line(exc)}); "
+                f"find what slows or locks it{then.replace('fixed', 'answering again')}"
+            )
         if isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
             return SaverConnectionError(
-                f"PostgresSaver: {what} failed: the server at {self.where} cannot be reached "
-                f"({_first_line(exc)}); check that PostgreSQL is running and reachable, then retry"
+                f"PostgresSaver: {what}{who} failed: the server at {self.where} cannot be reached "
+                f"({_first_line(exc)}), and did not come back within reconnect_timeout="
+                f"{self.reconnect_timeout:g} s; check that PostgreSQL is running and reachable"
+                f"{then.replace('it is fixed', 'it is back')}"
             )
-        return SaverError(f"PostgresSaver: {what} failed on {self.where}: {_first_line(exc)}")
+        return SaverError(f"PostgresSaver: {what}{who} failed on {self.where}: {_first_line(exc)}{then}")
 
     def setup(self) -> None:
         """Create or migrate the tables (idempotent; safe from many processes at once)."""
@@ -377,14 +438,15 @@ class PostgresSaver(BaseCheckpointSaver):
             record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
             record.created_at, record.step, record.source, record.channels, record.metadata,
         )
-        self._run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row))
+        self._run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
             return
+        # wkey: made once here, so a retry of an insert whose outcome is unknown cannot duplicate it
         rows = [
             (r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.task_id, r.name, r.path, r.kind,
-             r.payload, r.started_at, r.ended_at, r.summary, r.wave)
+             r.payload, r.started_at, r.ended_at, r.summary, r.wave, os.urandom(16).hex())
             for r in records
         ]
         # Group commit: see the module docstring.
@@ -392,40 +454,40 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         """Commit ``rows`` in one statement (called by the group-commit leader only)."""
+        threads = [r[0] for r in rows]
+        args: Any
+        if len(rows) == 1:
+            sql, args = _INSERT_WRITE, rows[0]
+        else:
+            sql, args = _INSERT_WRITES, [list(col) for col in zip(*rows, strict=True)]
         if self._owned is not None:
             # A pool of our own: the leader keeps one autocommit connection for
             # writes (no pool check-out per task on the hot path).
-            self._insert_on_writer(rows)
+            self._retrying("put_writes", threads, lambda: self._insert_on_writer(sql, args))
             return
-        if len(rows) == 1:
-            self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITE, rows[0]))
-            return
-        columns = [list(col) for col in zip(*rows, strict=True)]
-        self._run("put_writes", lambda conn: conn.execute(_INSERT_WRITES, columns))
+        self._run("put_writes", lambda conn: conn.execute(sql, args), threads=threads)
 
-    def _insert_on_writer(self, rows: list[tuple]) -> None:
+    def _insert_on_writer(self, sql: str, args: Any) -> None:
         if self._closed:
             raise SaverError(f"PostgresSaver on {self.where} is closed")
         conn = self._writer
         try:
             if conn is None:
-                conn = self._writer = self._pool.getconn()  # type: ignore[union-attr]  # owned: a pool
-            if len(rows) == 1:
-                conn.execute(_INSERT_WRITE, rows[0])
-            else:
-                conn.execute(_INSERT_WRITES, [list(col) for col in zip(*rows, strict=True)])
-        except (psycopg.Error, PoolTimeout) as exc:
+                conn = self._writer = self._pool.getconn(  # type: ignore[union-attr]  # owned: a pool
+                    timeout=max(1.0, min(self.reconnect_timeout, 30.0)))
+            conn.execute(sql, args)
+        except (psycopg.Error, PoolTimeout):
             if conn is not None and (conn.closed or conn.broken):
                 self._writer = None
                 self._pool.putconn(conn)  # type: ignore[union-attr]  # the pool discards a broken connection
-            raise self._translate(exc, "put_writes") from None
+            raise
 
     def delete_thread(self, thread_id: str) -> None:
         def delete(conn: Any) -> None:
             conn.execute("DELETE FROM nbflow_checkpoints WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM nbflow_writes WHERE thread_id = %s", (thread_id,))
 
-        self._run("delete_thread", delete, tx=True)
+        self._run("delete_thread", delete, tx=True, threads=(thread_id,))
 
     # -- reads -----------------------------------------------------------------
 
@@ -435,7 +497,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 cur.execute(sql, args)
                 return cur.fetchall()
 
-        return self._run(what, fetch)
+        return self._run(what, fetch, threads=args[:1] if args and isinstance(args[0], str) else ())
 
     def get_checkpoint(
         self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
@@ -492,6 +554,15 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.where!r}{' closed' if self._closed else ''}>"
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure another attempt on a fresh connection may not meet: the connection or
+    the server went away (restart, terminated backend, network), or the statement was
+    cancelled by ``statement_timeout``; not a refused statement or a missing table."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.UndefinedTable)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,6 +13,15 @@ Durability and concurrency:
   ``database is locked`` that still escapes is retried until the timeout is spent.
 * One connection per saver, guarded by a lock, so a saver is safe to share
   between threads.
+* Faults become one :class:`~nbflow.checkpoint.base.SaverError` naming the
+  file, the thread(s) and what to do (a full disk, a read-only file or
+  directory, a lock held by another process past ``busy_timeout``, a corrupted
+  or foreign file); no ``sqlite3`` exception escapes. A transaction that fails
+  is rolled back whole, so no partial checkpoint is ever visible, and
+  ``invoke(None, config)`` continues from the last committed task once the
+  fault is gone. A file deleted or replaced under the saver (found before each
+  call by its inode) is never written to again: the call fails, and the next
+  one reopens the path if a file is there again.
 * A connection the user passes in (``SqliteSaver(sqlite3.connect(path,
   check_same_thread=False))``, the idiom of LangGraph's docs) is adopted as
   LangGraph's SqliteSaver adopts it -- switched to ``journal_mode=WAL`` (a
@@ -46,8 +55,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..schema import preload
 from ..serde import default_serializer
-from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
+from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .rows import checkpoint_record, write_record
 
@@ -184,17 +194,19 @@ class SqliteSaver(BaseCheckpointSaver):
         self._group = GroupCommit(self._lock)
         self._busy_timeout = float(busy_timeout)
         self._closed = False
+        self._ident: tuple[int, int] | None = None
+        self._lost: str | None = None  # why the file this saver had open is gone (deleted / replaced)
+        self.path: str | None = None
         if isinstance(conn_or_path, sqlite3.Connection):
             self._conn = conn_or_path
             self._owns_conn = False
-            self.path: str | None = None
             self._adopt(conn_or_path, synchronous)
         elif isinstance(conn_or_path, (str, os.PathLike)):
             path = os.fspath(conn_or_path)
             if isinstance(path, bytes):
                 path = os.fsdecode(path)
             self.path = path
-            self._conn = self._open(path, self._busy_timeout)
+            self._conn = self._open_translated(path)
             self._owns_conn = True
         else:
             raise ConfigError(
@@ -207,6 +219,8 @@ class SqliteSaver(BaseCheckpointSaver):
             if self._owns_conn:
                 self._conn.close()
             raise
+        self._ident = self._file_identity()
+        preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
 
     # -- construction ----------------------------------------------------------
 
@@ -287,7 +301,7 @@ class SqliteSaver(BaseCheckpointSaver):
                     f"nbflow understands ({SCHEMA_VERSION}); upgrade nbflow"
                 )
 
-        self._run(create, write=True)
+        self._run(create, write=True, what="open")
 
     # -- plumbing --------------------------------------------------------------
 
@@ -322,9 +336,15 @@ class SqliteSaver(BaseCheckpointSaver):
                     conn.execute("ROLLBACK")
             raise
 
-    def _run(self, fn: Callable[[], _T], *, write: bool = False) -> _T:
-        """Run ``fn`` under the lock, translating thread misuse and retrying busy errors."""
+    def _run(self, fn: Callable[[], _T], *, write: bool = False, what: str = "read",
+             threads: Sequence[str] = ()) -> _T:
+        """Run ``fn`` under the lock, translating thread misuse and retrying busy errors.
+
+        Any ``sqlite3`` error becomes a :class:`SaverError` naming the file, ``what`` was
+        being done and for which ``threads`` (see :meth:`_translate`).
+        """
         with self._lock:
+            self._check_file(what, threads)
             try:
                 if write and not self._conn.in_transaction:
                     return _retry_busy(fn, self._busy_timeout)
@@ -340,7 +360,112 @@ class SqliteSaver(BaseCheckpointSaver):
                         "sqlite3.connect(path, check_same_thread=False), or pass SqliteSaver "
                         f"the path instead. ({exc})"
                     ) from exc
-                raise
+                raise self._translate(exc, what, threads) from None
+            except sqlite3.Error as exc:
+                raise self._translate(exc, what, threads) from None
+
+    @property
+    def _where(self) -> str:
+        return repr(self.path) if self.path is not None else "a sqlite3.Connection"
+
+    def _translate(self, exc: sqlite3.Error, what: str, threads: Sequence[str]) -> SaverError:
+        """One :class:`SaverError` saying what failed, for which thread, and what to do."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        busy = (f"another process has held its lock for more than busy_timeout={self._busy_timeout:g} s: "
+                "end that process's transaction (or give the saver a longer busy_timeout)")
+        restore = "restore it from a backup (or move it away to start a new database)"
+        fixes = (
+            ("SQLITE_FULL", "the disk holding it is full: free some space"),
+            ("SQLITE_BUSY", busy),
+            ("SQLITE_LOCKED", "another connection of this process holds a lock on it: end its transaction"),
+            ("SQLITE_CORRUPT", f"the file is corrupted: {restore}"),
+            ("SQLITE_NOTADB", f"it is not a SQLite database (a damaged header, or another kind of file): {restore}"),
+            ("SQLITE_READONLY", ("it is read-only: make the file, its directory (SQLite writes -wal and -shm "
+                                 "files beside it) and the filesystem writable")),
+            ("SQLITE_IOERR", "the disk reported an I/O error: check the disk and that the file is still there"),
+            ("SQLITE_CANTOPEN", "it cannot be opened: check that the file and its directory exist and are writable"),
+        )
+        fix = next((f for prefix, f in fixes if name.startswith(prefix)), None)
+        if name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_READONLY")) and self._read_only():
+            fix = fixes[5][1]
+        if fix is None:
+            fix = busy if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc) else "the statement failed"
+        return SaverError(self._message(what, threads, f"{fix} ({exc})"))
+
+    def _read_only(self) -> bool:
+        """Whether the file or its directory cannot be written (a read-only file, directory or filesystem)."""
+        if self.path is None or self.path in ("", ":memory:") or self.path.startswith("file:"):
+            return False
+        directory = os.path.dirname(os.path.abspath(self.path))
+        return ((os.path.exists(self.path) and not os.access(self.path, os.W_OK))
+                or (os.path.isdir(directory) and not os.access(directory, os.W_OK)))
+
+    def _message(self, what: str, threads: Sequence[str], problem: str) -> str:
+        names = sorted({t for t in threads if isinstance(t, str)})
+        who = ""
+        if names:
+            shown = ", ".join(repr(t) for t in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            who = f" for thread{'s' if len(names) > 1 else ''} {shown}"
+        then = {
+            "write": ("; nothing of that write was committed, and `invoke(None, config)` continues from the "
+                      "last committed task once this is fixed"),
+            "open": ("; once this is fixed, open the saver again: `invoke(None, config)` continues a thread "
+                     "from its last committed task"),
+        }.get(what, "; nothing was changed: once this is fixed, retry (`invoke(None, config)` continues a run "
+                    "from its last committed task)")
+        return f"SqliteSaver on {self._where}: {what}{who} failed: {problem}{then}"
+
+    def _open_translated(self, path: str) -> sqlite3.Connection:
+        try:
+            return self._open(path, self._busy_timeout)
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "open", ()) from None
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file this saver opened by path, or None (a connection, ``:memory:``)."""
+        if self.path is None or self.path in ("", ":memory:") or self.path.startswith("file:"):
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self, what: str, threads: Sequence[str]) -> None:
+        """Refuse to use a file deleted or replaced since it was opened; reopen the path once a file is back.
+
+        A deleted file stays writable through the open descriptor on POSIX, so without this
+        check every later commit would go to a file nobody can open again.
+        """
+        if self._ident is None or self._closed:
+            return
+        if self._lost is None:
+            try:
+                st = os.stat(self.path)  # type: ignore[arg-type]
+                if (st.st_dev, st.st_ino) == self._ident:
+                    return
+                self._lost = "was replaced by another file"
+            except FileNotFoundError:
+                self._lost = "was deleted"
+            except OSError:
+                return  # the directory cannot be read now: let the statement report it
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()  # nothing more goes to the old file
+            raise SaverError(self._message(what, threads, (
+                f"the database file {self._lost} while this saver had it open; nothing was written to "
+                "it since. Put the database back at that path (the next call reopens it)")))
+        if not os.path.exists(self.path):  # type: ignore[arg-type]
+            raise SaverError(self._message(what, threads, (
+                f"the database file {self._lost} while this saver had it open and nothing is there now. "
+                "Put the database back at that path (the next call reopens it)")))
+        self._conn = self._open_translated(self.path)  # type: ignore[arg-type]
+        self._lost = None
+        self._ident = self._file_identity()
+        try:
+            self._setup()
+        except SaverError:
+            self._lost = "could not be reopened"
+            raise
 
     # -- writes ----------------------------------------------------------------
 
@@ -365,7 +490,7 @@ class SqliteSaver(BaseCheckpointSaver):
             with self._write_tx() as conn:
                 conn.execute(_INSERT_CKPT, row)
 
-        self._run(put, write=True)
+        self._run(put, write=True, what="write", threads=(record.thread_id,))
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
@@ -388,7 +513,8 @@ class SqliteSaver(BaseCheckpointSaver):
             for r in records
         ]
         # Group commit (checkpoint/groupcommit.py): tasks finishing together share a transaction.
-        self._group.submit(rows, lambda take: self._run(lambda: self._insert_rows(take), write=True))
+        self._group.submit(rows, lambda take: self._run(lambda: self._insert_rows(take), write=True, what="write",
+                                                        threads=[r[0] for r in take]))
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         conn = self._conn
@@ -406,7 +532,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
 
-        self._run(delete, write=True)
+        self._run(delete, write=True, what="delete", threads=(thread_id,))
 
     # -- reads -----------------------------------------------------------------
 
@@ -417,7 +543,7 @@ class SqliteSaver(BaseCheckpointSaver):
             sql, args = _GET_LATEST, (thread_id, checkpoint_ns)  # type: tuple[str, tuple]
         else:
             sql, args = _GET_BY_ID, (thread_id, checkpoint_ns, checkpoint_id)
-        row = self._run(lambda: self._conn.execute(sql, args).fetchone())
+        row = self._run(lambda: self._conn.execute(sql, args).fetchone(), threads=(thread_id,))
         return None if row is None else checkpoint_record(row)
 
     def list_checkpoints(
@@ -436,12 +562,12 @@ class SqliteSaver(BaseCheckpointSaver):
             sql, args = _LIST_CKPTS, (thread_id, checkpoint_ns, limit)  # type: tuple[str, tuple]
         else:
             sql, args = _LIST_CKPTS_BEFORE, (thread_id, checkpoint_ns, before, limit)
-        rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
+        rows = self._run(lambda: self._conn.execute(sql, args).fetchall(), threads=(thread_id,))
         return [checkpoint_record(row) for row in rows]
 
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         args = (thread_id, checkpoint_ns, checkpoint_id)
-        rows = self._run(lambda: self._conn.execute(_GET_WRITES, args).fetchall())
+        rows = self._run(lambda: self._conn.execute(_GET_WRITES, args).fetchall(), threads=(thread_id,))
         return [write_record(row) for row in rows]
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
@@ -449,7 +575,7 @@ class SqliteSaver(BaseCheckpointSaver):
             sql, args = _LIST_WRITES_ALL, (thread_id,)  # type: tuple[str, tuple]
         else:
             sql, args = _LIST_WRITES_NS, (thread_id, checkpoint_ns)
-        rows = self._run(lambda: self._conn.execute(sql, args).fetchall())
+        rows = self._run(lambda: self._conn.execute(sql, args).fetchall(), threads=(thread_id,))
         return [write_record(row) for row in rows]
 
     def list_threads(self) -> list[str]:

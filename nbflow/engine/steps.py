@@ -273,7 +273,11 @@ def _settle(call: TaskCall, get: Thunk[Any]) -> None:
         if fut.done() or call.run.root.stopped or (fut.coroutine_job and not fut.commit()):
             _dropped(call)
             return
-        task_failed(call.run, call.child, call.task, call.args, exc, call.started)
+        try:
+            task_failed(call.run, call.child, call.task, call.args, exc, call.started)
+        except BaseException as failed:  # noqa: BLE001 - recording it failed too (the saver is down, full...):
+            fut.settle_exception(failed)  # that error reaches the caller, or its future would never settle
+            return
         fut.settle_exception(exc)
         return
     if not fut.settle_result(value):

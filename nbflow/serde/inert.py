@@ -17,7 +17,9 @@ read: the serializer checks every payload it writes with the same
   ``__dict__`` entries only (never ``getattr`` on a module, so no lazy module
   ``__getattr__``; pydantic's ``BaseModel`` only from ``pydantic.main``);
 * :func:`hash_safe` -- whether hashing a value (a set member, a dict key) runs
-  only built-in or generated code;
+  only built-in or generated code (a dataclass's ``__hash__`` / ``__eq__``
+  count only when their code is what :mod:`dataclasses` writes; :func:`warm`
+  prepares the reference code);
 * :class:`Stored` -- payload bytes labelled with the row they came from, so a
   refusal names the thread, checkpoint and row kind;
 * :func:`show` / :func:`describe_exception` -- a stored value or an
@@ -27,6 +29,7 @@ read: the serializer checks every payload it writes with the same
 
 from __future__ import annotations
 
+import builtins as _builtins
 import contextvars
 import dataclasses
 import datetime as _dt
@@ -39,13 +42,14 @@ import sys
 import threading
 import types
 import uuid
+import weakref
 import zoneinfo
 from collections.abc import Callable
 from itertools import accumulate
 from typing import Any, TypeVar
 
 __all__ = ["Limits", "LIMITS", "Stored", "check_document", "on_fresh_stack", "lookup", "mro",
-           "class_has", "hash_safe", "describe_exception", "describe_row", "label", "show"]
+           "class_has", "hash_safe", "warm", "describe_exception", "describe_row", "label", "show"]
 
 _T = TypeVar("_T")
 
@@ -228,9 +232,72 @@ TRUSTED: set[type] = set()
 
 
 def _generated(cls: type, fn: Any, name: str) -> bool:
-    """``fn`` is the ``name`` method that :mod:`dataclasses` wrote for ``cls``."""
-    return (type(fn) is types.FunctionType and fn.__code__.co_filename == "<string>"
-            and fn.__qualname__ == f"{cls.__qualname__}.{name}" and "__dataclass_fields__" in vars(cls))
+    """``fn`` is the ``name`` method that :mod:`dataclasses` wrote for ``cls``.
+
+    Where a function was compiled and what it is called prove nothing (a class
+    defined with ``exec`` or ``python -c`` has methods compiled from
+    ``"<string>"`` too), so ``fn``'s code is compared with the code
+    :mod:`dataclasses` writes for a reference class with as many compared
+    fields (:func:`warm` makes them ahead of time, so reading compiles
+    nothing); and the ``hash`` it calls must be the built-in one.
+    """
+    if type(fn) is not types.FunctionType or "__dataclass_fields__" not in vars(cls):
+        return False
+    if _VERIFIED.get(fn) is cls:
+        return True
+    fields = vars(cls)["__dataclass_fields__"]
+    if type(fields) is not dict:
+        return False
+    used: list[str] = []
+    for f in fields.values():
+        if type(f) is not dataclasses.Field or f._field_type is not dataclasses._FIELD:  # type: ignore[attr-defined]
+            continue
+        if type(f.name) is not str or not f.name.isidentifier():
+            return False
+        if f.compare if name == "__eq__" or f.hash is None else f.hash:
+            used.append(f.name)
+    ref = vars(_reference(len(used))).get(name)
+    want = getattr(ref, "__code__", None)
+    if want is None or fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__:
+        return False
+    rename = {f"f{i}": n for i, n in enumerate(used)}
+    code = fn.__code__
+    if not (code.co_code == want.co_code and code.co_consts == want.co_consts
+            and code.co_names == tuple(rename.get(n, n) for n in want.co_names)
+            and code.co_varnames == want.co_varnames and code.co_freevars == want.co_freevars == ()
+            and code.co_cellvars == want.co_cellvars and code.co_argcount == want.co_argcount
+            and code.co_kwonlyargcount == want.co_kwonlyargcount and code.co_flags == want.co_flags
+            and code.co_filename == want.co_filename and code.co_qualname == want.co_qualname):
+        return False
+    if "hash" in code.co_names:
+        found = dict.get(fn.__globals__, "hash", _builtins.hash)
+        if found is not _builtins.hash or dict.get(fn.__builtins__, "hash") is not _builtins.hash:
+            return False
+    _VERIFIED[fn] = cls
+    return True
+
+
+_VERIFIED: weakref.WeakKeyDictionary[Any, type] = weakref.WeakKeyDictionary()
+_REFERENCES: dict[int, type] = {}
+WARM_FIELDS = 12  # reference classes made by warm(): more compared fields compile one when first seen
+
+
+def _reference(n: int) -> type:
+    """A frozen dataclass with ``n`` compared fields ``f0``...: its methods are the model."""
+    ref = _REFERENCES.get(n)
+    if ref is None:
+        ref = _REFERENCES[n] = dataclasses.make_dataclass(
+            "_Reference", [f"f{i}" for i in range(n)], frozen=True)
+    return ref
+
+
+def warm() -> None:
+    """Make the reference classes :func:`hash_safe` compares with, so that reading compiles nothing.
+
+    Durable savers call it when they open (it costs a few milliseconds, once per process).
+    """
+    for n in range(WARM_FIELDS + 1):
+        _reference(n)
 
 
 def _method_safe(t: type, name: str) -> bool:
@@ -263,9 +330,20 @@ def hash_safe(x: Any, _depth: int = 0) -> bool:
     if tuple in mro(t):
         return all(hash_safe(y, _depth + 1) for y in tuple.__iter__(x))
     fields = vars(t).get("__dataclass_fields__")
-    if type(fields) is dict:
-        return all(hash_safe(object.__getattribute__(x, f), _depth + 1) for f in fields)
-    return False
+    if type(fields) is not dict or not _method_safe(t, "__getattribute__"):
+        return False
+    names = [f for f in fields if type(f) is str]
+    if len(names) != len(fields) or any(_computed(class_attr(t, f)) for f in names):
+        return False
+    return all(hash_safe(object.__getattribute__(x, f), _depth + 1) for f in names)
+
+
+def _computed(attr: Any) -> bool:
+    """A class attribute that would run code when an instance's field is read (a property...)."""
+    kind = type(attr)
+    if kind is types.MemberDescriptorType or not class_has(kind, "__get__"):
+        return False  # a slot, a default value, or nothing
+    return class_has(kind, "__set__") or class_has(kind, "__delete__")
 
 
 # ------------------------------------------------------------------ labelled payloads

@@ -102,6 +102,7 @@ class TempPostgres:
     _env: dict[str, str] = field(default_factory=dict, repr=False)
     _started: bool = field(default=False, repr=False)
     _watchdog: Any = field(default=None, repr=False)
+    _opts: str = field(default="", repr=False)
 
     @property
     def uri(self) -> str:
@@ -168,6 +169,7 @@ class TempPostgres:
                 self.port = _free_port()
                 opts = [f"-p {self.port}", f"-k {self.socket_dir}", "-c listen_addresses=127.0.0.1"]
                 opts += [f"-c {k}={v}" for k, v in self.settings.items()]
+                self._opts = " ".join(opts)
                 try:
                     self._call(
                         [os.path.join(bindir, "pg_ctl"), "-D", data, "-l", self.log_path, "-w",
@@ -213,6 +215,24 @@ class TempPostgres:
                     check=False,
                 )
         self._cleanup()
+
+    # -- faults (tests/faults/): the same cluster, port and data, down and up again --------
+
+    def shutdown(self, mode: str = "fast", timeout: float = 60.0) -> None:
+        """Stop the server (``pg_ctl stop -m fast|smart|immediate``), keeping its data: :meth:`start_again`."""
+        self._call([os.path.join(self.bindir or "", "pg_ctl"), "-D", os.path.join(self.root, "data"),
+                    "-m", mode, "-w", "-t", str(int(timeout)), "stop"], timeout=timeout + 10, what="pg_ctl stop")
+
+    def start_again(self, timeout: float = 60.0) -> None:
+        """Start the server stopped by :meth:`shutdown` on the same port (crash recovery after ``immediate``)."""
+        self._call([os.path.join(self.bindir or "", "pg_ctl"), "-D", os.path.join(self.root, "data"),
+                    "-l", self.log_path, "-w", "-t", str(int(timeout)), "-o", self._opts, "start"],
+                   timeout=timeout + 10, what="pg_ctl start")
+
+    def restart(self, mode: str = "fast", timeout: float = 60.0) -> None:
+        """:meth:`shutdown` then :meth:`start_again`: every client connection is cut."""
+        self.shutdown(mode, timeout)
+        self.start_again(timeout)
 
     def __enter__(self) -> TempPostgres:
         return self.start()
