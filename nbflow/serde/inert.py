@@ -271,7 +271,7 @@ def _generated(cls: type, fn: Any, name: str) -> bool:
         return False
     if "hash" in code.co_names:
         found = dict.get(fn.__globals__, "hash", _builtins.hash)
-        if found is not _builtins.hash or dict.get(fn.__builtins__, "hash") is not _builtins.hash:
+        if found is not _builtins.hash or dict.get(getattr(fn, "__builtins__", {}), "hash") is not _builtins.hash:
             return False
     _VERIFIED[fn] = cls
     return True
