@@ -290,7 +290,7 @@ _WARM_SCHEMA: dict[str, Any] = {
 
 def preload() -> None:
     """Import jsonschema and run one validation, so later ones import nothing (once per process);
-    also :func:`nbflow.inert.warm`.
+    also :func:`nbflow.serde.inert.warm`.
 
     Durable savers call it when they open: after a kernel restart, reading a
     stored interrupt and validating an answer against its JSON schema then runs

@@ -69,6 +69,7 @@ def postgres_server():
     try:
         import psycopg  # noqa: F401
         import psycopg_pool  # noqa: F401
+
         from nbflow.checkpoint.conformance.pgserver import PostgresUnavailable, TempPostgres
     except ImportError as exc:
         reason = f"psycopg 3 / psycopg_pool not installed ({exc}); pip install 'nbflow[postgres]'"

@@ -48,8 +48,8 @@ def runtime(name: str) -> SimpleNamespace:
         )
     if name == "langgraph":
         from langgraph.checkpoint.memory import InMemorySaver
-        from langgraph.config import get_store
         from langgraph.checkpoint.sqlite import SqliteSaver
+        from langgraph.config import get_store
         from langgraph.func import entrypoint, task
         from langgraph.graph.message import add_messages
         from langgraph.store.memory import InMemoryStore

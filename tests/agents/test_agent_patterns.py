@@ -63,7 +63,7 @@ def test_patterns_say_something() -> None:
     """The transcripts are not empty shells: the facts each pattern exists to show are in nbflow's."""
     chat = _in_memory("chat_with_approval", "nbflow")
     assert chat[5][1] == {"type": "ai", "content": "(reply withheld: too silly)"}
-    last = f"you said 'bye' (6 so far, 11 messages; first: \"hi, I'm Ada\")"
+    last = "you said 'bye' (6 so far, 11 messages; first: \"hi, I'm Ada\")"
     assert chat[-2][1] == chat[-1][1] == {"type": "ai", "content": last}  # the whole history reached turn 6
     react = _in_memory("react_parallel_tools", "nbflow")[0][1]
     assert [m["type"] for m in react] == ["human", "ai", "tool", "tool", "tool", "ai"]

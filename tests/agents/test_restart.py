@@ -130,9 +130,18 @@ def test_in_memory_values_load_in_a_new_process_and_only_vetted_classes() -> Non
     """What the in-memory saver's serializer wrote loads in a fresh process: every message and chunk class,
     tool calls, documents; a LangChain class outside the vetted list is refused and never imported."""
     from langchain_core.documents import Document
-    from langchain_core.messages import (AIMessage, AIMessageChunk, ChatMessage, FunctionMessage, HumanMessage,
-                                         HumanMessageChunk, RemoveMessage, SystemMessage, ToolMessage,
-                                         ToolMessageChunk)
+    from langchain_core.messages import (
+        AIMessage,
+        AIMessageChunk,
+        ChatMessage,
+        FunctionMessage,
+        HumanMessage,
+        HumanMessageChunk,
+        RemoveMessage,
+        SystemMessage,
+        ToolMessage,
+        ToolMessageChunk,
+    )
     from langchain_core.prompt_values import ChatPromptValue
 
     from nbflow.serde import default_serializer as serde

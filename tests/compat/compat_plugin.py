@@ -23,9 +23,8 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-import pytest
-
 import compat_alias as alias
+import pytest
 from compat_select import read_known_failures
 
 alias.install()

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Flow, Stopwatch, check_books, check_error, committed
+from .conftest import Flow, Stopwatch, check_books, check_error, committed
 
 from nbflow.checkpoint.base import SaverError
 from nbflow.checkpoint.sqlite import SqliteSaver
