@@ -31,17 +31,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from nbflow.errors import NbflowError
+from .errors import CacheKeyError
 
 __all__ = ["InMemoryCache", "SqliteCache", "CacheKeyError", "Namespace", "FullKey"]
 
 Namespace = tuple[str, ...]
 FullKey = tuple[Namespace, str]
 ValueT = TypeVar("ValueT")
-
-
-class CacheKeyError(NbflowError, TypeError):
-    """A cache key is not a ``(tuple[str, ...], str)`` pair, or a TTL is not a number."""
 
 
 def _check_full_key(full_key: Any) -> FullKey:

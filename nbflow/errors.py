@@ -8,12 +8,18 @@ ordinary ``except ValueError`` work.
 
     BaseException
     ├── GraphInterrupt            control flow: a run pauses at interrupt()
+    │   (NodeInterrupt is the same class: LangGraph's deprecated name for raising one directly)
     ├── RunStopped                control flow: Workflow.stop() ended a running invocation
     └── Exception
         └── NbflowError
             ├── SerializationError        (TypeError)   a value cannot be stored
             ├── DeserializationError      (ValueError)  stored data is refused
+            ├── LimitExceeded             (ValueError)  a payload over a limit of nbflow.serde.inert.Limits
             ├── ConfigError               (ValueError)  missing thread_id, bad option
+            │   ├── PolicyTypeError       (TypeError)   a retry/cache/timeout policy field of the wrong type
+            │   ├── SchemaTypeError       (TypeError)   a response schema neither a pydantic model nor a dict
+            │   ├── UnsafeSchemaError                   a JSON schema that would fetch, or backtrack forever
+            │   └── SpecError                           a checkpointer spec (``%nbflow checkpointer ...``)
             ├── InvalidStreamModeError    (ValueError)
             ├── CheckpointNotFoundError   (ValueError)  unknown checkpoint_id
             ├── EmptyInputError           (ValueError)  invoke(None, config) on a thread with nothing to continue
@@ -21,15 +27,24 @@ ordinary ``except ValueError`` work.
             │   └── ResumeValidationError               resume value fails response_schema
             │       └── (pydantic.ValidationError too, when the schema is a pydantic model:
             │            see pydantic_resume_error)
-            ├── NonDeterminismError       (RuntimeError) replay saw a different task
+            ├── AnswerError               (ValueError)  a front-end answer that fits no form
+            ├── StoreValueError           (ValueError)  a bad value passed to the long-term store
+            │   └── InvalidNamespaceError               a namespace that breaks LangGraph's rules
+            │       └── NamespaceTypeError (TypeError)  ... or is not a tuple of str
+            ├── StoreTypeError            (TypeError)   a store argument of the wrong type
+            ├── CacheKeyError             (TypeError)   a cache key or TTL of the wrong shape
+            ├── NonDeterminismError       (RuntimeError) replay saw a different task or arguments
             ├── TaskContextError          (RuntimeError) task/interrupt called outside a run
             ├── CheckpointerRequiredError  (RuntimeError) interrupt/update_state without saver
             ├── SaverError                (RuntimeError) a checkpointer's storage failed: names the
             │   │                                          database, the thread(s) and what to do
-            │   │                                          (defined in nbflow/checkpoint/base.py)
             │   └── SaverConnectionError  (ConnectionError) its server cannot be reached
+            ├── PostgresUnavailable       (RuntimeError) the tests' temporary PostgreSQL cannot start
             ├── GraphDrained                            RunControl.request_drain() before the run began
             └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
+
+Every class is defined in this module; the modules that raise one also name it (``nbflow.store.StoreTypeError``,
+``nbflow.checkpoint.base.SaverError``, ...), for the import paths users already have.
 
 ``GraphInterrupt`` derives from ``BaseException`` so that a user's
 ``except Exception:`` inside a workflow cannot swallow a pause.
@@ -144,6 +159,57 @@ class NamespaceTypeError(InvalidNamespaceError, TypeError):
     """A namespace that is not a tuple of str."""
 
 
+class PolicyTypeError(ConfigError, TypeError):
+    """A policy (or one of its fields) has the wrong type.
+
+    It is both a :class:`~nbflow.errors.ConfigError` (so ``ValueError``) and a
+    ``TypeError``, which is what LangGraph raises for a bad ``retry_on``.
+    """
+
+
+class LimitExceeded(NbflowError, ValueError):
+    """Internal: a document over a limit; ``limit`` names it."""
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
+
+
+class SchemaTypeError(ConfigError, TypeError):
+    """A response schema that is neither a pydantic model class nor a dict."""
+
+
+class UnsafeSchemaError(ConfigError):
+    """A JSON schema whose ``$ref`` points outside the document (it would be fetched or opened)."""
+
+
+class CacheKeyError(NbflowError, TypeError):
+    """A cache key is not a ``(tuple[str, ...], str)`` pair, or a TTL is not a number."""
+
+
+class SaverError(NbflowError, RuntimeError):
+    """A checkpointer's storage failed (a statement refused, tables missing).
+
+    The message names the database (never its password) and what to do.
+    """
+
+
+class SaverConnectionError(SaverError, ConnectionError):
+    """The checkpointer's database server cannot be reached."""
+
+
+class PostgresUnavailable(NbflowError, RuntimeError):
+    """The temporary server could not be installed-found, initialised or started."""
+
+
+class SpecError(ConfigError):
+    """A checkpointer spec that is neither ``memory``, ``sqlite:PATH`` nor ``postgresql://...``."""
+
+
+class AnswerError(NbflowError, ValueError):
+    """A front-end answer that does not fit its form (a bad option index, a wrong action)."""
+
+
 class NonDeterminismError(NbflowError, RuntimeError):
     """On replay, the workflow called a different task than the one recorded."""
 
@@ -233,16 +299,32 @@ __all__ = [
     "NbflowError",
     "SerializationError",
     "DeserializationError",
+    "LimitExceeded",
     "ConfigError",
+    "PolicyTypeError",
+    "SchemaTypeError",
+    "UnsafeSchemaError",
+    "SpecError",
     "InvalidStreamModeError",
     "CheckpointNotFoundError",
+    "EmptyInputError",
     "ResumeError",
     "ResumeValidationError", "pydantic_resume_error",
+    "AnswerError",
+    "StoreValueError",
+    "InvalidNamespaceError",
+    "NamespaceTypeError",
+    "StoreTypeError",
+    "CacheKeyError",
     "NonDeterminismError",
     "TaskContextError",
     "CheckpointerRequiredError",
+    "SaverError",
+    "SaverConnectionError",
+    "PostgresUnavailable",
     "NodeTimeoutError",
     "GraphDrained",
     "GraphInterrupt",
+    "NodeInterrupt",
     "RunStopped",
 ]

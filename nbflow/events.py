@@ -139,7 +139,7 @@ class RunError:
 
 
 @dataclass(frozen=True, slots=True)
-class RunStopped:
+class RunHalted:
     """The invocation was stopped from outside (``Workflow.stop``); its finished tasks stay checkpointed."""
 
     ns: tuple[str, ...]
@@ -148,7 +148,7 @@ class RunStopped:
 
 
 Event = (RunStart | TaskStart | TaskEnd | Custom | Message | Tool | CheckpointSaved | BodyEnd | RunEnd
-         | RunInterrupted | RunError | RunStopped)
+         | RunInterrupted | RunError | RunHalted)
 
 
 def normalize_modes(stream_mode: Any) -> tuple[tuple[str, ...], bool]:

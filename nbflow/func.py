@@ -430,7 +430,7 @@ class Workflow:
         Running async tasks are cancelled, sync tasks not yet started never start, running sync
         tasks are abandoned (their late results are dropped); finished tasks stay checkpointed.
         The caller of ``invoke``/``stream`` gets :class:`~nbflow.errors.RunStopped`, its stream a
-        final :class:`~nbflow.events.RunStopped` event, and the process-wide tap a
+        final :class:`~nbflow.events.RunHalted` event, and the process-wide tap a
         :class:`~nbflow.tap.ThreadEdited` of kind ``"stop"``. ``invoke(None, config)`` continues
         the invocation from its last finished task.
         """

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
-from nbflow.errors import ConfigError
+from nbflow.errors import ConfigError, PolicyTypeError
 
 __all__ = [
     "RetryPolicy",
@@ -43,14 +43,6 @@ __all__ = [
     "normalize_retry",
     "default_cache_key",
 ]
-
-
-class PolicyTypeError(ConfigError, TypeError):
-    """A policy (or one of its fields) has the wrong type.
-
-    It is both a :class:`~nbflow.errors.ConfigError` (so ``ValueError``) and a
-    ``TypeError``, which is what LangGraph raises for a bad ``retry_on``.
-    """
 
 
 # Exceptions that signal a bug or bad input rather than a transient failure.

@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nbflow.errors import ConfigError, ResumeValidationError, pydantic_resume_error
+from nbflow.errors import ConfigError, ResumeValidationError, SchemaTypeError, UnsafeSchemaError, pydantic_resume_error
 from nbflow.serde import inert
 
 __all__ = [
@@ -55,14 +55,6 @@ __all__ = [
 ]
 
 Location = tuple[Any, ...]
-
-
-class SchemaTypeError(ConfigError, TypeError):
-    """A response schema that is neither a pydantic model class nor a dict."""
-
-
-class UnsafeSchemaError(ConfigError):
-    """A JSON schema whose ``$ref`` points outside the document (it would be fetched or opened)."""
 
 
 def is_model_class(obj: Any) -> bool:

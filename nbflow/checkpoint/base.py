@@ -27,23 +27,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import NbflowError
+from ..errors import NbflowError, SaverConnectionError, SaverError  # noqa: F401 - defined in errors.py, named here too
 from ..kinds import WriteKind
 
 # Kinds of WriteRecord, as stored: the values of nbflow.kinds.WriteKind (their one definition).
 RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED = WRITE_KINDS = tuple(k.value for k in WriteKind)
 ROOT = "__root__"        # task_id used for writes that belong to the run itself
-
-
-class SaverError(NbflowError, RuntimeError):
-    """A checkpointer's storage failed (a statement refused, tables missing).
-
-    The message names the database (never its password) and what to do.
-    """
-
-
-class SaverConnectionError(SaverError, ConnectionError):
-    """The checkpointer's database server cannot be reached."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -479,7 +479,7 @@ class Run:
                            self.ctx.dumps({"type": "RunStopped", "message": "stopped by Workflow.stop()"})),
             ])
         if self.out.sink is not None:
-            self.out.sink(ev.RunStopped(self.ctx.ns, self.ctx.wf.name))
+            self.out.sink(ev.RunHalted(self.ctx.ns, self.ctx.wf.name))
         if isinstance(exc, RunStopped):
             raise exc
         raise RunStopped(f"the invocation of {self.ctx.wf.name!r} on thread {self.ctx.thread_id!r} was stopped; "

@@ -32,6 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import AnswerError
 from ..schema import UnsafeSchemaError, check_refs
 from ..serde import summarize
 
@@ -40,10 +41,6 @@ MAX_OPTIONS = 50
 INBOX_ACTIONS = (("accept", "allow_accept"), ("edit", "allow_edit"), ("response", "allow_respond"),
                  ("ignore", "allow_ignore"))
 _SCALARS = (str, int, float, bool)
-
-
-class AnswerError(ValueError):
-    """A front-end answer that does not fit its form (a bad option index, a wrong action)."""
 
 
 # ---------------------------------------------------------------------------- values for display

@@ -38,9 +38,9 @@ from .thread import ThreadModel, row_order, run_state
 FLUSH_INTERVAL = 0.05
 log = logging.getLogger("nbflow.notebook")
 
-_SETTLING = (ev.RunEnd, ev.RunInterrupted, ev.RunError, ev.RunStopped)
+_SETTLING = (ev.RunEnd, ev.RunInterrupted, ev.RunError, ev.RunHalted)
 _HEARD = frozenset({ev.RunStart, ev.TaskStart, ev.TaskEnd, ev.Custom, ev.Message, ev.RunEnd, ev.RunInterrupted,
-                    ev.RunError, ev.RunStopped, tap.ThreadEdited})
+                    ev.RunError, ev.RunHalted, tap.ThreadEdited})
 
 
 class Live:

@@ -27,13 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import BaseCheckpointSaver, InMemorySaver, SqliteSaver
+from ..errors import SpecError
 
 ENV_VAR = "NBFLOW_CHECKPOINTER"
 DEFAULT_SPEC = "sqlite:.nbflow/checkpoints.sqlite"
-
-
-class SpecError(ValueError):
-    """A checkpointer spec that is neither ``memory``, ``sqlite:PATH`` nor ``postgresql://...``."""
 
 
 @dataclass(frozen=True)

@@ -409,7 +409,7 @@ class ThreadModel:
         self._settle(e.ts)
         self.failed(e.error)
 
-    def _on_stopped(self, e: ev.RunStopped) -> None:
+    def _on_stopped(self, e: ev.RunHalted) -> None:
         """``Workflow.stop`` ended the invocation: tasks still running were abandoned."""
         if e.ns:
             return
@@ -437,7 +437,7 @@ class ThreadModel:
     def edited(self, kind: str) -> None:
         """``update_state`` / ``fork`` wrote to this thread: the hub reloads it from the saver.
 
-        A ``stop`` writes nothing yet: the run's own :class:`~nbflow.events.RunStopped` settles the
+        A ``stop`` writes nothing yet: the run's own :class:`~nbflow.events.RunHalted` settles the
         model (a reload would lose the abandoned tasks, which have no stored record)."""
         if kind == "stop":
             if self.status == "running":  # the run's RunStopped may have come first
@@ -487,7 +487,7 @@ _HANDLERS = {
     ev.RunEnd: ThreadModel._on_run_end,
     ev.RunInterrupted: ThreadModel._on_interrupted,
     ev.RunError: ThreadModel._on_error,
-    ev.RunStopped: ThreadModel._on_stopped,
+    ev.RunHalted: ThreadModel._on_stopped,
 }
 
 

@@ -48,6 +48,8 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any, TypeVar
 
+from ..errors import LimitExceeded
+
 __all__ = ["Limits", "LIMITS", "Stored", "check_document", "on_fresh_stack", "lookup", "mro",
            "class_has", "hash_safe", "warm", "describe_exception", "describe_row", "label", "show"]
 
@@ -80,14 +82,6 @@ class Limits:
 
 
 LIMITS = Limits()
-
-
-class LimitExceeded(ValueError):
-    """Internal: a document over a limit; ``limit`` names it."""
-
-    def __init__(self, limit: str, message: str):
-        super().__init__(message)
-        self.limit = limit
 
 
 # ------------------------------------------------------------------ nesting check

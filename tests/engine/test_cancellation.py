@@ -201,7 +201,7 @@ def test_stop_a_sync_invocation_then_continue_it(tmp_path):
         ("quick", "ok"), ("slow", "ok"), ("quick", "replayed")]
     edits = [e.event for e in heard if isinstance(e.event, tap.ThreadEdited)]
     assert [(e.kind, e.ns) for e in edits] == [("stop", ())]
-    assert any(isinstance(e.event, ev.RunStopped) for e in heard)
+    assert any(isinstance(e.event, ev.RunHalted) for e in heard)
 
 
 def test_stop_an_async_invocation_cancels_its_tasks():
@@ -235,7 +235,7 @@ def test_stop_an_async_invocation_cancels_its_tasks():
     wait_until(lambda: len(entered) == 3, what="all three slow tasks waiting")
     assert wf.stop(cfg("a"))
     thread.join(WAIT)
-    assert "error" not in box and isinstance(events[-1], ev.RunStopped)
+    assert "error" not in box and isinstance(events[-1], ev.RunHalted)
     assert sorted(cancelled) == [0, 1, 2]
     assert [(t.name, t.outcome) for t in wf.get_task_history(cfg("a"))] == [("done", "ok")]
     # continuing runs the cancelled tasks again; stream() raises RunStopped at the end, like invoke()

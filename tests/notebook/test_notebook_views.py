@@ -533,7 +533,7 @@ def test_compare_two_invocations_highlights_differences():
 
 
 def test_a_stop_folds_into_the_thread_model_in_either_order():
-    """RunStopped settles the model (abandoned rows marked); the tap's ThreadEdited("stop") may come
+    """RunHalted settles the model (abandoned rows marked); the tap's ThreadEdited("stop") may come
     before or after it and never leaves "stopping…" on a stopped thread."""
     from nbflow import events as ev
     from nbflow.errors import RunStopped
@@ -546,7 +546,7 @@ def test_a_stop_folds_into_the_thread_model_in_either_order():
         if edit_first:
             m.edited("stop")
             assert m.last_event == "stopping…"
-        m.apply(ev.RunStopped((), "wf", ts=12.0))
+        m.apply(ev.RunHalted((), "wf", ts=12.0))
         if not edit_first:
             m.edited("stop")
         st = run_state(m)

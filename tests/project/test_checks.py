@@ -121,3 +121,34 @@ def test_mypy(tmp_path):
     # All of nbflow/, every error fatal (pyproject has no mypy overrides).
     res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), "nbflow"], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_one_exception_tree():
+    """Every exception class of nbflow is defined in errors.py, drawn in its docstring, and is an NbflowError
+    (but the two control-flow signals); private control-flow helpers (a leading underscore) aside."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import nbflow
+    from nbflow import errors
+
+    outside = []
+    for info in pkgutil.walk_packages(nbflow.__path__, "nbflow."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional dependency is missing (e.g. the encryption extra)
+            continue
+        for name, obj in vars(module).items():
+            if (inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__ == info.name
+                    and info.name != "nbflow.errors" and not issubclass(obj, Warning) and not name.startswith("_")):
+                outside.append(f"{info.name}.{name}")
+    assert outside == [], f"exception classes defined outside nbflow/errors.py: {outside}"
+    classes = [getattr(errors, n) for n in errors.__all__ if inspect.isclass(getattr(errors, n))]
+    for cls in classes:
+        assert cls.__name__ in errors.__doc__, f"{cls.__name__} is not drawn in errors.py's tree"
+        if not issubclass(cls, (errors.GraphInterrupt, errors.RunStopped)):
+            assert issubclass(cls, errors.NbflowError), cls
+    defined = {n for n, o in vars(errors).items() if inspect.isclass(o) and issubclass(o, BaseException)
+               and o.__module__ == "nbflow.errors" and not n.startswith("_")}
+    assert defined <= set(errors.__all__), defined - set(errors.__all__)

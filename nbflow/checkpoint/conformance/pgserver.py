@@ -38,6 +38,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import PostgresUnavailable
+
 __all__ = ["TempPostgres", "PostgresUnavailable", "find_bindir", "MISSING_HINT"]
 
 MISSING_HINT = (
@@ -45,10 +47,6 @@ MISSING_HINT = (
     "/usr/lib/postgresql/*/bin/postgres); install Debian's server with "
     "`apt-get install -y postgresql`"
 )
-
-
-class PostgresUnavailable(RuntimeError):
-    """The temporary server could not be installed-found, initialised or started."""
 
 
 def find_bindir() -> str | None:
