@@ -125,6 +125,19 @@ class Position:
         """Sort key of a stored path (the parts as a tuple)."""
         return tuple(int(p) for p in path.split(".")) if path else ()
 
+    @staticmethod
+    def key_or(path: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        """:meth:`key` of ``path``, or ``default`` when it is not a task position (e.g. a view's row of
+        another kind, or the entrypoint's own ``""``)."""
+        if not path or not path.replace(".", "").isdigit():
+            return default
+        return Position.key(path)
+
+    @staticmethod
+    def callers(path: str) -> int:
+        """How many task calls enclose the call at ``path`` (0 for a call the entrypoint made)."""
+        return path.count(".")
+
     def child(self, index: int) -> Position:
         return Position((*self.parts, index))
 

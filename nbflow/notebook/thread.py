@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import events as ev
 from ..errors import RunStopped
+from ..kinds import Position
 from ..serde import summarize
 from .forms import form_spec, pretty, question_text
 
@@ -141,8 +142,7 @@ def _new_row(key: str, kind: str, name: str, path: str, depth: int) -> dict:
 def row_order(row: dict) -> tuple:
     """Sort key of a row: namespace, then call position (numeric)."""
     ns, _, path = row["key"].partition("|")
-    pos = tuple(int(p) for p in path.split(".")) if path and path.replace(".", "").isdigit() else (1 << 30,)
-    return (ns, pos)
+    return (ns, Position.key_or(path, (1 << 30,)))
 
 
 class ThreadModel:
@@ -239,7 +239,7 @@ class ThreadModel:
         intervals = []
         for t in by_path.values():
             key = _row_key((), t.path)
-            row = _new_row(key, "task", t.name, t.path, t.path.count("."))
+            row = _new_row(key, "task", t.name, t.path, Position.callers(t.path))
             row["state"] = {"error": "error", "interrupted": "waiting", "cached": "cached"}.get(t.outcome, "ok")
             row["replayed"] = t.outcome == "replayed"
             row["cached"] = t.outcome == "cached"
@@ -323,7 +323,7 @@ class ThreadModel:
         key = _row_key(e.ns, e.path)
         row = self.rows.get(key)
         if row is None:
-            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
         else:
             row.update(state="running", error="", replayed=False)
         self._tasks[(e.ns, e.task_id)] = key
@@ -339,12 +339,12 @@ class ThreadModel:
                     self._touch(row)
                 return
             if row is None:
-                row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+                row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
             row.update(state="ok", replayed=True, preview=_preview(e.result), duration=0.0)
             self._touch(row)
             return
         if row is None:
-            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + e.path.count("."))
+            row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
         if isinstance(e.error, RunStopped):
             row.update(state="stopped", error=ABANDONED, preview="")
         elif e.error is not None:

@@ -20,6 +20,7 @@ import html
 import json
 from typing import Any
 
+from ..kinds import Position
 from ..serde import summarize
 from .forms import jsonable, pretty, question_text
 
@@ -41,7 +42,7 @@ _STATUS_WORDS = {"idle": "idle", "running": "running", "interrupted": "waiting f
 
 
 def _position(path: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in path.split(".")) if path and path.replace(".", "").isdigit() else ()
+    return Position.key_or(path, ())
 
 
 def _head(state: dict) -> str:
@@ -191,7 +192,7 @@ def _task_rows(inv: Any, clock: Any) -> list[dict]:
         reused = t.outcome == "replayed" or start < -1e-3
         end = clock(t.ended_at) if t.ended_at is not None else start
         dur = 0.0 if reused else max(0.0, end - start)
-        rows.append({"i": i, "name": t.name, "path": t.path, "depth": t.path.count("."), "outcome": t.outcome,
+        rows.append({"i": i, "name": t.name, "path": t.path, "depth": Position.callers(t.path), "outcome": t.outcome,
                      "offset": 0.0 if reused else max(0.0, start), "duration": dur, "reused": reused,
                      "result": t.result_summary, "error": t.error or "", "input": t.input_summary, "wave": t.wave,
                      "fork": fork_index.get(id(t)),
@@ -264,10 +265,7 @@ def compare_invocations(a: dict, b: dict) -> list[dict]:
     left = {t["path"]: t for t in a["tasks"]}
     right = {t["path"]: t for t in b["tasks"]}
 
-    def key(p: str) -> tuple:
-        return tuple(int(x) for x in p.split(".") if x.isdigit())
-
-    for path in sorted(set(left) | set(right), key=key):
+    for path in sorted(set(left) | set(right), key=lambda p: Position.key_or(p, ())):
         lt, rt = left.get(path), right.get(path)
         name = (lt or rt or {}).get("name", "?")
         rows.append({"what": f"{name} (call {path})", "left": _task_out(lt), "right": _task_out(rt)})
