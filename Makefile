@@ -39,7 +39,9 @@ TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' note
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check stress-test faults
+.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check stress-test faults FORCE
+
+FORCE:
 
 all: test
 
@@ -74,9 +76,14 @@ $(NPM_STAMP): $(LABEXT)/package.json $(wildcard $(LABEXT)/package-lock.json)
 	@mkdir -p $(@D) && touch $@
 
 # The build may call `jupyter labextension build`, so the venv comes first on PATH.
-# It builds the widgets' bundle and the prebuilt JupyterLab extension (nbflow/labextension),
-# which is then linked into .venv (as `jupyter labextension develop` would), so `make lab` loads it.
-$(JS_STAMP): $(NPM_STAMP) $(JS_SOURCES) $(INSTALL_STAMP)
+# It builds the widgets' bundle (nbflow/notebook/static/widget.js, widget.css, build.json) and the prebuilt
+# JupyterLab extension (nbflow/labextension), which is then linked into .venv (as `jupyter labextension
+# develop` would), so `make lab` loads it. Neither is in git: a missing output rebuilds even when the stamp
+# is newer than the sources (a fresh clone, or a checkout from before they left git).
+JS_OUTPUTS := nbflow/notebook/static/widget.js nbflow/notebook/static/widget.css nbflow/notebook/static/build.json \
+              nbflow/labextension/package.json
+JS_MISSING := $(filter-out $(wildcard $(JS_OUTPUTS)),$(JS_OUTPUTS))
+$(JS_STAMP): $(NPM_STAMP) $(JS_SOURCES) $(INSTALL_STAMP) $(if $(JS_MISSING),FORCE)
 	cd $(LABEXT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm run build
 	rm -rf $(LABEXT_LINK) && mkdir -p $(dir $(LABEXT_LINK)) && ln -s $(CURDIR)/nbflow/labextension $(LABEXT_LINK)
 	@touch $@
@@ -174,4 +181,5 @@ bench: $(BENCH_STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site
 	rm -rf $(JS_STAMP) $(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/tsconfig.tsbuildinfo nbflow/labextension
+	rm -f nbflow/notebook/static/widget.js nbflow/notebook/static/widget.css nbflow/notebook/static/build.json
 	find . -path ./$(LABEXT)/node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

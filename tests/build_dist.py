@@ -5,9 +5,9 @@ or would track (.gitignore applies), so no node_modules, no earlier front-end bu
 in. ``python -m build`` then builds in pip-isolated environments (hatchling, hatch-jupyter-builder
 and jupyterlab, from pyproject's build-system), and the wheel's Jupyter builder hook runs the Node
 build there (``npm install``, ``npm run build``: the widgets' bundle and the prebuilt JupyterLab
-extension). So Node and npm are needed here; where the wheel is installed, neither is. The sdist is
-built next from the same copy and carries that front-end build (pyproject: sdist artifacts), so a
-wheel built from the sdist needs no Node either.
+extension, neither of them in git). So Node and npm are needed here; where the wheel is installed,
+neither is. The sdist is built next from the same copy and carries that front-end build (pyproject:
+sdist artifacts), so a wheel built from the sdist needs no Node either.
 
 Writes ``<out>/build.json`` (a :class:`BuildReport`): the files made, their sizes, how long each
 step took. tests/browser/test_wheel_install.py (`make wheel-check`) installs and checks what this
@@ -45,13 +45,14 @@ class BuildReport:
     copy_seconds: float
     wheel_seconds: float  # includes the hook's npm install + npm run build
     sdist_seconds: float
-    node_build_ran: bool  # the hook built nbflow/labextension (the copy had none before)
+    node_build_ran: bool  # the hook built nbflow/labextension and the widgets' bundle (the copy had neither)
 
 
 # Without git (a tree that is not a checkout): every file except these folders of build output,
 # caches and environments (.gitignore's main entries; hatch applies .gitignore itself when it packs).
 NOT_SOURCE_DIRS = {".git", ".venv", "node_modules", "dist", "build", "test-artifacts", ".pytest_cache",
                    ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__", ".nbflow", ".cache", "_site"}
+BUILT_BUNDLE = [Path("nbflow") / "notebook" / "static" / name for name in ("widget.js", "widget.css", "build.json")]
 NOT_SOURCE_PATHS = {BUILT_EXTENSION, Path("labextension") / "lib"}
 
 
@@ -74,7 +75,8 @@ def _files_without_build_output(repo: Path) -> list[Path]:
         here = Path(folder).relative_to(repo)
         dirs[:] = sorted(d for d in dirs if d not in NOT_SOURCE_DIRS and here / d not in NOT_SOURCE_PATHS)
         found.extend(here / f for f in sorted(files)
-                     if f != ".git" and not f.endswith((".stamp", ".tsbuildinfo", ".pyc")))
+                     if f != ".git" and not f.endswith((".stamp", ".tsbuildinfo", ".pyc"))
+                     and here / f not in BUILT_BUNDLE)
     return found
 
 
@@ -129,11 +131,12 @@ def build(out: Path, work: Path) -> BuildReport:
     started = time.perf_counter()
     count = copy_tree(REPO, work)
     copy_s = time.perf_counter() - started
-    if (work / BUILT_EXTENSION).exists():
-        raise BuildError(f"{BUILT_EXTENSION} is in the clean copy: it must stay gitignored (it is build output)")
+    for built in (BUILT_EXTENSION, *BUILT_BUNDLE):
+        if (work / built).exists():
+            raise BuildError(f"{built} is in the clean copy: it must stay gitignored (it is build output)")
 
     wheel_s = _run_build("wheel", work, out)
-    node_build_ran = (work / BUILT_EXTENSION / "package.json").is_file()
+    node_build_ran = (work / BUILT_EXTENSION / "package.json").is_file() and (work / BUILT_BUNDLE[0]).is_file()
     sdist_s = _run_build("sdist", work, out)
 
     # The copy's node_modules (~400 MB) is not kept; npm's cache makes the next install quick.

@@ -8,7 +8,13 @@ export const ROW_STATES = ["running", "ok", "cached", "error", "waiting", "stopp
 export const FORM_KINDS = ["schema", "inbox", "options", "text"] as const;
 export const STATUSES = ["idle", "running", "interrupted", "done", "error", "stopped"] as const;
 export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
+export const SIDEBAR_TARGET = "nbflow.lab" as const;
+export const SIDEBAR_VERSION = 1 as const;
+export const SIDEBAR_TO_KERNEL = ["list", "answer", "stop", "continue", "timeline"] as const;
+export const SIDEBAR_TO_FRONTEND = ["threads", "thread", "timeline_code", "ok", "error"] as const;
 
+/** Any JSON value (what ``Any`` is on the wire). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 /** One input of a schema form (built by ``forms.field_spec``). */
 export interface FieldSpec {
   name: string;
@@ -18,8 +24,8 @@ export interface FieldSpec {
   nullable: boolean;
   multiline?: boolean;
   description?: string;
-  default?: unknown;
-  enum?: unknown[];
+  default?: JsonValue;
+  enum?: JsonValue[];
   enum_labels?: string[];
   minimum?: number;
   maximum?: number;
@@ -59,7 +65,7 @@ export interface FormSpec {
   options?: OptionSpec[];
   actions?: ("accept" | "edit" | "response" | "ignore")[];
   action?: string;
-  args?: unknown;
+  args?: JsonValue;
   wrap?: boolean;
   description?: string;
 }
@@ -178,14 +184,14 @@ export interface CompareMsg {
 }
 export interface Answer {
   id: string;
-  value?: unknown;
+  value?: JsonValue;
   option?: number;
 }
 export interface ResumeMsg {
   kind: "resume";
   v: number;
   id: string;
-  value?: unknown;
+  value?: JsonValue;
   option?: number;
   thread_id?: string;
   workflow?: string;
@@ -215,7 +221,7 @@ export interface ForkMsg {
   v: number;
   invocation: number;
   task: number;
-  value?: unknown;
+  value?: JsonValue;
   same_thread?: boolean;
 }
 export interface StopMsg {
@@ -252,5 +258,89 @@ export interface StateMsg {
   json: string;
   note: string;
 }
+/** A question waiting in a sidebar row: its one-line text and the run view's form for it. */
+export interface SidebarQuestion {
+  id: string;
+  task: string;
+  summary: string;
+  form: FormSpec;
+}
+/** One row of the Workflows sidebar: a thread, its status and the questions it waits on. */
+export interface SidebarThread {
+  key: string;
+  workflow: string;
+  thread_id: string;
+  status: "idle" | "running" | "interrupted" | "done" | "error" | "stopped";
+  last_activity: number | null;
+  checkpointer: string;
+  questions: SidebarQuestion[];
+}
+export interface SidebarListMsg {
+  kind: "list";
+  v: number;
+}
+/** Answer one question (decoded as a run view's form answer) and continue the thread. */
+export interface SidebarAnswerMsg {
+  kind: "answer";
+  v: number;
+  workflow: string;
+  thread_id: string;
+  id: string;
+  value?: JsonValue;
+  option?: number;
+}
+export interface SidebarStopMsg {
+  kind: "stop";
+  v: number;
+  workflow: string;
+  thread_id: string;
+}
+export interface SidebarContinueMsg {
+  kind: "continue";
+  v: number;
+  workflow: string;
+  thread_id: string;
+}
+export interface SidebarTimelineMsg {
+  kind: "timeline";
+  v: number;
+  workflow: string;
+  thread_id: string;
+}
+export interface SidebarThreadsMsg {
+  kind: "threads";
+  v: number;
+  threads: SidebarThread[];
+  workflows: string[];
+}
+export interface SidebarThreadMsg {
+  kind: "thread";
+  v: number;
+  thread: SidebarThread;
+}
+export interface SidebarTimelineCodeMsg {
+  kind: "timeline_code";
+  v: number;
+  key: string;
+  code: string;
+}
+export interface SidebarOkMsg {
+  kind: "ok";
+  v: number;
+  request: "list" | "answer" | "stop" | "continue" | "timeline";
+  key: string;
+}
+/** A request failed: ``request`` is the kind it had (None when it had none), ``key`` its thread. */
+export interface SidebarErrorMsg {
+  kind: "error";
+  v: number;
+  request: string | null;
+  message: string;
+  key: string;
+  id?: string;
+  errors?: FieldError[];
+}
 export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg | StateMsg;
 export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg | StateRequestMsg;
+export type SidebarToKernel = SidebarListMsg | SidebarAnswerMsg | SidebarStopMsg | SidebarContinueMsg | SidebarTimelineMsg;
+export type SidebarToFrontend = SidebarThreadsMsg | SidebarThreadMsg | SidebarTimelineCodeMsg | SidebarOkMsg | SidebarErrorMsg;

@@ -4,21 +4,21 @@
 notebook kernel. Everything goes through the thread models (:mod:`.live`) and
 :mod:`.actions`: the sidebar never reads a saver behind the kernel's back.
 
-Front end → kernel (``{"kind": ..., "v": 1, ...}``):
+The messages are typed in :mod:`.protocol` (``SidebarToKernel`` /
+``SidebarToFrontend``, generated into ``labextension/src/protocol.gen.ts`` for
+``labextension/src/lab/kernel.ts``): every request is checked against its type
+first, and a malformed one gets an ``error`` reply naming the field.
 
-* ``list``: every thread of the workflows this session knows (``%%entrypoint``,
-  shown, or bound to a name in the notebook), with status, last activity,
-  checkpointer and open questions;
-* ``answer`` ``{workflow, thread_id, id, value | option | action ...}``: answer
-  one question (decoded as a run view's form answer) and continue the thread;
-* ``stop`` ``{workflow, thread_id}``: ``Workflow.stop`` on that thread;
-* ``continue`` ``{workflow, thread_id}``: continue a stopped thread (``invoke(None, config)``);
-* ``timeline`` ``{workflow, thread_id}``: the Python that shows its timeline.
+Front end → kernel: ``list`` (every thread of the workflows this session knows
+-- ``%%entrypoint``, shown, or bound to a name in the notebook -- with status,
+last activity, checkpointer and open questions); ``answer`` (one question,
+decoded as a run view's form answer, then the thread continues); ``stop``
+(``Workflow.stop``); ``continue`` (``invoke(None, config)`` on a stopped
+thread); ``timeline`` (the Python that shows the thread's timeline).
 
 Kernel → front end: ``threads`` (the whole list), ``thread`` (one item, pushed
 whenever a listed thread changes, and for a thread that starts waiting
-elsewhere in this kernel), ``timeline_code``, ``error`` ``{request, message}``
-and ``ok`` ``{request}``.
+elsewhere in this kernel), ``timeline_code``, ``error`` and ``ok``.
 """
 
 from __future__ import annotations
@@ -26,55 +26,64 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..errors import NbflowError
 from . import actions
 from .forms import AnswerError
 from .live import Live, hub
+from .protocol import (
+    SIDEBAR_TARGET,
+    SIDEBAR_TO_KERNEL,
+    SIDEBAR_VERSION,
+    FieldError,
+    SidebarQuestion,
+    SidebarThread,
+    Status,
+    problems,
+    sidebar_message,
+)
 from .session import session
 
-TARGET = "nbflow.lab"
-VERSION = 1
+TARGET = SIDEBAR_TARGET
+VERSION = SIDEBAR_VERSION
 
 
-@dataclass(frozen=True)
-class SidebarQuestion:
-    id: str
-    task: str
-    summary: str  # human text (forms.question_text): the question string, else compact JSON
-    form: dict
+class RequestError(ValueError):
+    """A sidebar request that does not match its type in :mod:`.protocol` (the reply names the fields)."""
+
+    def __init__(self, message: str, errors: list[FieldError]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
-@dataclass(frozen=True)
-class SidebarThread:
-    """One row of the sidebar."""
-
-    key: str             # "workflow/thread_id"
-    workflow: str
-    thread_id: str
-    status: str          # protocol.Status
-    last_activity: float | None  # epoch seconds
-    checkpointer: str
-    questions: list[SidebarQuestion]
-
-
-    def to_json(self) -> dict:
-        return {"key": self.key, "workflow": self.workflow, "thread_id": self.thread_id, "status": self.status,
-                "last_activity": self.last_activity, "checkpointer": self.checkpointer,
-                "questions": [{"id": q.id, "task": q.task, "summary": q.summary, "form": q.form}
-                              for q in self.questions]}
+def check_request(data: Any) -> Mapping:
+    """``data`` if it is a well-formed ``SidebarToKernel`` message of this version, else :class:`RequestError`."""
+    found = problems(data, "SidebarToKernel")
+    if found:
+        kind = data.get("kind") if isinstance(data, Mapping) else None
+        if found[0]["field"] == "kind":
+            expected = ", ".join(SIDEBAR_TO_KERNEL[:-1]) + " or " + SIDEBAR_TO_KERNEL[-1]
+            raise RequestError(f"unknown sidebar request {kind!r} (expected {expected})", found)
+        where = "; ".join(f"{e['field']} {e['message']}" if e["field"] else e["message"] for e in found)
+        raise RequestError(f"malformed sidebar request {kind!r}: {where}" if kind else f"malformed sidebar request: "
+                           f"{where}", found)
+    if data["v"] != SIDEBAR_VERSION:
+        raise RequestError(f"the sidebar speaks version {data['v']} of the nbflow.lab protocol and this kernel's "
+                           f"nbflow version {SIDEBAR_VERSION}: reload the page (or restart the kernel) so both match",
+                           [{"field": "v", "message": f"must be {SIDEBAR_VERSION}"}])
+    return data
 
 
 def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> SidebarThread:
     """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
     with live.lock:
         m = live.model
-        qs = [SidebarQuestion(q["id"], q["task"], q.get("text") or q["summary"], q["form"])
+        qs = [SidebarQuestion(id=q["id"], task=q["task"], summary=q.get("text") or q["summary"], form=q["form"])
               for q in m.questions.values() if q["state"] == "pending"]
-        return SidebarThread(f"{m.workflow}/{live.thread_id}", m.workflow, str(live.thread_id), m.status,
-                             last_activity, checkpointer, qs)
+        return SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
+                             status=cast(Status, m.status),  # ThreadModel.status only ever holds a Status
+                             last_activity=last_activity, checkpointer=checkpointer, questions=qs)
 
 
 class Sidebar:
@@ -94,7 +103,7 @@ class Sidebar:
     # ------------------------------------------------------------------ out
     def send(self, kind: str, **payload: Any) -> None:
         if not self.closed:
-            self.comm.send({"kind": kind, "v": VERSION, **payload})
+            self.comm.send(sidebar_message(kind, **payload))
 
     def _describe(self, saver: Any) -> str:
         name = self.savers.get(id(saver))
@@ -102,9 +111,9 @@ class Sidebar:
             name = self.savers[id(saver)] = session().describe_saver(saver)
         return name
 
-    def _item(self, key: str) -> dict:
+    def _item(self, key: str) -> SidebarThread:
         wf, live = self.lives[key]
-        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key)).to_json()
+        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key))
 
     # ------------------------------------------------------------------ listing
     def _follow(self, wf: Any, live: Live, last: float | None) -> str:
@@ -116,7 +125,7 @@ class Sidebar:
                 live.subscribers.add(self)
         return key
 
-    def listing(self) -> list[dict]:
+    def listing(self) -> list[SidebarThread]:
         """Every thread of every workflow of this session with a checkpointer (most recent first)."""
         h = hub()
         for wf in list(known_workflows().values()):
@@ -169,46 +178,48 @@ class Sidebar:
     def _on_msg(self, msg: Mapping) -> None:
         data = ((msg or {}).get("content") or {}).get("data") or {}
         kind = data.get("kind") if isinstance(data, Mapping) else None
+        kind = kind if isinstance(kind, str) else None
+        question = data.get("id") if kind == "answer" and isinstance(data.get("id"), str) else None
+        about = {"id": question} if question is not None else {}
         try:
-            self.handle(kind, data)
+            self.handle(check_request(data))
+        except RequestError as exc:
+            self.send("error", request=kind, message=str(exc), key=_key_of(data), errors=exc.errors, **about)
         except (NbflowError, AnswerError, ValueError, RuntimeError, TypeError, KeyError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else (str(exc) or type(exc).__name__)
-            self.send("error", request=kind, message=str(text), key=_key_of(data))
+            self.send("error", request=kind, message=str(text), key=_key_of(data), **about)
 
-    def handle(self, kind: Any, data: Mapping) -> None:
+    def handle(self, data: Mapping) -> None:
+        """Carry out one checked request (``check_request``): a ``SidebarToKernel`` message."""
+        kind = data["kind"]
         if kind == "list":
             self.send("threads", threads=self.listing(), workflows=sorted(known_workflows()))
-        elif kind == "answer":
-            wf, live = self._target(data)
+            return
+        wf, live = self._target(data)
+        if kind == "answer":
             iid, value = actions.answer(live, data)
             actions.resume(live, {iid: value}, "the Workflows sidebar")
-            self.send("ok", request=kind, key=_key_of(data))
         elif kind == "stop":
-            wf, live = self._target(data)
             if not wf.stop({"configurable": {"thread_id": live.thread_id}}):
                 raise RuntimeError(f"{wf.name}: thread {live.thread_id} is not running here (nothing to stop)")
-            self.send("ok", request=kind, key=_key_of(data))
         elif kind == "continue":
-            wf, live = self._target(data)
             actions.continue_(live)
-            self.send("ok", request=kind, key=_key_of(data))
-        elif kind == "timeline":
-            wf, live = self._target(data)
+        else:  # "timeline" (check_request admits no other kind)
             config = {"configurable": {"thread_id": live.thread_id}}
             target = wf.name if wf.name.isidentifier() else \
                 f"nbflow.notebook.session.session().workflows[{wf.name!r}]"
             self.send("timeline_code", key=_key_of(data),
                       code=f"import nbflow\nnbflow.timeline({target}, {config!r})")
-        else:
-            raise ValueError(f"unknown sidebar request {kind!r} (expected list, answer, stop, continue or timeline)")
+            return
+        self.send("ok", request=kind, key=_key_of(data))
 
     def _target(self, data: Mapping) -> tuple[Any, Live]:
-        name, tid = data.get("workflow"), data.get("thread_id")
-        wf = known_workflows().get(name) if isinstance(name, str) else None
+        name, tid = data["workflow"], data["thread_id"]
+        wf = known_workflows().get(name)
         if wf is None:
             raise KeyError(f"no workflow {name!r} in this kernel: run the cell that defines it")
-        if wf.checkpointer is None or not isinstance(tid, str):
-            raise ValueError(f"{name}: a thread id is needed (got {tid!r})")
+        if wf.checkpointer is None:
+            raise ValueError(f"{name}: has no checkpointer, so it has no threads to show")
         key = f"{name}/{tid}"
         found = self.lives.get(key)
         return wf, found[1] if found else actions.attach(wf, tid)
@@ -264,4 +275,4 @@ def register(ip: Any = None) -> bool:
     return True
 
 
-__all__ = ["TARGET", "VERSION", "Sidebar", "SidebarQuestion", "SidebarThread", "register", "thread_item"]
+__all__ = ["TARGET", "VERSION", "RequestError", "Sidebar", "check_request", "register", "thread_item"]

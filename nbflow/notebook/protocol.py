@@ -31,6 +31,24 @@ Front end → kernel
     ``continue``          run view: continue a stopped invocation (``invoke(None, config)``)
     ``graph_request``     run view: the Graph tab is open and wants the current picture
 
+The Workflows sidebar's comm (target ``nbflow.lab``, :mod:`.comm` on the kernel side,
+``labextension/src/lab/kernel.ts`` on the front end) is defined here too, with its own version
+(``SIDEBAR_VERSION``), in the same schema and the same generated file:
+
+Front end → kernel (``SidebarToKernel``)
+    ``list``          every thread the kernel's workflows know
+    ``answer``        answer one question of a thread: ``{workflow, thread_id, id, value | option}``
+    ``stop`` / ``continue`` / ``timeline``  on one thread: ``{workflow, thread_id}``
+
+Kernel → front end (``SidebarToFrontend``)
+    ``threads``       the whole list: ``{threads: [SidebarThread], workflows}``
+    ``thread``        one thread changed (or appeared): ``{thread}``
+    ``timeline_code`` the Python that shows a thread's timeline: ``{key, code}``
+    ``ok`` / ``error`` the outcome of a request: ``{request, key}`` (+ ``message``, ``errors``)
+
+:func:`problems` checks a received message against these types (the kernel answers a malformed
+one with an error naming the field, instead of failing somewhere later).
+
 This module is also a script: ``python protocol.py --ts OUT`` writes the
 TypeScript types, ``--schema OUT`` the JSON schema.
 """
@@ -335,19 +353,131 @@ class ForkMsg(TypedDict):
     same_thread: NotRequired[bool]
 
 
+# ---------------------------------------------------------------------------- the sidebar comm (nbflow.lab)
+SIDEBAR_TARGET = "nbflow.lab"
+SIDEBAR_VERSION = 1
+SIDEBAR_TO_KERNEL = ("list", "answer", "stop", "continue", "timeline")
+SIDEBAR_TO_FRONTEND = ("threads", "thread", "timeline_code", "ok", "error")
+
+SidebarRequestKind = Literal["list", "answer", "stop", "continue", "timeline"]
+
+
+class SidebarQuestion(TypedDict):
+    """A question waiting in a sidebar row: its one-line text and the run view's form for it."""
+    id: str
+    task: str
+    summary: str  # human text (forms.question_text): the question string, else compact JSON
+    form: FormSpec
+
+
+class SidebarThread(TypedDict):
+    """One row of the Workflows sidebar: a thread, its status and the questions it waits on."""
+    key: str  # "workflow/thread_id"
+    workflow: str
+    thread_id: str
+    status: Status
+    last_activity: float | None  # epoch seconds
+    checkpointer: str
+    questions: list[SidebarQuestion]
+
+
+class SidebarListMsg(TypedDict):
+    kind: Literal["list"]
+    v: int
+
+
+class SidebarAnswerMsg(TypedDict):
+    """Answer one question (decoded as a run view's form answer) and continue the thread."""
+    kind: Literal["answer"]
+    v: int
+    workflow: str
+    thread_id: str
+    id: str
+    value: NotRequired[Any]
+    option: NotRequired[int]
+
+
+class SidebarStopMsg(TypedDict):
+    kind: Literal["stop"]
+    v: int
+    workflow: str
+    thread_id: str
+
+
+class SidebarContinueMsg(TypedDict):
+    kind: Literal["continue"]
+    v: int
+    workflow: str
+    thread_id: str
+
+
+class SidebarTimelineMsg(TypedDict):
+    kind: Literal["timeline"]
+    v: int
+    workflow: str
+    thread_id: str
+
+
+class SidebarThreadsMsg(TypedDict):
+    kind: Literal["threads"]
+    v: int
+    threads: list[SidebarThread]
+    workflows: list[str]
+
+
+class SidebarThreadMsg(TypedDict):
+    kind: Literal["thread"]
+    v: int
+    thread: SidebarThread
+
+
+class SidebarTimelineCodeMsg(TypedDict):
+    kind: Literal["timeline_code"]
+    v: int
+    key: str
+    code: str
+
+
+class SidebarOkMsg(TypedDict):
+    kind: Literal["ok"]
+    v: int
+    request: SidebarRequestKind
+    key: str
+
+
+class SidebarErrorMsg(TypedDict):
+    """A request failed: ``request`` is the kind it had (None when it had none), ``key`` its thread."""
+    kind: Literal["error"]
+    v: int
+    request: str | None
+    message: str
+    key: str
+    id: NotRequired[str]  # the question, when an answer was refused
+    errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
+
+
 TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
                            StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg,
-                           StateRequestMsg, StateMsg)
+                           StateRequestMsg, StateMsg,
+                           SidebarQuestion, SidebarThread, SidebarListMsg, SidebarAnswerMsg, SidebarStopMsg,
+                           SidebarContinueMsg, SidebarTimelineMsg, SidebarThreadsMsg, SidebarThreadMsg,
+                           SidebarTimelineCodeMsg, SidebarOkMsg, SidebarErrorMsg)
 UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
                          "GraphMsg", "StateMsg"),
           "ToKernel": ("SnapshotRequestMsg", "ResumeMsg", "ResumeAllMsg", "RefreshMsg", "ReplayMsg", "ForkMsg",
                        "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg",
-                       "StateRequestMsg")}
+                       "StateRequestMsg"),
+          "SidebarToKernel": ("SidebarListMsg", "SidebarAnswerMsg", "SidebarStopMsg", "SidebarContinueMsg",
+                              "SidebarTimelineMsg"),
+          "SidebarToFrontend": ("SidebarThreadsMsg", "SidebarThreadMsg", "SidebarTimelineCodeMsg", "SidebarOkMsg",
+                                "SidebarErrorMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,
-             "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES}
+             "FORM_KINDS": FORM_KINDS, "STATUSES": STATUSES, "QUESTION_STATES": QUESTION_STATES,
+             "SIDEBAR_TARGET": SIDEBAR_TARGET, "SIDEBAR_VERSION": SIDEBAR_VERSION,
+             "SIDEBAR_TO_KERNEL": SIDEBAR_TO_KERNEL, "SIDEBAR_TO_FRONTEND": SIDEBAR_TO_FRONTEND}
 
 
 def message(kind: str, **fields: Any) -> dict:
@@ -355,6 +485,113 @@ def message(kind: str, **fields: Any) -> dict:
     if kind not in TO_FRONTEND and kind not in TO_KERNEL:
         raise ValueError(f"unknown nbflow widget message kind {kind!r}")
     return {"kind": kind, "v": VERSION, **fields}
+
+
+def sidebar_message(kind: str, **fields: Any) -> dict:
+    """A sidebar comm message of ``kind`` (checked against the known kinds)."""
+    if kind not in SIDEBAR_TO_FRONTEND and kind not in SIDEBAR_TO_KERNEL:
+        raise ValueError(f"unknown nbflow sidebar message kind {kind!r}")
+    return {"kind": kind, "v": SIDEBAR_VERSION, **fields}
+
+
+# ---------------------------------------------------------------------------- checking a received message
+def problems(data: Any, union: str) -> list[FieldError]:
+    """What is wrong with ``data`` as a message of ``union`` (``"SidebarToKernel"``, ``"ToKernel"``...), by field.
+
+    The member is picked by ``kind``; every declared field is checked against the schema (extra
+    fields are allowed, as in the schema). An empty list means the message is well formed.
+    """
+    defs = _defs()
+    members = {_kind_of(defs[ref["$ref"].rsplit("/", 1)[1]]): ref["$ref"].rsplit("/", 1)[1]
+               for ref in defs[union]["anyOf"]}
+    if not isinstance(data, dict):
+        return [{"field": "", "message": f"a message is a JSON object, not {_type_name(data)}"}]
+    kind = data.get("kind")
+    if kind not in members:
+        return [{"field": "kind", "message": f"unknown kind {kind!r} (expected {_or(list(members))})"}]
+    out: list[FieldError] = []
+    _check(data, {"$ref": f"#/$defs/{members[kind]}"}, defs, "", out)
+    return out
+
+
+def _kind_of(d: dict) -> str:
+    return d["properties"]["kind"]["enum"][0]
+
+
+_DEFS: dict[str, Any] = {}
+
+
+def _defs() -> dict[str, Any]:
+    if not _DEFS:
+        _DEFS.update(json_schema()["$defs"])
+    return _DEFS
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _or(words: list) -> str:
+    words = [str(w) for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+_JSON_TYPES: dict[str, Any] = {"string": str, "boolean": bool, "null": type(None), "array": list, "object": dict}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _JSON_TYPES[kind])
+
+
+def _describe(schema: dict, defs: dict) -> str:
+    if "$ref" in schema:
+        return "an object"
+    if "enum" in schema:
+        return "one of " + _or([json.dumps(v) for v in schema["enum"]])
+    if "anyOf" in schema:
+        return _or([_describe(s, defs) for s in schema["anyOf"]])
+    kind = schema.get("type")
+    return {"string": "a string", "boolean": "true or false", "null": "null", "array": "an array",
+            "object": "an object", "integer": "an integer", "number": "a number"}.get(str(kind), "any value")
+
+
+def _check(value: Any, schema: dict, defs: dict, where: str, out: list[FieldError]) -> None:
+    """Append a FieldError to ``out`` for each place ``value`` breaks ``schema`` (the subset the protocol uses)."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[1]]
+    if "anyOf" in schema:
+        for option in schema["anyOf"]:
+            trial: list[FieldError] = []
+            _check(value, option, defs, where, trial)
+            if not trial:
+                return
+        out.append({"field": where, "message": f"must be {_describe(schema, defs)}, not {json.dumps(value)[:60]}"})
+        return
+    if "enum" in schema:
+        if value not in schema["enum"]:
+            out.append({"field": where, "message": f"must be {_describe(schema, defs)}, not {json.dumps(value)[:60]}"})
+        return
+    kind = schema.get("type")
+    if kind is None:
+        return
+    if not _fits(value, kind):
+        out.append({"field": where, "message": f"must be {_describe(schema, defs)}, not {_type_name(value)}"})
+        return
+    if kind == "array":
+        for i, item in enumerate(value):
+            _check(item, schema["items"], defs, f"{where}[{i}]", out)
+    elif kind == "object":
+        for name in schema.get("required", []):
+            if name not in value:
+                out.append({"field": f"{where}.{name}" if where else name, "message": "is missing"})
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                _check(value[name], sub, defs, f"{where}.{name}" if where else name, out)
 
 
 # ---------------------------------------------------------------------------- schema export
@@ -399,7 +636,8 @@ def json_schema() -> dict:
                              "properties": props, "required": required, "additionalProperties": True}
     for name, members in UNIONS.items():
         defs[name] = {"anyOf": [{"$ref": f"#/$defs/{m}"} for m in members]}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "nbflow widget protocol",
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "nbflow wire protocols (widgets, sidebar comm)",
             "x-constants": {k: list(v) if isinstance(v, tuple) else v for k, v in CONSTANTS.items()},
             "$defs": defs}
 
@@ -416,7 +654,7 @@ def _ts_type(s: dict) -> str:
         inner = _ts_type(s["items"])
         return f"({inner})[]" if "|" in inner else f"{inner}[]"
     return {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
-            "null": "null"}.get(str(kind), "unknown")
+            "null": "null"}.get(str(kind), "JsonValue")
 
 
 def typescript(schema: dict | None = None) -> str:
@@ -427,6 +665,8 @@ def typescript(schema: dict | None = None) -> str:
     for name, value in schema["x-constants"].items():
         out.append(f"export const {name} = {json.dumps(value)} as const;")
     out.append("")
+    out.append("/** Any JSON value (what ``Any`` is on the wire). */")
+    out.append("export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };")
     for name, d in schema["$defs"].items():
         if "anyOf" in d:
             out.append(f"export type {name} = {' | '.join(_ts_type(x) for x in d['anyOf'])};")
@@ -462,5 +702,6 @@ if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
 
 
-__all__ = ["FORM_KINDS", "QUESTION_STATES", "ROW_STATES", "STATUSES", "TO_FRONTEND", "TO_KERNEL", "TYPES",
-           "VERSION", "json_schema", "message", "typescript"]
+__all__ = ["FORM_KINDS", "QUESTION_STATES", "ROW_STATES", "SIDEBAR_TARGET", "SIDEBAR_TO_FRONTEND",
+           "SIDEBAR_TO_KERNEL", "SIDEBAR_VERSION", "STATUSES", "TO_FRONTEND", "TO_KERNEL", "TYPES", "VERSION",
+           "json_schema", "message", "problems", "sidebar_message", "typescript"]

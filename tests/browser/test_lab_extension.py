@@ -292,6 +292,8 @@ def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab,
     tab = page.locator(".lm-TabBar-tab", has_text="Timeline · review/r2")
     expect(tab).to_be_visible(timeout=RUN_MS)
     expect(page.locator(".nbflow-main .nbflow-timeline")).to_be_visible(timeout=RUN_MS)
+    # the sidebar model's selection: that thread is marked as the current one, and only it
+    expect(sb.locator(".nbflow-sb-thread[aria-current='true']")).to_have_attribute("data-key", "review/r2")
     screenshot(page, tmp_path, "ext-sidebar-timeline.png")
 
     # Dark theme.

@@ -174,8 +174,9 @@ def test_the_sdist_carries_the_sources_and_the_built_extension(dist: Dist):
     MEASURED.update(sdist_bytes=dist.sdist.stat().st_size)
     _save_measures()
     for need in ("pyproject.toml", "install.json", "labextension/package.json", "labextension/package-lock.json",
-                 "labextension/src/index.ts", "labextension/src/lab/index.ts", "labextension/schema/sidebar.json",
-                 "nbflow/__init__.py", "nbflow/labextension/package.json", "nbflow/labextension/static/style.js"):
+                 "labextension/src/widget/index.ts", "labextension/src/lab/index.ts", "labextension/schema/sidebar.json",
+                 "nbflow/__init__.py", "nbflow/labextension/package.json", "nbflow/labextension/static/style.js",
+                 "nbflow/notebook/static/widget.js", "nbflow/notebook/static/widget.css"):
         assert need in names, need
     assert not [n for n in names if "node_modules" in n or n.startswith((".venv/", "dist/", "build/"))]
 

@@ -15,6 +15,7 @@ import comm
 import pytest
 
 from nbflow.notebook import comm as sidebar_comm
+from nbflow.notebook import protocol
 from nbflow.notebook.live import reset_hub
 from nbflow.notebook.session import Session, reset_session
 
@@ -80,7 +81,10 @@ def request(c, **data):
 
 
 def replies(sent, c, kind=None):
+    """What the kernel sent on comm ``c`` (of ``kind``), each checked against its type in nbflow.notebook.protocol."""
     out = [d.get("data", d) for cid, t, d in sent if cid == c.comm_id and t == "comm_msg"]
+    for m in out:
+        assert protocol.problems(m, "SidebarToFrontend") == [], m
     return [m for m in out if kind is None or m.get("kind") == kind]
 
 
@@ -157,6 +161,40 @@ def test_a_wrong_answer_and_an_unknown_workflow_get_clear_errors(ip, sent):
     assert "no workflow 'ghost'" in replies(sent, c, "error")[-1]["message"]
     request(c, kind="dance")
     assert "unknown sidebar request 'dance'" in replies(sent, c, "error")[-1]["message"]
+
+
+def test_a_malformed_request_gets_an_error_naming_the_field(ip, sent):
+    """Requests are checked against their types in nbflow.notebook.protocol before anything runs."""
+    ip.run_cell(TWO_WORKFLOWS).raise_error()
+    c = open_sidebar()
+
+    def error_for(**data):
+        before = len(replies(sent, c, "error"))
+        request(c, **data)
+        errors = replies(sent, c, "error")
+        assert len(errors) == before + 1, "one error reply"
+        return errors[-1]
+
+    err = error_for(kind="answer", workflow="review", id="q", value="yes")
+    assert err["request"] == "answer" and err["id"] == "q"
+    assert err["errors"] == [{"field": "thread_id", "message": "is missing"}]
+    assert err["message"] == "malformed sidebar request 'answer': thread_id is missing"
+    err = error_for(kind="stop", workflow="crunch", thread_id=3)
+    assert err["errors"] == [{"field": "thread_id", "message": "must be a string, not an integer"}]
+    err = error_for(kind="answer", workflow="review", thread_id="r1", id="q", option="first")
+    assert err["errors"][0]["field"] == "option" and "must be an integer" in err["message"]
+    err = error_for(kind="list", v=7)
+    assert err["errors"] == [{"field": "v", "message": "must be 1"}] and "reload the page" in err["message"]
+    err = error_for(workflow="review", thread_id="r1")
+    assert err["request"] is None and err["errors"][0]["field"] == "kind"
+    assert "expected list, answer, stop, continue or timeline" in err["message"]
+    c.handle_msg({"content": {"comm_id": c.comm_id, "data": ["list"]}})
+    assert replies(sent, c, "error")[-1]["message"] == "malformed sidebar request: a message is a JSON object, " \
+        "not an array"
+    # nothing ran: the thread still waits, and a well-formed request still works
+    request(c, kind="list")
+    r1 = next(t for t in replies(sent, c, "threads")[-1]["threads"] if t["key"] == "review/r1")
+    assert r1["status"] == "interrupted" and len(r1["questions"]) == 1
 
 
 def test_stop_from_the_sidebar_stops_the_running_thread(ip, sent):

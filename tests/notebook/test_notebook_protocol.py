@@ -1,7 +1,8 @@
 """The typed widget protocol: one definition in Python, generated TypeScript, checked by tsc.
 
-* the committed ``labextension/src/protocol.gen.ts`` is exactly what the Python types generate
-  (change ``nbflow/notebook/protocol.py`` and rebuild: ``npm run build`` regenerates it);
+* the committed ``labextension/src/protocol.gen.ts`` is exactly what the Python types generate, for
+  both wires: the widgets' messages and the Workflows sidebar's comm (change
+  ``nbflow/notebook/protocol.py`` and rebuild: ``npm run build`` regenerates it);
 * what the kernel really sends validates against the exported JSON schema (a drift on the
   Python side between the declared types and the payloads fails here);
 * ``tsc --noEmit`` type-checks the front end against the generated types (skipped only when
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import typing
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,66 @@ def test_generated_typescript_matches_the_python_types():
     assert committed == protocol.typescript(), (
         "labextension/src/protocol.gen.ts is out of date: run `npm run build` in labextension/ "
         "(or python nbflow/notebook/protocol.py --ts labextension/src/protocol.gen.ts)")
+
+
+def test_the_drift_check_covers_both_wires(monkeypatch):
+    """Changing a Python type of either protocol (widgets, sidebar comm) changes the generated file,
+    so the committed one no longer matches and the test above fails until the build regenerates it."""
+    committed = (LABEXT / "src" / "protocol.gen.ts").read_text()
+    for name in ("SidebarThread", "SidebarAnswerMsg", "RunState"):
+        assert f"export interface {name} {{" in committed, name
+    assert "export type SidebarToKernel = " in committed and "export type SidebarToFrontend = " in committed
+    assert 'export const SIDEBAR_TARGET = "nbflow.lab" as const;' in committed
+
+    class SidebarThread(typing.TypedDict):  # the real one plus a field
+        key: str
+        pinned: bool
+
+    monkeypatch.setattr(protocol, "TYPES", tuple(SidebarThread if t is protocol.SidebarThread else t
+                                                 for t in protocol.TYPES))
+    changed = protocol.typescript()
+    assert changed != committed and "pinned: boolean;" in changed
+
+
+def test_problems_name_the_field_and_what_is_wrong():
+    ok = {"kind": "answer", "v": 1, "workflow": "w", "thread_id": "t", "id": "q", "value": {"any": ["json"]}}
+    assert protocol.problems(ok, "SidebarToKernel") == []
+    assert protocol.problems(dict(ok, option=2), "SidebarToKernel") == []
+    assert protocol.problems({k: v for k, v in ok.items() if k != "id"}, "SidebarToKernel") == [
+        {"field": "id", "message": "is missing"}]
+    assert protocol.problems(dict(ok, option=True), "SidebarToKernel") == [
+        {"field": "option", "message": "must be an integer, not a boolean"}]
+    assert protocol.problems({"kind": "dance", "v": 1}, "SidebarToKernel")[0]["field"] == "kind"
+    assert protocol.problems("list", "SidebarToKernel") == [
+        {"field": "", "message": "a message is a JSON object, not a string"}]
+    thread = {"key": "w/t", "workflow": "w", "thread_id": "t", "status": "sleeping", "last_activity": None,
+              "checkpointer": "memory", "questions": [{"id": "q", "task": "ask", "summary": "?"}]}
+    assert protocol.problems({"kind": "thread", "v": 1, "thread": thread}, "SidebarToFrontend") == [
+        {"field": "thread.status", "message": 'must be one of "idle", "running", "interrupted", "done", "error" or '
+                                              '"stopped", not "sleeping"'},
+        {"field": "thread.questions[0].form", "message": "is missing"}]
+    # the widget protocol's messages are checked the same way
+    assert protocol.problems({"kind": "replay", "v": 2, "index": "3"}, "ToKernel") == [
+        {"field": "index", "message": "must be an integer, not a string"}]
+
+
+def test_the_front_end_folders_import_downward_only():
+    """labextension/src: core/ (framework-free stores and renderers) imports neither widget/ nor lab/ nor a
+    framework; widget/ (the anywidget glue) imports core/ only; lab/ (JupyterLab) may import core/, never widget/."""
+    src = LABEXT / "src"
+    imports = re.compile(r'^\s*(?:import|export)\b[^"\']*?from\s+["\']([^"\']+)["\']|^\s*import\s+["\']([^"\']+)["\']', re.M)
+    seen = {}
+    for folder, banned in (("core", ("widget", "lab", "@")), ("widget", ("lab", "@")), ("lab", ("widget",))):
+        for path in sorted((src / folder).rglob("*.ts")):
+            for m in imports.finditer(path.read_text()):
+                target = m.group(1) or m.group(2)
+                seen[path] = True
+                where = (path.parent / target).resolve() if target.startswith(".") else None
+                part = where.relative_to(src.resolve()).parts[0] if where and where.is_relative_to(src.resolve()) \
+                    else target
+                bad = [b for b in banned if part == b or (b == "@" and target.startswith("@"))]
+                assert not bad, f"{path.relative_to(LABEXT)} imports {target}"
+    assert len(seen) > 15
 
 
 def test_the_generator_runs_as_a_script_with_no_nbflow_import(tmp_path):

@@ -7,8 +7,11 @@ recorded by patching the comm.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -470,7 +473,7 @@ def test_a_resume_from_code_marks_answered_exactly_the_interrupts_it_names(sent,
     assert _marks(box.data[0]) == want
     assert [len(i["interrupts"]) for i in box.items] == ([len(still)] if still else [])
     # the sidebar lists the open questions only
-    assert [q.summary for q in thread_item(view.live, "memory", None).questions] == still
+    assert [q["summary"] for q in thread_item(view.live, "memory", None)["questions"]] == still
     # the timeline (from the saver)
     wait_for(lambda: tl.data["invocations"][-1]["status"] == status, LOADED)
     (inv,) = tl.data["invocations"]
@@ -669,10 +672,17 @@ def test_inbox_item_updates_in_place_when_asked_again():
 
 # ---------------------------------------------------------------------------- front end assets
 def test_protocol_kinds_are_handled_by_the_front_end():
-    src = "\n".join(p.read_text() for p in (ROOT / "labextension" / "src").glob("*.ts")
-                    if not p.name.startswith("protocol"))
+    src = ROOT / "labextension" / "src"
+
+    def text(*folders: str) -> str:
+        return "\n".join(p.read_text() for f in folders for p in (src / f).rglob("*.ts")
+                         if not p.name.startswith("protocol"))
+
+    widgets, lab = text("core", "widget"), text("lab")
     for kind in protocol.TO_FRONTEND + protocol.TO_KERNEL:
-        assert f'"{kind}"' in src, kind
+        assert f'"{kind}"' in widgets, kind
+    for kind in protocol.SIDEBAR_TO_FRONTEND + protocol.SIDEBAR_TO_KERNEL:
+        assert f'"{kind}"' in lab, kind
 
 
 def test_built_bundle_has_the_dom_hooks_and_theme_css():
@@ -686,18 +696,44 @@ def test_built_bundle_has_the_dom_hooks_and_theme_css():
     assert RunView._esm is not None and "nbflow-run" in str(RunView._esm)
 
 
-def test_built_bundle_is_up_to_date(tmp_path):
-    """The committed static/ files are what `npm run build` makes from labextension/ today."""
-    esbuild = ROOT / "labextension" / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists():
-        pytest.skip("labextension/node_modules is not installed (make js)")
-    package = json.loads((ROOT / "labextension" / "package.json").read_text())
-    cmd = package["scripts"]["build"].split()
-    out = tmp_path / "widget.js"
-    cmd = [str(esbuild), *[f"--outfile={out}" if a.startswith("--outfile=") else a for a in cmd[1:]]]
-    subprocess.run(cmd, cwd=ROOT / "labextension", check=True, capture_output=True)
-    assert out.read_text() == (STATIC / "widget.js").read_text(), "run `npm run build` in labextension/"
-    assert (tmp_path / "widget.css").read_text() == (STATIC / "widget.css").read_text()
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _build_info() -> dict:
+    info = STATIC / "build.json"
+    if not info.exists():
+        pytest.fail("nbflow/notebook/static/ has no built bundle: run `make js` (the bundle is built, not in git)")
+    return json.loads(info.read_text())
+
+
+def test_built_bundle_matches_its_sources():
+    """The built static/ files (not in git: `make js` and the wheel build make them) match the sources today.
+
+    The build records in static/build.json the sha256 of every source esbuild bundled (and of its own
+    config) and of each file it wrote: a source edited since, or an output changed by hand, fails here.
+    """
+    info = _build_info()
+    labext = ROOT / "labextension"
+    assert {"src/widget/index.ts", "src/protocol.gen.ts", "style/widget.css"} <= set(info["inputs"])
+    stale = [name for name, digest in info["inputs"].items()
+             if not (labext / name).exists() or _sha256(labext / name) != digest]
+    assert not stale, f"the widgets' bundle is older than {stale}: run `make js`"
+    assert set(info["outputs"]) == {"widget.js", "widget.css"}
+    changed = [name for name, digest in info["outputs"].items() if _sha256(STATIC / name) != digest]
+    assert not changed, f"{changed} differ from what the last build wrote: run `make js`"
+
+
+def test_the_bundle_rebuilds_the_same_from_the_sources(tmp_path):
+    """What `npm run build` makes from labextension/ today is, byte for byte, the bundle in static/."""
+    if shutil.which("node") is None or not (ROOT / "labextension" / "node_modules" / ".bin" / "esbuild").exists():
+        pytest.skip("node or labextension/node_modules is not installed (make js)")
+    info = _build_info()
+    subprocess.run(["node", "esbuild.config.mjs", "--outdir", str(tmp_path)], cwd=ROOT / "labextension", check=True,
+                   capture_output=True)
+    for name in ("widget.js", "widget.css"):
+        assert (tmp_path / name).read_bytes() == (STATIC / name).read_bytes(), f"{name}: run `make js`"
+    assert json.loads((tmp_path / "build.json").read_text())["inputs"] == info["inputs"]
 
 
 # ---------------------------------------------------------------------------- kernel restart

@@ -1,37 +1,28 @@
 // The link between a notebook's kernel and the Lab side of nbflow: one comm on
 // the `nbflow.lab` target that `%load_ext nbflow` registers
-// (nbflow/notebook/comm.py). Framework-light: it only needs the session context.
+// (nbflow/notebook/comm.py). Its messages are typed once, in
+// nbflow/notebook/protocol.py, and generated into ../protocol.gen.ts
+// (SidebarToKernel / SidebarToFrontend). Framework-light: it only needs the session context.
 
 import { ISessionContext } from "@jupyterlab/apputils";
 import { Kernel, KernelMessage } from "@jupyterlab/services";
 import { ISignal, Signal } from "@lumino/signaling";
+import {
+  SIDEBAR_TARGET, SIDEBAR_TO_FRONTEND, SIDEBAR_VERSION, SidebarToFrontend, SidebarToKernel,
+} from "../protocol.gen";
 
-export const TARGET = "nbflow.lab";
-export const VERSION = 1;
+export type { SidebarQuestion, SidebarThread, SidebarToFrontend } from "../protocol.gen";
 
-export interface SidebarQuestion {
-  id: string;
-  task: string;
-  summary: string;
-  form: Record<string, unknown>;
+/** A request as the sidebar writes it: a SidebarToKernel message without its version (send() adds it). */
+export type SidebarRequest = SidebarToKernel extends infer M ? (M extends unknown ? Omit<M, "v"> : never) : never;
+
+/** `data` as a sidebar message, when it is one this front end knows (anything else is dropped). */
+export function readMessage(data: unknown): SidebarToFrontend | null {
+  if (typeof data !== "object" || data === null) return null;
+  const m = data as { kind?: unknown; v?: unknown };
+  const known = (SIDEBAR_TO_FRONTEND as readonly unknown[]).includes(m.kind);
+  return known && m.v === SIDEBAR_VERSION ? (data as SidebarToFrontend) : null;
 }
-
-export interface SidebarThread {
-  key: string;
-  workflow: string;
-  thread_id: string;
-  status: string;
-  last_activity: number | null;
-  checkpointer: string;
-  questions: SidebarQuestion[];
-}
-
-export type FromKernel =
-  | { kind: "threads"; threads: SidebarThread[]; workflows: string[] }
-  | { kind: "thread"; thread: SidebarThread }
-  | { kind: "timeline_code"; key: string; code: string }
-  | { kind: "ok"; request: string; key: string }
-  | { kind: "error"; request: string | null; message: string; key: string };
 
 /** `connecting` → `ready`, or `unloaded` (the kernel has no nbflow loaded), or `nokernel`. */
 export type LinkState = "nokernel" | "connecting" | "unloaded" | "ready";
@@ -40,7 +31,7 @@ export class KernelLink {
   private comm: Kernel.IComm | null = null;
   private _state: LinkState = "nokernel";
   private readonly _stateChanged = new Signal<this, LinkState>(this);
-  private readonly _message = new Signal<this, FromKernel>(this);
+  private readonly _message = new Signal<this, SidebarToFrontend>(this);
   private disposed = false;
   private checking = false;
 
@@ -59,7 +50,7 @@ export class KernelLink {
   get stateChanged(): ISignal<this, LinkState> {
     return this._stateChanged;
   }
-  get message(): ISignal<this, FromKernel> {
+  get message(): ISignal<this, SidebarToFrontend> {
     return this._message;
   }
 
@@ -89,9 +80,13 @@ export class KernelLink {
       setTimeout(() => (this.checking = false), 0);
     }
     if (!loaded) return this.setState("unloaded");
-    const comm = kernel.createComm(TARGET);
+    const comm = kernel.createComm(SIDEBAR_TARGET);
     this.comm = comm;
-    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => this._message.emit(msg.content.data as unknown as FromKernel);
+    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
+      const m = readMessage(msg.content.data);
+      if (m) this._message.emit(m);
+      else console.warn("nbflow: a sidebar message this front end does not know was dropped", msg.content.data);
+    };
     comm.onClose = () => {
       if (this.comm === comm) {
         this.comm = null;
@@ -103,9 +98,11 @@ export class KernelLink {
     this.send({ kind: "list" });
   }
 
-  send(data: Record<string, unknown>): boolean {
+  /** Send a request to the kernel; false when there is no ready comm (nothing was sent). */
+  send(request: SidebarRequest): boolean {
     if (!this.comm || this.comm.isDisposed || this._state !== "ready") return false;
-    this.comm.send({ v: VERSION, ...data } as never);
+    const message: SidebarToKernel = { ...request, v: SIDEBAR_VERSION };
+    this.comm.send({ ...message });
     return true;
   }
 
@@ -120,7 +117,7 @@ export class KernelLink {
 /** Does the kernel have the nbflow.lab target? Asked by running one silent line (no output, no history). */
 async function hasTarget(kernel: Kernel.IKernelConnection): Promise<boolean> {
   const code = "__import__('sys').modules.get('nbflow.notebook.comm') is not None and " +
-    "__import__('comm').get_comm_manager().targets.get('nbflow.lab') is not None";
+    `__import__('comm').get_comm_manager().targets.get('${SIDEBAR_TARGET}') is not None`;
   const future = kernel.requestExecute({ code: "", silent: true, store_history: false,
     user_expressions: { nbflow: code } });
   const reply = await future.done;

@@ -1,6 +1,6 @@
 // The nbflow MIME renderer. Ranked above the widget renderer in each notebook,
 // it shows the live widget when its model is alive in this page, and the saved
-// view (saved.ts) otherwise — never "Error displaying widget: model not found".
+// view (../core/saved.ts) otherwise — never "Error displaying widget: model not found".
 // Reattach runs the bundle's `nbflow.show(...)` in the notebook's kernel and
 // shows the live view it displays in place.
 
@@ -10,7 +10,7 @@ import { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import { KernelMessage } from "@jupyterlab/services";
 import { Message } from "@lumino/messaging";
 import { Panel, Widget } from "@lumino/widgets";
-import { MIME_TYPE, SavedHandles, readSaved, renderSaved } from "./saved";
+import { MIME_TYPE, SavedHandles, readSaved, renderSaved } from "../core/saved";
 
 export const WIDGET_MIME = "application/vnd.jupyter.widget-view+json";
 /** Lower ranks win; the widget manager registers its renderer at -10. */

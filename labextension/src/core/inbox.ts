@@ -2,13 +2,12 @@
 // with the answer and then the result, and a link to the thread's run view. Items are diffed by key:
 // a card is built once and updated in place, so half-typed answers survive every update.
 
-import { AnyModel } from "./model";
+import { AnyModel, Connect } from "./model";
 import { InboxItem, ToFrontend, msg } from "./protocol";
 import { append, clear, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
 import { QuestionList, questionList } from "./questions";
-import { watchConnection } from "./conn";
 
 const STATE_WORDS: Record<string, string> = {
   waiting: "waiting for input", running: "running…", answered: "answered", done: "done", error: "failed",
@@ -16,7 +15,7 @@ const STATE_WORDS: Record<string, string> = {
 
 interface Card { el: HTMLElement; status: HTMLElement; body: HTMLElement; outcome: HTMLElement; questions: QuestionList; sig: string }
 
-export function renderInbox(model: AnyModel, el: HTMLElement): () => void {
+export function renderInbox(model: AnyModel, el: HTMLElement, connect: Connect): () => void {
   const root = h("div", { class: "nbflow-inbox", "data-lm-suppress-shortcuts": "true" });
   const title = h("span", { class: "nbflow-name" });
   const filter = h("select", { class: "nbflow-filter", "aria-label": "Show workflow", "data-testid": "nbflow-inbox-filter" });
@@ -30,7 +29,7 @@ export function renderInbox(model: AnyModel, el: HTMLElement): () => void {
   const cards = new Map<string, Card>();
   let shown = "";
 
-  const conn = watchConnection(model, (why) => {
+  const conn = connect((why) => {
     banner.hidden = false;
     banner.textContent = `Not connected: ${why}. Re-run the cell (nbflow.inbox()) to see the threads again.`;
     cards.forEach((c) => c.questions.disable("Not connected to the kernel"));

@@ -3,7 +3,7 @@
 // apart; a failed run shows its error once with a collapsible traceback. Every view of a thread shows the
 // same state: the kernel sends `snapshot` (everything) and `batch` (changed rows + state) messages.
 
-import { AnyModel } from "./model";
+import { AnyModel, Connect } from "./model";
 import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
 import { RowList } from "./rows";
 import { graphPanel } from "./graph";
@@ -14,7 +14,6 @@ import { append, clear, duration, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
 import { questionList } from "./questions";
-import { watchConnection } from "./conn";
 import { STATUS_ICON, STATUS_WORDS } from "./status";
 
 /** What a view last showed, for the next view of the same widget to start from. */
@@ -24,7 +23,7 @@ type Shown = { state: RunState; rows: Row[]; seq: number };
 const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean;
   shown?: () => Shown | null }>();
 
-export function renderRun(model: AnyModel, el: HTMLElement): () => void {
+export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): () => void {
   const uid = String(model.get("_uid") ?? "");
   if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null, graph: false });
   const ui = uiState.get(uid)!;
@@ -60,7 +59,7 @@ export function renderRun(model: AnyModel, el: HTMLElement): () => void {
   append(root, header, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox);
   el.append(root);
 
-  const conn = watchConnection(model, (why) => {
+  const conn = connect((why) => {
     const tid = state?.thread_id;
     banner.hidden = false;
     clear(banner);

@@ -1,9 +1,9 @@
 // The saved view: a run view's last state, drawn read-only from the nbflow MIME
 // entry (`application/vnd.nbflow.view+json`, written by nbflow/notebook/mime.py)
 // when the live widget is not there (kernel gone, notebook reopened).
-// Framework-free DOM; the renderer in mime.ts decides when it is shown.
+// Framework-free DOM; the renderer in ../lab/mime.ts decides when it is shown.
 
-import { statusWords } from "../status";
+import { statusWords } from "./status";
 
 export const MIME_TYPE = "application/vnd.nbflow.view+json";
 export const SUPPORTED_VERSION = 1;

@@ -1,14 +1,8 @@
-// Noticing that the kernel behind a view is gone (restarted, dead, comm closed), so forms are disabled
-// with a way to reattach instead of "sending…" forever.
+// The anywidget side of a view's connection (core/model.ts's Connection): noticing that the kernel
+// behind a widget model is gone (restarted, dead, comm closed), so forms are disabled with a way to
+// reattach instead of "sending…" forever.
 
-import { AnyModel } from "./model";
-
-export interface Connection {
-  /** Send to the kernel; false (and the view is told) when the kernel is gone. */
-  send(content: unknown): boolean;
-  gone(): boolean;
-  dispose(): void;
-}
+import { AnyModel, Connection } from "../core/model";
 
 const DEAD = new Set(["restarting", "autorestarting", "dead", "terminating"]);
 
