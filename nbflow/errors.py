@@ -28,6 +28,7 @@ ordinary ``except ValueError`` work.
             │       └── (pydantic.ValidationError too, when the schema is a pydantic model:
             │            see pydantic_resume_error)
             ├── AnswerError               (ValueError)  a front-end answer that fits no form
+            ├── RequestError              (ValueError)  a front-end message that does not match its type
             ├── StoreValueError           (ValueError)  a bad value passed to the long-term store
             │   └── InvalidNamespaceError               a namespace that breaks LangGraph's rules
             │       └── NamespaceTypeError (TypeError)  ... or is not a tuple of str
@@ -210,6 +211,15 @@ class AnswerError(NbflowError, ValueError):
     """A front-end answer that does not fit its form (a bad option index, a wrong action)."""
 
 
+class RequestError(NbflowError, ValueError):
+    """A front-end message (the sidebar's) that does not match its type in ``nbflow.notebook.protocol``;
+    ``errors`` names the fields, and the reply carries them."""
+
+    def __init__(self, message: str, errors: list[Any]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 class NonDeterminismError(NbflowError, RuntimeError):
     """On replay, the workflow called a different task than the one recorded."""
 
@@ -311,6 +321,7 @@ __all__ = [
     "ResumeError",
     "ResumeValidationError", "pydantic_resume_error",
     "AnswerError",
+    "RequestError",
     "StoreValueError",
     "InvalidNamespaceError",
     "NamespaceTypeError",

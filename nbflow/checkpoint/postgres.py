@@ -55,18 +55,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 try:
     import psycopg
-    from psycopg import conninfo as _conninfo
     from psycopg.rows import tuple_row
-    from psycopg_pool import ConnectionPool, PoolTimeout
+    from psycopg_pool import PoolTimeout
 except ImportError as _exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'nbflow[postgres]' "
@@ -75,15 +71,16 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from ..errors import ConfigError
 from ..schema import preload
-from .base import BaseCheckpointSaver, CheckpointRecord, SaverConnectionError, SaverError, WriteRecord
+from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
+from .pgdb import PgDatabase, check_conninfo, redact_conninfo
 from .rows import checkpoint_record, write_record
 
 __all__ = [
     "PostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "check_conninfo", "redact_conninfo",
 ]
 
-_T = TypeVar("_T")
+
 
 # Append only: a released migration is never edited; the schema version is its count.
 MIGRATIONS: tuple[str, ...] = (
@@ -183,59 +180,6 @@ _LIST_THREADS = (
 _SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('nbflow.setup:' || coalesce(current_schema(), '')))"
 
 
-def redact_conninfo(conninfo: str) -> str:
-    """``conninfo`` with any password replaced by ``***`` (URI or ``key=value`` form)."""
-    text = str(conninfo)
-    if "://" in text:
-        try:
-            parts = urlsplit(text)
-            netloc = parts.netloc
-            if "@" in netloc:
-                userinfo, host = netloc.rsplit("@", 1)
-                if ":" in userinfo:
-                    userinfo = userinfo.split(":", 1)[0] + ":***"
-                netloc = f"{userinfo}@{host}"
-            query = "&".join(
-                "password=***" if q.lower().startswith("password=") else q for q in parts.query.split("&")
-            ) if parts.query else ""
-            return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-        except ValueError:
-            return "<unparsable URI>"
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", text)
-
-
-def check_conninfo(conninfo: str) -> None:
-    """Raise ConfigError for text libpq cannot parse (before any connection attempt)."""
-    if not isinstance(conninfo, str) or not conninfo.strip():
-        raise ConfigError(
-            f"PostgresSaver needs a connection string such as 'postgresql://user@host:5432/dbname', "
-            f"got {conninfo!r}"
-        )
-    if conninfo.strip() in ("postgresql://", "postgres://"):
-        raise ConfigError(
-            f"PostgresSaver: {conninfo!r} names no server or database; "
-            "use postgresql://user[:password]@host[:port]/dbname"
-        )
-    if "://" in conninfo and not conninfo.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            f"PostgresSaver: {redact_conninfo(conninfo)!r} is not a PostgreSQL URI; "
-            "it must start with postgresql:// (e.g. postgresql://user@host:5432/dbname)"
-        )
-    try:
-        params = _conninfo.conninfo_to_dict(conninfo)
-    except psycopg.Error as exc:
-        raise ConfigError(
-            f"PostgresSaver: cannot parse the connection string {redact_conninfo(conninfo)!r}: "
-            f"{exc}. Use postgresql://user[:password]@host[:port]/dbname"
-        ) from None
-    for port in str(params.get("port") or "").split(","):
-        if port and not port.isdigit():
-            raise ConfigError(
-                f"PostgresSaver: the port {port!r} in {redact_conninfo(conninfo)!r} is not a number; "
-                "use postgresql://user[:password]@host[:port]/dbname (the default port is 5432)"
-            )
-
-
 class PostgresSaver(BaseCheckpointSaver):
     """A :class:`BaseCheckpointSaver` on PostgreSQL (see the module docstring).
 
@@ -245,28 +189,24 @@ class PostgresSaver(BaseCheckpointSaver):
     """
 
     def __init__(self, conn: Any, *, conninfo: str | None = None, reconnect_timeout: float = 30.0) -> None:
-        if isinstance(conn, ConnectionPool):
-            self._pool: ConnectionPool | None = conn
-            self._conn: psycopg.Connection | None = None
-            where = conninfo or conn.conninfo
-        elif isinstance(conn, psycopg.Connection):
-            self._pool, self._conn = None, conn
-            where = conninfo or _describe_connection(conn)
-        else:
-            raise ConfigError(
-                "PostgresSaver expects a psycopg_pool.ConnectionPool or a psycopg.Connection "
-                f"(or use PostgresSaver.from_conn_string(uri)), got {type(conn).__name__}"
-            )
-        self.where = redact_conninfo(where)  # type: ignore[arg-type]
-        self.reconnect_timeout = float(reconnect_timeout)  # how long a lost server is waited for
-        self._conn_lock = threading.RLock()   # serialises use of a single connection
-        self._owned: Callable[[], None] | None = None
+        # the database: a pool or a connection as given, or a PgDatabase (shared, e.g. with a PostgresStore)
+        self.db = conn if isinstance(conn, PgDatabase) else PgDatabase(
+            conn, conninfo=conninfo, reconnect_timeout=reconnect_timeout, owner="PostgresSaver")
         self._writer: Any = None  # owned pools: the group-commit leader's connection
-        self._closed = False
         # group commit (checkpoint/groupcommit.py, as SqliteSaver): its lock is held by the one
         # leader committing a batch
         self._group = GroupCommit(threading.Lock())
         preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
+
+    @property
+    def where(self) -> str:
+        """The database, as messages name it (password hidden)."""
+        return self.db.where
+
+    @property
+    def reconnect_timeout(self) -> float:
+        """How long a call waits for a lost server to come back before it fails."""
+        return self.db.reconnect_timeout
 
     # -- construction ----------------------------------------------------------
 
@@ -313,88 +253,9 @@ class PostgresSaver(BaseCheckpointSaver):
         """A saver owning a new pool on ``conn_string`` (close it with :meth:`close`);
         the arguments are :meth:`from_conn_string`'s, and ``reconnect_timeout``: how long a
         call waits for a lost server to come back before it fails (see the module docstring)."""
-        check_conninfo(conn_string)
-        if synchronous_commit is not None and synchronous_commit not in _SYNC_COMMIT:
-            raise ConfigError(
-                f"PostgresSaver: synchronous_commit={synchronous_commit!r} is not one of {_SYNC_COMMIT}"
-            )
-        pool = _open_pool(conn_string, pool_size, connect_timeout, synchronous_commit)
-        saver = cls(pool, conninfo=conn_string, reconnect_timeout=reconnect_timeout)
-        saver._owned = pool.close
-        return saver
-
-    # -- plumbing --------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[Any]:
-        if self._closed:
-            raise SaverError(f"PostgresSaver on {self.where} is closed")
-        if self._pool is not None:
-            with self._pool.connection(timeout=max(1.0, min(self.reconnect_timeout, 30.0))) as conn:
-                yield conn
-        else:
-            with self._conn_lock:
-                yield self._conn
-
-    def _run(self, what: str, fn: Callable[[Any], _T], *, tx: bool = False, threads: Sequence[str] = ()) -> _T:
-        """``fn(conn)`` on a connection; in one transaction when ``tx`` or when the
-        connection is not in autocommit mode. A lost connection is retried (``fn`` must
-        be idempotent: every call here is); psycopg errors become SaverErrors."""
-
-        def once() -> _T:
-            with self._connection() as conn:
-                if tx or not conn.autocommit:
-                    with conn.transaction():
-                        return fn(conn)
-                return fn(conn)
-
-        return self._retrying(what, threads, once)
-
-    def _retrying(self, what: str, threads: Sequence[str], once: Callable[[], _T]) -> _T:
-        """``once()``, again on a fresh connection after a connection-level failure, until
-        ``reconnect_timeout`` has passed; then one SaverError saying what to do."""
-        deadline = time.monotonic() + self.reconnect_timeout
-        delay = 0.05
-        while True:
-            try:
-                return once()
-            except (psycopg.Error, PoolTimeout) as exc:
-                lost_for_good = self._pool is None and (self._conn.closed or self._conn.broken)  # type: ignore[union-attr]
-                if (not _transient(exc) or self._closed or lost_for_good
-                        or time.monotonic() + delay > deadline):
-                    raise self._translate(exc, what, threads) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-    def _translate(self, exc: BaseException, what: str, threads: Sequence[str] = ()) -> SaverError:
-        names = sorted({t for t in threads if isinstance(t, str)})
-        who = ""
-        if names:
-            shown = ", ".join(repr(t) for t in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            who = f" for thread{'s' if len(names) > 1 else ''} {shown}"
-        then = ("; `invoke(None, config)` continues from the last committed task once it is fixed"
-                if what in ("put_writes", "put_checkpoint") else
-                "; nothing was changed: once it is fixed, retry (`invoke(None, config)` continues a run "
-                "from its last committed task)")
-        if isinstance(exc, psycopg.errors.UndefinedTable):
-            return SaverError(
-                f"PostgresSaver: the nbflow tables are missing in {self.where} ({_first_line(exc)}); "
-                "call saver.setup() once for this database (and schema)"
-            )
-        if isinstance(exc, psycopg.errors.QueryCanceled):
-            return SaverError(
-                f"PostgresSaver: {what}{who} failed: the server at {self.where} did not answer within its "
-                f"statement_timeout, for {self.reconnect_timeout:g} s of retries ({_first_line(exc)}); "
-                f"find what slows or locks it{then.replace('fixed', 'answering again')}"
-            )
-        if isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
-            return SaverConnectionError(
-                f"PostgresSaver: {what}{who} failed: the server at {self.where} cannot be reached "
-                f"({_first_line(exc)}), and did not come back within reconnect_timeout="
-                f"{self.reconnect_timeout:g} s; check that PostgreSQL is running and reachable"
-                f"{then.replace('it is fixed', 'it is back')}"
-            )
-        return SaverError(f"PostgresSaver: {what}{who} failed on {self.where}: {_first_line(exc)}{then}")
+        return cls(PgDatabase.open(conn_string, pool_size=pool_size, connect_timeout=connect_timeout,
+                                   synchronous_commit=synchronous_commit, reconnect_timeout=reconnect_timeout,
+                                   owner="PostgresSaver"))
 
     def setup(self) -> None:
         """Create or migrate the tables (idempotent; safe from many processes at once)."""
@@ -413,7 +274,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     cur.execute("INSERT INTO nbflow_migrations (v) VALUES (%s)", (v,))
                 return version
 
-        version = self._run("setup", migrate, tx=True)
+        version = self.db.run("setup", migrate, tx=True)
         if version > SCHEMA_VERSION:
             raise ConfigError(
                 f"the checkpoint database {self.where} has schema version {version}, newer than this "
@@ -429,7 +290,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 return 0
             return conn.execute("SELECT coalesce(max(v), 0) FROM nbflow_migrations").fetchone()[0]
 
-        return self._run("schema_version", read)
+        return self.db.run("schema_version", read)
 
     # -- writes ----------------------------------------------------------------
 
@@ -438,7 +299,7 @@ class PostgresSaver(BaseCheckpointSaver):
             record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
             record.created_at, record.step, record.source, record.channels, record.metadata,
         )
-        self._run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
+        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
@@ -460,26 +321,26 @@ class PostgresSaver(BaseCheckpointSaver):
             sql, args = _INSERT_WRITE, rows[0]
         else:
             sql, args = _INSERT_WRITES, [list(col) for col in zip(*rows, strict=True)]
-        if self._owned is not None:
+        if self.db.owned:
             # A pool of our own: the leader keeps one autocommit connection for
             # writes (no pool check-out per task on the hot path).
-            self._retrying("put_writes", threads, lambda: self._insert_on_writer(sql, args))
+            self.db.retrying("put_writes", threads, lambda: self._insert_on_writer(sql, args))
             return
-        self._run("put_writes", lambda conn: conn.execute(sql, args), threads=threads)
+        self.db.run("put_writes", lambda conn: conn.execute(sql, args), threads=threads)
 
     def _insert_on_writer(self, sql: str, args: Any) -> None:
-        if self._closed:
-            raise SaverError(f"PostgresSaver on {self.where} is closed")
+        db = self.db
+        if db.closed:
+            raise SaverError(f"PostgresSaver on {db.where} is closed")
         conn = self._writer
         try:
             if conn is None:
-                conn = self._writer = self._pool.getconn(  # type: ignore[union-attr]  # owned: a pool
-                    timeout=max(1.0, min(self.reconnect_timeout, 30.0)))
+                conn = self._writer = db.pool.getconn(timeout=db.checkout_timeout)  # type: ignore[union-attr]
             conn.execute(sql, args)
         except (psycopg.Error, PoolTimeout):
             if conn is not None and (conn.closed or conn.broken):
                 self._writer = None
-                self._pool.putconn(conn)  # type: ignore[union-attr]  # the pool discards a broken connection
+                db.pool.putconn(conn)  # type: ignore[union-attr]  # the pool discards a broken connection
             raise
 
     def delete_thread(self, thread_id: str) -> None:
@@ -487,7 +348,7 @@ class PostgresSaver(BaseCheckpointSaver):
             conn.execute("DELETE FROM nbflow_checkpoints WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM nbflow_writes WHERE thread_id = %s", (thread_id,))
 
-        self._run("delete_thread", delete, tx=True, threads=(thread_id,))
+        self.db.run("delete_thread", delete, tx=True, threads=(thread_id,))
 
     # -- reads -----------------------------------------------------------------
 
@@ -497,7 +358,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 cur.execute(sql, args)
                 return cur.fetchall()
 
-        return self._run(what, fetch, threads=args[:1] if args and isinstance(args[0], str) else ())
+        return self.db.run(what, fetch, threads=args[:1] if args and isinstance(args[0], str) else ())
 
     def get_checkpoint(
         self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None
@@ -542,77 +403,15 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def close(self) -> None:
         """Close the pool if the saver opened it (idempotent); a given pool/connection stays open."""
-        if self._closed:
+        db = self.db
+        if db.closed:
             return
-        self._closed = True
-        if self._owned is not None:
+        if db.owned:
             with self._group.lock:  # let an in-flight batch finish
                 if self._writer is not None:
-                    self._pool.putconn(self._writer)  # type: ignore[union-attr]
+                    db.pool.putconn(self._writer)  # type: ignore[union-attr]
                     self._writer = None
-            self._owned()
+        db.close()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.where!r}{' closed' if self._closed else ''}>"
-
-
-def _transient(exc: BaseException) -> bool:
-    """A failure another attempt on a fresh connection may not meet: the connection or
-    the server went away (restart, terminated backend, network), or the statement was
-    cancelled by ``statement_timeout``; not a refused statement or a missing table."""
-    if isinstance(exc, PoolTimeout):
-        return True
-    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.UndefinedTable)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _describe_connection(conn: Any) -> str:
-    try:
-        info = conn.info
-        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
-    except Exception:  # noqa: BLE001 - a closed connection: fall back to a generic name
-        return "<psycopg connection>"
-
-
-_SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
-
-
-def _open_pool(conn_string: str, pool_size: int, connect_timeout: float, synchronous_commit: str | None) -> Any:
-    """A ready autocommit pool on ``conn_string``, or a SaverConnectionError saying why not."""
-    where = redact_conninfo(conn_string)
-    # Probe with one direct connection first: libpq's own message (refused,
-    # unknown host, bad password, no such database) is the useful one.
-    try:
-        psycopg.connect(conn_string, connect_timeout=max(1, int(connect_timeout))).close()
-    except psycopg.Error as exc:
-        raise SaverConnectionError(
-            f"PostgresSaver cannot connect to {where}: {_first_line(exc)}. Check that the server "
-            "is running and reachable from here, and that the user, password and database in the "
-            "URI are right (create the database first with `createdb`)"
-        ) from None
-    def configure(conn: Any) -> None:
-        if synchronous_commit is not None:
-            conn.execute(f"SET synchronous_commit = {synchronous_commit}")  # a checked keyword
-
-    pool = ConnectionPool(
-        conn_string,
-        min_size=1,
-        max_size=max(2, pool_size),  # one is kept by the writer
-        kwargs={"autocommit": True},
-        configure=configure,
-        open=False,
-        name="nbflow",
-    )
-    try:
-        pool.open(wait=True, timeout=connect_timeout)
-    except Exception as exc:  # noqa: BLE001 - closed, then re-raised as a SaverConnectionError
-        pool.close()
-        raise SaverConnectionError(
-            f"PostgresSaver cannot open a connection pool on {where}: {_first_line(exc)}"
-        ) from None
-    return pool
-
+        return f"<{type(self).__name__} {self.where!r}{' closed' if self.db.closed else ''}>"

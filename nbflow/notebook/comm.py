@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-from ..errors import NbflowError
+from ..errors import NbflowError, RequestError
 from . import actions
 from .forms import AnswerError
 from .live import Live, hub
@@ -36,7 +36,6 @@ from .protocol import (
     SIDEBAR_TARGET,
     SIDEBAR_TO_KERNEL,
     SIDEBAR_VERSION,
-    FieldError,
     SidebarQuestion,
     SidebarThread,
     Status,
@@ -47,14 +46,6 @@ from .session import session
 
 TARGET = SIDEBAR_TARGET
 VERSION = SIDEBAR_VERSION
-
-
-class RequestError(ValueError):
-    """A sidebar request that does not match its type in :mod:`.protocol` (the reply names the fields)."""
-
-    def __init__(self, message: str, errors: list[FieldError]) -> None:
-        super().__init__(message)
-        self.errors = errors
 
 
 def check_request(data: Any) -> Mapping:

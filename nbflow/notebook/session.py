@@ -57,7 +57,7 @@ def parse_spec(text: str, cwd: str | os.PathLike | None = None) -> Spec:
     if raw == "memory":
         return Spec("memory", "memory")
     if raw.startswith(("postgresql://", "postgres://")):
-        from ..checkpoint.postgres import check_conninfo, redact_conninfo
+        from ..checkpoint.pgdb import check_conninfo, redact_conninfo
 
         try:
             check_conninfo(raw)

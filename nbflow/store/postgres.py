@@ -16,7 +16,7 @@ rank and match identically). Values are stored as JSON text and must survive
 the trip unchanged: a value that JSON would alter (a tuple, a datetime, a
 non-str key) is refused with :class:`~nbflow.store.StoreTypeError`.
 
-Connections, errors and setup follow :class:`~nbflow.checkpoint.postgres.PostgresSaver`:
+Connections, errors and setup are :class:`~nbflow.checkpoint.pgdb.PgDatabase`'s, as for ``PostgresSaver``:
 ``PostgresStore(pool_or_connection)``, ``PostgresStore.from_conn_string(uri)``,
 ``setup()`` (idempotent, advisory-locked, versioned in ``nbflow_store_migrations``).
 """
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ..checkpoint.postgres import PostgresSaver
+from ..checkpoint.pgdb import PgDatabase
 from .base import (
     Item,
     Namespace,
@@ -78,22 +78,24 @@ class PostgresStore:
     supports_ttl = True
 
     def __init__(self, conn: Any, *, clock: Callable[[], float] = time.time, conninfo: str | None = None) -> None:
-        # The saver's connection handling, error translation and setup lock are reused as-is.
-        self._db = PostgresSaver(conn, conninfo=conninfo)
+        """``conn``: a psycopg pool or connection, or the :class:`~nbflow.checkpoint.pgdb.PgDatabase` of a
+        ``PostgresSaver`` (``PostgresStore(saver.db)``) to share its pool, retries and error messages."""
+        shared = isinstance(conn, PgDatabase)
+        self._db = conn if shared else PgDatabase(conn, conninfo=conninfo, owner="PostgresStore")
+        self._own_db = not shared  # close() leaves a shared database to its owner
         self._clock = clock
 
     @classmethod
     @contextlib.contextmanager
     def from_conn_string(cls, conn_string: str, *, pool_size: int = 4, **kwargs: Any) -> Iterator[PostgresStore]:
         """``with PostgresStore.from_conn_string(uri) as store: store.setup(); ...``"""
-        db = PostgresSaver.open(conn_string, pool_size=pool_size)
-        store = cls.__new__(cls)
-        store._db = db
-        store._clock = kwargs.get("clock", time.time)
+        store = cls(PgDatabase.open(conn_string, pool_size=pool_size, owner="PostgresStore"),
+                    clock=kwargs.get("clock", time.time))
+        store._own_db = True
         try:
             yield store
         finally:
-            db.close()
+            store.close()
 
     def setup(self) -> None:
         """Create or migrate the store table (idempotent; safe from many processes at once)."""
@@ -109,10 +111,11 @@ class PostgresStore:
                     cur.execute(_MIGRATIONS[v - 1])
                     cur.execute("INSERT INTO nbflow_store_migrations (v) VALUES (%s)", (v,))
 
-        self._db._run("store setup", migrate, tx=True)
+        self._db.run("store setup", migrate, tx=True)
 
     def close(self) -> None:
-        self._db.close()
+        if self._own_db:
+            self._db.close()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -143,7 +146,7 @@ class PostgresStore:
         now = self._clock()
         prefix = ".".join(namespace)
         row = (prefix, key, text, now, now, seconds, None if seconds is None else now + seconds)
-        self._db._run("store put", lambda conn: conn.execute(
+        self._db.run("store put", lambda conn: conn.execute(
             "INSERT INTO nbflow_store (prefix, key, value, created_at, updated_at, ttl, expires_at)"
             " VALUES (%s, %s, %s::json, %s, %s, %s, %s) ON CONFLICT (prefix, key) DO UPDATE SET"
             " value = EXCLUDED.value, updated_at = EXCLUDED.updated_at, ttl = EXCLUDED.ttl,"
@@ -167,14 +170,14 @@ class PostgresStore:
                              " WHERE prefix = %s AND key = %s AND ttl IS NOT NULL", (now, prefix, key))
             return rows
 
-        rows = self._db._run("store get", get, tx=True)
+        rows = self._db.run("store get", get, tx=True)
         return Item(**_fields(rows[0])) if rows else None
 
     def delete(self, namespace: Namespace, key: str) -> None:
         """Remove ``(namespace, key)``; a missing key is not an error."""
         check_namespace(namespace)
         check_key(key)
-        self._db._run("store delete", lambda conn: conn.execute(
+        self._db.run("store delete", lambda conn: conn.execute(
             "DELETE FROM nbflow_store WHERE prefix = %s AND key = %s", (".".join(namespace), key)))
 
     def search(
@@ -206,7 +209,7 @@ class PostgresStore:
                                     [(now, p, k) for p, k in refresh])
             return [(score, r) for score, (r, _v) in page]
 
-        page = self._db._run("store search", search, tx=True)
+        page = self._db.run("store search", search, tx=True)
         return [SearchItem(score=score, **_fields(r)) for score, r in page]
 
     def list_namespaces(
@@ -221,7 +224,7 @@ class PostgresStore:
         """Sorted namespaces holding live items; ``"*"`` in prefix/suffix matches any label."""
         check_list_namespaces(prefix, suffix, max_depth, limit, offset)
         now = self._clock()
-        rows = self._db._run("store list_namespaces", lambda conn: conn.execute(
+        rows = self._db.run("store list_namespaces", lambda conn: conn.execute(
             f"SELECT DISTINCT prefix FROM nbflow_store WHERE {_LIVE}", (now,)).fetchall())
         live = [tuple(r[0].split(".")) for r in rows]
         return select_namespaces(live, prefix, suffix, max_depth, limit, offset)

@@ -57,3 +57,24 @@ def test_two_stores_on_one_database_share_items(clock, postgres_schemas):
         assert a.list_namespaces() == [("team", "prefs"), ("team_x",)]
         b.delete(("team", "prefs"), "ann")
         assert a.get(("team", "prefs"), "ann") is None
+
+
+def test_a_store_shares_the_checkpointers_database(postgres_schemas):
+    """PostgresStore(saver.db): one pool, one set of retries and messages; closing the store leaves the
+    saver's database open."""
+    from nbflow.checkpoint.postgres import PostgresSaver
+
+    saver = PostgresSaver.open(postgres_schemas.uri(), pool_size=2)
+    try:
+        saver.setup()
+        store = PostgresStore(saver.db)
+        store.setup()
+        store.put(("users", "ada"), "likes", {"tea": True})
+        assert store.get(("users", "ada"), "likes").value == {"tea": True}
+        store.close()
+        assert not saver.db.closed and saver.list_threads() == []  # still usable
+        with pytest.raises(StoreTypeError, match="JSON"):
+            PostgresStore(saver.db).put(("a",), "k", {"when": object()})
+    finally:
+        saver.close()
+    assert saver.db.closed
