@@ -172,8 +172,12 @@ $(BENCH_STAMP): pyproject.toml | $(VPY)
 
 # Every benchmark, in one run: against LangGraph (run.py), the notebook layer (notebook_bench.py)
 # and tasks on a local Dask cluster (dask_bench.py). BENCH_ARGS go to run.py.
+# The figures also go to bench/results/<commit>.json (BENCH_JSON=path to choose); compare two runs with
+# `python bench/compare.py OLD.json NEW.json`.
+BENCH_JSON ?= bench/results/$(shell git rev-parse --short HEAD 2>/dev/null || echo worktree)$(shell git diff --quiet 2>/dev/null || echo -dirty).json
 bench: $(BENCH_STAMP)
-	$(VPY) bench/run.py $(BENCH_ARGS)
+	@mkdir -p $(dir $(BENCH_JSON))
+	$(VPY) bench/run.py --json $(BENCH_JSON) $(BENCH_ARGS)
 	$(VPY) bench/notebook_bench.py
 	NBFLOW_BROWSER_BENCH=1 $(VPY) -m pytest -q -p no:cacheprovider tests/browser/test_lab_bench.py
 	$(VPY) bench/dask_bench.py
