@@ -18,11 +18,14 @@ Front end → kernel (``{"kind": ..., "v": 1, ...}``):
 Kernel → front end: ``threads`` (the whole list), ``thread`` (one item, pushed
 whenever a listed thread changes, and for a thread that starts waiting
 elsewhere in this kernel), ``timeline_code``, ``error`` ``{request, message}``
-and ``ok`` ``{request}``.
+and ``ok`` ``{request}``. Every request gets one reply: a malformed one
+(not a dict, an unknown kind, arguments of the wrong type) gets an ``error``
+and nothing is raised into the kernel (tests/faults/test_comm_faults.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -37,6 +40,7 @@ from .session import session
 
 TARGET = "nbflow.lab"
 VERSION = 1
+_log = logging.getLogger("nbflow.notebook")
 
 
 @dataclass(frozen=True)
@@ -166,14 +170,26 @@ class Sidebar:
             self.send("thread", thread=self._item(key))
 
     # ------------------------------------------------------------------ requests
-    def _on_msg(self, msg: Mapping) -> None:
-        data = ((msg or {}).get("content") or {}).get("data") or {}
+    def _on_msg(self, msg: Any) -> None:
+        """One request: whatever a front end sends (malformed, unknown, a flood), it gets one reply and
+        nothing escapes into the kernel's comm machinery."""
+        data = _data_of(msg)
         kind = data.get("kind") if isinstance(data, Mapping) else None
         try:
             self.handle(kind, data)
         except (NbflowError, AnswerError, ValueError, RuntimeError, TypeError, KeyError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else (str(exc) or type(exc).__name__)
-            self.send("error", request=kind, message=str(text), key=_key_of(data))
+            self._reply_error(kind, str(text), data)
+        except Exception as exc:  # noqa: BLE001 - a bad request never takes the sidebar down: say what happened
+            _log.exception("nbflow sidebar: request %r failed", kind if isinstance(kind, str) else type(kind))
+            self._reply_error(kind, f"{type(exc).__name__}: {exc} (while handling the request)", data)
+
+    def _reply_error(self, kind: Any, message: str, data: Any) -> None:
+        try:
+            self.send("error", request=kind if isinstance(kind, str) else None, message=message[:2000],
+                      key=_key_of(data))
+        except Exception:  # noqa: BLE001 - the comm itself is gone: nobody to tell
+            _log.debug("nbflow sidebar: could not send an error reply", exc_info=True)
 
     def handle(self, kind: Any, data: Mapping) -> None:
         if kind == "list":
@@ -236,9 +252,19 @@ def known_workflows() -> dict[str, Any]:
     return found
 
 
+def _data_of(msg: Any) -> Any:
+    """``msg["content"]["data"]`` when the message has that shape, else ``{}`` (never raises)."""
+    content = msg.get("content") if isinstance(msg, Mapping) else None
+    data = content.get("data") if isinstance(content, Mapping) else None
+    return {} if data is None else data
+
+
 def _key_of(data: Any) -> str:
     if isinstance(data, Mapping):
-        return f"{data.get('workflow')}/{data.get('thread_id')}"
+        workflow, thread = data.get("workflow"), data.get("thread_id")
+        scalars = (str, int, float, bool, type(None))
+        if isinstance(workflow, scalars) and isinstance(thread, scalars):
+            return f"{workflow}/{thread}"[:500]
     return ""
 
 
