@@ -13,7 +13,7 @@ import threading
 
 import comm
 import pytest
-from conftest import Stopwatch
+from faultkit import Stopwatch
 from waiting import PATIENCE, wait_until
 
 from nbflow import InMemorySaver, entrypoint, interrupt

@@ -17,7 +17,7 @@ import threading
 import types
 
 import pytest
-from conftest import Stopwatch, check_books, check_error, committed
+from faultkit import Stopwatch, check_books, check_error, committed
 from waiting import PATIENCE, wait_until
 
 from nbflow import entrypoint, task

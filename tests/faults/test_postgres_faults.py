@@ -16,7 +16,7 @@ import socket
 import threading
 
 import pytest
-from conftest import Flow, Stopwatch, check_books, check_error, committed
+from faultkit import Flow, Stopwatch, check_books, check_error, committed
 
 from nbflow.checkpoint.base import SaverConnectionError, SaverError
 
