@@ -120,7 +120,7 @@ stress-test: install js
 	stress-ng --cpu $$(nproc) --timeout 6h >/dev/null 2>&1 & load=$$!; rc=0; \
 	for i in $$(seq $(STRESS_RUNS)); do \
 	  start=$$(date +%s); \
-	  if $(VPY) -m pytest -p no:cacheprovider -q $(STRESS_ARGS); then r=passed; else r=failed; rc=1; fi; \
+	  if $(VPY) -m pytest -p no:cacheprovider $(STRESS_ARGS); then r=passed; else r=failed; rc=1; fi; \
 	  echo "run $$i: $$r in $$(( $$(date +%s) - start )) s" | tee -a test-artifacts/stress-test.txt; \
 	done; kill $$load; wait $$load 2>/dev/null; cat test-artifacts/stress-test.txt; exit $$rc
 

@@ -41,6 +41,8 @@ ordinary ``except ValueError`` work.
             │   │                                          database, the thread(s) and what to do
             │   └── SaverConnectionError  (ConnectionError) its server cannot be reached
             ├── PostgresUnavailable       (RuntimeError) the tests' temporary PostgreSQL cannot start
+            ├── ExecutorLostError         (RuntimeError) the cluster running a task went away (a Dask
+            │                                          scheduler lost): its result never arrived
             ├── GraphDrained                            RunControl.request_drain() before the run began
             └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
 
@@ -270,6 +272,15 @@ def _node_timeout(node: str, elapsed: float, kind: str, idle: float | None, run:
     return NodeTimeoutError(node, elapsed, kind=kind, idle_timeout=idle, run_timeout=run)
 
 
+class ExecutorLostError(NbflowError, RuntimeError):
+    """A remote executor lost a task: its cluster's scheduler went away, or its client was closed.
+
+    The message names the task, the cluster and (once the run adds it) the thread; every
+    task that finished before is checkpointed, so ``invoke(None, config)`` with a working
+    executor continues, reusing their results.
+    """
+
+
 class GraphInterrupt(BaseException):
     """Raised by :func:`nbflow.interrupt` to pause the run. Not an error.
 
@@ -334,6 +345,7 @@ __all__ = [
     "SaverConnectionError",
     "PostgresUnavailable",
     "NodeTimeoutError",
+    "ExecutorLostError",
     "GraphDrained",
     "GraphInterrupt",
     "NodeInterrupt",

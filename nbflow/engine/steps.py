@@ -36,7 +36,7 @@ from typing import Any
 
 from .. import events as ev
 from ..compat import lc
-from ..errors import CheckpointerRequiredError, GraphInterrupt, RunStopped, SerializationError
+from ..errors import CheckpointerRequiredError, ExecutorLostError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock, Executor, RemoteExecutor
 from ..kinds import WriteKind
 from ..policies import retry_delay, select_policy
@@ -222,6 +222,8 @@ async def _attempt_remote(call: TaskCall) -> Any:
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
+    except ExecutorLostError as exc:  # name the thread and checkpointer: the executor knows neither
+        raise ExecutorLostError(f"thread {run.ctx.thread_id!r} (checkpointer {run.ctx.saver!r}): {exc}") from None
     except BaseException as exc:
         for chunk in remote.chunks_of(exc):
             run.stream_writer(chunk)

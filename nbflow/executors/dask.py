@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import itertools
 import pickle
 import threading
@@ -49,7 +50,7 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import Any
 
-from ..errors import SerializationError
+from ..errors import ExecutorLostError, SerializationError
 from .base import Job, JobFuture
 from .eventloop import EVENT_LOOP, background_loop, running_loop
 
@@ -153,11 +154,17 @@ class DaskExecutor:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else None!r})"
 
 
-def _closed(key: Any, status: str) -> RuntimeError:
-    return RuntimeError(
-        f"Dask task {key!r} ended as {status!r} without a result: it was cancelled on the cluster or its client "
-        "was closed. Keep the Client open while workflows run; finished tasks are checkpointed, so "
-        "invoke(None, config) continues the run.")
+def _closed(key: Any, status: str, client: Any = None) -> ExecutorLostError:
+    where = ""
+    with contextlib.suppress(Exception):
+        where = f" at {client.scheduler.address}" if client is not None and client.scheduler else ""
+    lost = client is not None and client.status not in ("running",)
+    why = (f"the client lost its scheduler{where} (killed, or unreachable)" if lost else
+           "it was cancelled on the cluster or its client was closed")
+    return ExecutorLostError(
+        f"Dask task {key!r} ended as {status!r} without a result: {why}. Finished tasks are checkpointed: "
+        "with a working cluster (a new Client and DaskExecutor for the workflow), `invoke(None, config)` "
+        "continues the run, reusing every finished result.")
 
 
 def _pickling_cause(exc: BaseException) -> str | None:
@@ -264,7 +271,7 @@ class _Collector:
                 tb = dfut.traceback()
                 self._settle(dfut.key, error=exc.with_traceback(tb) if tb is not None else exc)
             else:  # cancelled (the task was stopped or timed out here) or lost
-                self._settle(dfut.key, error=_closed(dfut.key, str(dfut.status)))
+                self._settle(dfut.key, error=_closed(dfut.key, str(dfut.status), client))
 
     def _settle(self, key: Any, value: Any = None, error: BaseException | None = None) -> None:
         waiting = self.pending.pop(key, None)

@@ -18,11 +18,15 @@ thread); ``timeline`` (the Python that shows the thread's timeline).
 
 Kernel → front end: ``threads`` (the whole list), ``thread`` (one item, pushed
 whenever a listed thread changes, and for a thread that starts waiting
-elsewhere in this kernel), ``timeline_code``, ``error`` and ``ok``.
+elsewhere in this kernel), ``timeline_code``, ``error`` ``{request, message}``
+and ``ok`` ``{request}``. Every request gets one reply: a malformed one
+(not a dict, an unknown kind, arguments of the wrong type) gets an ``error``
+and nothing is raised into the kernel (tests/faults/test_comm_faults.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -46,6 +50,7 @@ from .session import session
 
 TARGET = SIDEBAR_TARGET
 VERSION = SIDEBAR_VERSION
+_log = logging.getLogger("nbflow.notebook")
 
 
 def check_request(data: Any) -> Mapping:
@@ -166,8 +171,10 @@ class Sidebar:
             self.send("thread", thread=self._item(key))
 
     # ------------------------------------------------------------------ requests
-    def _on_msg(self, msg: Mapping) -> None:
-        data = ((msg or {}).get("content") or {}).get("data") or {}
+    def _on_msg(self, msg: Any) -> None:
+        """One request: whatever a front end sends (malformed, unknown, a flood), it gets one reply and
+        nothing escapes into the kernel's comm machinery."""
+        data = _data_of(msg)
         kind = data.get("kind") if isinstance(data, Mapping) else None
         kind = kind if isinstance(kind, str) else None
         question = data.get("id") if kind == "answer" and isinstance(data.get("id"), str) else None
@@ -175,10 +182,20 @@ class Sidebar:
         try:
             self.handle(check_request(data))
         except RequestError as exc:
-            self.send("error", request=kind, message=str(exc), key=_key_of(data), errors=exc.errors, **about)
+            self._reply_error(kind, str(exc), data, errors=exc.errors, **about)
         except (NbflowError, AnswerError, ValueError, RuntimeError, TypeError, KeyError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else (str(exc) or type(exc).__name__)
-            self.send("error", request=kind, message=str(text), key=_key_of(data), **about)
+            self._reply_error(kind, str(text), data, **about)
+        except Exception as exc:  # noqa: BLE001 - a bad request never takes the sidebar down: say what happened
+            _log.exception("nbflow sidebar: request %r failed", kind if isinstance(kind, str) else type(kind))
+            self._reply_error(kind, f"{type(exc).__name__}: {exc} (while handling the request)", data, **about)
+
+    def _reply_error(self, kind: Any, message: str, data: Any, **extra: Any) -> None:
+        try:
+            self.send("error", request=kind if isinstance(kind, str) else None, message=message[:2000],
+                      key=_key_of(data), **extra)
+        except Exception:  # noqa: BLE001 - the comm itself is gone: nobody to tell
+            _log.debug("nbflow sidebar: could not send an error reply", exc_info=True)
 
     def handle(self, data: Mapping) -> None:
         """Carry out one checked request (``check_request``): a ``SidebarToKernel`` message."""
@@ -238,9 +255,19 @@ def known_workflows() -> dict[str, Any]:
     return found
 
 
+def _data_of(msg: Any) -> Any:
+    """``msg["content"]["data"]`` when the message has that shape, else ``{}`` (never raises)."""
+    content = msg.get("content") if isinstance(msg, Mapping) else None
+    data = content.get("data") if isinstance(content, Mapping) else None
+    return {} if data is None else data
+
+
 def _key_of(data: Any) -> str:
     if isinstance(data, Mapping):
-        return f"{data.get('workflow')}/{data.get('thread_id')}"
+        workflow, thread = data.get("workflow"), data.get("thread_id")
+        scalars = (str, int, float, bool, type(None))
+        if isinstance(workflow, scalars) and isinstance(thread, scalars):
+            return f"{workflow}/{thread}"[:500]
     return ""
 
 

@@ -265,7 +265,9 @@ def _generated(cls: type, fn: Any, name: str) -> bool:
         return False
     if "hash" in code.co_names:
         found = dict.get(fn.__globals__, "hash", _builtins.hash)
-        if found is not _builtins.hash or dict.get(getattr(fn, "__builtins__", {}), "hash") is not _builtins.hash:
+        names = getattr(fn, "__builtins__", None)  # a plain function's own attribute: runs no code
+        builtin = dict.get(names, "hash") if type(names) is dict else None
+        if found is not _builtins.hash or builtin is not _builtins.hash:
             return False
     _VERIFIED[fn] = cls
     return True

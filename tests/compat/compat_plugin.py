@@ -9,6 +9,8 @@
   ``deterministic_uuids``, ``anyio_backend``;
 * marks every case listed in ``known_failures.txt`` ``xfail(strict=True)``, so
   a case that starts passing fails the session until its line is removed;
+* gives every case listed in ``load_sensitive.txt`` (upstream assertions on
+  wall-clock intervals) up to 3 attempts, so a loaded machine cannot fail it alone;
 * prints and writes (``$NBFLOW_COMPAT_REPORT``) the count of passing cases.
 """
 
@@ -30,6 +32,9 @@ from compat_select import read_known_failures
 alias.install()
 
 HERE = Path(__file__).resolve().parent
+KNOWN_FAILURES = HERE / "known_failures.txt"
+LOAD_SENSITIVE = HERE / "load_sensitive.txt"
+ATTEMPTS = 3
 AES_TEST_KEY = b"1234567890123456"
 
 
@@ -50,8 +55,28 @@ def pytest_configure(config):
     config._compat_outcomes = {}
 
 
+def _attempts(fn, tries: int):
+    """``fn`` run until it passes, at most ``tries`` times (the last failure is raised)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        for attempt in range(tries):
+            try:
+                return fn(*args, **kwargs)
+            except AssertionError:
+                if attempt == tries - 1:
+                    raise
+
+    return run
+
+
 def pytest_collection_modifyitems(session, config, items):
     known = config._compat_known
+    sensitive = read_known_failures(LOAD_SENSITIVE)
+    for item in items:
+        if item.nodeid in sensitive and isinstance(item, pytest.Function):
+            item.obj = _attempts(item.obj, ATTEMPTS)
     seen = set()
     for item in items:
         category = known.get(item.nodeid)

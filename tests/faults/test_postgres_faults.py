@@ -16,7 +16,8 @@ import socket
 import threading
 
 import pytest
-from .conftest import Flow, Stopwatch, check_books, check_error, committed
+from .faultkit import Flow, Stopwatch, check_books, check_error, committed
+from waiting import wait_until
 
 from nbflow.checkpoint.base import SaverConnectionError, SaverError
 
@@ -269,3 +270,55 @@ def test_statement_timeout_on_a_slow_server(pg, record):
     lost, dup = check_books(flow, before, committed(saver, flow.thread))
     record("statement timeout (table locked)", "postgres", "clear error + invoke(None)", lost, dup, took)
     saver.close()
+
+
+def test_the_sidebar_says_the_server_is_down_and_recovers(pg, record, tmp_path, monkeypatch):
+    """The Workflows sidebar lists threads on a PostgreSQL saver: while the server is down its request gets
+    an error reply naming the server (after reconnect_timeout), never a hang; once it is back, the list."""
+    import json
+
+    import comm
+
+    from nbflow import entrypoint, interrupt
+    from nbflow.notebook import comm as sidebar_comm
+    from nbflow.notebook.live import reset_hub
+    from nbflow.notebook.session import Session, reset_session, session
+
+    log: list[dict] = []
+    monkeypatch.setattr(comm.DummyComm, "publish_msg",
+                        lambda self, msg_type, data=None, metadata=None, buffers=None, **k:
+                        log.append(json.loads(json.dumps(data or {}))))
+    reset_session(Session(tmp_path))
+    saver = _saver(pg, _schema(pg), reconnect_timeout=1)
+    try:
+        @entrypoint(checkpointer=saver)
+        def asks(x: int) -> int:
+            return interrupt({"question": "ok?", "x": x})
+
+        asks.invoke(1, {"configurable": {"thread_id": "t1"}})
+        session().workflows["asks"] = asks
+        c = comm.create_comm(target_name=sidebar_comm.TARGET)
+        sidebar_comm.Sidebar(c)
+        pg.shutdown("fast")
+        try:
+            clock = Stopwatch()
+            c.handle_msg({"content": {"data": {"v": 1, "kind": "list"}}})
+            assert clock() < 30  # reconnect_timeout=1 plus backoff: an answer, not a frozen sidebar
+            assert log[-1]["kind"] == "error" and "cannot be reached" in log[-1]["message"], log[-1]
+            assert f"127.0.0.1:{pg.port}" in log[-1]["message"]
+        finally:
+            pg.start_again()
+        clock = Stopwatch()
+
+        def listed() -> bool:  # the sidebar asks again (its refresh), as the pool reconnects with backoff
+            c.handle_msg({"content": {"data": {"v": 1, "kind": "list"}}})
+            return log[-1]["kind"] == "threads"
+
+        wait_until(listed, what="the sidebar listing threads again")
+        assert [t["thread_id"] for t in log[-1]["threads"]] == ["t1"]
+        record("server down while the sidebar lists threads", "postgres", "error reply, then the list", 0, 0,
+               clock())
+    finally:
+        saver.close()
+        reset_session(Session(tmp_path))
+        reset_hub()

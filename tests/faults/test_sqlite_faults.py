@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from .conftest import Flow, Stopwatch, check_books, check_error, committed
+from .faultkit import Flow, Stopwatch, check_books, check_error, committed
 
 from nbflow.checkpoint.base import SaverError
 from nbflow.checkpoint.sqlite import SqliteSaver
@@ -216,9 +216,8 @@ def test_corrupted_file(tmp_path, record, damage):
             f.write(os.urandom(100))
         else:
             f.truncate(size // 2)
-    with pytest.raises(SaverError) as info:
-        with SqliteSaver(path) as saver:
-            Flow(saver, payload=30_000).resume()
+    with pytest.raises(SaverError) as info, SqliteSaver(path) as saver:
+        Flow(saver, payload=30_000).resume()
     msg = str(info.value)
     assert str(path) in msg and "restore it from a backup" in msg, msg
     assert ("not a SQLite database" if damage == "garbage header" else "corrupted") in msg, msg
