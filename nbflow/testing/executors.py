@@ -43,6 +43,7 @@ from ..executors.base import Executor, JobFuture, RemoteExecutor
 from ..func import entrypoint, task
 from ..policies import RetryPolicy
 from ..types import Command
+from .helpers import RecordingClock
 
 WAIT = 10.0  # seconds a contract test waits before calling an executor stuck
 _probe: contextvars.ContextVar[str] = contextvars.ContextVar("nbflow_executor_probe", default="unset")
@@ -120,22 +121,6 @@ class Marks:
                 return True
             time.sleep(0.002)
         return False
-
-
-class RecordingClock:
-    """A clock that records the waits asked of it and returns at once."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return sum(self.slept)
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
 
 
 class ExecutorContract:
