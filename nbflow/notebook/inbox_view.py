@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from . import actions
 from .live import Live, hub
 from .session import session
 from .views import inbox_html, inbox_transcript
-from .widget_base import _answer, _Base, _check_workflow
+from .widget_base import _answer, _Base, _check_workflow, checked
 
 log = logging.getLogger("nbflow.notebook")
 
@@ -173,7 +172,8 @@ class Inbox(_Base):
         self._sync()
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
+        content = checked(self, content)
+        if content is None:
             return
         kind = content.get("kind")
         if kind == "refresh":

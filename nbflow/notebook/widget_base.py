@@ -6,6 +6,8 @@
   ``text/plain`` / ``text/html`` fallbacks;
 * :func:`_answer` -- decode answers a form sent and resume the thread through
   :mod:`.actions`, sending refusals back to the form;
+* :func:`checked` -- a front-end message as its type in :mod:`.protocol` says, or one
+  ``action_error`` reply naming the fields (a hostile or stale front end never reaches a handler);
 * :func:`_check_workflow`, :func:`_error_message`.
 
 The views themselves live in :mod:`.widgets` (run view, timeline) and
@@ -84,9 +86,29 @@ def _answer(widget: Any, live: Live, msgs: list, origin: str, extra: dict | None
         widget._send_kind("resume_error", id=iid, message=str(msg), errors=[], **(extra or {}))
 
 
+def checked(widget: Any, content: Any) -> Mapping | None:
+    """``content`` when it is a well-formed ``ToKernel`` message of this protocol version; else None, after one
+    ``action_error`` reply (through ``widget``) naming what is wrong, so a malformed message never reaches a
+    handler and nothing is raised into the kernel's comm machinery."""
+    found = protocol.problems(content, "ToKernel")
+    if not found and content.get("v") != protocol.VERSION:
+        found = [{"field": "v", "message": f"must be {protocol.VERSION} (reload the page so the view and the "
+                                          f"kernel speak the same version)"}]
+    if not found:
+        return content
+    where = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in found[:5])
+    kind = content.get("kind") if isinstance(content, Mapping) else None
+    try:
+        widget._send_kind("action_error", message=(f"the view sent a malformed {kind!r} message: {where}"
+                                                   if isinstance(kind, str) else f"malformed message: {where}")[:2000])
+    except Exception:  # noqa: BLE001 - the comm itself is gone: nobody to tell
+        pass
+    return None
+
+
 def _check_workflow(workflow: Any) -> None:
     if not callable(getattr(workflow, "stream_events", None)):
         raise TypeError(f"expected an nbflow workflow (made with @entrypoint), got {type(workflow).__name__}")
 
 
-__all__ = ["ATTACH", "STATIC"]
+__all__ = ["ATTACH", "STATIC", "checked"]

@@ -42,7 +42,7 @@ from .views import (
     timeline_transcript,
     transcript,
 )
-from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workflow, _error_message
+from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workflow, _error_message, checked
 
 OTHER_THREADS = 50  # other threads of the workflow a timeline offers to compare with
 FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
@@ -120,7 +120,8 @@ class RunView(_Base):
         update_display(twin, raw=True, display_id=self._display_id + "-static")
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
+        content = checked(self, content)
+        if content is None:
             return
         kind = content.get("kind")
         if kind == "snapshot_request":
@@ -406,7 +407,8 @@ class Timeline(ipywidgets.VBox):
         return state_views(snap.values)
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
+        content = checked(self.core, content)
+        if content is None:
             return
         kind = content.get("kind")
         try:
