@@ -209,6 +209,10 @@ def test_a_server_that_goes_away_gives_a_saver_error_then_recovers():
         with pytest.raises(SaverError):
             saver.get_checkpoint("t1")
         server.start_again()
+        # the 1 s budget was for getting the error quickly; now give the pool time to replace the connections
+        # that died with the server, as the default reconnect_timeout does
+        saver.db.reconnect_timeout = 30.0
+
         def recovered() -> bool:  # the pool drops broken connections as they come back
             try:
                 return saver.get_checkpoint("t1") == cp
