@@ -42,7 +42,8 @@ ordinary ``except ValueError`` work.
             │   └── SaverConnectionError  (ConnectionError) its server cannot be reached
             ├── PostgresUnavailable       (RuntimeError) the tests' temporary PostgreSQL cannot start
             ├── ExecutorLostError         (RuntimeError) the cluster running a task went away (a Dask
-            │                                          scheduler lost): its result never arrived
+            │                                          scheduler lost), or every worker running it died
+            │                                          (over its memory limit): its result never arrived
             ├── GraphDrained                            RunControl.request_drain() before the run began
             └── NodeTimeoutError                        a task/entrypoint attempt ran out of time
 
@@ -273,7 +274,8 @@ def _node_timeout(node: str, elapsed: float, kind: str, idle: float | None, run:
 
 
 class ExecutorLostError(NbflowError, RuntimeError):
-    """A remote executor lost a task: its cluster's scheduler went away, or its client was closed.
+    """A remote executor lost a task: its cluster's scheduler went away, its client was closed, or
+    every worker that ran it died (Dask's ``KilledWorker``: most often over its ``memory_limit``).
 
     The message names the task, the cluster and (once the run adds it) the thread; every
     task that finished before is checkpointed, so ``invoke(None, config)`` with a working

@@ -22,9 +22,12 @@ Failure handling is split on purpose:
 
 * a **worker process lost** mid-task (killed, out of memory) is Dask's job: its
   scheduler runs the task again on another worker, up to
-  ``distributed.scheduler.allowed-failures`` times (default 3); past that the
-  attempt fails with ``distributed.KilledWorker``, which the task's nbflow
-  ``RetryPolicy`` then retries or not like any other error;
+  ``distributed.scheduler.allowed-failures`` times (default 3); past that Dask
+  gives up (``distributed.KilledWorker``) and the attempt fails with
+  :class:`~nbflow.errors.ExecutorLostError` naming the task, the thread, and
+  what to do (raise the workers' ``memory_limit`` or make the task smaller, then
+  ``invoke(None, config)``); a ``RetryPolicy`` whose ``retry_on`` accepts it
+  tries once more, the default one does not (the workers would die again);
 * an **exception raised by the task** is nbflow's: the task's ``RetryPolicy``
   decides, and each failed attempt is visible in the run's stream. Dask's own
   ``retries=`` is left at 0 unless you pass ``retries=`` here.
@@ -126,6 +129,8 @@ class DaskExecutor:
         waiting = self._collector().expect(dfut)
         try:
             return await asyncio.wrap_future(waiting)
+        except distributed.KilledWorker as e:
+            raise _killed(name, dfut.key, e) from e
         except asyncio.CancelledError:
             loop: Any = client.loop  # the client's tornado IOLoop, running on its own thread
             loop.add_callback(_cancel, client, dfut)
@@ -165,6 +170,18 @@ def _closed(key: Any, status: str, client: Any = None) -> ExecutorLostError:
         f"Dask task {key!r} ended as {status!r} without a result: {why}. Finished tasks are checkpointed: "
         "with a working cluster (a new Client and DaskExecutor for the workflow), `invoke(None, config)` "
         "continues the run, reusing every finished result.")
+
+
+def _killed(name: str, key: Any, exc: BaseException) -> ExecutorLostError:
+    """Dask gave up on a task whose workers kept dying while they ran it (KilledWorker)."""
+    worker = getattr(exc, "last_worker", None)
+    last = f"; the last one was {getattr(worker, 'address', worker)}" if worker is not None else ""
+    return ExecutorLostError(
+        f"task {name!r} (Dask key {key!r}) was never finished: every Dask worker that ran it died "
+        f"(distributed.scheduler.allowed-failures times{last}), most often because the task needs more memory "
+        "than a worker's memory_limit and the nanny killed it. Give the workers a larger memory_limit, or make "
+        "the task use less memory (smaller pieces of work); every finished task is checkpointed, so "
+        "`invoke(None, config)` then continues the run, reusing their results.")
 
 
 def _pickling_cause(exc: BaseException) -> str | None:

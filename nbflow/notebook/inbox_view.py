@@ -15,7 +15,7 @@ from typing import Any
 
 import traitlets as t
 
-from ..errors import NbflowError
+from ..errors import NbflowError, SaverConnectionError
 from . import actions
 from .live import Live, hub
 from .session import session
@@ -35,6 +35,7 @@ class Inbox(_Base):
 
     _kind = t.Unicode("inbox").tag(sync=True)
     data: Any = t.List().tag(sync=True)
+    problem = t.Unicode("").tag(sync=True)  # why the last refresh could not read some workflow's threads, or ""
 
     def __init__(self, workflows: list) -> None:
         super().__init__()
@@ -73,19 +74,35 @@ class Inbox(_Base):
         return True
 
     def refresh(self) -> None:
-        """Look again at every thread of every workflow."""
+        """Look again at every thread of every workflow.
+
+        A checkpointer that cannot be read (its server down) does not raise here: :attr:`problem` says
+        so, the threads already shown stay, and the next refresh once it is back lists them again.
+        """
+        problems: list[str] = []
         for wf in self.workflows:
             if wf.checkpointer is None:
                 continue
-            for tid in wf.list_threads():
+            try:
+                tids = wf.list_threads()
+            except NbflowError as exc:
+                problems.append(_unreadable(wf, exc))
+                continue
+            for tid in tids:
                 try:
                     self._track(wf, tid)
+                except SaverConnectionError as exc:  # the server went away meanwhile: the others would fail too
+                    problems.append(_unreadable(wf, exc))
+                    break
                 except NbflowError as exc:  # one unreadable thread must not hide the others
                     key = (wf.name, str(tid))
                     if key not in self.skipped:  # logged, not warned: a warning would read source files
                         log.warning("inbox: thread %r of %r was skipped, its checkpoint cannot be read: %s",
                                     tid, wf.name, exc)
                     self.skipped[key] = str(exc)
+        if problems:
+            log.warning("inbox: %s", " ".join(problems))
+        self.problem = " ".join(problems)
         self._sync()
 
     def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
@@ -192,13 +209,18 @@ class Inbox(_Base):
         _answer(self, live, msgs, "the inbox", {"thread_id": str(tid)})
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self._bundle(inbox_transcript(self.data), inbox_html(self.data), kwargs)
+        return self._bundle(inbox_transcript(self.data, self.problem), inbox_html(self.data, self.problem), kwargs)
 
     def _repr_html_(self) -> str:
-        return inbox_html(self.data)
+        return inbox_html(self.data, self.problem)
 
     def __repr__(self) -> str:
-        return inbox_transcript(self.data)
+        return inbox_transcript(self.data, self.problem)
+
+
+def _unreadable(wf: Any, exc: BaseException) -> str:
+    return (f"The threads of workflow {wf.name!r} cannot be read: {exc} "
+            "The inbox lists them again when it refreshes once the checkpointer is back.")
 
 
 def inbox(workflow: Any = None) -> Inbox:

@@ -387,13 +387,16 @@ def state_views(values: Any) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------------- inbox
-def inbox_transcript(items: list[dict]) -> str:
-    """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results."""
+def inbox_transcript(items: list[dict], problem: str = "") -> str:
+    """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results
+    (after ``problem``: why some workflow's threads could not be read, when that is so)."""
     waiting = [i for i in items if i["state"] == "waiting"]
     if not waiting:
         lines = ["nbflow inbox · nothing is waiting for input"]
     else:
         lines = [f"nbflow inbox · {len(waiting)} thread{'s' if len(waiting) != 1 else ''} waiting for input"]
+    if problem:
+        lines.append(f"  ✗ {problem}")
     for item in items:
         lines.append(f"  {item['workflow']} · thread {item['thread_id']} · {item['state']}")
         for q in item["questions"]:
@@ -407,8 +410,8 @@ def inbox_transcript(items: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def inbox_html(items: list[dict]) -> str:
-    return '<pre class="nbflow-inbox nbflow-static">' + _esc(inbox_transcript(items)) + "</pre>"
+def inbox_html(items: list[dict], problem: str = "") -> str:
+    return '<pre class="nbflow-inbox nbflow-static">' + _esc(inbox_transcript(items, problem)) + "</pre>"
 
 
 __all__ = [

@@ -322,3 +322,54 @@ def test_the_sidebar_says_the_server_is_down_and_recovers(pg, record, tmp_path, 
         saver.close()
         reset_session(Session(tmp_path))
         reset_hub()
+
+
+def test_the_inbox_says_the_server_is_down_and_lists_the_threads_again(pg, record, tmp_path):
+    """An inbox over a PostgreSQL saver whose server is shut down: refreshing it (and opening a new one)
+    raises nothing and does not hang; its state says the server cannot be reached, naming it. Once the
+    server is back, a refresh clears that and lists the thread waiting for input again."""
+    from nbflow import entrypoint, inbox, interrupt
+    from nbflow.notebook.live import reset_hub
+    from nbflow.notebook.session import Session, reset_session
+
+    reset_session(Session(tmp_path))
+    saver = _saver(pg, _schema(pg), reconnect_timeout=1)
+    where = f"127.0.0.1:{pg.port}"
+    try:
+        @entrypoint(checkpointer=saver)
+        def waits(x: int) -> int:
+            return interrupt({"question": "ok?", "x": x})
+
+        waits.invoke(1, {"configurable": {"thread_id": "t-in"}})
+        box = inbox(waits)
+        assert [i["thread_id"] for i in box.items] == ["t-in"] and box.problem == ""
+        pg.shutdown("fast")
+        try:
+            clock = Stopwatch()
+            box.refresh()  # the front end's "refresh": an answer, not a traceback or a frozen view
+            late = inbox(waits)  # opened while the server is down
+            assert clock() < 30  # reconnect_timeout=1 each, plus backoff
+            for view in (box, late):
+                assert "cannot be reached" in view.problem and where in view.problem, view.problem
+                assert "'waits'" in view.problem and view.problem in repr(view)
+            assert late.items == [] and late.data == []
+            assert [i["thread_id"] for i in box.items] == ["t-in"]  # what it showed stays
+        finally:
+            pg.start_again()
+        clock = Stopwatch()
+
+        def listed() -> bool:  # the inbox refreshes again, as the pool reconnects with backoff
+            late.refresh()
+            return late.problem == "" and [i["thread_id"] for i in late.items] == ["t-in"]
+
+        wait_until(listed, what="the inbox listing the waiting thread again")
+        took = clock()
+        box.refresh()
+        assert box.problem == "" and [i["thread_id"] for i in box.items] == ["t-in"]
+        assert late.data[0]["state"] == "waiting" and "cannot" not in repr(late)
+        record("server down while the inbox lists threads", "postgres",
+               "the inbox says the server cannot be reached (its state), then lists the threads", 0, 0, took)
+    finally:
+        saver.close()
+        reset_session(Session(tmp_path))
+        reset_hub()
