@@ -74,7 +74,7 @@ class Emitter:
 
     def __init__(self, sink: Callable[[Any], None] | None, modes: tuple[str, ...] | frozenset[str]) -> None:
         self.sink = sink
-        self.emit: Callable[[Any], None] = sink if sink is not None else _drop
+        self.emit: Callable[[Any], None] = sink if sink is not None else noop_writer
         self.modes = frozenset(modes)
         on = sink is not None
         self.starts = on and bool(self.modes & STARTS_MODES)
@@ -86,7 +86,8 @@ class Emitter:
         self.lc = self.messages or self.tools  # the LangChain bridge is installed around task code
 
 
-def _drop(_event: Any) -> None:
+def noop_writer(_item: Any) -> None:
+    """Where events (and ``custom`` chunks) go when nobody listens."""
     return None
 
 
@@ -204,4 +205,4 @@ class RunHost(CodeHost, Protocol):
     def stop(self) -> bool: ...
 
 
-__all__ = ["Ending", "RunContext", "Emitter", "Plan", "Recorder", "CodeHost", "RunHost"]
+__all__ = ["noop_writer", "Ending", "RunContext", "Emitter", "Plan", "Recorder", "CodeHost", "RunHost"]

@@ -24,7 +24,7 @@ from ..executors.base import JobFuture
 from ..kinds import child_path
 from ..replayable import CURRENT
 from ..types import RunControl, StreamWriter
-from .parts import CodeHost
+from .parts import CodeHost, noop_writer
 
 ContextT = TypeVar("ContextT")
 
@@ -143,11 +143,6 @@ class TaskFuture(JobFuture):
     def __await__(self) -> Generator[Any, None, Any]:
         _note_wait()
         return (yield from super().__await__())
-
-
-def noop_writer(_chunk: Any) -> None:
-    """The stream writer of a run nobody streams ``custom`` chunks from."""
-    return None
 
 
 def noop_heartbeat() -> None:
