@@ -34,9 +34,8 @@ sys.path.insert(0, ROOT)
 
 import comm  # noqa: E402
 
-from nbflow import InMemorySaver, SqliteSaver, entrypoint, get_stream_writer, task  # noqa: E402
+from nbflow import Command, InMemorySaver, SqliteSaver, entrypoint, interrupt, tap, task  # noqa: E402  # noqa: E402
 from nbflow import events as ev  # noqa: E402
-from nbflow import Command, interrupt, tap  # noqa: E402
 from nbflow.notebook.live import hub, reset_hub  # noqa: E402
 from nbflow.notebook.thread import ThreadModel  # noqa: E402
 from nbflow.notebook.views import timeline_model  # noqa: E402

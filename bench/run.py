@@ -38,7 +38,6 @@ if HERE not in sys.path:
 
 import workloads  # noqa: E402  (after the sys.path line)
 
-
 # --------------------------------------------------------------------------
 # worker side: one library, one workload, JSON to a file
 

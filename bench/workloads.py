@@ -25,8 +25,9 @@ import tempfile
 import time
 import types
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 LIBRARIES = ("nbflow", "langgraph")
 

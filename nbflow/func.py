@@ -27,7 +27,7 @@ from .engine import drive
 from .engine.run import Ending, Run
 from .engine.running import running_on
 from .engine.scope import ContextT, current_scope
-from .errors import TaskContextError
+from .errors import CheckpointerRequiredError, TaskContextError
 from .executors.base import Executor, RemoteExecutor
 from .history import edits, reads
 from .kinds import Durability
@@ -491,6 +491,26 @@ class Workflow:
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
         return edits.update_state(self, config, values, as_node=as_node)
+
+    def prune(self, config: Mapping[str, Any], *, keep_last: int | None = None,
+              keep_invocations: int | None = None, vacuum: bool = False) -> Any:
+        """Drop the thread's old checkpoints: all but the newest by default, or keep the newest
+        ``keep_last`` checkpoints / the checkpoints of the newest ``keep_invocations`` invocations.
+        A pending question, the newest state and any checkpoint a fork or a replay came from stay;
+        pieces no remaining checkpoint needs go. ``vacuum=True`` (SQLite) shrinks the file after.
+        Returns what was removed (:class:`nbflow.checkpoint.retention.Pruned`)."""
+        return edits.prune(self, config, keep_last=keep_last, keep_invocations=keep_invocations, vacuum=vacuum)
+
+    def delete_thread(self, config_or_thread: Mapping[str, Any] | str) -> None:
+        """Remove every checkpoint, write and piece of a thread (LangGraph's ``delete_thread``)."""
+        thread = (config_or_thread if isinstance(config_or_thread, str)
+                  else parse_config(config_or_thread, needs_thread=True, who="delete_thread()").thread)
+        saver = self.checkpointer
+        if saver is None:
+            raise CheckpointerRequiredError(f"delete_thread() needs a checkpointer, and entrypoint {self.name!r} "
+                                            "has none")
+        saver.delete_thread(thread)
+        tap.edited(saver, thread, self.name, tap.ThreadEdited((), "delete", ""))
 
     async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict:
         return self.update_state(config, values, as_node=as_node)

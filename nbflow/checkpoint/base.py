@@ -44,8 +44,11 @@ class CheckpointRecord:
     created_at: float          # seconds since the epoch (time.time())
     step: int
     source: str                # "input" | "loop" | "update" | "fork"
-    channels: bytes            # serialized dict of channel values
+    channels: bytes            # serialized dict of channel values (a manifest naming pieces: nbflow.serde.pieces)
     metadata: bytes            # serialized metadata dict
+    # New pieces (hash, stored bytes) the channels need, written in the same transaction (on put only;
+    # a record read back has none: its pieces are fetched with get_pieces).
+    pieces: tuple[tuple[bytes, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,16 @@ class WriteRecord:
 
 
 class BaseCheckpointSaver(ABC):
-    """Abstract saver. See the module docstring for the data model."""
+    """Abstract saver. See the module docstring for the data model.
+
+    A saver that sets ``supports_pieces = True`` stores checkpoints as manifests plus shared,
+    content-addressed pieces (:mod:`nbflow.serde.pieces`; the thread's unchanged history is stored
+    once, not per checkpoint): it stores ``record.pieces`` with the checkpoint, in the same
+    transaction, and answers :meth:`get_pieces`, :meth:`piece_hashes`, :meth:`prune_rows`,
+    :meth:`namespaces` and :meth:`thread_size`. Any other saver gets whole values.
+    """
+
+    supports_pieces = False
 
     @abstractmethod
     def put_checkpoint(self, record: CheckpointRecord) -> None:
@@ -111,6 +123,27 @@ class BaseCheckpointSaver(ABC):
     @abstractmethod
     def delete_thread(self, thread_id: str) -> None:
         """Remove every checkpoint and write of a thread."""
+
+    # -- pieces and retention (savers with supports_pieces) ----------------------------------------
+    def get_pieces(self, thread_id: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The stored bytes of those pieces of a thread (missing ones left out)."""
+        raise NotImplementedError(f"{type(self).__name__} does not store pieces")
+
+    def piece_hashes(self, thread_id: str) -> set[bytes]:
+        """Every piece hash stored for a thread."""
+        raise NotImplementedError(f"{type(self).__name__} does not store pieces")
+
+    def prune_rows(self, thread_id: str, checkpoints: Sequence[tuple[str, str]], pieces: Sequence[bytes]) -> None:
+        """Delete those checkpoints ((namespace, id)) with their writes, and those pieces, in one transaction."""
+        raise NotImplementedError(f"{type(self).__name__} cannot prune")
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        """The namespaces of a thread that hold checkpoints."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list namespaces")
+
+    def thread_size(self, thread_id: str) -> int:
+        """Bytes a thread's rows hold (payloads, pieces and keys; not the database's own overhead)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot tell a thread's size")
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default  # pragma: no cover
         pass

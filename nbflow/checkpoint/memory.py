@@ -9,6 +9,8 @@ Layout (all guarded by one lock)::
     _Namespace.ids: [checkpoint_id, ...]      sorted ascending (ids are time-sortable,
                                               so this is normally an append)
     _Namespace.writes: {checkpoint_id: [WriteRecord, ...]}
+    _Thread.pieces: {hash: bytes}             the thread's pieces (nbflow.serde.pieces), shared
+                                              by its checkpoints
 
 Records are frozen dataclasses holding ``bytes`` payloads, so they are stored and
 handed out as-is: nobody can mutate them.
@@ -23,8 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..serde import default_serializer
+from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
-from .rows import check_checkpoint, check_write
+from .rows import check_checkpoint, check_write, pack
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -39,12 +42,13 @@ class _Namespace:
 
 
 class _Thread:
-    __slots__ = ("namespaces", "writes", "has_checkpoint")
+    __slots__ = ("namespaces", "writes", "has_checkpoint", "pieces")
 
     def __init__(self) -> None:
         self.namespaces: dict[str, _Namespace] = {}
         self.writes: list[WriteRecord] = []
         self.has_checkpoint = False
+        self.pieces: dict[bytes, bytes] = {}
 
 
 def _check_limit(limit: int | None) -> None:
@@ -59,6 +63,8 @@ class InMemorySaver(BaseCheckpointSaver):
     of that checkpoint), ``list_checkpoints`` O(log n + returned), ``put_writes``
     O(rows), ``list_threads`` O(threads).
     """
+
+    supports_pieces = True
 
     def __init__(self, *, serde: Any = None) -> None:
         # The serializer the engine uses for this saver's payloads (None: nbflow's default).
@@ -93,6 +99,11 @@ class InMemorySaver(BaseCheckpointSaver):
             ns = t.namespaces.get(record.checkpoint_ns)
             if ns is None:
                 ns = t.namespaces[record.checkpoint_ns] = _Namespace()
+            if record.pieces:
+                for h, data in record.pieces:
+                    t.pieces.setdefault(h, data)
+            record = dataclasses.replace(record, pieces=(), channels=pack(record.channels),
+                                         metadata=pack(record.metadata))
             cid = record.checkpoint_id
             if cid not in ns.checkpoints:
                 ids = ns.ids
@@ -108,7 +119,7 @@ class InMemorySaver(BaseCheckpointSaver):
         with self._lock:
             for rec in records:
                 self._seq += 1
-                rec = dataclasses.replace(rec, seq=self._seq)
+                rec = dataclasses.replace(rec, seq=self._seq, payload=pack(rec.payload))
                 t = self._touch(rec.thread_id)
                 ns = t.namespaces.get(rec.checkpoint_ns)
                 if ns is None:
@@ -123,6 +134,63 @@ class InMemorySaver(BaseCheckpointSaver):
     def delete_thread(self, thread_id: str) -> None:
         with self._lock:
             self._threads.pop(thread_id, None)
+        values.forget(self, thread_id)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_last: int | None = None,
+              keep_invocations: int | None = None) -> retention.Pruned:
+        """Drop old checkpoints of threads (see :func:`nbflow.checkpoint.retention.prune`)."""
+        return retention.prune(self, thread_ids, strategy=strategy, keep_last=keep_last,
+                               keep_invocations=keep_invocations)
+
+    # -- pieces ---------------------------------------------------------------
+
+    def get_pieces(self, thread_id: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            if t is None:
+                return {}
+            have = t.pieces
+            return {h: have[h] for h in hashes if h in have}
+
+    def piece_hashes(self, thread_id: str) -> set[bytes]:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            return set() if t is None else set(t.pieces)
+
+    def prune_rows(self, thread_id: str, checkpoints: Sequence[tuple[str, str]], pieces: Sequence[bytes]) -> None:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            if t is None:
+                return
+            gone: set[tuple[str, str]] = set()
+            for ns_name, cid in checkpoints:
+                ns = t.namespaces.get(ns_name)
+                if ns is None or cid not in ns.checkpoints:
+                    continue
+                del ns.checkpoints[cid]
+                ns.ids.remove(cid)
+                ns.writes.pop(cid, None)
+                gone.add((ns_name, cid))
+            if gone:
+                t.writes = [w for w in t.writes if (w.checkpoint_ns, w.checkpoint_id) not in gone]
+            for h in pieces:
+                t.pieces.pop(h, None)
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            return [] if t is None else [k for k, ns in t.namespaces.items() if ns.ids]
+
+    def thread_size(self, thread_id: str) -> int:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            if t is None:
+                return 0
+            n = sum(len(h) + len(d) for h, d in t.pieces.items())
+            for ns in t.namespaces.values():
+                n += sum(len(r.channels) + len(r.metadata) + 96 for r in ns.checkpoints.values())
+            n += sum(len(w.payload) + len(w.summary) + 160 for w in t.writes)
+            return n
 
     # -- reads ----------------------------------------------------------------
 

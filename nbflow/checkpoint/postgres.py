@@ -31,7 +31,8 @@ prefixed ``nbflow_`` so they can sit next to LangGraph's in one database::
     nbflow_checkpoints(thread_id, checkpoint_ns, checkpoint_id, parent_id, created_at,
                        step, source, channels bytea, metadata bytea, touched)
     nbflow_writes(seq, thread_id, checkpoint_ns, checkpoint_id, task_id, name, path,
-                  kind, payload bytea, started_at, ended_at, summary, wave)
+                  kind, payload bytea, started_at, ended_at, summary, wave, wkey)
+    nbflow_pieces(thread_id, hash bytea, data bytea)      -- shared pieces of checkpoints
 
 Faults: a lost connection (a server restart, ``pg_terminate_backend``, a
 network cut) or a statement cancelled by ``statement_timeout`` is retried, on
@@ -71,10 +72,11 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from ..errors import ConfigError
 from ..schema import preload
+from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .pgdb import PgDatabase, check_conninfo, redact_conninfo
-from .rows import checkpoint_record, write_record
+from .rows import checkpoint_record, pack, write_record
 
 __all__ = [
     "PostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "check_conninfo", "redact_conninfo",
@@ -118,6 +120,13 @@ MIGRATIONS: tuple[str, ...] = (
     # Idempotent writes: a retried insert whose first attempt did commit skips the rows already there.
     """ALTER TABLE nbflow_writes ADD COLUMN wkey text;
     CREATE UNIQUE INDEX nbflow_writes_by_key ON nbflow_writes (wkey);""",
+    # Content-addressed pieces a checkpoint's channels name (nbflow.serde.pieces), shared by a thread's checkpoints.
+    """CREATE TABLE nbflow_pieces (
+        thread_id text NOT NULL,
+        hash      bytea NOT NULL,
+        data      bytea NOT NULL,
+        PRIMARY KEY (thread_id, hash)
+    );""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -134,6 +143,10 @@ _INSERT_CKPT = (
     " parent_id = EXCLUDED.parent_id, created_at = EXCLUDED.created_at, step = EXCLUDED.step,"
     " source = EXCLUDED.source, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,"
     " touched = nextval('nbflow_activity')"
+)
+_INSERT_PIECES = (
+    "INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[], %s::bytea[]) AS"
+    " p(h, d) ON CONFLICT (thread_id, hash) DO NOTHING"
 )
 _INSERT_WRITE = (
     f"INSERT INTO nbflow_writes ({_WRITE_COLS}, wkey) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -297,9 +310,21 @@ class PostgresSaver(BaseCheckpointSaver):
     def put_checkpoint(self, record: CheckpointRecord) -> None:
         row = (
             record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
-            record.created_at, record.step, record.source, record.channels, record.metadata,
+            record.created_at, record.step, record.source, pack(record.channels), pack(record.metadata),
         )
-        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
+        if not record.pieces:
+            self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
+            return
+        # the new pieces in the checkpoint's transaction (it never points to a missing piece); both
+        # statements are idempotent, so a retry after an unknown outcome duplicates nothing
+        hashes = [h for h, _ in record.pieces]
+        datas = [d for _, d in record.pieces]
+
+        def put(conn: Any) -> None:
+            conn.execute(_INSERT_PIECES, (record.thread_id, hashes, datas))
+            conn.execute(_INSERT_CKPT, row)
+
+        self.db.run("put_checkpoint", put, tx=True, threads=(record.thread_id,))
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
@@ -307,7 +332,7 @@ class PostgresSaver(BaseCheckpointSaver):
         # wkey: made once here, so a retry of an insert whose outcome is unknown cannot duplicate it
         rows = [
             (r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.task_id, r.name, r.path, r.kind,
-             r.payload, r.started_at, r.ended_at, r.summary, r.wave, os.urandom(16).hex())
+             pack(r.payload), r.started_at, r.ended_at, r.summary, r.wave, os.urandom(16).hex())
             for r in records
         ]
         # Group commit: see the module docstring.
@@ -347,8 +372,61 @@ class PostgresSaver(BaseCheckpointSaver):
         def delete(conn: Any) -> None:
             conn.execute("DELETE FROM nbflow_checkpoints WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM nbflow_writes WHERE thread_id = %s", (thread_id,))
+            conn.execute("DELETE FROM nbflow_pieces WHERE thread_id = %s", (thread_id,))
 
         self.db.run("delete_thread", delete, tx=True, threads=(thread_id,))
+        values.forget(self, thread_id)
+
+    # -- pieces and retention --------------------------------------------------
+
+    supports_pieces = True
+
+    def get_pieces(self, thread_id: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        rows = self._fetch("get_pieces", "SELECT hash, data FROM nbflow_pieces WHERE thread_id = %s AND "
+                           "hash = ANY(%s)", (thread_id, list(hashes)))
+        return {bytes(h): bytes(d) for h, d in rows}
+
+    def piece_hashes(self, thread_id: str) -> set[bytes]:
+        rows = self._fetch("piece_hashes", "SELECT hash FROM nbflow_pieces WHERE thread_id = %s", (thread_id,))
+        return {bytes(r[0]) for r in rows}
+
+    def prune_rows(self, thread_id: str, checkpoints: Sequence[tuple[str, str]], pieces: Sequence[bytes]) -> None:
+        nss = [ns for ns, _ in checkpoints]
+        ids = [cid for _, cid in checkpoints]
+
+        def delete(conn: Any) -> None:
+            if ids:
+                conn.execute("DELETE FROM nbflow_checkpoints c USING unnest(%s::text[], %s::text[]) AS d(ns, id) "
+                             "WHERE c.thread_id = %s AND c.checkpoint_ns = d.ns AND c.checkpoint_id = d.id",
+                             (nss, ids, thread_id))
+                conn.execute("DELETE FROM nbflow_writes w USING unnest(%s::text[], %s::text[]) AS d(ns, id) "
+                             "WHERE w.thread_id = %s AND w.checkpoint_ns = d.ns AND w.checkpoint_id = d.id",
+                             (nss, ids, thread_id))
+            if pieces:
+                conn.execute("DELETE FROM nbflow_pieces WHERE thread_id = %s AND hash = ANY(%s)",
+                             (thread_id, list(pieces)))
+
+        self.db.run("prune", delete, tx=True, threads=(thread_id,))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_last: int | None = None,
+              keep_invocations: int | None = None) -> retention.Pruned:
+        """Drop old checkpoints of threads (:func:`nbflow.checkpoint.retention.prune`). PostgreSQL's
+        autovacuum then reuses the freed space; ``VACUUM FULL`` gives it back to the file system."""
+        return retention.prune(self, thread_ids, strategy=strategy, keep_last=keep_last,
+                               keep_invocations=keep_invocations)
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        rows = self._fetch("namespaces", "SELECT DISTINCT checkpoint_ns FROM nbflow_checkpoints WHERE "
+                           "thread_id = %s", (thread_id,))
+        return sorted(r[0] for r in rows)
+
+    def thread_size(self, thread_id: str) -> int:
+        rows = self._fetch("thread_size", (
+            "SELECT (SELECT coalesce(sum(pg_column_size(c.*)), 0) FROM nbflow_checkpoints c WHERE thread_id = %s)"
+            " + (SELECT coalesce(sum(pg_column_size(w.*)), 0) FROM nbflow_writes w WHERE thread_id = %s)"
+            " + (SELECT coalesce(sum(pg_column_size(p.*)), 0) FROM nbflow_pieces p WHERE thread_id = %s)"),
+            (thread_id, thread_id, thread_id))
+        return int(rows[0][0])
 
     # -- reads -----------------------------------------------------------------
 

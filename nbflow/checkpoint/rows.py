@@ -17,14 +17,35 @@ that wording.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import DeserializationError
 from ..serde.inert import Stored, describe_row, label
+from ..serde.pieces import PACKED, squeeze, unsqueeze
 from .base import ERROR, INTERRUPT, RESUME, CheckpointRecord, WriteRecord
 
 __all__ = ["checkpoint_record", "write_record", "check_checkpoint", "check_write",
-           "describe_checkpoint", "describe_write"]
+           "describe_checkpoint", "describe_write", "pack", "PACK_MIN"]
+
+PACK_MIN = 128  # payloads this long or longer are stored compressed when that makes them smaller
+_JSON_START = frozenset(b'{["-0123456789tfn')
+
+
+def pack(payload: bytes) -> bytes:
+    """The stored form of a payload: zlib-compressed behind a ``z`` (which no JSON document starts
+    with) when it is long enough and that makes it smaller; encrypted payloads are left as they are.
+    Every reader here gives the payload back as it was."""
+    if len(payload) >= PACK_MIN and payload[0] in _JSON_START:
+        return squeeze(payload)
+    return payload
+
+
+def _unpack(v: bytes, where: tuple) -> bytes:
+    try:
+        return unsqueeze(v)
+    except DeserializationError as e:
+        raise DeserializationError(f"cannot read {describe_row(*where)}: {e}") from None
 
 _TEXT = (str,)
 _OPT_TEXT = (str, type(None))
@@ -100,9 +121,13 @@ def checkpoint_record(row: Sequence[Any]) -> CheckpointRecord:
                else "a checkpoint row")
     t, ns, cid = row[0], row[1], row[2]
     channels, meta = (t, ns, cid, "checkpoint channels"), (t, ns, cid, "checkpoint metadata")
+    c, m = _bytes(row[7], channels), _bytes(row[8], meta)
+    if c and c[0] in PACKED:
+        c = _unpack(c, channels)
+    if m and m[0] in PACKED:
+        m = _unpack(m, meta)
     return CheckpointRecord(t, ns, cid, row[3], row[4], row[5], row[6],
-                            label(_bytes(row[7], channels), channels, dict),
-                            label(_bytes(row[8], meta), meta, dict))
+                            label(c, channels, dict), label(m, meta, dict))
 
 
 def write_record(row: Sequence[Any]) -> WriteRecord:
@@ -111,7 +136,10 @@ def write_record(row: Sequence[Any]) -> WriteRecord:
         _check(row, _WRITE_COLUMNS, lambda: describe_row(row[0], row[1], row[2], row[6], row[4], row[5])
                if len(row) > 6 else "a write row")
     where = (row[0], row[1], row[2], row[6], row[4], row[5])
-    return WriteRecord(*row[:7], label(_bytes(row[7], where), where, _EXPECT.get(row[6])), *row[8:])  # type: ignore[call-arg]
+    p = _bytes(row[7], where)
+    if p and p[0] in PACKED:
+        p = _unpack(p, where)
+    return WriteRecord(*row[:7], label(p, where, _EXPECT.get(row[6])), *row[8:])  # type: ignore[call-arg]
 
 
 def check_checkpoint(rec: CheckpointRecord) -> CheckpointRecord:
@@ -120,6 +148,9 @@ def check_checkpoint(rec: CheckpointRecord) -> CheckpointRecord:
               rec.source, rec.channels, rec.metadata)
     if not _ckpt_ok(values):
         _check(values, _CKPT_COLUMNS, lambda: describe_checkpoint(*values[:3]))
+    if (rec.channels and rec.channels[0] in PACKED) or (rec.metadata and rec.metadata[0] in PACKED):
+        where = (rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, "checkpoint channels")
+        return replace(rec, channels=_unpack(rec.channels, where), metadata=_unpack(rec.metadata, where))
     return rec
 
 
@@ -129,4 +160,7 @@ def check_write(rec: WriteRecord) -> WriteRecord:
               rec.payload, rec.started_at, rec.ended_at, rec.summary, rec.wave, rec.seq)
     if not _write_ok(values):
         _check(values, _WRITE_COLUMNS, lambda: describe_write(*values[:3], rec.kind, rec.name, rec.path))
+    if rec.payload and rec.payload[0] in PACKED:
+        return replace(rec, payload=_unpack(rec.payload, (rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id,
+                                                          rec.kind, rec.name, rec.path)))
     return rec

@@ -41,7 +41,12 @@ Schema (version :data:`SCHEMA_VERSION`, kept in the ``meta`` table)::
     writes(seq INTEGER PRIMARY KEY, thread_id, checkpoint_ns,
            checkpoint_id, task_id, name, path, kind, payload BLOB, started_at,
            ended_at, summary, wave)
+    pieces(thread_id, hash BLOB, data BLOB, PRIMARY KEY (thread_id, hash))   -- since version 2
     meta(key PRIMARY KEY, value)
+
+Version 2 added ``pieces`` (a checkpoint's channels name shared, content-addressed pieces:
+:mod:`nbflow.serde.pieces`). A version-1 file is upgraded when opened (the table is added; its rows
+stay readable as they are), after which an nbflow that knows only version 1 refuses it.
 """
 
 from __future__ import annotations
@@ -57,13 +62,14 @@ from typing import Any, TypeVar
 from ..errors import ConfigError
 from ..schema import preload
 from ..serde import default_serializer
+from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
-from .rows import checkpoint_record, write_record
+from .rows import checkpoint_record, pack, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
 
 _T = TypeVar("_T")
@@ -104,6 +110,12 @@ _SCHEMA = (
     )""",
     """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
         ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
+    """CREATE TABLE IF NOT EXISTS pieces (
+        thread_id TEXT NOT NULL,
+        hash      BLOB NOT NULL,
+        data      BLOB NOT NULL,
+        PRIMARY KEY (thread_id, hash)
+    ) WITHOUT ROWID""",
 
 )
 
@@ -122,6 +134,8 @@ _INSERT_CKPT = (
     f"INSERT OR REPLACE INTO checkpoints ({_CKPT_COLS}, touched) VALUES (?,?,?,?,?,?,?,?,?,"
     " coalesce((SELECT max(seq) FROM writes), 0) + 0.5)"
 )
+_INSERT_PIECE = "INSERT OR IGNORE INTO pieces (thread_id, hash, data) VALUES (?,?,?)"
+_PIECE_BATCH = 500  # hashes per SELECT ... IN (...)
 _INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _GET_LATEST = (
     f"SELECT {_CKPT_COLS} FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?"
@@ -294,6 +308,9 @@ class SqliteSaver(BaseCheckpointSaver):
                     (str(SCHEMA_VERSION),),
                 )
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if int(row[0]) < SCHEMA_VERSION:  # migrate: the tables added since are there now
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                    row = (SCHEMA_VERSION,)
             version = int(row[0])
             if version > SCHEMA_VERSION:
                 raise ConfigError(
@@ -478,16 +495,20 @@ class SqliteSaver(BaseCheckpointSaver):
             record.created_at,
             record.step,
             record.source,
-            record.channels,
-            record.metadata,
+            pack(record.channels),
+            pack(record.metadata),
         )
+
+        pieces = [(record.thread_id, h, d) for h, d in record.pieces]
 
         def put() -> None:
             conn = self._conn
-            if conn.isolation_level is None and not conn.in_transaction:
+            if not pieces and conn.isolation_level is None and not conn.in_transaction:
                 conn.execute(_INSERT_CKPT, row)  # one statement: its own transaction
                 return
             with self._write_tx() as conn:
+                if pieces:  # in the checkpoint's transaction: it never points to a missing piece
+                    conn.executemany(_INSERT_PIECE, pieces)
                 conn.execute(_INSERT_CKPT, row)
 
         self._run(put, write=True, what="write", threads=(record.thread_id,))
@@ -504,7 +525,7 @@ class SqliteSaver(BaseCheckpointSaver):
                 r.name,
                 r.path,
                 r.kind,
-                r.payload,
+                pack(r.payload),
                 r.started_at,
                 r.ended_at,
                 r.summary,
@@ -531,8 +552,88 @@ class SqliteSaver(BaseCheckpointSaver):
             with self._write_tx() as conn:
                 conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM pieces WHERE thread_id = ?", (thread_id,))
 
         self._run(delete, write=True, what="delete", threads=(thread_id,))
+        values.forget(self, thread_id)
+
+    # -- pieces and retention --------------------------------------------------
+
+    supports_pieces = True
+
+    def get_pieces(self, thread_id: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        def fetch() -> dict[bytes, bytes]:
+            out: dict[bytes, bytes] = {}
+            conn = self._conn
+            for i in range(0, len(hashes), _PIECE_BATCH):
+                part = list(hashes[i:i + _PIECE_BATCH])
+                sql = (f"SELECT hash, data FROM pieces WHERE thread_id = ? AND hash IN ({','.join('?' * len(part))})")
+                out.update(conn.execute(sql, [thread_id, *part]).fetchall())
+            return out
+
+        got = self._run(fetch, threads=(thread_id,))
+        if any(type(h) is not bytes or type(d) is not bytes for h, d in got.items()):
+            raise SaverError(self._message("read", (thread_id,), "a row of the pieces table holds a value that is "
+                                           "not bytes; the database was written by something other than nbflow"))
+        return got
+
+    def piece_hashes(self, thread_id: str) -> set[bytes]:
+        rows = self._run(lambda: self._conn.execute("SELECT hash FROM pieces WHERE thread_id = ?",
+                                                    (thread_id,)).fetchall(), threads=(thread_id,))
+        return {r[0] for r in rows}
+
+    def prune_rows(self, thread_id: str, checkpoints: Sequence[tuple[str, str]], pieces: Sequence[bytes]) -> None:
+        def delete() -> None:
+            with self._write_tx() as conn:
+                for ns, cid in checkpoints:
+                    conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND "
+                                 "checkpoint_id = ?", (thread_id, ns, cid))
+                    conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND "
+                                 "checkpoint_id = ?", (thread_id, ns, cid))
+                conn.executemany("DELETE FROM pieces WHERE thread_id = ? AND hash = ?",
+                                 [(thread_id, h) for h in pieces])
+
+        self._run(delete, write=True, what="prune", threads=(thread_id,))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_last: int | None = None,
+              keep_invocations: int | None = None, vacuum: bool = False) -> retention.Pruned:
+        """Drop old checkpoints of threads (:func:`nbflow.checkpoint.retention.prune`); ``vacuum=True``
+        then gives the freed pages back to the file system (:meth:`vacuum`)."""
+        out = retention.prune(self, thread_ids, strategy=strategy, keep_last=keep_last,
+                              keep_invocations=keep_invocations)
+        if vacuum:
+            self.vacuum()
+        return out
+
+    def vacuum(self) -> None:
+        """Rewrite the file without its free pages (SQLite ``VACUUM``), so it shrinks after a prune."""
+        def run() -> None:
+            conn = self._conn
+            if conn.in_transaction:
+                raise SaverError(self._message("vacuum", (), "the connection is inside a transaction of its "
+                                               "own: commit it first"))
+            conn.execute("VACUUM")
+
+        self._run(run, write=True, what="vacuum")
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        rows = self._run(lambda: self._conn.execute("SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE "
+                                                    "thread_id = ?", (thread_id,)).fetchall(), threads=(thread_id,))
+        return sorted(r[0] for r in rows)
+
+    def thread_size(self, thread_id: str) -> int:
+        def size() -> int:
+            conn = self._conn
+            a = conn.execute("SELECT coalesce(sum(length(channels) + length(metadata) + length(checkpoint_id) * 2 "
+                             "+ 40), 0) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+            b = conn.execute("SELECT coalesce(sum(length(payload) + length(summary) + length(task_id) + "
+                             "length(checkpoint_id) + length(path) + 60), 0) FROM writes WHERE thread_id = ?",
+                             (thread_id,)).fetchone()[0]
+            c = conn.execute("SELECT coalesce(sum(length(data) + length(hash) + length(thread_id)), 0) "
+                             "FROM pieces WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+            return int(a) + int(b) + int(c)
+
+        return self._run(size, threads=(thread_id,))
 
     # -- reads -----------------------------------------------------------------
 

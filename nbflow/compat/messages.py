@@ -45,9 +45,29 @@ def _id_of(msg: Any) -> Any:
     return msg.get("id") if isinstance(msg, dict) else getattr(msg, "id", None)
 
 
+_WHOLE: set[type] = set()  # LangChain message classes seen that need no conversion (not chunks)
+
+
+def _whole(lc: Any, items: list) -> bool:
+    """Whether every item is already a LangChain message (not a chunk) with an id: nothing to convert.
+    The common case of a history that grows each turn: checked in one cheap pass."""
+    whole = _WHOLE
+    for m in items:
+        t = type(m)
+        if t not in whole:
+            if not isinstance(m, lc.BaseMessage) or isinstance(m, lc.BaseMessageChunk):
+                return False
+            whole.add(t)
+        if m.id is None:
+            return False
+    return True
+
+
 def _coerce(lc: Any, items: list) -> list:
     """LangChain messages (chunks made whole) with an id each; plain dicts when langchain is absent."""
     if lc is not None:
+        if items and _whole(lc, items):
+            return items
         items = [lc.message_chunk_to_message(m) for m in lc.convert_to_messages(items)] if items else []
         for m in items:
             if m.id is None:
@@ -79,7 +99,8 @@ def add_messages(left: Any = None, right: Any = None, *, format: str | None = No
             if isinstance(m, remove_cls) and m.id == REMOVE_ALL_MESSAGES:
                 return right_l[i + 1:]
     merged = list(left_l)
-    index = {_id_of(m): i for i, m in enumerate(merged)}
+    index = ({m.id: i for i, m in enumerate(merged)} if lc is not None else
+             {_id_of(m): i for i, m in enumerate(merged)})
     removed: set = set()
     for m in right_l:
         mid = _id_of(m)

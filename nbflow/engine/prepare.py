@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ..checkpoint import values
 from ..checkpoint.base import CheckpointRecord, WriteRecord, new_checkpoint_id
 from ..config import END, PREVIOUS, START, previous_of
 from ..errors import CheckpointerRequiredError, CheckpointNotFoundError, ConfigError, EmptyInputError
@@ -53,7 +54,7 @@ def prepare(run: RunHost) -> Plan:
                 f"thread {t.thread_id!r} has no checkpoint {t.checkpoint_id!r}. "
                 "List the thread's checkpoints with get_state_history(config)."
             )
-    channels = ctx.loads(base.channels) if base is not None else {}
+    channels = values.load(saver, base) if base is not None else {}
     unfinished = base is not None and base.source in UNFINISHED_SOURCES
     is_latest = base is not None and latest is not None and base.checkpoint_id == latest.checkpoint_id
 

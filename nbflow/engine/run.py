@@ -36,6 +36,7 @@ from typing import Any
 
 from .. import events as ev
 from .. import tap
+from ..checkpoint import values
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, new_checkpoint_id
 from ..compat import lc
 from ..config import (
@@ -51,6 +52,7 @@ from ..errors import (
     GraphDrained,
     GraphInterrupt,
     RunStopped,
+    SaverError,
     SerializationError,
 )
 from ..executors.base import Clock
@@ -59,7 +61,7 @@ from ..kinds import UNFINISHED_SOURCES, Durability, Position, RunStatus, Source,
 from ..replay import InterruptRecord, Journal, interrupt_id_for
 from ..types import Interrupt, RunControl, final
 from . import nested, prepare, steps
-from .journaling import Journaling, journaling
+from .journaling import Direct, Journaling, journaling
 from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .parts import Emitter, Ending, Plan, Recorder, RunContext
@@ -172,9 +174,34 @@ class Run:
     # ------------------------------------------------------------------ prepare
     def prepare(self) -> Run:
         """Load the thread and decide what this invocation does (:func:`nbflow.engine.prepare.prepare`)."""
-        self.plan = plan = prepare.prepare(self)
+        try:
+            self.plan = plan = prepare.prepare(self)
+        except SaverError as e:
+            if self.parent is not None:
+                raise
+            raise self._saver_fault(e, started=False) from e
         self.rec.checkpoint_id = plan.checkpoint_id
         return self
+
+    def _saver_fault(self, e: SaverError, started: bool = True) -> SaverError:
+        """``e`` (the saver failed under this run), saying where the run stopped and how it continues."""
+        if getattr(e, "nbflow_run_noted", False):
+            return e
+        ctx = self.ctx
+        where = f"the run of {ctx.wf.name!r} on thread {ctx.thread_id!r}"
+        if not started:
+            note = f"{where} did not start: nothing of it ran"
+        else:
+            done = sorted(r.path for r in self.plan.journal.results.values() if r.path)
+            n = len(done)
+            last = f" (the last at call position {max(done, key=Position.key)})" if done else ""
+            kept = ("committed" if isinstance(self.rec.journaling, Direct)
+                    else "handed to the saver (the last few may not be committed yet)")
+            note = (f"{where} stopped after {n} finished task{'s' if n != 1 else ''}{last}, each {kept}; "
+                    f"`invoke(None, config)` continues from there once the checkpointer works again")
+        out = type(e)(f"{e}\n{note}")
+        out.nbflow_run_noted = True  # type: ignore[attr-defined]
+        return out
 
     # ------------------------------------------------------------------ storage
     def journaling_for(self, saver: BaseCheckpointSaver) -> Journaling:
@@ -192,7 +219,7 @@ class Run:
             meta.update(extra)
         stored_metadata(meta, self.root.ctx.config_metadata, ctx.wf.name)
         try:
-            blob = ctx.dumps(channels)
+            dumped = values.dump(ctx.saver, ctx.thread_id, ctx.ns_str, channels)  # type: ignore[arg-type]
         except SerializationError as e:
             what = "input" if source == INPUT else "return value"
             where = steps.future_in(channels.get(START if source == INPUT else END))
@@ -206,9 +233,10 @@ class Run:
                 f"the {what} of entrypoint {ctx.wf.name!r} cannot be checkpointed: {e}"
             ) from e
         rec = CheckpointRecord(ctx.thread_id, ctx.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
-                               time.time(), step, source, blob, ctx.dumps(meta))
+                               time.time(), step, source, dumped.blob, ctx.dumps(meta), dumped.pieces)
         self.rec.flush()  # a checkpoint is written after every row before it
         ctx.saver.put_checkpoint(rec)  # type: ignore[union-attr]
+        values.adopt(ctx.saver, rec, dumped)  # type: ignore[arg-type]
         if self.out.checkpoints:
             self._emit_checkpoint(rec, channels, meta)
         return rec
@@ -341,7 +369,8 @@ class Run:
         if self.out.sink is not None:
             if self.plan.resuming and self.out.checkpoints and self.plan.checkpoint is not None:
                 rec = self.plan.checkpoint  # LangGraph shows the checkpoint a resumed invocation continues from
-                self._emit_checkpoint(rec, self.ctx.loads(rec.channels), self.ctx.loads(rec.metadata))
+                self._emit_checkpoint(rec, values.load(self.ctx.saver, rec),  # type: ignore[arg-type]
+                                     self.ctx.loads(rec.metadata))
             ctx, plan = self.ctx, self.plan
             self.out.sink(ev.RunStart(ctx.ns, ctx.wf.name, ctx.thread_id, plan.input, plan.resuming,
                                       task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers))
@@ -405,11 +434,14 @@ class Run:
         if self.parent is not None or self.rec.journaling is None:
             return self._conclude_with(get)
         try:
-            ending = self._conclude_with(get)
-        except BaseException:
-            self.rec.flush()  # a failure of the flush itself is raised instead, chained to this one
-            raise
-        self.rec.flush()
+            try:
+                ending = self._conclude_with(get)
+            except BaseException:
+                self.rec.flush()  # a failure of the flush itself is raised instead, chained to this one
+                raise
+            self.rec.flush()
+        except SaverError as e:
+            raise self._saver_fault(e) from e
         return ending
 
     def _conclude_with(self, get: Thunk[Any]) -> Ending:

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import events as ev
+from ..checkpoint import values
 from ..compat import lc
 from ..errors import CheckpointerRequiredError, ExecutorLostError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock, Executor, RemoteExecutor
@@ -360,6 +361,10 @@ def call_digest(run: RunHost, args: Any, kwargs: dict) -> str:
             # The common case, plain scalars: their repr is exact and the same in every process,
             # so the serializer (and its limit checks) is skipped. The prefix keeps it apart.
             return args_digest(b"plain:" + repr(args).encode("utf-8", "surrogatepass"), key)
+        ctx = run.ctx
+        doc = values.digestible(ctx.saver, ctx.thread_id, ctx.ns_str, (args, kwargs), canonical)  # type: ignore[arg-type]
+        if doc is not None:  # long lists digested by their items' piece hashes: a grown list costs its new items
+            return "p" + args_digest(serde.dumps(canonical(doc)), key)[1:]
         return args_digest(serde.dumps(canonical((args, kwargs))), key)
     except Exception:  # noqa: BLE001 - arguments that cannot be stored are simply not compared
         return ""

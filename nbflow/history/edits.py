@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import tap
+from ..checkpoint import values as stored
 from ..checkpoint.base import CheckpointRecord, WriteRecord, new_checkpoint_id
+from ..checkpoint.retention import Pruned
 from ..config import (
     MISSING,
     config_for,
@@ -22,7 +24,7 @@ from ..config import (
     serializer_of,
     stored_metadata,
 )
-from ..errors import CheckpointNotFoundError
+from ..errors import CheckpointerRequiredError, CheckpointNotFoundError
 from ..kinds import Position, Source, WriteKind
 from ..replay import task_id_for
 from .reads import WorkflowLike, invocation_checkpoint, saver_of
@@ -42,13 +44,14 @@ def update_state(wf: WorkflowLike, config: Mapping[str, Any], values: Any, as_no
     dumps = serializer_of(saver).dumps
     meta = stored_metadata({"source": UPDATE, "step": step, "parents": {}}, metadata_from_config(config), wf.name)
     try:
-        blob = dumps(result_channels(values, values))
+        dumped = stored.dump(saver, t.thread, t.checkpoint_ns, result_channels(values, values))
     except TypeError as e:
         raise type(e)(f"update_state() value for thread {t.thread_id!r} cannot be checkpointed: {e}") from e
     rec = CheckpointRecord(t.thread, t.checkpoint_ns, new_checkpoint_id(),
-                           base.checkpoint_id if base else None, time.time(), step, UPDATE, blob,
-                           dumps(meta))
+                           base.checkpoint_id if base else None, time.time(), step, UPDATE, dumped.blob,
+                           dumps(meta), dumped.pieces)
     saver.put_checkpoint(rec)
+    stored.adopt(saver, rec, dumped)
     tap.edited(saver, t.thread, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "update_state",
                                                              rec.checkpoint_id))
     return config_for(t.thread, t.checkpoint_ns, rec.checkpoint_id)
@@ -79,8 +82,12 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
               "replaced": value is not MISSING}
     dumps = serializer_of(saver).dumps
     meta = stored_metadata({"source": FORK, "step": base.step, "parents": {}, "forked_from": origin}, {}, wf.name)
+    channels, pieces = base.channels, ()  # type: tuple[bytes, tuple[tuple[bytes, bytes], ...]]
+    if not same_thread:  # the pieces the state needs are copied into the new thread
+        dumped = stored.dump(saver, new_thread, ns, stored.load(saver, base, live=False))
+        channels, pieces = dumped.blob, dumped.pieces
     rec = CheckpointRecord(new_thread, ns, new_id, base.checkpoint_id if same_thread else None, time.time(),
-                           base.step, FORK, base.channels, dumps(meta))
+                           base.step, FORK, channels, dumps(meta), pieces)
     new_writes = []
     for i, w in enumerate(kept):
         payload = w.payload
@@ -99,4 +106,23 @@ def fork(wf: WorkflowLike, config: Mapping[str, Any], *, task_index: int, value:
 
 
 
-__all__ = ["update_state", "fork"]
+def prune(wf: WorkflowLike, config: Mapping[str, Any], *, keep_last: int | None = None,
+          keep_invocations: int | None = None, vacuum: bool = False) -> Pruned:
+    """Drop a thread's old checkpoints (:func:`nbflow.checkpoint.retention.prune`; by default all but the
+    newest) and tell every view of the thread. ``vacuum``: then give the space back (SQLite)."""
+    saver = saver_of(wf, "prune()")
+    t = parse_config(config, needs_thread=True, who=f"prune() of {wf.name!r}")
+    prune_saver = getattr(saver, "prune", None)
+    if prune_saver is None:
+        raise CheckpointerRequiredError(f"prune() of {wf.name!r}: {type(saver).__name__} cannot prune; nbflow's "
+                                        "InMemorySaver, SqliteSaver and PostgresSaver can")
+    extra = {"vacuum": True} if vacuum and hasattr(saver, "vacuum") else {}
+    out = prune_saver([t.thread], keep_last=keep_last, keep_invocations=keep_invocations, **extra)
+    latest = saver.get_checkpoint(t.thread, t.checkpoint_ns)
+    if latest is not None:
+        tap.edited(saver, t.thread, wf.name, tap.ThreadEdited(ns_tuple(t.checkpoint_ns), "prune",
+                                                                 latest.checkpoint_id))
+    return out
+
+
+__all__ = ["update_state", "fork", "prune"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from ..checkpoint import values
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 from ..config import (
     END,
@@ -58,9 +59,10 @@ def saver_of(wf: WorkflowLike, what: str) -> BaseCheckpointSaver:
 
 
 def _snapshot(wf: WorkflowLike, saver: BaseCheckpointSaver, rec: CheckpointRecord, with_writes: bool,
-              result: Any = None) -> StateSnapshot:
+              result: Any = None, decoded: dict | None = None, live: bool | None = None) -> StateSnapshot:
     loads = serializer_of(saver).loads
-    channels = loads(rec.channels)
+    # a snapshot shows the returned value; the saved `previous` is decoded only to become the live value
+    channels = values.load(saver, rec, decoded=decoded, live=live, only=None if live else (END,))
     meta = loads(rec.metadata)
     pending: tuple[InterruptRecord, ...] = ()
     error = None
@@ -95,19 +97,29 @@ def get_state_history(wf: WorkflowLike, config: Mapping[str, Any], *, filter: Ma
     records = saver.list_checkpoints(t.thread, t.checkpoint_ns, before=before_id,
                                      limit=None if filter else limit)
     finished = {r.parent_id: r for r in records if r.source == LOOP}
-    loads = serializer_of(saver).loads
+    decoded: dict = {}  # each piece decoded once for the whole listing
     count = 0
+    newest = records[0].checkpoint_id if records and before_id is None else None
     for rec in records:
         done = finished.get(rec.checkpoint_id)
         # an invocation's checkpoint shows, in its task, the value that invocation returned (as LangGraph does)
-        result = loads(done.channels).get(END) if done is not None and rec.source in UNFINISHED else None
-        snap = _snapshot(wf, saver, rec, with_writes=done is None, result=result)
+        result = (_end_of(saver, done, decoded) if done is not None and rec.source in UNFINISHED else None)
+        snap = _snapshot(wf, saver, rec, with_writes=done is None, result=result, decoded=decoded,
+                         live=rec.checkpoint_id == newest)  # the thread's live value from now on
         if filter and any((snap.metadata or {}).get(k) != v for k, v in filter.items()):
             continue
         yield snap
         count += 1
         if limit is not None and count >= limit:
             return
+
+
+def _end_of(saver: BaseCheckpointSaver, rec: CheckpointRecord, decoded: dict) -> Any:
+    """The value checkpoint ``rec`` holds as returned, read once per listing (``decoded`` keeps it)."""
+    ends = decoded.setdefault(("ends",), {})
+    if rec.checkpoint_id not in ends:
+        ends[rec.checkpoint_id] = values.load(saver, rec, decoded=decoded, only=(END,)).get(END)
+    return ends[rec.checkpoint_id]
 
 
 def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRecord]:
@@ -151,10 +163,11 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
         writes.setdefault(w.checkpoint_id, []).append(w)
     done_by = {r.parent_id: r for r in records if r.source == LOOP}
     out: list[Invocation] = []
+    decoded: dict = {}  # each piece decoded once for the whole listing
     for rec in records:
         if rec.source == LOOP:
             continue
-        channels = loads(rec.channels)
+        channels = values.load(saver, rec, decoded=decoded, only=(START, END))
         meta = loads(rec.metadata)
         if rec.source == UPDATE:
             out.append(Invocation(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.parent_id, rec.step,
@@ -172,7 +185,8 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
         tasks = tuple(_task_record(w, loads) for w in ws if w.path and w.kind in TASK_KINDS)
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
-            status, ended, value = DONE, finished.created_at, loads(finished.channels).get(END)
+            value = values.load(saver, finished, decoded=decoded, only=(END,)).get(END)
+            status, ended = DONE, finished.created_at
         else:
             value = None
             ended = max((w.ended_at or 0.0 for w in ws), default=None) or None  # type: ignore[assignment]

@@ -28,12 +28,15 @@ the decorator names one, and with ``--run EXPR`` returns a live run view
 
 ``%nbflow`` prints the settings; ``%nbflow checkpointer memory|sqlite:PATH|
 default``; ``%nbflow history NAME [--thread ID]``; ``%nbflow graph NAME
-[--thread ID]``; ``%nbflow inbox [NAME ...]``.
+[--thread ID]``; ``%nbflow inbox [NAME ...]``; ``%nbflow threads [NAME ...]`` (each thread's
+checkpoints and size); ``%nbflow prune NAME [--thread ID] [--keep N | --keep-invocations N]
+[--vacuum]`` (drop old checkpoints, see ``Workflow.prune``).
 """
 
 from __future__ import annotations
 
 import ast
+import html
 import inspect
 import io
 import keyword
@@ -209,6 +212,61 @@ class Mermaid:
         return self.text
 
 
+def human_bytes(n: int) -> str:
+    """``n`` bytes for people: 812 B, 12.3 kB, 4.1 MB."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+class ThreadsTable:
+    """``%nbflow threads``: each thread of the workflows' checkpointers, with its size on record."""
+
+    def __init__(self, rows: list[tuple[str, str, str, int, int]]) -> None:
+        self.rows = rows  # (workflow, checkpointer, thread, checkpoints, bytes)
+
+    @classmethod
+    def of(cls, wfs: list[Workflow], sess: Any) -> ThreadsTable:
+        rows, seen = [], set()
+        for wf in wfs:
+            saver = wf.checkpointer
+            if saver is None or id(saver) in seen:
+                continue
+            seen.add(id(saver))
+            where = sess.describe_saver(saver)
+            for tid in saver.list_threads():
+                try:
+                    size = int(saver.thread_size(tid))
+                except NotImplementedError:
+                    size = -1
+                n = sum(len(saver.list_checkpoints(tid, ns)) for ns in _namespaces(saver, tid))
+                rows.append((wf.name, where, tid, n, size))
+        return cls(rows)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        head = ("workflow", "checkpointer", "thread", "checkpoints", "size")
+        cells = [(w, c, t, str(n), human_bytes(b) if b >= 0 else "?") for w, c, t, n, b in self.rows]
+        if not cells:
+            return {"text/plain": "no threads yet"}
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(head)]
+        text = "\n".join("  ".join(v.ljust(widths[i]) for i, v in enumerate(r)) for r in [head, *cells])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in cells)
+        table = ("<table class='nbflow-threads'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
+                 + f"</tr></thead><tbody>{body}</tbody></table>")
+        return {"text/plain": text, "text/html": table}
+
+    def __repr__(self) -> str:
+        return self._repr_mimebundle_()["text/plain"]
+
+
+def _namespaces(saver: Any, tid: str) -> list[str]:
+    try:
+        return saver.namespaces(tid)
+    except NotImplementedError:
+        return [""]
+
+
 # ---------------------------------------------------------------------------- the magics
 @magics_class
 class NbflowMagics(Magics):
@@ -348,8 +406,49 @@ class NbflowMagics(Magics):
         if cmd == "inbox":
             wfs = [self._workflow(n) for n in rest]
             return inbox(wfs or None)
+        if cmd == "threads":
+            wfs = [self._workflow(n) for n in rest] or list(sess.workflows.values())
+            return ThreadsTable.of(wfs, sess)
+        if cmd == "prune":
+            return self._prune(rest)
         raise UsageError(f"%nbflow: unknown command {cmd!r}; use %nbflow, %nbflow checkpointer ..., "
-                         "%nbflow history NAME, %nbflow graph NAME or %nbflow inbox")
+                         "%nbflow history NAME, %nbflow graph NAME, %nbflow inbox, %nbflow threads [NAME] or "
+                         "%nbflow prune NAME [--thread ID] [--keep N | --keep-invocations N] [--vacuum]")
+
+    def _prune(self, args: list[str]) -> None:
+        usage = "usage: %nbflow prune NAME [--thread ID] [--keep N | --keep-invocations N] [--vacuum]"
+        if not args or args[0].startswith("--"):
+            raise UsageError(usage)
+        wf = self._workflow(args[0])
+        rest, thread_args = args[1:], []
+        opts: dict[str, Any] = {}
+        while rest:
+            tok = rest.pop(0)
+            name, eq, val = tok.partition("=")
+            if name in ("--keep", "--keep-invocations"):
+                if not eq:
+                    if not rest:
+                        raise UsageError(f"%nbflow prune: {name} needs a number; {usage}")
+                    val = rest.pop(0)
+                if not val.isdigit() or int(val) < 1:
+                    raise UsageError(f"%nbflow prune: {name} takes a whole number of at least 1, got {val!r}")
+                opts["keep_last" if name == "--keep" else "keep_invocations"] = int(val)
+            elif tok == "--vacuum":
+                opts["vacuum"] = True
+            elif name == "--thread":
+                thread_args += [tok] if eq else [tok, rest.pop(0) if rest else ""]
+            else:
+                raise UsageError(f"%nbflow prune: unexpected {tok!r}; {usage}")
+        config = self._thread(wf, thread_args, "prune")
+        try:
+            out = wf.prune(config, **opts)
+        except NbflowError as e:
+            raise UsageError(f"%nbflow prune: {e}") from None
+        thread = config["configurable"]["thread_id"]
+        print(f"pruned thread {thread!r} of {wf.name}: {out.checkpoints} checkpoint"
+              f"{'s' if out.checkpoints != 1 else ''} and {out.pieces} piece{'s' if out.pieces != 1 else ''} "
+              f"removed; {human_bytes(out.bytes_before)} → {human_bytes(out.bytes_after)}"
+              + ("" if opts.get("vacuum") else " (add --vacuum to give the space back to the disk)"))
 
 
 def load_ipython_extension(ip: Any) -> None:

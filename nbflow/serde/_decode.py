@@ -16,6 +16,7 @@ taught with :func:`nbflow.serde.register_type`) and :data:`ZONES`.
 from __future__ import annotations
 
 import base64
+import binascii
 import collections
 import datetime as _dt
 import decimal
@@ -34,7 +35,8 @@ from . import inert
 from .inert import LimitExceeded, Limits, class_attr, class_has, hash_safe, mro, show
 from .preview import type_name
 
-__all__ = ["DECODERS", "REGISTRY", "ZONES", "PATHS", "PD_EXT", "UNHASHABLE"]
+__all__ = ["DECODERS", "REGISTRY", "ZONES", "PATHS", "PD_EXT", "UNHASHABLE", "PieceRef", "PieceOne", "PIECE_HASH",
+           "PIECE_FANOUT"]
 
 HEX_INT = re.compile(r"-?[0-9a-f]+")
 PATHS = {c.__name__: c for c in (pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath,
@@ -46,6 +48,81 @@ PD_EXT = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt6
 UNHASHABLE = ("set members and non-str dict keys must be values nbflow can hash without running "
               "your code: built-in scalars, dates, UUIDs, paths, enum members, and tuples, frozensets, "
               "named tuples or frozen dataclasses of those")
+
+# A list stored as content-addressed pieces (nbflow.serde.pieces): its length and the hashes of its
+# sealed subtrees, left to right. A document holding one decodes to this placeholder; only
+# nbflow.serde.pieces.join turns it into the list (it needs the pieces).
+PIECE_HASH = 12      # bytes of a piece's hash
+PIECE_FANOUT = 4     # children of a node piece
+
+
+class PieceRef:
+    """Placeholder for a list kept as pieces: ``n`` items, ``refs`` = ((level, hash), ...) left to right."""
+
+    __slots__ = ("n", "refs")
+
+    def __init__(self, n: int, refs: tuple[tuple[int, bytes], ...]) -> None:
+        self.n = n
+        self.refs = refs
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is PieceRef and other.n == self.n and other.refs == self.refs
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<pieces of a list of {self.n}>"
+
+
+class PieceOne:
+    """Placeholder for one value kept as a piece (an item some list of the same checkpoint also holds)."""
+
+    __slots__ = ("h",)
+
+    def __init__(self, h: bytes) -> None:
+        self.h = h
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is PieceOne and other.h == self.h
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "<a value kept as a piece>"
+
+
+def _dec_piece(lim: Limits, d: dict) -> PieceOne:
+    try:
+        raw = binascii.a2b_base64(_field(d, "h", str), strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise _bad("piece hash", d["h"]) from None
+    if len(raw) != PIECE_HASH:
+        raise _bad("piece hash", d["h"])
+    return PieceOne(raw)
+
+
+def _dec_pieces(lim: Limits, d: dict) -> PieceRef:
+    n = _field(d, "n", int)
+    refs = []
+    total = 0
+    for item in _field(d, "r", list):
+        if type(item) is not list or len(item) != 2 or type(item[0]) is not int or type(item[1]) is not str:
+            raise _bad("piece reference", item)
+        level, h = item
+        if not 0 <= level <= 40:
+            raise _bad("piece level", level)
+        try:
+            raw = binascii.a2b_base64(h, strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise _bad("piece hash", h) from None
+        if len(raw) != PIECE_HASH:
+            raise _bad("piece hash", h)
+        refs.append((level, raw))
+        total += PIECE_FANOUT ** level
+    if n != total:
+        raise _bad("piece count", n)
+    return PieceRef(n, tuple(refs))
+
 
 # name -> (cls, encode, decode); shared by every Serializer (nbflow.serde.register_type fills it).
 REGISTRY: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
@@ -456,4 +533,6 @@ DECODERS: dict[str, Callable[[Limits, dict], Any]] = {
     "pdts": _dec_pdts,
     "pdtd": _dec_pdtd,
     "pdnat": lambda lim, d: _need("pandas").NaT,
+    "pieces": _dec_pieces,
+    "piece": _dec_piece,
 }

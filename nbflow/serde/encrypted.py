@@ -110,7 +110,11 @@ class EncryptedSerializer:
         return hashlib.blake2b(b"nbflow/args-digest", key=bytes(raw)[:64], digest_size=32).digest()
 
     def dumps(self, obj: Any) -> bytes:
-        name, ciphertext = self.cipher.encrypt(self.serde.dumps(obj))
+        return self.seal(self.serde.dumps(obj))
+
+    def seal(self, plaintext: bytes) -> bytes:
+        """The stored form of bytes the inner serializer made: encrypted, with the cipher's name."""
+        name, ciphertext = self.cipher.encrypt(plaintext)
         raw = name.encode("ascii")
         if len(raw) > 255:
             raise ConfigError(f"cipher name {name!r} is longer than 255 bytes")
@@ -119,6 +123,12 @@ class EncryptedSerializer:
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
         if isinstance(data, str) or bytes(data[: len(MAGIC)]) != MAGIC:
             return self.serde.loads(data)  # written before encryption was enabled
+        return self.serde.loads(self.open(data))
+
+    def open(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The plaintext of stored bytes :meth:`seal` made (unencrypted bytes are returned as they are)."""
+        if bytes(data[: len(MAGIC)]) != MAGIC:
+            return bytes(data)
         data = bytes(data)
         n = data[len(MAGIC)]
         start = len(MAGIC) + 1
@@ -130,7 +140,7 @@ class EncryptedSerializer:
                 f"could not decrypt a checkpoint payload encrypted with {name!r} ({exc}); was it "
                 f"written with another key? Use the key it was written with (${KEY_ENV})."
             ) from exc
-        return self.serde.loads(plaintext)
+        return plaintext
 
     def __repr__(self) -> str:
         return f"<EncryptedSerializer {type(self.cipher).__name__}>"

@@ -10,6 +10,7 @@ import pytest
 
 from nbflow.checkpoint import SqliteSaver
 from nbflow.checkpoint.conformance.contract import chain, ckpt, wr
+from nbflow.checkpoint.sqlite import SCHEMA_VERSION
 from nbflow.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +163,7 @@ def test_sqlite_pragmas_and_schema(tmp_path):
         assert conn.isolation_level is None
     tables = {r[0] for r in _rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"checkpoints", "writes", "meta"} <= tables
-    assert _rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert _rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     indexes = {r[0] for r in _rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "writes_by_checkpoint" in indexes  # its (thread_id, ...) prefix also serves per-thread listing
     # the file stays in WAL mode for every later opener

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from waiting import wait_until
 from psycopg_pool import ConnectionPool
+from waiting import wait_until
 
 from nbflow import Command, entrypoint, interrupt, task
 from nbflow.checkpoint import SaverConnectionError, SaverError
@@ -168,9 +168,8 @@ def test_missing_tables_say_to_call_setup(uri):
     ["", "mysql://root@localhost/db", "postgresql://u@host:notaport/db", "host=localhost port='oops"],
 )
 def test_a_malformed_uri_is_a_config_error(bad):
-    with pytest.raises(ConfigError) as info:
-        with PostgresSaver.from_conn_string(bad):
-            pass  # pragma: no cover
+    with pytest.raises(ConfigError) as info, PostgresSaver.from_conn_string(bad):
+        pass  # pragma: no cover
     assert not isinstance(info.value, psycopg.Error)
     assert "postgresql://" in str(info.value)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nbflow import entrypoint, task
-from nbflow.errors import NbflowError
+from nbflow.errors import NbflowError, SaverError
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "test-artifacts" / "faults.json"
@@ -87,6 +87,8 @@ def check_error(err: BaseException, thread: str, *names: str) -> str:
     for name in names:
         assert name in msg, f"the error does not name {name!r}: {msg}"
     assert "invoke(None, config)" in msg or "retry" in msg, f"the error does not say what to do: {msg}"
+    if isinstance(err, SaverError):  # raised out of a run: it says where the run stopped
+        assert "stopped after" in msg or "did not start" in msg, f"the error does not say where the run stopped: {msg}"
     return msg
 
 

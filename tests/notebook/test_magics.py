@@ -241,6 +241,32 @@ def test_history_graph_and_inbox(ip):
 
 
 # ---------------------------------------------------------------------------- pieces
+def test_threads_and_prune(ip, capsys):
+    ok(ip, "%%entrypoint chat\nreturn [*(previous or []), inputs] * 1\n")
+    wf = ip.user_ns["chat"]
+    for thread, n in (("long", 30), ("short", 2)):
+        for i in range(n):
+            wf.invoke(f"message {i} " + "words " * 20, {"configurable": {"thread_id": thread}})
+    table = ip.run_line_magic("nbflow", "threads")
+    rows = {r[2]: r for r in table.rows}
+    assert rows["long"][3] == 60 and rows["short"][3] == 4  # an input and a loop checkpoint per turn
+    assert rows["long"][4] > rows["short"][4] > 0
+    bundle = table._repr_mimebundle_()
+    assert "long" in bundle["text/plain"] and "<table" in bundle["text/html"]
+    assert ip.run_line_magic("nbflow", "threads chat").rows == table.rows
+    capsys.readouterr()
+    ip.run_line_magic("nbflow", "prune chat --thread long --keep 4 --vacuum")
+    said = capsys.readouterr().out
+    assert "pruned thread 'long' of chat: 56 checkpoints" in said and "→" in said
+    assert len(wf.checkpointer.list_checkpoints("long")) == 4
+    assert wf.invoke("one more", {"configurable": {"thread_id": "long"}})[-1] == "one more"
+    assert len(wf.get_state({"configurable": {"thread_id": "long"}}).values) == 31
+    for bad, message in (("prune", "usage"), ("prune chat --keep 0 --thread long", "at least 1"),
+                         ("prune chat --keep", "needs a number"), ("prune chat --frob", "unexpected")):
+        with pytest.raises(UsageError, match=message):
+            ip.run_line_magic("nbflow", bad)
+
+
 def test_parse_options():
     o = parse_options("flow --checkpointer=memory --thread t --wait --run {'a': 1, 'b': [2, 3]}")
     assert (o.name, o.checkpointer, o.thread, o.wait, o.run) == ("flow", "memory", "t", True, "{'a': 1, 'b': [2, 3]}")

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from nbflow.serde.pieces import unsqueeze
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Imported by the test and by the reader process: the workflow and the canary.
@@ -183,7 +185,7 @@ sys.stdout.write(json.dumps(out))
 class _Counter(http.server.BaseHTTPRequestHandler):
     hits: list = []
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         type(self).hits.append(self.path)
         body = b'{"type": "integer"}'
         self.send_response(200)
@@ -376,7 +378,7 @@ def _apply(db: Path, target: str, value) -> None:
             conn.execute("UPDATE writes SET payload = ? WHERE kind = 'interrupt'", (value,))
         elif kind == "interrupt-field":
             (payload,) = conn.execute("SELECT payload FROM writes WHERE kind = 'interrupt'").fetchone()
-            items = json.loads(payload)
+            items = json.loads(unsqueeze(payload))  # stored compressed when long
             items[0][field] = value
             conn.execute("UPDATE writes SET payload = ? WHERE kind = 'interrupt'", (json.dumps(items).encode(),))
         elif kind == "extra":

@@ -274,7 +274,7 @@ def test_validate_json_schema_without_title():
 
 def test_validate_json_schema_errors_are_deterministic():
     schema = {"type": "object", "properties": {k: {"type": "integer"} for k in "dcba"}}
-    value = {k: "x" for k in "abcd"}
+    value = dict.fromkeys("abcd", "x")
     first = None
     for _ in range(3):
         with pytest.raises(ResumeValidationError) as info:

@@ -277,16 +277,16 @@ def test_datetimes():
     ny = zoneinfo.ZoneInfo("America/New_York")
     for v in [
         dt.datetime(2024, 1, 2, 3, 4, 5, 6),
-        dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
+        dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
         dt.datetime(2024, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
         dt.datetime(2024, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=-3), "BRT")),
         dt.datetime(2024, 7, 1, 12, tzinfo=paris),
         dt.datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=ny),
         dt.datetime.min, dt.datetime.max,
         dt.date(2024, 2, 29), dt.date.min,
-        dt.time(0), dt.time(23, 59, 59, 999999, tzinfo=dt.timezone.utc), dt.time(1, fold=1),
+        dt.time(0), dt.time(23, 59, 59, 999999, tzinfo=dt.UTC), dt.time(1, fold=1),
         dt.timedelta(0), dt.timedelta(days=-1, microseconds=1), dt.timedelta.max,
-        dt.timezone.utc, dt.timezone(dt.timedelta(hours=2), "X"), paris,
+        dt.UTC, dt.timezone(dt.timedelta(hours=2), "X"), paris,
     ]:
         check(v)
     r = roundtrip(dt.datetime(2024, 7, 1, tzinfo=paris))
@@ -335,13 +335,13 @@ def test_dataclasses():
 
 
 def test_pydantic_models():
-    p = Person(name="Ada", born=dt.datetime(1815, 12, 10, tzinfo=dt.timezone.utc),
+    p = Person(name="Ada", born=dt.datetime(1815, 12, 10, tzinfo=dt.UTC),
                address=Address(city="London", since=dt.date(1830, 1, 1)), tags={"math"},
                nickName="Countess", extra_field=(1, 2))
     p._secret = 42
     r = roundtrip(p)
     assert r == p and type(r) is Person and type(r.address) is Address
-    assert r.born.tzinfo == dt.timezone.utc and r.nick == "Countess" and r._secret == 42
+    assert r.born.tzinfo == dt.UTC and r.nick == "Countess" and r._secret == 42
     assert r.extra_field == (1, 2)
     check(FrozenModel(x=(1, 2)))
     check(IntList([1, 2]))
@@ -574,9 +574,8 @@ def test_serialization_error_names_type_and_path(value, path, tname):
 
 
 def test_serialization_error_socket():
-    with socket.socket() as s:
-        with pytest.raises(SerializationError, match=r"socket\.socket at \$\[\"conn\"\]"):
-            dumps({"conn": s})
+    with socket.socket() as s, pytest.raises(SerializationError, match=r"socket\.socket at \$\[\"conn\"\]"):
+        dumps({"conn": s})
 
 
 def test_local_classes_refused():

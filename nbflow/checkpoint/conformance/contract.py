@@ -48,6 +48,7 @@ from ..base import (
     new_checkpoint_id,
 )
 from ..memory import InMemorySaver, MemorySaver
+from .pieces import PiecesContract
 
 __all__ = ["SaverContract", "ckpt", "wr", "chain", "strip_seq"]
 
@@ -116,8 +117,9 @@ def strip_seq(w: WriteRecord) -> tuple:
             w.payload, w.started_at, w.ended_at, w.summary)
 
 
-class SaverContract:
-    """The contract tests; subclass it and provide a ``saver_factory`` fixture."""
+class SaverContract(PiecesContract):
+    """The contract tests; subclass it and provide a ``saver_factory`` fixture (the long-thread
+    guarantees come from :class:`~nbflow.checkpoint.conformance.pieces.PiecesContract`)."""
 
     @pytest.fixture
     def checkpointer(self, saver_factory) -> BaseCheckpointSaver:
