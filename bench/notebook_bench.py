@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 
 import comm  # noqa: E402
 
-from nbflow import Command, InMemorySaver, SqliteSaver, entrypoint, interrupt, tap, task  # noqa: E402  # noqa: E402
+from nbflow import Command, InMemorySaver, SqliteSaver, entrypoint, interrupt, tap, task  # noqa: E402
 from nbflow import events as ev  # noqa: E402
 from nbflow.notebook.live import hub, reset_hub  # noqa: E402
 from nbflow.notebook.thread import ThreadModel  # noqa: E402
