@@ -39,7 +39,7 @@ TUTORIALS = $(addprefix notebooks/,$(shell grep -v '^[[:space:]]*\(#\|$$\)' note
 # --allow-root only when running as root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: all venv install js test lab notebooks docs bench clean compat wheel wheel-check stress-test faults FORCE
+.PHONY: all venv install js test lab notebooks docs bench bench-long clean compat wheel wheel-check stress-test faults FORCE
 
 FORCE:
 
@@ -181,6 +181,13 @@ bench: $(BENCH_STAMP)
 	$(VPY) bench/notebook_bench.py
 	NBFLOW_BROWSER_BENCH=1 $(VPY) -m pytest -q -p no:cacheprovider tests/browser/test_lab_bench.py
 	$(VPY) bench/dask_bench.py
+
+# A 1,000-turn chat, nbflow against LangGraph: size on disk, time per turn, reading it back
+# (bench/long_thread.py; several minutes, LangGraph's turns grow slower). LONG_ARGS go to it.
+LONG_ARGS ?=
+bench-long: $(BENCH_STAMP)
+	@mkdir -p bench/results
+	$(VPY) bench/long_thread.py --json bench/results/long-thread-$(shell git rev-parse --short HEAD 2>/dev/null || echo worktree).json $(LONG_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_site

@@ -86,7 +86,7 @@ class Where:
     def __init__(self, kind: str, lib: str, tmp: str, pg_uri: str | None) -> None:
         self.kind, self.lib, self.tmp, self.pg_uri = kind, lib, tmp, pg_uri
         self.path = os.path.join(tmp, f"{lib}.sqlite")
-        self.schema = f"bench_{lib}_{os.getpid()}"
+        self.schema = f"bench_{lib}_{os.path.basename(tmp).lower().replace('-', '_')}"  # the reader finds it
         self._close = None
 
     def open(self):
@@ -116,6 +116,7 @@ class Where:
             from nbflow.checkpoint.postgres import PostgresSaver
 
             saver = PostgresSaver.open(uri)
+            saver.setup()
             self._close = saver.close
             return saver
         from langgraph.checkpoint.postgres import PostgresSaver

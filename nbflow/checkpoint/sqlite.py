@@ -19,9 +19,10 @@ Durability and concurrency:
   or foreign file); no ``sqlite3`` exception escapes. A transaction that fails
   is rolled back whole, so no partial checkpoint is ever visible, and
   ``invoke(None, config)`` continues from the last committed task once the
-  fault is gone. A file deleted or replaced under the saver (found before each
-  call by its inode) is never written to again: the call fails, and the next
-  one reopens the path if a file is there again.
+  fault is gone. A file deleted or replaced under the saver (found by its
+  inode before each write, and before a read at most every 0.5 s) is never
+  written to again: the call fails, and the next one reopens the path if a
+  file is there again.
 * A connection the user passes in (``SqliteSaver(sqlite3.connect(path,
   check_same_thread=False))``, the idiom of LangGraph's docs) is adopted as
   LangGraph's SqliteSaver adopts it -- switched to ``journal_mode=WAL`` (a
@@ -71,6 +72,9 @@ __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
+# A read checks that the path still holds the opened file at most this often (a write always checks,
+# so nothing is ever written to a file deleted or replaced): reads are the hot path of replay.
+_READ_RECHECK = 0.5
 
 _T = TypeVar("_T")
 _SYNC_LEVELS = {"off": 0, "normal": 1, "full": 2, "extra": 3}
@@ -210,6 +214,7 @@ class SqliteSaver(BaseCheckpointSaver):
         self._closed = False
         self._ident: tuple[int, int] | None = None
         self._lost: str | None = None  # why the file this saver had open is gone (deleted / replaced)
+        self._recheck_at = 0.0  # reads look at the file again after this (time.monotonic()); writes always do
         self.path: str | None = None
         if isinstance(conn_or_path, sqlite3.Connection):
             self._conn = conn_or_path
@@ -361,7 +366,8 @@ class SqliteSaver(BaseCheckpointSaver):
         being done and for which ``threads`` (see :meth:`_translate`).
         """
         with self._lock:
-            self._check_file(what, threads)
+            if write or self._lost is not None or time.monotonic() >= self._recheck_at:
+                self._check_file(what, threads)
             try:
                 if write and not self._conn.in_transaction:
                     return _retry_busy(fn, self._busy_timeout)
@@ -456,6 +462,7 @@ class SqliteSaver(BaseCheckpointSaver):
         """
         if self._ident is None or self._closed:
             return
+        self._recheck_at = time.monotonic() + _READ_RECHECK
         if self._lost is None:
             try:
                 st = os.stat(self.path)  # type: ignore[arg-type]

@@ -41,10 +41,22 @@ class Dumped:
         self.blob, self.pieces, self.memo = blob, pieces, memo
 
 
+_codecs: weakref.WeakKeyDictionary[Any, _pieces.Codec | None] = weakref.WeakKeyDictionary()
+
+
 def _codec(saver: Any) -> _pieces.Codec | None:
+    """The piece codec of the saver's serializer (made once per serializer), or None: whole values."""
     if not getattr(saver, "supports_pieces", False):
         return None
-    return _pieces.codec_for(serializer_of(saver))
+    serde = serializer_of(saver)
+    try:
+        return _codecs[serde]
+    except KeyError:
+        pass
+    except TypeError:  # a serializer that cannot be weakly referenced
+        return _pieces.codec_for(serde)
+    codec = _codecs[serde] = _pieces.codec_for(serde)
+    return codec
 
 
 def _memo(saver: Any, key: tuple[str, str]) -> _pieces.Memo | None:
@@ -80,7 +92,7 @@ def dump(saver: BaseCheckpointSaver, thread_id: str, ns: str, channels: dict) ->
     """The stored form of ``channels`` for a new checkpoint of (thread, ns). Raises SerializationError."""
     serde = serializer_of(saver)
     codec = _codec(saver)
-    if codec is None:
+    if codec is None or not _pieces.has_lists(channels):  # nothing to share: stored whole, as small as it is
         return Dumped(serde.dumps(channels), (), None)
     doc, new, memo = _pieces.split(channels, codec, _memo(saver, (thread_id, ns)))
     return Dumped(serde.dumps(doc), tuple(new.items()), memo)
@@ -122,13 +134,7 @@ def load(saver: BaseCheckpointSaver, rec: CheckpointRecord, *, live: bool | None
     if only is not None and type(doc) is dict:
         doc = {k: doc[k] for k in only if k in doc}
     if not _pieces.refs_in(doc):
-        if live and _codec(saver) is not None:
-            value, memo = _pieces.join(doc, _codec(saver), _fetcher(saver, rec), _where(rec))  # type: ignore[arg-type]
-            assert memo is not None
-            memo.checkpoint_id = rec.checkpoint_id
-            _keep(saver, key, memo)
-            return value
-        return doc
+        return doc  # stored whole (small, or an older row): decoded afresh, nothing to keep
     codec = _codec(saver) or _pieces.codec_for(serde)
     if codec is None or not getattr(saver, "supports_pieces", False):
         raise DeserializationError(f"cannot read {_where(rec)}: it is stored as pieces, which "

@@ -17,6 +17,7 @@ LangGraph. Like LangGraph's, it sets the id on a message object in place.
 from __future__ import annotations
 
 from functools import partial
+from operator import is_
 from typing import Any
 
 from ..replayable import stable_id
@@ -90,7 +91,14 @@ def add_messages(left: Any = None, right: Any = None, *, format: str | None = No
     if left is None and right is None:
         return partial(add_messages, format=format)
     lc = _lc()
-    left_l = _coerce(lc, _as_list(left))
+    known = _LAST
+    if lc is not None and known is not None and type(left) is list and left is known[0] and \
+            len(left) == len(known[1]) and all(map(is_, left, known[1])):
+        # the history this function returned last time (a chat's `previous`), unchanged since:
+        # already whole messages with ids, and its index by id is known
+        left_l, index = left, dict(known[2])
+    else:
+        left_l, index = _coerce(lc, _as_list(left)), None
     right_l = _coerce(lc, _as_list(right))
     remove_cls = getattr(lc, "RemoveMessage", None) if lc is not None else None
     if remove_cls is not None:
@@ -99,8 +107,9 @@ def add_messages(left: Any = None, right: Any = None, *, format: str | None = No
             if isinstance(m, remove_cls) and m.id == REMOVE_ALL_MESSAGES:
                 return right_l[i + 1:]
     merged = list(left_l)
-    index = ({m.id: i for i, m in enumerate(merged)} if lc is not None else
-             {_id_of(m): i for i, m in enumerate(merged)})
+    if index is None:
+        index = ({m.id: i for i, m in enumerate(merged)} if lc is not None else
+                 {_id_of(m): i for i, m in enumerate(merged)})
     removed: set = set()
     for m in right_l:
         mid = _id_of(m)
@@ -115,7 +124,21 @@ def add_messages(left: Any = None, right: Any = None, *, format: str | None = No
         else:
             index[mid] = len(merged)
             merged.append(m)
-    return [m for m in merged if _id_of(m) not in removed] if removed else merged
+    if removed:
+        return [m for m in merged if _id_of(m) not in removed]
+    if lc is not None:
+        _remember(merged, index)
+    return merged
+
+
+# The last history add_messages returned, its items then and its index by id: the next turn's
+# `previous` is that very list, so checking it costs one pass of identity comparisons.
+_LAST: tuple[list, tuple, dict] | None = None
+
+
+def _remember(merged: list, index: dict) -> None:
+    global _LAST
+    _LAST = (merged, tuple(merged), index)
 
 
 __all__ = ["add_messages", "REMOVE_ALL_MESSAGES"]

@@ -52,7 +52,7 @@ from .inert import LIMITS
 
 __all__ = ["MIN_ITEMS", "WALK", "FANOUT", "HASH", "CHECKED", "Codec", "codec_for", "Memo", "split", "join",
            "refs_in", "reachable", "PieceRef", "PieceOne", "squeeze", "unsqueeze", "ZDICT_1", "PACKED", "DigestMemo",
-           "digestible"]
+           "digestible", "has_lists"]
 
 MIN_ITEMS = 4      # shorter lists are stored inline
 WALK = 3           # levels of plain dicts searched for lists
@@ -239,7 +239,7 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
     known = old.known if old is not None else set()
     memo = Memo()
     if old is not None and len(old.items) < 4 * (sum(len(e.snap) for e in old_lists.values()) + 64):
-        memo.items = dict(old.items)
+        memo.items = old.items  # shared, only added to: an entry counts only if its piece is known stored
     elif old is not None:  # many items dropped since: keep only the live ones
         memo.items = {id(x): old.items[id(x)] for e in old_lists.values() for x in e.list if id(x) in old.items}
     pieces: dict[bytes, bytes] = {}
@@ -247,7 +247,7 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
 
     def item_hash(x: Any, checked: bool) -> bytes:
         e = items.get(id(x))
-        if e is not None and e[0] is x and (not checked or _unchanged(x, e[2])):
+        if e is not None and e[0] is x and (not checked or _unchanged(x, e[2])) and (e[1] in known or e[1] in pieces):
             return e[1]
         plain = codec.plain(x)
         h = codec.digest(plain)
@@ -312,12 +312,24 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
     return doc, pieces, memo
 
 
+def has_lists(value: Any, depth: int = 0) -> bool:
+    """Whether :func:`split` would store any list of ``value`` as pieces."""
+    t = type(value)
+    if t is list:
+        return len(value) >= MIN_ITEMS
+    if t is dict and depth < WALK:
+        for x in value.values():
+            if has_lists(x, depth + 1):
+                return True
+    return False
+
+
 def _longest_prefix(snap: tuple, candidates: Iterable[_Listed]) -> _Listed | None:
     """The list stored last time that ``snap`` starts with (by identity), longest first."""
     best = None
     for e in candidates:
         m = len(e.snap)
-        if m <= len(snap) and (best is None or m > len(best.snap)) and all(map(is_, e.snap, snap[:m])):
+        if m <= len(snap) and (best is None or m > len(best.snap)) and all(map(is_, e.snap, snap)):
             best = e
     return best
 
@@ -533,7 +545,7 @@ def digestible(value: Any, codec: Codec, memo: Memo | None, dmemo: DigestMemo,
             base = None
             for lst, s, hs in dmemo.lists:
                 m = len(s)
-                if m <= n and (base is None or m > len(base[1])) and all(map(is_, s, snap[:m])):
+                if m <= n and (base is None or m > len(base[1])) and all(map(is_, s, snap)):
                     base = (lst, s, hs)
             m = len(base[1]) if base is not None else 0
             hashes = (list(base[2][:max(min(m, first), 0)]) if base is not None else [])
