@@ -137,6 +137,28 @@ class FormSpec(TypedDict):
 
 
 # ---------------------------------------------------------------------------- thread state
+class ToolCallView(TypedDict):
+    """A tool call in a conversation: its arguments (pretty JSON) and, once a tool message answered it,
+    its result (``error``: the tool failed)."""
+    id: str
+    name: str
+    args: str
+    result: str
+    error: bool
+    answered: bool
+
+
+class ChatMessage(TypedDict):
+    """One message of a conversation (``notebook/conversation.py``): content is markdown; ``long`` is drawn folded."""
+    role: Literal["user", "assistant", "system", "tool"]
+    name: str
+    content: str
+    long: bool
+    tool_calls: list[ToolCallView]
+    tool_call_id: str
+    error: bool
+
+
 class Row(TypedDict):
     """One row of a run view: a task call position (or a streamed message), updated in place."""
     key: str
@@ -151,6 +173,7 @@ class Row(TypedDict):
     cached: bool
     replayed: bool  # the result came from the checkpoint (not run again)
     text: str
+    chat: NotRequired[list[ChatMessage]]  # the task's result read as a conversation (chat messages)
 
 
 class Question(TypedDict):
@@ -186,6 +209,8 @@ class RunState(TypedDict):
     last_event: str
     questions: list[Question]
     invocation: int  # how many invocations of this thread this kernel has seen start (a new one resets rows)
+    result_chat: NotRequired[list[ChatMessage]]  # the result read as a conversation (chat messages)
+    moved_on: NotRequired[bool]  # a view kept on its own invocation: the thread has started a newer one
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -279,6 +304,7 @@ class StateMsg(TypedDict):
     pretty: str
     json: str
     note: str
+    chat: NotRequired[list[ChatMessage]]  # the state's messages as a conversation
 
 
 class Answer(TypedDict):
@@ -456,7 +482,7 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,

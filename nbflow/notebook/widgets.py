@@ -32,6 +32,7 @@ from . import actions
 from .inbox_view import Inbox, inbox
 from .live import Live, hub
 from .mime import run_bundle as saved_view_bundle
+from ..types import Command
 from .session import session
 from .views import (
     compare_invocations,
@@ -58,16 +59,25 @@ class RunView(_Base):
 
     The view is a projection of the thread's :class:`~.live.Live`: any change
     to the thread made anywhere in this kernel reaches it. It holds no state
-    but UI state; every view of one thread shows the same thing.
+    but UI state, with one exception: a view that belongs to an invocation
+    (``own``: made by ``show(workflow, input, config)``) follows that invocation
+    through its pauses, resumes and result; once the thread starts a newer
+    invocation the view keeps its own one (the state the thread model archived
+    for it: ``moved_on`` set, open questions superseded) and stops following.
     """
 
     _kind = t.Unicode("run").tag(sync=True)
     _uid = t.Unicode("").tag(sync=True)  # keys the front end's UI state (drafts) across re-renders
     status = t.Unicode("idle").tag(sync=True)
 
-    def __init__(self, live: Live, **kwargs: Any) -> None:
+    def __init__(self, live: Live, own: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.live = live
+        self.own = own        # the invocation this view belongs to (None: it follows the thread)
+        self._kept: tuple | None = None  # (state, rows, value) of ``own`` once the thread moved past it
+        if own is not None:
+            with live.lock:
+                live.model.keep[own] = live.model.keep.get(own, 0) + 1
         self.messages_sent = 0
         self._display_id = f"nbflow-{uuid.uuid4().hex}"
         self._uid = self._display_id
@@ -81,6 +91,11 @@ class RunView(_Base):
 
     # ------------------------------------------------------------------ kernel → front end
     def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
+        if self._kept is not None:
+            return
+        if self.own is not None and (state["invocation"] if state is not None else live.model.invocation) > self.own:
+            self._keep_own(live)
+            return
         if not reset and not self._synced and time.monotonic() - self._last_full >= FULL_PUSH_INTERVAL:
             # The front end has not had a snapshot yet: its request waits behind a busy cell (comm
             # messages are handled between cells), so push the whole state now and then meanwhile.
@@ -119,12 +134,44 @@ class RunView(_Base):
         update_display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
         update_display(twin, raw=True, display_id=self._display_id + "-static")
 
+    def _keep_own(self, live: Live) -> None:
+        """The thread started an invocation newer than this view's: keep showing ours, stop following."""
+        with live.lock:
+            kept = live.model.archive.get(self.own)  # type: ignore[arg-type]
+        if kept is None:  # not archived (cannot happen for a view made before the newer run started)
+            kept = live.model.kept()
+        self._kept = kept
+        live.subscribers.discard(self)
+        self._send_kind("snapshot", seq=live.model.seq, state=kept[0], rows=kept[1])
+        self.messages_sent += 1
+        self.status = kept[0]["status"]
+        self.thread_settled(live)
+
+    def _moved_on(self) -> bool:
+        if self._kept is None:
+            return False
+        self._send_kind("action_error", message=f"This view keeps turn {self.own} of thread {self.thread_id}; "
+                        "the thread has a newer turn since. Use the newest turn's view, the timeline or "
+                        "nbflow.show(workflow, config=...) for the thread as it is now.")
+        return True
+
+    def _snapshot(self) -> tuple[int, dict, list[dict]]:
+        if self._kept is not None:
+            return self.live.model.seq, self._kept[0], self._kept[1]
+        return self.live.snapshot()
+
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         content = checked(self, content)
         if content is None:
             return
         kind = content.get("kind")
-        if kind == "snapshot_request":
+        if kind != "snapshot_request" and kind != "graph_request" and self._moved_on():
+            return
+        if kind == "snapshot_request" and self._kept is not None:
+            self._synced = True
+            seq, state, rows = self._snapshot()
+            self._send_kind("snapshot", seq=seq, state=state, rows=rows)
+        elif kind == "snapshot_request":
             self._synced = True
             with hub()._flush_lock:
                 seq, state, rows = self.live.snapshot()
@@ -160,6 +207,8 @@ class RunView(_Base):
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the thread is not ``running`` (or ``timeout`` seconds); returns the status."""
+        if self._kept is not None:
+            return str(self._kept[0]["status"])
         status = hub().wait(self.live, timeout)
         if status != "running":
             self.thread_settled(self.live, force=True)
@@ -167,17 +216,17 @@ class RunView(_Base):
 
     @property
     def state(self) -> dict:
-        """The thread's current :class:`~.protocol.RunState` (what the front end shows)."""
-        return self.live.state()
+        """The :class:`~.protocol.RunState` the front end shows (the thread's, or this view's own invocation's)."""
+        return self._snapshot()[1]
 
     @property
     def rows(self) -> list[dict]:
-        return self.live.snapshot()[2]
+        return self._snapshot()[2]
 
     @property
     def value(self) -> Any:
         """The run's return value (None until it is done)."""
-        return self.live.model.value
+        return self._kept[2] if self._kept is not None else self.live.model.value
 
     @property
     def interrupts(self) -> tuple:
@@ -193,7 +242,7 @@ class RunView(_Base):
         return self.live.thread_id
 
     def _fallbacks(self) -> tuple[str, str]:
-        _seq, state, rows = self.live.snapshot()
+        _seq, state, rows = self._snapshot()
         return transcript(state, rows), static_html(state, rows)
 
     @property
@@ -218,7 +267,7 @@ class RunView(_Base):
         """
         data, meta = self._bundle(text, html, {})
         widget = {k: v for k, v in data.items() if k != "text/html"}
-        widget.update(saved_view_bundle(self.live))  # nbflow.notebook.mime: the state a saved notebook shows
+        widget.update(saved_view_bundle(self.live, *self._snapshot()[1:]))  # nbflow.notebook.mime: the state a saved notebook shows
         twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
         return (widget, meta), twin
 
@@ -248,7 +297,10 @@ def _with_thread(workflow: Any, config: Mapping | None) -> dict:
 
 
 def show(workflow: Any, input: Any = ATTACH, config: Mapping | None = None) -> RunView:
-    """Run ``workflow`` on ``input`` and return a live :class:`RunView` of its thread (the cell returns at once).
+    """Run ``workflow`` on ``input`` and return a live :class:`RunView` of that invocation (the cell returns at once).
+
+    The view follows the invocation through its questions, resumes and result and then stays on it: a
+    newer turn on the thread gets its own view, and a saved notebook keeps each turn's.
 
     Without ``config``, a workflow with a checkpointer gets a new readable
     thread id (``NAME-1``, ``NAME-2``, ...). Without ``input``, the view
@@ -269,7 +321,9 @@ def show(workflow: Any, input: Any = ATTACH, config: Mapping | None = None) -> R
                              "config={'configurable': {'thread_id': ...}} of a workflow with a checkpointer")
         return RunView(actions.attach(workflow, str(thread_id)))
     live = actions.live_for(workflow, config)
-    view = RunView(live)
+    with live.lock:  # a new input starts the thread's next invocation; a resume or None continues this one
+        own = live.model.invocation + (0 if input is None or isinstance(input, Command) else 1)
+    view = RunView(live, own=own if live.thread_id is not None else None)
     actions.start(workflow, input, config, live)
     hub().sync_status(live, view)  # "running" from the moment show() returns, not when the flusher next runs
     return view
