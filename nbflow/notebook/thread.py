@@ -336,7 +336,8 @@ class ThreadModel:
         self.status = "running"
         self.before_start = None
         self.run_since = e.ts
-        if self.last_event.startswith("the last invocation never finished"):
+        if self.last_event.startswith("the last invocation never finished") or \
+                self.last_event in (STOPPED_NOTE, "stopping…"):  # a continue after a stop: the note is over
             self.last_event = ""
         if e.thread_id is not None:
             self.thread_id = str(e.thread_id)

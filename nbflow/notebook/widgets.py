@@ -36,6 +36,7 @@ from ..types import Command
 from .session import session
 from .views import (
     compare_invocations,
+    state_chat,
     state_views,
     static_html,
     timeline_html,
@@ -454,11 +455,14 @@ class Timeline(ipywidgets.VBox):
 
     def state_at(self, index: int) -> tuple[str, str]:
         """``(pretty, json)``: the state saved at the end of invocation ``index`` (its checkpoint)."""
+        return state_views(self._values_at(index))
+
+    def _values_at(self, index: int) -> Any:
         inv = self._invocation(index)
         cid = getattr(inv, "result_checkpoint_id", None) or inv.checkpoint_id
         snap = self.workflow.get_state({"configurable": {"thread_id": self.thread_id,
                                                          "checkpoint_ns": inv.checkpoint_ns, "checkpoint_id": cid}})
-        return state_views(snap.values)
+        return snap.values
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         content = checked(self.core, content)
@@ -483,9 +487,10 @@ class Timeline(ipywidgets.VBox):
                                      right_label=right_label, rows=rows)
             elif kind == "state_request":
                 index = _int(content, "index")
-                pretty_text, json_text = self.state_at(index)
+                values = self._values_at(index)
+                pretty_text, json_text = state_views(values)
                 self.core._send_kind("state", index=index, thread_id=self.thread_id, pretty=pretty_text,
-                                     json=json_text, note="")
+                                     json=json_text, note="", chat=state_chat(values))
         except Exception as exc:  # noqa: BLE001 - reported in the view
             self.core._send_kind("action_error", message=_error_message(exc))
 

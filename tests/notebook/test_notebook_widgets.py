@@ -870,6 +870,7 @@ def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
     rows = {r["name"]: r for r in view.rows}
     assert rows["quick"]["state"] == "ok" and rows["slow"]["state"] == "ok" and len(rows) == 2
     wait_for(lambda: last_state(sent, view)["status"] == "done")
+    assert last_state(sent, view)["last_event"] == ""  # the stop's note is over once the run continued
     # Continue on a finished thread is refused with a message in the view
     click(view, kind="continue")
     errors = custom(sent, view, "action_error")

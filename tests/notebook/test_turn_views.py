@@ -190,3 +190,20 @@ def test_role_content_dicts_and_long_contents():
     assert json.loads(chat[1]["tool_calls"][0]["args"]) == {"a": 1} and chat[1]["tool_calls"][0]["result"] == "ok"
     assert conversation({"a": 1}) is None and conversation([]) is None and conversation("hi") is None
     assert brief([{"role": "user", "content": "yo"}]) == "user: yo"
+
+
+def test_the_timeline_shows_a_chat_state_as_a_conversation(sent):
+    from nbflow.notebook.widgets import timeline
+
+    chat = _chatbot()
+    config = {"configurable": {"thread_id": "tl"}}
+    view = show(chat, "hello", config)
+    assert view.wait(PATIENCE) == "interrupted"
+    show(chat, Command(resume="yes"), config).wait(PATIENCE)
+    tl = timeline(chat, config)
+    (inv,) = tl.data["invocations"]
+    assert inv["input"] == "'hello'" and inv["preview"].startswith("[2 messages] assistant: 'Answer")
+    tl.core._handle_custom_msg({"v": protocol.VERSION, "kind": "state_request", "index": 0}, [])
+    (state,) = custom(sent, tl.core, "state")
+    assert [m["role"] for m in state["chat"]] == ["user", "assistant"]
+    assert state["chat"][1]["content"].startswith("Answer")
