@@ -104,6 +104,12 @@ export interface Row {
   text: string;
   chat?: ChatMessage[];
 }
+/** Whether an unfinished run is going on (``nbflow.checkpoint.leases``): ``elsewhere`` (another process renews its lease) or ``gone`` (it stopped without finishing); ``since``: its last sign of life. */
+export interface Liveness {
+  state: "here" | "elsewhere" | "gone";
+  owner: string;
+  since: number | null;
+}
 /** A question the thread asked in its current invocation, and what became of it. */
 export interface Question {
   id: string;
@@ -138,6 +144,7 @@ export interface RunState {
   invocation: number;
   result_chat?: ChatMessage[];
   moved_on?: boolean;
+  liveness?: Liveness | null;
 }
 /** One thread in the inbox: waiting for input, running, or answered (kept, collapsed). */
 export interface InboxItem {
@@ -297,6 +304,8 @@ export interface SidebarThread {
   last_activity: number | null;
   checkpointer: string;
   questions: SidebarQuestion[];
+  liveness?: string;
+  note?: string;
 }
 export interface SidebarListMsg {
   kind: "list";

@@ -59,6 +59,7 @@ from ..schema import preload
 from ..serde import default_serializer
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
+from .leases import Lease
 from .rows import checkpoint_record, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
@@ -104,6 +105,15 @@ _SCHEMA = (
     )""",
     """CREATE INDEX IF NOT EXISTS writes_by_checkpoint
         ON writes (thread_id, checkpoint_ns, checkpoint_id)""",
+    # who runs a thread's invocation, renewed while it runs (nbflow.checkpoint.leases); added without a
+    # version bump: an older nbflow ignores the table
+    """CREATE TABLE IF NOT EXISTS leases (
+        thread_id     TEXT NOT NULL,
+        checkpoint_ns TEXT NOT NULL DEFAULT '',
+        owner         TEXT NOT NULL,
+        renewed_at    REAL NOT NULL,
+        PRIMARY KEY (thread_id, checkpoint_ns)
+    )""",
 
 )
 
@@ -526,11 +536,30 @@ class SqliteSaver(BaseCheckpointSaver):
         with self._write_tx() as conn:
             conn.executemany(_INSERT_WRITE, rows)
 
+    leases_shared = True
+
+    def put_lease(self, lease: Any) -> None:
+        row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
+
+        def put() -> None:
+            with self._write_tx() as conn:
+                conn.execute("INSERT OR REPLACE INTO leases (thread_id, checkpoint_ns, owner, renewed_at)"
+                             " VALUES (?,?,?,?)", row)
+
+        self._run(put, write=True, what="lease", threads=(lease.thread_id,))
+
+    def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
+        row = self._run(lambda: self._conn.execute(
+            "SELECT owner, renewed_at FROM leases WHERE thread_id = ? AND checkpoint_ns = ?",
+            (thread_id, checkpoint_ns)).fetchone(), what="read", threads=(thread_id,))
+        return Lease(thread_id, checkpoint_ns, row[0], row[1]) if row else None
+
     def delete_thread(self, thread_id: str) -> None:
         def delete() -> None:
             with self._write_tx() as conn:
                 conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM leases WHERE thread_id = ?", (thread_id,))
 
         self._run(delete, write=True, what="delete", threads=(thread_id,))
 

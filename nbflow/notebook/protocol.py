@@ -188,6 +188,14 @@ class Question(TypedDict):
     form: FormSpec
 
 
+class Liveness(TypedDict):
+    """Whether an unfinished run is going on (``nbflow.checkpoint.leases``): ``elsewhere`` (another process
+    renews its lease) or ``gone`` (it stopped without finishing); ``since``: its last sign of life."""
+    state: Literal["here", "elsewhere", "gone"]
+    owner: str  # "process 123 on host h (kernel 1a2b3c4d)"
+    since: float | None
+
+
 class RunState(TypedDict):
     """Everything a run view shows besides its rows."""
     name: str
@@ -211,6 +219,7 @@ class RunState(TypedDict):
     invocation: int  # how many invocations of this thread this kernel has seen start (a new one resets rows)
     result_chat: NotRequired[list[ChatMessage]]  # the result read as a conversation (chat messages)
     moved_on: NotRequired[bool]  # a view kept on its own invocation: the thread has started a newer one
+    liveness: NotRequired[Liveness | None]  # an unfinished run not going on in this kernel (None otherwise)
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -405,6 +414,8 @@ class SidebarThread(TypedDict):
     last_activity: float | None  # epoch seconds
     checkpointer: str
     questions: list[SidebarQuestion]
+    liveness: NotRequired[str]  # an unfinished run not going on in this kernel: "elsewhere" or "gone" ("" otherwise)
+    note: NotRequired[str]      # what the liveness means: "running elsewhere: process 1 on host h" / "stopped without…"
 
 
 class SidebarListMsg(TypedDict):
@@ -482,7 +493,7 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row, Liveness, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,

@@ -180,6 +180,8 @@ class ThreadModel:
         self.value: Any = None
         self.value_chat: list | None = None
         self.has_result = False
+        self.liveness: dict | None = None        # an unfinished run not going on here: {state, owner, since}
+        self.activity: float | None = None       # epoch seconds of the thread's last recorded activity
         self.before_start: str | None = None   # the status before the actions layer began starting a run
         self.keep: dict[int, int] = {}         # invocation -> views kept on it (archived when a newer one starts)
         self.archive: dict[int, tuple] = {}    # invocation -> (state, rows, value) as it was last
@@ -235,8 +237,13 @@ class ThreadModel:
         self.pending = {}
 
     # ------------------------------------------------------------------ stored records
-    def load(self, invocations: list, live_running: bool = False) -> None:
-        """Rebuild from the thread's stored invocations (the newest run is the current state)."""
+    def load(self, invocations: list, live_running: bool = False, liveness: dict | None = None) -> None:
+        """Rebuild from the thread's stored invocations (the newest run is the current state).
+
+        An unfinished newest run that is not going on in this process is told by ``liveness``
+        (:func:`nbflow.checkpoint.leases.verdict`, ``{state, owner, since}``): ``"elsewhere"`` stays
+        running (in another process); ``"gone"`` (or no liveness) is a run that stopped without
+        finishing: status ``stopped``, so the view offers Continue (``invoke(None, config)``)."""
         runs = [i for i in invocations if i.status != "update"]
         self._clear()
         self.questions = {}
@@ -246,6 +253,7 @@ class ThreadModel:
             return
         inv = runs[-1]
         self.invocation = max(self.invocation, len(runs))
+        self.activity = max([inv.ended_at or inv.started_at, *(t.ended_at for t in inv.tasks if t.ended_at)])
         by_path: dict[str, Any] = {}
         for t in sorted(inv.tasks, key=lambda t: (t.position, t.outcome == "replayed", t.outcome != "interrupted")):
             if t.outcome == "replayed" and t.path in by_path:
@@ -275,8 +283,15 @@ class ThreadModel:
             if iid not in self.questions:
                 self.questions[iid] = _question(self.pending[iid], "pending", "", "")
         status = inv.status
+        self.liveness = None
         if status == "running" and not live_running:
-            self.last_event = "the last invocation never finished (its process may have stopped)"
+            lv = dict(liveness or {"state": "gone", "owner": "", "since": None})
+            self.liveness = lv
+            if lv["state"] == "elsewhere":
+                self.last_event = f"running elsewhere: {lv['owner']}"
+            elif lv["state"] != "here":
+                status = "stopped"
+                self.last_event = gone_note(lv)
         self.status = status if status in ("done", "interrupted", "error", "running", "stopped") else "idle"
         span = (inv.ended_at or inv.started_at) - inv.started_at
         if any(q["state"] == "answered" for q in self.questions.values()):
@@ -285,7 +300,7 @@ class ThreadModel:
             self._result(inv.value)
         elif status == "error":
             self.error = inv.error or "error"
-        elif status == "stopped":
+        elif status == "stopped" and self.liveness is None:
             self.last_event = STOPPED_NOTE
         elif status == "interrupted":
             self.wait_since = inv.ended_at
@@ -334,9 +349,10 @@ class ThreadModel:
             self.waiting_s += max(0.0, e.ts - self.wait_since)
             self.wait_since = None
         self.status = "running"
+        self.liveness = None
         self.before_start = None
-        self.run_since = e.ts
-        if self.last_event.startswith("the last invocation never finished") or \
+        self.run_since = self.activity = e.ts
+        if self.last_event.startswith(("stopped without finishing", "running elsewhere")) or \
                 self.last_event in (STOPPED_NOTE, "stopping…"):  # a continue after a stop: the note is over
             self.last_event = ""
         if e.thread_id is not None:
@@ -393,6 +409,7 @@ class ThreadModel:
             row.update(state="cached" if e.cached else "ok", error="")
             _set_result(row, e.result)
         row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
+        self.activity = e.ended
         self._touch(row)
         self.state_dirty = True
 
@@ -415,6 +432,7 @@ class ThreadModel:
         self._touch(row)
 
     def _settle(self, ts: float) -> None:
+        self.activity = ts
         if self.run_since is not None:
             self.active_s += max(0.0, ts - self.run_since)
             self.run_since = None
@@ -488,6 +506,12 @@ class ThreadModel:
         self.state_dirty = True
 
 
+def gone_note(lv: dict) -> str:
+    """The note of a run that stopped without finishing (its process is gone)."""
+    who = lv.get("owner") or "its process"
+    return f"stopped without finishing: {who} is gone; continue with invoke(None, config)"
+
+
 def _question(intr: Any, state: str, answer: str, origin: str) -> dict:
     return {"id": intr.id, "task": getattr(intr, "task", "") or "", "state": state,
             "summary": summarize(intr.value, PREVIEW), "text": question_text(intr.value), "answer": answer,
@@ -541,7 +565,7 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "result_preview": brief(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
             "events": m.events, "last_event": m.last_event,
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation,
-            "result_chat": m.value_chat or []}
+            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None}
 
 
 __all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order",

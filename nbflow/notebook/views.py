@@ -86,7 +86,13 @@ def transcript(state: dict, rows: list[dict]) -> str:
         elif q["state"] == "superseded":
             line += " (superseded)"
         lines.append(line)
-    if state["status"] == "stopped":
+    lv = state.get("liveness") or {}
+    if lv.get("state") == "elsewhere":
+        lines.append(f"  ▶ running elsewhere: {lv['owner']}")
+    if state["status"] == "stopped" and lv.get("state") == "gone":
+        lines.append(f"  ■ stopped without finishing: {lv['owner'] or 'its process'} is gone; continue with "
+                     "invoke(None, config) or the view's Continue button")
+    elif state["status"] == "stopped":
         lines.append("  ■ stopped: continue with invoke(None, config) or the view's Continue button")
     if state["status"] == "error" and state["error"]:
         lines.append(f"  ✗ {state['error']}")

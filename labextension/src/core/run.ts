@@ -43,8 +43,9 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
     title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed" }, icon("stopped"), " Stop");
   const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn);
   const continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue");
+  const stoppedLead = h("span", { class: "nbflow-stopped-lead", "data-testid": "nbflow-stopped-lead" });
   const stoppedBox = h("div", { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: true },
-    h("span", { text: "Stopped. Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
+    stoppedLead, h("span", { text: "Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
     h("code", { text: "wf.invoke(None, config)" }), h("span", { text: "). " }), continueBtn);
   const actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: true });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
@@ -168,7 +169,15 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
     tabs.hidden = !s.thread_id;
     askGraph();
     const gone = conn.gone();
-    stopBtn.hidden = !(s.status === "running" && s.thread_id);
+    // A run going on in another process cannot be stopped from here (Workflow.stop stops runs of this process).
+    const elsewhere = s.liveness?.state === "elsewhere";
+    stopBtn.hidden = !(s.status === "running" && s.thread_id) || elsewhere;
+    root.dataset.liveness = s.liveness?.state ?? (s.status === "running" ? "here" : "");
+    const dead = s.liveness?.state === "gone";
+    stoppedLead.textContent = dead
+      ? `Stopped without finishing: ${s.liveness?.owner || "its process"} is gone` +
+        (s.liveness?.since ? ` (last sign of life ${new Date(s.liveness.since * 1000).toLocaleString()})` : "") + ". "
+      : "Stopped. ";
     stopBtn.disabled = gone || s.last_event === "stopping…";
     stoppedBox.hidden = s.status !== "stopped";
     continueBtn.disabled = gone;
