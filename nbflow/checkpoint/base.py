@@ -131,6 +131,12 @@ class BaseCheckpointSaver(ABC):
         """The thread's lease (a :class:`~nbflow.checkpoint.leases.Lease`), or None."""
         return self.__dict__.get("_nbflow_leases", {}).get((thread_id, checkpoint_ns))
 
+    def drop_leases(self, thread_id: str) -> None:
+        """Forget a thread's leases (``delete_thread`` calls it; savers with a table delete there)."""
+        table = self.__dict__.get("_nbflow_leases", {})
+        for key in [k for k in table if k[0] == thread_id]:
+            del table[key]
+
     def __enter__(self):
         return self
 

@@ -123,6 +123,7 @@ class InMemorySaver(BaseCheckpointSaver):
     def delete_thread(self, thread_id: str) -> None:
         with self._lock:
             self._threads.pop(thread_id, None)
+        self.drop_leases(thread_id)
 
     # -- reads ----------------------------------------------------------------
 

@@ -144,7 +144,7 @@ def static_html(state: dict, rows: list[dict]) -> str:
         if state.get("error_where"):
             parts.append(f'<div class="nbflow-error-where">at {_esc(state["error_where"])}</div>')
     if state["has_result"] and state.get("result_chat"):
-        parts.append(chat_html(state["result_chat"]))
+        parts.append(f'<div data-testid="nbflow-result">{chat_html(state["result_chat"])}</div>')
     elif state["has_result"]:
         parts.append(f'<pre data-testid="nbflow-result">{_esc(state["result"])}</pre>')
     parts.append("</div>")

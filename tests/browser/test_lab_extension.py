@@ -301,6 +301,11 @@ def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab,
     # the sidebar model's selection: that thread is marked as the current one, and only it
     expect(sb.locator(".nbflow-sb-thread[aria-current='true']")).to_have_attribute("data-key", "review/r2")
     screenshot(page, tmp_path, "ext-sidebar-timeline.png")
+    # Issue 21 point 5: opening the timeline ran no cell: the notebook's execution counter did not move.
+    select_cell(page, 0)
+    run_cell(page, 0)
+    wait_kernel_idle(page, RUN_MS)
+    expect(notebook_panel(page).locator(".jp-CodeCell").nth(0).locator(".jp-InputPrompt")).to_have_text("[4]:")
 
     # Dark theme.
     set_theme(page, dark=True)

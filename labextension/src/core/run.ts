@@ -156,7 +156,8 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
     if (s.has_result && s.result_chat?.length) {  // chat messages: a conversation, updated in place
       if (resultBox.dataset.kind !== "chat") {
         clear(resultBox);
-        append(resultBox, h("div", { class: "nbflow-result-label", text: "Conversation" }), chatView.el);
+        append(resultBox, h("div", { class: "nbflow-result-label", text: "Conversation" }),
+          h("div", { class: "nbflow-result-chat", "data-testid": "nbflow-result" }, chatView.el));
         resultBox.dataset.kind = "chat";
       }
       chatView.update(s.result_chat);
