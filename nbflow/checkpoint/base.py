@@ -25,8 +25,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import NbflowError, SaverConnectionError, SaverError  # noqa: F401 - defined in errors.py, named here too
 from ..kinds import WriteKind

@@ -117,7 +117,7 @@ def liveness_of(saver: Any, thread_id: str, invocation: Any, here: bool) -> dict
         lease = saver.get_lease(thread_id, invocation.checkpoint_ns)
         if lease is None and not here:  # a run that has just begun writes its lease right after its input
             lease = saver.get_lease(thread_id, invocation.checkpoint_ns)
-    except Exception:  # noqa: BLE001 - cannot tell: never call a run gone on a failed read
+    except Exception:
         log.warning("nbflow: reading the lease of thread %s failed", thread_id, exc_info=True)
         return {"state": "elsewhere", "owner": "an unknown process (its lease could not be read)", "since": None}
     state, who = verdict(lease, time.time(), here)
@@ -142,7 +142,7 @@ class Keeper:
         owner = owner_here(run_id, started)
         try:
             saver.put_lease(Lease(str(thread_id), checkpoint_ns, owner, started))
-        except Exception:  # noqa: BLE001 - liveness is advice; the run goes on
+        except Exception:
             log.warning("nbflow: could not record the lease of thread %s", thread_id, exc_info=True)
         with self._lock:
             self._held[run] = (saver, str(thread_id), checkpoint_ns, owner, started)
@@ -163,7 +163,7 @@ class Keeper:
             for saver, thread_id, ns, owner, _started in held:
                 try:
                     saver.put_lease(Lease(thread_id, ns, owner, now))
-                except Exception:  # noqa: BLE001 - the next round tries again
+                except Exception:
                     log.debug("nbflow: renewing the lease of thread %s failed", thread_id, exc_info=True)
 
 

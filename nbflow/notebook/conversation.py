@@ -81,7 +81,7 @@ def _text(content: Any) -> str:
                 parts.append(block)
             elif isinstance(block, Mapping):
                 kind = block.get("type")
-                if kind == "text" or "text" in block and isinstance(block.get("text"), str):
+                if kind == "text" or ("text" in block and isinstance(block.get("text"), str)):
                     parts.append(str(block.get("text", "")))
                 elif kind in ("tool_use", "tool_call"):
                     continue
@@ -217,7 +217,8 @@ def chat_text(chat: list[dict], indent: str = "  ", limit: int = 400) -> list[st
             args = " ".join(c["args"].split())
             lines.append(f"{indent}  ↳ tool call {c['name']} {_cut(args, 200)}")
             if c["answered"]:
-                lines.append(f"{indent}    {'✗ error' if c['error'] else '='} {_cut(' '.join(c['result'].split()), 200)}")
+                mark = "✗ error" if c["error"] else "="
+                lines.append(f"{indent}    {mark} {_cut(' '.join(c['result'].split()), 200)}")
     return lines
 
 

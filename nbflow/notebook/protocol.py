@@ -493,7 +493,8 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row, Liveness, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row,
+                           Liveness, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,

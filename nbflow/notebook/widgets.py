@@ -20,6 +20,7 @@ the views show a deterministic ``text/plain`` transcript and a static
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -28,11 +29,11 @@ from typing import Any
 import ipywidgets
 import traitlets as t
 
+from ..types import Command
 from . import actions
 from .inbox_view import Inbox, inbox
 from .live import Live, hub
 from .mime import run_bundle as saved_view_bundle
-from ..types import Command
 from .session import session
 from .views import (
     compare_invocations,
@@ -48,6 +49,7 @@ from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workfl
 
 OTHER_THREADS = 50  # other threads of the workflow a timeline offers to compare with
 FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
+SAVED_REFRESH = 5.0  # seconds between refreshes of a running view's saved state (what a notebook saved mid-run keeps)
 
 # Hides a run view's static twin while the live widget is drawn in the output just before it.
 _TWIN_STYLE = ("<style>.jp-OutputArea-child:has(.nbflow-run:not(.nbflow-static)) + "
@@ -84,6 +86,8 @@ class RunView(_Base):
         self._uid = self._display_id
         self._displayed = False
         self._settled_shown: tuple | None = None
+        self._saved_at = 0.0  # when the saved state under our display id was last refreshed
+        self._saved_timer: threading.Timer | None = None
         self._synced = False   # the front end asked for (and got) a snapshot
         self._last_full = 0.0
         self.status = live.model.status
@@ -107,6 +111,8 @@ class RunView(_Base):
             if state["status"] != self.status:
                 self.status = state["status"]
             return
+        if state is not None and state["status"] == "running" and self._displayed:
+            self._refresh_saved_soon(live)
         if reset:
             self._send_kind("snapshot", seq=seq, state=state or live.state(), rows=rows)
         elif state is not None:
@@ -134,6 +140,24 @@ class RunView(_Base):
         widget, twin = self._display_bundles(text, html)
         update_display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
         update_display(twin, raw=True, display_id=self._display_id + "-static")
+
+    def _refresh_saved_soon(self, live: Live) -> None:
+        """A running view's saved state is refreshed at most every :data:`SAVED_REFRESH` seconds (and once
+        more after the last change), so a notebook saved mid-run keeps the run as it was then, not as the
+        cell began it; reopened, the view's liveness says whether it is still going."""
+        if self._saved_timer is not None:
+            return
+        delay = max(0.0, self._saved_at + SAVED_REFRESH - time.monotonic())
+
+        def refresh() -> None:
+            self._saved_timer = None
+            self._saved_at = time.monotonic()
+            if self._kept is None and self.live.model.status == "running":
+                self.thread_settled(live)
+
+        self._saved_timer = threading.Timer(delay, refresh)
+        self._saved_timer.daemon = True
+        self._saved_timer.start()
 
     def _keep_own(self, live: Live) -> None:
         """The thread started an invocation newer than this view's: keep showing ours, stop following."""
@@ -268,7 +292,8 @@ class RunView(_Base):
         """
         data, meta = self._bundle(text, html, {})
         widget = {k: v for k, v in data.items() if k != "text/html"}
-        widget.update(saved_view_bundle(self.live, *self._snapshot()[1:]))  # nbflow.notebook.mime: the state a saved notebook shows
+        # nbflow.notebook.mime: the state a saved notebook shows (this view's own invocation once it moved on)
+        widget.update(saved_view_bundle(self.live, *self._snapshot()[1:]))
         twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
         return (widget, meta), twin
 
@@ -279,6 +304,7 @@ class RunView(_Base):
         text, html = self._fallbacks()
         self._displayed = True
         self._settled_shown = (text, html)
+        self._saved_at = time.monotonic()
         widget, twin = self._display_bundles(text, html)
         display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
         display(twin, raw=True, display_id=self._display_id + "-static")
@@ -390,7 +416,8 @@ class Timeline(ipywidgets.VBox):
         live.subscribers.add(self)  # a branch on another thread: its end updates the threads to compare with
         view = RunView(live)
         actions.start(self.workflow, None, config, live)
-        self.runs.children = (view,)
+        # each replay or fork adds its view (newest first): a fork never replaces the view of the run before it
+        self.runs.children = (view, *self.runs.children)
         return view
 
     def replay(self, index: int) -> RunView:

@@ -92,7 +92,8 @@ def _message(o: Any, budget: int, sub: Callable[[Any, int], str]) -> str:
     out = f"{role}: {text}" if text else role
     for c in calls:
         if isinstance(c, dict):
-            args = c.get("args") if isinstance(c.get("args"), dict) else {}
+            raw = c.get("args")
+            args: dict = raw if isinstance(raw, dict) else {}
             inner = _items(args.items(), budget, 6, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}")
             out += f" → {c.get('name', 'tool')}({inner})"
     return out

@@ -207,3 +207,18 @@ def test_the_timeline_shows_a_chat_state_as_a_conversation(sent):
     (state,) = custom(sent, tl.core, "state")
     assert [m["role"] for m in state["chat"]] == ["user", "assistant"]
     assert state["chat"][1]["content"].startswith("Answer")
+
+
+def test_a_second_timeline_run_keeps_the_view_of_the_first(sent):
+    """Issue 21 point 5: a fork replaced the run view under the timeline; now each run adds its own."""
+    from nbflow.notebook.widgets import timeline
+
+    chat = _chatbot()
+    config = {"configurable": {"thread_id": "tl2"}}
+    show(chat, "hello", config).wait(PATIENCE)
+    tl = timeline(chat, config)
+    first = tl.replay(0)
+    first.wait(PATIENCE)
+    second = tl.replay(0)
+    second.wait(PATIENCE)
+    assert tl.runs.children == (second, first)

@@ -126,7 +126,8 @@ export function renderSaved(view: SavedView): SavedHandles {
   head.append(
     el("span", "nbflow-saved-name", view.workflow),
     el("span", "nbflow-saved-thread", view.thread_id ? `thread ${view.thread_id}` : "no thread"),
-    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, statusWords(st.status),
+    // A run saved while going: the saved copy cannot know whether it still is (Reattach asks the kernel).
+    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, st.status === "running" ? "running when saved" : statusWords(st.status),
       { "data-testid": "nbflow-saved-status", "data-status": st.status }),
   );
   const facts = headline(st);
