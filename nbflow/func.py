@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from . import events as ev
 from . import tap
 from .checkpoint.base import BaseCheckpointSaver
+from .checkpoint.leases import liveness_of
 from .compat import jsonschemas, lc, shapes
 from .compat.deprecations import warn_renamed_argument
 from .config import INJECTABLE, MISSING, parse_config
@@ -441,6 +442,21 @@ class Workflow:
             ctx = run.ctx
             tap.edited(ctx.saver, ctx.thread_id, ctx.wf.name, tap.ThreadEdited(ctx.ns, "stop", run.plan.checkpoint_id))
         return bool(stopped)
+
+    def liveness(self, config: Mapping[str, Any]) -> dict | None:
+        """Whether the thread's newest invocation, when it never finished, is still going on.
+
+        ``{"state": "here" | "elsewhere" | "gone", "owner": "process 123 on host h (kernel k)",
+        "since": <epoch seconds of its last sign of life>}``: running in this process, in another
+        process that keeps its lease fresh, or stopped without finishing (its process is gone:
+        ``invoke(None, config)`` continues it). None when the invocation finished (or none ran).
+        See :mod:`nbflow.checkpoint.leases`.
+        """
+        t = parse_config(config, needs_thread=True, who=f"liveness() of {self.name!r}")
+        runs = [i for i in self.get_invocations(config) if i.status != "update"]
+        if not runs or runs[-1].status != "running":
+            return None
+        return liveness_of(self.checkpointer, str(t.thread), runs[-1], bool(running_on(t.thread, self.checkpointer)))
 
     # ------------------------------------------------------------------ history (see nbflow.history.reads, .edits)
     def get_task_history(self, config: Mapping[str, Any]) -> list:

@@ -69,6 +69,25 @@ export interface FormSpec {
   wrap?: boolean;
   description?: string;
 }
+/** A tool call in a conversation: its arguments (pretty JSON) and, once a tool message answered it, its result (``error``: the tool failed). */
+export interface ToolCallView {
+  id: string;
+  name: string;
+  args: string;
+  result: string;
+  error: boolean;
+  answered: boolean;
+}
+/** One message of a conversation (``notebook/conversation.py``): content is markdown; ``long`` is drawn folded. */
+export interface ChatMessage {
+  role: "user" | "assistant" | "system" | "tool";
+  name: string;
+  content: string;
+  long: boolean;
+  tool_calls: ToolCallView[];
+  tool_call_id: string;
+  error: boolean;
+}
 /** One row of a run view: a task call position (or a streamed message), updated in place. */
 export interface Row {
   key: string;
@@ -83,6 +102,13 @@ export interface Row {
   cached: boolean;
   replayed: boolean;
   text: string;
+  chat?: ChatMessage[];
+}
+/** Whether an unfinished run is going on (``nbflow.checkpoint.leases``): ``elsewhere`` (another process renews its lease) or ``gone`` (it stopped without finishing); ``since``: its last sign of life. */
+export interface Liveness {
+  state: "here" | "elsewhere" | "gone";
+  owner: string;
+  since: number | null;
 }
 /** A question the thread asked in its current invocation, and what became of it. */
 export interface Question {
@@ -116,6 +142,9 @@ export interface RunState {
   last_event: string;
   questions: Question[];
   invocation: number;
+  result_chat?: ChatMessage[];
+  moved_on?: boolean;
+  liveness?: Liveness | null;
 }
 /** One thread in the inbox: waiting for input, running, or answered (kept, collapsed). */
 export interface InboxItem {
@@ -257,6 +286,7 @@ export interface StateMsg {
   pretty: string;
   json: string;
   note: string;
+  chat?: ChatMessage[];
 }
 /** A question waiting in a sidebar row: its one-line text and the run view's form for it. */
 export interface SidebarQuestion {
@@ -274,6 +304,8 @@ export interface SidebarThread {
   last_activity: number | null;
   checkpointer: string;
   questions: SidebarQuestion[];
+  liveness?: string;
+  note?: string;
 }
 export interface SidebarListMsg {
   kind: "list";

@@ -26,6 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import NbflowError, SaverConnectionError, SaverError  # noqa: F401 - defined in errors.py, named here too
 from ..kinds import WriteKind
@@ -147,6 +148,27 @@ class BaseCheckpointSaver(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default  # pragma: no cover
         pass
+
+    # -- run leases (nbflow.checkpoint.leases): who runs a thread, kept fresh while it runs ----------------
+    #: True when other processes read this saver's leases (a file or a server); an in-process saver's runs
+    #: are known from the engine's registry, so it writes none.
+    leases_shared = False
+
+    def put_lease(self, lease: Any) -> None:
+        """Store (or replace) the lease of ``(lease.thread_id, lease.checkpoint_ns)``. The default keeps
+        it in this process; savers other processes read store it with their rows."""
+        table = self.__dict__.setdefault("_nbflow_leases", {})
+        table[(lease.thread_id, lease.checkpoint_ns)] = lease
+
+    def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
+        """The thread's lease (a :class:`~nbflow.checkpoint.leases.Lease`), or None."""
+        return self.__dict__.get("_nbflow_leases", {}).get((thread_id, checkpoint_ns))
+
+    def drop_leases(self, thread_id: str) -> None:
+        """Forget a thread's leases (``delete_thread`` calls it; savers with a table delete there)."""
+        table = self.__dict__.get("_nbflow_leases", {})
+        for key in [k for k in table if k[0] == thread_id]:
+            del table[key]
 
     def __enter__(self):
         return self

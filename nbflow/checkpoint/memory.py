@@ -135,6 +135,7 @@ class InMemorySaver(BaseCheckpointSaver):
         with self._lock:
             self._threads.pop(thread_id, None)
         values.forget(self, thread_id)
+        self.drop_leases(thread_id)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_last: int | None = None,
               keep_invocations: int | None = None) -> retention.Pruned:

@@ -75,6 +75,7 @@ from ..schema import preload
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
+from .leases import Lease
 from .pgdb import PgDatabase, check_conninfo, redact_conninfo
 from .rows import checkpoint_record, pack, write_record
 
@@ -126,6 +127,14 @@ MIGRATIONS: tuple[str, ...] = (
         hash      bytea NOT NULL,
         data      bytea NOT NULL,
         PRIMARY KEY (thread_id, hash)
+    );""",
+    # Run leases: who runs a thread's invocation, renewed while it runs (nbflow.checkpoint.leases).
+    """CREATE TABLE nbflow_leases (
+        thread_id     text NOT NULL,
+        checkpoint_ns text NOT NULL DEFAULT '',
+        owner         text NOT NULL,
+        renewed_at    double precision NOT NULL,
+        PRIMARY KEY (thread_id, checkpoint_ns)
     );""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -373,6 +382,7 @@ class PostgresSaver(BaseCheckpointSaver):
             conn.execute("DELETE FROM nbflow_checkpoints WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM nbflow_writes WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM nbflow_pieces WHERE thread_id = %s", (thread_id,))
+            conn.execute("DELETE FROM nbflow_leases WHERE thread_id = %s", (thread_id,))
 
         self.db.run("delete_thread", delete, tx=True, threads=(thread_id,))
         values.forget(self, thread_id)
@@ -476,6 +486,25 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def list_threads(self) -> list[str]:
         return [row[0] for row in self._fetch("list_threads", _LIST_THREADS, ())]
+
+    # -- run leases (nbflow.checkpoint.leases) ----------------------------------
+
+    leases_shared = True
+
+    def put_lease(self, lease: Any) -> None:
+        row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
+
+        def put(conn: Any) -> None:
+            conn.execute("INSERT INTO nbflow_leases (thread_id, checkpoint_ns, owner, renewed_at)"
+                         " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns)"
+                         " DO UPDATE SET owner = EXCLUDED.owner, renewed_at = EXCLUDED.renewed_at", row)
+
+        self.db.run("lease", put, tx=True, threads=(lease.thread_id,))
+
+    def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
+        rows = self._fetch("get_lease", "SELECT owner, renewed_at FROM nbflow_leases"
+                           " WHERE thread_id = %s AND checkpoint_ns = %s", (thread_id, checkpoint_ns))
+        return Lease(thread_id, checkpoint_ns, rows[0][0], rows[0][1]) if rows else None
 
     # -- lifecycle -------------------------------------------------------------
 

@@ -66,6 +66,7 @@ from ..serde import default_serializer
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
+from .leases import Lease
 from .rows import checkpoint_record, pack, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
@@ -120,6 +121,15 @@ _SCHEMA = (
         data      BLOB NOT NULL,
         PRIMARY KEY (thread_id, hash)
     ) WITHOUT ROWID""",
+    # who runs a thread's invocation, renewed while it runs (nbflow.checkpoint.leases); added without a
+    # version bump: an older nbflow ignores the table
+    """CREATE TABLE IF NOT EXISTS leases (
+        thread_id     TEXT NOT NULL,
+        checkpoint_ns TEXT NOT NULL DEFAULT '',
+        owner         TEXT NOT NULL,
+        renewed_at    REAL NOT NULL,
+        PRIMARY KEY (thread_id, checkpoint_ns)
+    )""",
 
 )
 
@@ -554,12 +564,31 @@ class SqliteSaver(BaseCheckpointSaver):
         with self._write_tx() as conn:
             conn.executemany(_INSERT_WRITE, rows)
 
+    leases_shared = True
+
+    def put_lease(self, lease: Any) -> None:
+        row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
+
+        def put() -> None:
+            with self._write_tx() as conn:
+                conn.execute("INSERT OR REPLACE INTO leases (thread_id, checkpoint_ns, owner, renewed_at)"
+                             " VALUES (?,?,?,?)", row)
+
+        self._run(put, write=True, what="lease", threads=(lease.thread_id,))
+
+    def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
+        row = self._run(lambda: self._conn.execute(
+            "SELECT owner, renewed_at FROM leases WHERE thread_id = ? AND checkpoint_ns = ?",
+            (thread_id, checkpoint_ns)).fetchone(), what="read", threads=(thread_id,))
+        return Lease(thread_id, checkpoint_ns, row[0], row[1]) if row else None
+
     def delete_thread(self, thread_id: str) -> None:
         def delete() -> None:
             with self._write_tx() as conn:
                 conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
                 conn.execute("DELETE FROM pieces WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM leases WHERE thread_id = ?", (thread_id,))
 
         self._run(delete, write=True, what="delete", threads=(thread_id,))
         values.forget(self, thread_id)

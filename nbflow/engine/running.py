@@ -2,12 +2,16 @@
 
 A run adds itself when it starts and removes itself when it concludes; only
 runs with a thread id are kept. Nothing else is stored, so a finished run is
-never held on to.
+never held on to. On a saver other processes read (``leases_shared``), a run
+that starts also records its lease, renewed while it runs
+(:mod:`nbflow.checkpoint.leases`), so another kernel can tell a run going on
+elsewhere from one whose process is gone.
 """
 
 from __future__ import annotations
 
 from ..checkpoint.base import BaseCheckpointSaver
+from ..checkpoint.leases import KEEPER
 from .parts import RunHost
 
 
@@ -26,11 +30,15 @@ class Running:
         if runs is None:
             runs = self._by_thread.setdefault(run.ctx.thread_id, set())  # type: ignore[arg-type]
         runs.add(run)
+        saver = run.ctx.saver
+        if saver is not None and saver.leases_shared:
+            KEEPER.hold(run, saver, run.ctx.thread_id, run.ctx.ns_str)  # type: ignore[arg-type]
 
     def discard(self, run: RunHost) -> None:
         runs = self._by_thread.get(run.ctx.thread_id)  # type: ignore[arg-type]
         if runs is not None:
             runs.discard(run)
+        KEEPER.release(run)
 
     def on_thread(self, thread_id: str, saver: BaseCheckpointSaver | None) -> list[RunHost]:
         return [r for r in list(self._by_thread.get(thread_id, ())) if r.ctx.saver is saver]

@@ -77,9 +77,11 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> S
         m = live.model
         qs = [SidebarQuestion(id=q["id"], task=q["task"], summary=q.get("text") or q["summary"], form=q["form"])
               for q in m.questions.values() if q["state"] == "pending"]
+        lv = m.liveness or {}
         return SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
                              status=cast(Status, m.status),  # ThreadModel.status only ever holds a Status
-                             last_activity=last_activity, checkpointer=checkpointer, questions=qs)
+                             last_activity=m.activity or last_activity, checkpointer=checkpointer, questions=qs,
+                             liveness=lv.get("state", ""), note=m.last_event if lv else "")
 
 
 class Sidebar:
@@ -149,7 +151,7 @@ class Sidebar:
             return
         key = next((k for k, (_, v) in list(self.lives.items()) if v is live), None)
         if key is not None:
-            self.activity[key] = time.time()
+            self.activity[key] = live.model.activity or self.activity.get(key)
             self.send("thread", thread=self._item(key))
 
     def thread_settled(self, live: Live) -> None:
@@ -157,7 +159,7 @@ class Sidebar:
             return
         wf = known_workflows().get(live.model.workflow)
         if wf is not None and wf.checkpointer is live.workflow.checkpointer:
-            key = self._follow(wf, live, time.time())
+            key = self._follow(wf, live, live.model.activity or time.time())
             self.send("thread", thread=self._item(key))
 
     def thread_running(self, live: Live) -> None:
@@ -167,7 +169,8 @@ class Sidebar:
     def thread_noticed(self, saver: Any, thread_id: str, workflow: str) -> None:
         wf = known_workflows().get(workflow)
         if wf is not None and wf.checkpointer is saver and f"{workflow}/{thread_id}" not in self.lives:
-            key = self._follow(wf, hub().live(wf, thread_id), time.time())
+            live = hub().live(wf, thread_id)
+            key = self._follow(wf, live, live.model.activity or time.time())
             self.send("thread", thread=self._item(key))
 
     # ------------------------------------------------------------------ requests
@@ -272,8 +275,10 @@ def _key_of(data: Any) -> str:
 
 
 def _last_activity(live: Live) -> float | None:
+    """When the thread last did something, as recorded (its newest run's last task or end), not when the
+    sidebar happened to look at it."""
     m = live.model
-    return m.wait_since or m.run_since
+    return m.activity or m.wait_since or m.run_since
 
 
 def _opened(comm: Any, _msg: Any) -> None:

@@ -112,6 +112,10 @@ def question_text(value: Any, limit: int = 200) -> str:
         text = value
     elif isinstance(value, Mapping) and any(isinstance(value.get(k), str) and value[k].strip() for k in QUESTION_KEYS):
         text = next(value[k] for k in QUESTION_KEYS if isinstance(value.get(k), str) and value[k].strip())
+    elif (isinstance(value, Mapping) and len(value) == 1 and isinstance(next(iter(value)), str)
+          and isinstance(next(iter(value.values())), str)):
+        (key, only), = value.items()  # {"send": "Sure, here is more."} reads "send: Sure, here is more."
+        text = f"{key}: {only}"
     elif value is None:
         text = "(no question text)"
     else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -32,7 +33,9 @@ from typing import Any
 
 from .. import events as ev
 from .. import tap
+from ..checkpoint.leases import liveness_of, set_label
 from ..config import ENTRYPOINT_KEY, serializer_of
+from ..engine.running import running_on
 from .thread import ThreadModel, row_order, run_state
 
 FLUSH_INTERVAL = 0.05
@@ -135,7 +138,7 @@ class Hub:
                 return found
             live = Live(workflow, str(thread_id), key)
             invs = workflow.get_invocations({"configurable": {"thread_id": str(thread_id)}})
-            live.model.load(invs)
+            live.model.load(invs, liveness=liveness(workflow, str(thread_id), invs))
             live.was_settled = live.model.settled
             self.lives[key] = live
             return live
@@ -150,8 +153,9 @@ class Hub:
         if live.model.thread_id is None:
             return
         invs = live.workflow.get_invocations(live.config)
+        lv = liveness(live.workflow, str(live.model.thread_id), invs)
         with live.lock:
-            live.model.load(invs, live_running=live.model.status == "running" and not live.idle.is_set())
+            live.model.load(invs, live_running=live.model.status == "running" and not live.idle.is_set(), liveness=lv)
         self._mark(live)
 
     def owner(self, workflow: Any, thread_id: str) -> bool:
@@ -322,6 +326,30 @@ class Hub:
         return live.model.status
 
 
+def liveness(workflow: Any, thread_id: str, invocations: list) -> dict | None:
+    """``{state, owner, since}`` of the thread's newest run when it never finished (else None): going on
+    in this process, in another one (its lease is renewed), or gone (:mod:`nbflow.checkpoint.leases`)."""
+    runs = [i for i in invocations if i.status != "update"]
+    if not runs or runs[-1].status != "running":
+        return None
+    saver = workflow.checkpointer
+    return liveness_of(saver, thread_id, runs[-1], bool(running_on(thread_id, saver)))
+
+
+def _kernel_label() -> str:
+    """``kernel 1a2b3c4d`` when this is a Jupyter kernel (its connection file names it), else ``""``."""
+    if "ipykernel.kernelapp" not in sys.modules:
+        return ""
+    try:
+        app_class = sys.modules["ipykernel.kernelapp"].IPKernelApp
+        if not app_class.initialized():  # never create the app (a test shell has none)
+            return ""
+        name = str(app_class.instance().connection_file).rsplit("/", 1)[-1]
+    except Exception:  # noqa: BLE001 - a label is a nicety
+        return ""
+    return f"kernel {name.removeprefix('kernel-').removesuffix('.json')[:8]}" if name.startswith("kernel-") else ""
+
+
 def _call(fn: Callable, *args: Any) -> None:
     try:
         fn(*args)
@@ -339,6 +367,7 @@ def hub() -> Hub:
     with _HUB_LOCK:
         if _HUB is None:
             _HUB = Hub()
+            set_label(_kernel_label())  # leases this process writes name its kernel
         _HUB.start()
         return _HUB
 

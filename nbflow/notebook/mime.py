@@ -54,8 +54,10 @@ def saved_run(workflow: str, config: dict, state: dict, rows: list[dict]) -> Sav
     )
 
 
-def run_bundle(live: Any) -> dict[str, dict]:
-    """The MIME entry for a run view of ``live`` (a :class:`~.live.Live`), to merge into its display data."""
-    _seq, state, rows = live.snapshot()
+def run_bundle(live: Any, state: dict | None = None, rows: list[dict] | None = None) -> dict[str, dict]:
+    """The MIME entry for a run view of ``live`` (a :class:`~.live.Live`), to merge into its display data:
+    the thread's current state, or ``state`` and ``rows`` (a view kept on an earlier invocation)."""
+    if state is None or rows is None:
+        _seq, state, rows = live.snapshot()
     name = str(state.get("workflow") or getattr(live.workflow, "name", "workflow"))
     return {MIME_TYPE: asdict(saved_run(name, live.config, state, rows))}

@@ -137,6 +137,28 @@ class FormSpec(TypedDict):
 
 
 # ---------------------------------------------------------------------------- thread state
+class ToolCallView(TypedDict):
+    """A tool call in a conversation: its arguments (pretty JSON) and, once a tool message answered it,
+    its result (``error``: the tool failed)."""
+    id: str
+    name: str
+    args: str
+    result: str
+    error: bool
+    answered: bool
+
+
+class ChatMessage(TypedDict):
+    """One message of a conversation (``notebook/conversation.py``): content is markdown; ``long`` is drawn folded."""
+    role: Literal["user", "assistant", "system", "tool"]
+    name: str
+    content: str
+    long: bool
+    tool_calls: list[ToolCallView]
+    tool_call_id: str
+    error: bool
+
+
 class Row(TypedDict):
     """One row of a run view: a task call position (or a streamed message), updated in place."""
     key: str
@@ -151,6 +173,7 @@ class Row(TypedDict):
     cached: bool
     replayed: bool  # the result came from the checkpoint (not run again)
     text: str
+    chat: NotRequired[list[ChatMessage]]  # the task's result read as a conversation (chat messages)
 
 
 class Question(TypedDict):
@@ -163,6 +186,14 @@ class Question(TypedDict):
     answer: str
     origin: str  # where the answer came from: "this view", "the inbox", "code", ...
     form: FormSpec
+
+
+class Liveness(TypedDict):
+    """Whether an unfinished run is going on (``nbflow.checkpoint.leases``): ``elsewhere`` (another process
+    renews its lease) or ``gone`` (it stopped without finishing); ``since``: its last sign of life."""
+    state: Literal["here", "elsewhere", "gone"]
+    owner: str  # "process 123 on host h (kernel 1a2b3c4d)"
+    since: float | None
 
 
 class RunState(TypedDict):
@@ -186,6 +217,9 @@ class RunState(TypedDict):
     last_event: str
     questions: list[Question]
     invocation: int  # how many invocations of this thread this kernel has seen start (a new one resets rows)
+    result_chat: NotRequired[list[ChatMessage]]  # the result read as a conversation (chat messages)
+    moved_on: NotRequired[bool]  # a view kept on its own invocation: the thread has started a newer one
+    liveness: NotRequired[Liveness | None]  # an unfinished run not going on in this kernel (None otherwise)
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -279,6 +313,7 @@ class StateMsg(TypedDict):
     pretty: str
     json: str
     note: str
+    chat: NotRequired[list[ChatMessage]]  # the state's messages as a conversation
 
 
 class Answer(TypedDict):
@@ -379,6 +414,8 @@ class SidebarThread(TypedDict):
     last_activity: float | None  # epoch seconds
     checkpointer: str
     questions: list[SidebarQuestion]
+    liveness: NotRequired[str]  # an unfinished run not going on in this kernel: "elsewhere" or "gone" ("" otherwise)
+    note: NotRequired[str]      # what the liveness means: "running elsewhere: process 1 on host h" / "stopped without…"
 
 
 class SidebarListMsg(TypedDict):
@@ -456,7 +493,8 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row,
+                           Liveness, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,

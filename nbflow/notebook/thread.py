@@ -28,6 +28,7 @@ from .. import events as ev
 from ..errors import RunStopped
 from ..kinds import Position
 from ..serde import summarize
+from .conversation import brief, conversation
 from .forms import form_spec, pretty, question_text
 
 PREVIEW = 80
@@ -45,7 +46,17 @@ def _preview(obj: Any, limit: int = PREVIEW) -> str:
     if type(obj) is str:
         r = repr(obj[: limit + 2])
         return r if len(r) <= limit else r[: limit - 1] + "…"
-    return summarize(obj, limit)
+    return brief(obj, limit)
+
+
+def _set_result(row: dict, result: Any) -> None:
+    """A finished task's preview, and its result as a conversation when it is chat messages."""
+    row["preview"] = _preview(result)
+    chat = conversation(result) if type(result) not in (str, int, float, bool, type(None)) else None
+    if chat:
+        row["chat"] = chat
+    else:
+        row.pop("chat", None)
 
 
 def error_text(exc: BaseException | None) -> str:
@@ -167,7 +178,13 @@ class ThreadModel:
         self.pending: dict[str, Any] = {}      # id -> Interrupt, the questions still open
         self.origin_hint: str | None = None    # set by the actions layer just before it resumes
         self.value: Any = None
+        self.value_chat: list | None = None
         self.has_result = False
+        self.liveness: dict | None = None        # an unfinished run not going on here: {state, owner, since}
+        self.activity: float | None = None       # epoch seconds of the thread's last recorded activity
+        self.before_start: str | None = None   # the status before the actions layer began starting a run
+        self.keep: dict[int, int] = {}         # invocation -> views kept on it (archived when a newer one starts)
+        self.archive: dict[int, tuple] = {}    # invocation -> (state, rows, value) as it was last
         self.error = ""
         self.error_where = ""
         self.traceback = ""
@@ -211,7 +228,7 @@ class ThreadModel:
         self.reset = True
         self.active_s = self.waiting_s = 0.0
         self.run_since = self.wait_since = None
-        self.value, self.has_result = None, False
+        self.value, self.value_chat, self.has_result = None, None, False
         self.error = self.error_where = self.traceback = ""
         self.events, self.last_event = 0, ""
         self.questions = {k: q for k, q in self.questions.items() if q["state"] == "pending"}
@@ -220,8 +237,13 @@ class ThreadModel:
         self.pending = {}
 
     # ------------------------------------------------------------------ stored records
-    def load(self, invocations: list, live_running: bool = False) -> None:
-        """Rebuild from the thread's stored invocations (the newest run is the current state)."""
+    def load(self, invocations: list, live_running: bool = False, liveness: dict | None = None) -> None:
+        """Rebuild from the thread's stored invocations (the newest run is the current state).
+
+        An unfinished newest run that is not going on in this process is told by ``liveness``
+        (:func:`nbflow.checkpoint.leases.verdict`, ``{state, owner, since}``): ``"elsewhere"`` stays
+        running (in another process); ``"gone"`` (or no liveness) is a run that stopped without
+        finishing: status ``stopped``, so the view offers Continue (``invoke(None, config)``)."""
         runs = [i for i in invocations if i.status != "update"]
         self._clear()
         self.questions = {}
@@ -231,6 +253,7 @@ class ThreadModel:
             return
         inv = runs[-1]
         self.invocation = max(self.invocation, len(runs))
+        self.activity = max([inv.ended_at or inv.started_at, *(t.ended_at for t in inv.tasks if t.ended_at)])
         by_path: dict[str, Any] = {}
         for t in sorted(inv.tasks, key=lambda t: (t.position, t.outcome == "replayed", t.outcome != "interrupted")):
             if t.outcome == "replayed" and t.path in by_path:
@@ -253,32 +276,57 @@ class ThreadModel:
         for intr in inv.asked:
             answered = intr.id in inv.answers
             self.questions[intr.id] = _question(intr, "answered" if answered else "pending",
-                                                summarize(inv.answers[intr.id], PREVIEW) if answered else "",
+                                                brief(inv.answers[intr.id], PREVIEW) if answered else "",
                                                 ORIGIN_STORED if answered else "")
         self.pending = {i.id: i for i in inv.pending}
         for iid in self.pending:
             if iid not in self.questions:
                 self.questions[iid] = _question(self.pending[iid], "pending", "", "")
         status = inv.status
+        self.liveness = None
         if status == "running" and not live_running:
-            self.last_event = "the last invocation never finished (its process may have stopped)"
+            lv = dict(liveness or {"state": "gone", "owner": "", "since": None})
+            self.liveness = lv
+            if lv["state"] == "elsewhere":
+                self.last_event = f"running elsewhere: {lv['owner']}"
+            elif lv["state"] != "here":
+                status = "stopped"
+                self.last_event = gone_note(lv)
         self.status = status if status in ("done", "interrupted", "error", "running", "stopped") else "idle"
         span = (inv.ended_at or inv.started_at) - inv.started_at
         if any(q["state"] == "answered" for q in self.questions.values()):
             self.waiting_s = max(0.0, span - self.active_s)
         if status == "done":
-            self.value, self.has_result = inv.value, True
+            self._result(inv.value)
         elif status == "error":
             self.error = inv.error or "error"
-        elif status == "stopped":
+        elif status == "stopped" and self.liveness is None:
             self.last_event = STOPPED_NOTE
         elif status == "interrupted":
             self.wait_since = inv.ended_at
         self.stale = False
 
+    def _result(self, value: Any) -> None:
+        self.value, self.has_result = value, True
+        self.value_chat = conversation(value)
+
+    def kept(self) -> tuple[dict, list[dict], Any]:
+        """``(state, rows, value)`` of the current invocation, for a view kept on it once a newer one starts:
+        its open questions can no longer be answered there (they are marked superseded)."""
+        state = run_state(self)
+        state["moved_on"] = True
+        if self.before_start is not None:  # the newer run was being started: ours had ended as it was
+            state["status"], state["since"] = self.before_start, None
+        for q in state["questions"]:
+            if q["state"] == "pending":
+                q["state"] = "superseded"
+        return state, [dict(r) for r in sorted(self.rows.values(), key=row_order)], self.value
+
     # ------------------------------------------------------------------ live events
     def starting(self, ts: float) -> None:
         """The actions layer is about to start or resume a run here: show it running at once."""
+        if self.status != "running":
+            self.before_start = self.status
         self.status = "running"
         self.state_dirty = True
 
@@ -291,6 +339,8 @@ class ThreadModel:
         if e.ns:
             return
         if not e.resuming:
+            if self.invocation in self.keep:
+                self.archive[self.invocation] = self.kept()
             self.invocation += 1
             self._clear()
         elif e.answers:  # a resume (not a retry, nor a continue after a stop)
@@ -299,8 +349,11 @@ class ThreadModel:
             self.waiting_s += max(0.0, e.ts - self.wait_since)
             self.wait_since = None
         self.status = "running"
-        self.run_since = e.ts
-        if self.last_event.startswith("the last invocation never finished"):
+        self.liveness = None
+        self.before_start = None
+        self.run_since = self.activity = e.ts
+        if self.last_event.startswith(("stopped without finishing", "running elsewhere")) or \
+                self.last_event in (STOPPED_NOTE, "stopping…"):  # a continue after a stop: the note is over
             self.last_event = ""
         if e.thread_id is not None:
             self.thread_id = str(e.thread_id)
@@ -316,7 +369,7 @@ class ThreadModel:
         for iid, value in answers.items():
             q = self.questions.get(iid)
             if q is not None:
-                q.update(state="answered", answer=summarize(value, PREVIEW), origin=origin)
+                q.update(state="answered", answer=brief(value, PREVIEW), origin=origin)
             self.pending.pop(iid, None)
 
     def _on_task_start(self, e: ev.TaskStart) -> None:
@@ -340,7 +393,8 @@ class ThreadModel:
                 return
             if row is None:
                 row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
-            row.update(state="ok", replayed=True, preview=_preview(e.result), duration=0.0)
+            row.update(state="ok", replayed=True, duration=0.0)
+            _set_result(row, e.result)
             self._touch(row)
             return
         if row is None:
@@ -352,8 +406,10 @@ class ThreadModel:
         elif e.interrupts:
             row.update(state="waiting", preview="")
         else:
-            row.update(state="cached" if e.cached else "ok", preview=_preview(e.result), error="")
+            row.update(state="cached" if e.cached else "ok", error="")
+            _set_result(row, e.result)
         row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
+        self.activity = e.ended
         self._touch(row)
         self.state_dirty = True
 
@@ -376,6 +432,7 @@ class ThreadModel:
         self._touch(row)
 
     def _settle(self, ts: float) -> None:
+        self.activity = ts
         if self.run_since is not None:
             self.active_s += max(0.0, ts - self.run_since)
             self.run_since = None
@@ -386,7 +443,7 @@ class ThreadModel:
             return
         self._settle(e.ts)
         self.status = "done"
-        self.value, self.has_result = e.value, True
+        self._result(e.value)
         for key, row in self.rows.items():  # a run that returned has no task left running
             if row["state"] == "running":
                 row["state"] = "ok"
@@ -449,6 +506,12 @@ class ThreadModel:
         self.state_dirty = True
 
 
+def gone_note(lv: dict) -> str:
+    """The note of a run that stopped without finishing (its process is gone)."""
+    who = lv.get("owner") or "its process"
+    return f"stopped without finishing: {who} is gone; continue with invoke(None, config)"
+
+
 def _question(intr: Any, state: str, answer: str, origin: str) -> dict:
     return {"id": intr.id, "task": getattr(intr, "task", "") or "", "state": state,
             "summary": summarize(intr.value, PREVIEW), "text": question_text(intr.value), "answer": answer,
@@ -499,9 +562,10 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "done": m.done, "total": m.total, "active_s": round(active, 4), "waiting_s": round(waiting, 4),
             "since": since, "error": m.error, "error_where": m.error_where, "traceback": m.traceback,
             "result": pretty(m.value, RESULT_PREVIEW) if m.has_result else "",
-            "result_preview": summarize(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
+            "result_preview": brief(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
             "events": m.events, "last_event": m.last_event,
-            "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation}
+            "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation,
+            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None}
 
 
 __all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order",

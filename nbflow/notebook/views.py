@@ -22,6 +22,7 @@ from typing import Any
 
 from ..kinds import Position
 from ..serde import summarize
+from .conversation import brief, chat_html, chat_text, conversation
 from .forms import jsonable, pretty, question_text
 
 PREVIEW = 80          # characters of a task result / custom event in the log
@@ -53,9 +54,17 @@ def _head(state: dict) -> str:
     return head
 
 
+def _turn_note(state: dict) -> str:
+    return (f"turn {state['invocation']} of the thread; a newer turn has started since"
+            if state.get("moved_on") else "")
+
+
 def transcript(state: dict, rows: list[dict]) -> str:
-    """``text/plain`` of a run view (deterministic: no times, no ids)."""
+    """``text/plain`` of a run view (deterministic: no times, no ids); a result of chat messages
+    reads as a conversation."""
     lines = [_head(state)]
+    if _turn_note(state):
+        lines.append(f"  ({_turn_note(state)})")
     for r in rows:
         pad = "  " + "  " * r.get("depth", 0)
         if r["kind"] == "message":
@@ -77,13 +86,22 @@ def transcript(state: dict, rows: list[dict]) -> str:
         elif q["state"] == "superseded":
             line += " (superseded)"
         lines.append(line)
-    if state["status"] == "stopped":
+    lv = state.get("liveness") or {}
+    if lv.get("state") == "elsewhere":
+        lines.append(f"  ▶ running elsewhere: {lv['owner']}")
+    if state["status"] == "stopped" and lv.get("state") == "gone":
+        lines.append(f"  ■ stopped without finishing: {lv['owner'] or 'its process'} is gone; continue with "
+                     "invoke(None, config) or the view's Continue button")
+    elif state["status"] == "stopped":
         lines.append("  ■ stopped: continue with invoke(None, config) or the view's Continue button")
     if state["status"] == "error" and state["error"]:
         lines.append(f"  ✗ {state['error']}")
         if state.get("error_where"):
             lines.append(f"    at {state['error_where']}")
-    if state["has_result"]:
+    if state["has_result"] and state.get("result_chat"):
+        lines.append("  = conversation:")
+        lines.extend(chat_text(state["result_chat"], indent="    "))
+    elif state["has_result"]:
         lines.append(f"  = {state['result_preview']}")
     return "\n".join(lines)
 
@@ -100,6 +118,7 @@ def static_html(state: dict, rows: list[dict]) -> str:
              + (f" · thread <code>{_esc(state['thread_id'])}</code>" if state.get("thread_id") else "")
              + f' · <span class="nbflow-status" data-status="{_esc(st)}">{_esc(_STATUS_WORDS.get(st, st))}</span>'
              + (f" · {state['done']}/{state['total']} tasks" if state.get("total") else "") + "</div>",
+             f'<div class="nbflow-turn-note">{_esc(_turn_note(state))}</div>' if _turn_note(state) else "",
              '<ul class="nbflow-log">']
     for r in rows:
         if r["kind"] == "message":
@@ -124,7 +143,9 @@ def static_html(state: dict, rows: list[dict]) -> str:
         parts.append(f'<div class="nbflow-error">{_esc(state["error"])}</div>')
         if state.get("error_where"):
             parts.append(f'<div class="nbflow-error-where">at {_esc(state["error_where"])}</div>')
-    if state["has_result"]:
+    if state["has_result"] and state.get("result_chat"):
+        parts.append(f'<div data-testid="nbflow-result">{chat_html(state["result_chat"])}</div>')
+    elif state["has_result"]:
         parts.append(f'<pre data-testid="nbflow-result">{_esc(state["result"])}</pre>')
     parts.append("</div>")
     return "\n".join(parts)
@@ -239,15 +260,15 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
         out.append({
             "index": n, "checkpoint_id": inv.checkpoint_id, "status": "superseded" if abandoned else inv.status,
             "source": inv.source, "head": n == last, "branch_of": _branch_of(n, inv, invocations),
-            "input": summarize(inv.input, PREVIEW), "started_at": inv.started_at, "ended_at": inv.ended_at,
+            "input": brief(inv.input, PREVIEW), "started_at": inv.started_at, "ended_at": inv.ended_at,
             "span": span, "waiting": sum(b - a for a, b in gaps),
             "value": pretty(inv.value, RESULT_PREVIEW) if inv.status in ("done", "update") else "",
-            "preview": summarize(inv.value, PREVIEW) if inv.status in ("done", "update") else "",
+            "preview": brief(inv.value, PREVIEW) if inv.status in ("done", "update") else "",
             "error": inv.error or "",
             "asked": [{"id": a.id, "value": summarize(a.value, PREVIEW), "text": question_text(a.value),
                        "answered": a.id in inv.answers,
                        "superseded": abandoned and a.id not in inv.answers,
-                       "answer": summarize(inv.answers[a.id], PREVIEW) if a.id in inv.answers else ""}
+                       "answer": brief(inv.answers[a.id], PREVIEW) if a.id in inv.answers else ""}
                       for a in inv.asked],
             "pending": [] if abandoned else [a.id for a in inv.pending],
             "forked_from": jsonable(inv.forked_from) if inv.forked_from else None,
@@ -386,6 +407,11 @@ def state_views(values: Any) -> tuple[str, str]:
     return cut(outline(values)), cut(json.dumps(jsonable(values), indent=2, ensure_ascii=False))
 
 
+def state_chat(values: Any) -> list[dict]:
+    """A saved state's chat messages as a conversation (the timeline's Conversation view), or []."""
+    return conversation(values) or []
+
+
 # ---------------------------------------------------------------------------- inbox
 def inbox_transcript(items: list[dict], problem: str = "") -> str:
     """``text/plain`` of the inbox: threads waiting first, then answered ones with their answers and results
@@ -416,6 +442,7 @@ def inbox_html(items: list[dict], problem: str = "") -> str:
 
 __all__ = [
     "outline",
+    "state_chat",
     "state_views",
     "inbox_html",
     "inbox_transcript",

@@ -20,6 +20,7 @@ the views show a deterministic ``text/plain`` transcript and a static
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from typing import Any
 import ipywidgets
 import traitlets as t
 
+from ..types import Command
 from . import actions
 from .inbox_view import Inbox, inbox
 from .live import Live, hub
@@ -35,6 +37,7 @@ from .mime import run_bundle as saved_view_bundle
 from .session import session
 from .views import (
     compare_invocations,
+    state_chat,
     state_views,
     static_html,
     timeline_html,
@@ -46,6 +49,7 @@ from .widget_base import _MISSING, ATTACH, STATIC, _answer, _Base, _check_workfl
 
 OTHER_THREADS = 50  # other threads of the workflow a timeline offers to compare with
 FULL_PUSH_INTERVAL = 1.0  # seconds between whole-state pushes to a view whose front end has not asked yet
+SAVED_REFRESH = 5.0  # seconds between refreshes of a running view's saved state (what a notebook saved mid-run keeps)
 
 # Hides a run view's static twin while the live widget is drawn in the output just before it.
 _TWIN_STYLE = ("<style>.jp-OutputArea-child:has(.nbflow-run:not(.nbflow-static)) + "
@@ -58,21 +62,32 @@ class RunView(_Base):
 
     The view is a projection of the thread's :class:`~.live.Live`: any change
     to the thread made anywhere in this kernel reaches it. It holds no state
-    but UI state; every view of one thread shows the same thing.
+    but UI state, with one exception: a view that belongs to an invocation
+    (``own``: made by ``show(workflow, input, config)``) follows that invocation
+    through its pauses, resumes and result; once the thread starts a newer
+    invocation the view keeps its own one (the state the thread model archived
+    for it: ``moved_on`` set, open questions superseded) and stops following.
     """
 
     _kind = t.Unicode("run").tag(sync=True)
     _uid = t.Unicode("").tag(sync=True)  # keys the front end's UI state (drafts) across re-renders
     status = t.Unicode("idle").tag(sync=True)
 
-    def __init__(self, live: Live, **kwargs: Any) -> None:
+    def __init__(self, live: Live, own: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.live = live
+        self.own = own        # the invocation this view belongs to (None: it follows the thread)
+        self._kept: tuple | None = None  # (state, rows, value) of ``own`` once the thread moved past it
+        if own is not None:
+            with live.lock:
+                live.model.keep[own] = live.model.keep.get(own, 0) + 1
         self.messages_sent = 0
         self._display_id = f"nbflow-{uuid.uuid4().hex}"
         self._uid = self._display_id
         self._displayed = False
         self._settled_shown: tuple | None = None
+        self._saved_at = 0.0  # when the saved state under our display id was last refreshed
+        self._saved_timer: threading.Timer | None = None
         self._synced = False   # the front end asked for (and got) a snapshot
         self._last_full = 0.0
         self.status = live.model.status
@@ -81,6 +96,11 @@ class RunView(_Base):
 
     # ------------------------------------------------------------------ kernel → front end
     def thread_changed(self, live: Live, reset: bool, seq: int, state: dict | None, rows: list) -> None:
+        if self._kept is not None:
+            return
+        if self.own is not None and (state["invocation"] if state is not None else live.model.invocation) > self.own:
+            self._keep_own(live)
+            return
         if not reset and not self._synced and time.monotonic() - self._last_full >= FULL_PUSH_INTERVAL:
             # The front end has not had a snapshot yet: its request waits behind a busy cell (comm
             # messages are handled between cells), so push the whole state now and then meanwhile.
@@ -91,6 +111,8 @@ class RunView(_Base):
             if state["status"] != self.status:
                 self.status = state["status"]
             return
+        if state is not None and state["status"] == "running" and self._displayed:
+            self._refresh_saved_soon(live)
         if reset:
             self._send_kind("snapshot", seq=seq, state=state or live.state(), rows=rows)
         elif state is not None:
@@ -119,12 +141,62 @@ class RunView(_Base):
         update_display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
         update_display(twin, raw=True, display_id=self._display_id + "-static")
 
+    def _refresh_saved_soon(self, live: Live) -> None:
+        """A running view's saved state is refreshed at most every :data:`SAVED_REFRESH` seconds (and once
+        more after the last change), so a notebook saved mid-run keeps the run as it was then, not as the
+        cell began it; reopened, the view's liveness says whether it is still going."""
+        if self._saved_timer is not None:
+            return
+        delay = max(0.0, self._saved_at + SAVED_REFRESH - time.monotonic())
+
+        def refresh() -> None:
+            self._saved_timer = None
+            self._saved_at = time.monotonic()
+            if self._kept is None and self.live.model.status == "running":
+                self.thread_settled(live)
+
+        self._saved_timer = threading.Timer(delay, refresh)
+        self._saved_timer.daemon = True
+        self._saved_timer.start()
+
+    def _keep_own(self, live: Live) -> None:
+        """The thread started an invocation newer than this view's: keep showing ours, stop following."""
+        with live.lock:
+            kept = live.model.archive.get(self.own)  # type: ignore[arg-type]
+        if kept is None:  # not archived (cannot happen for a view made before the newer run started)
+            kept = live.model.kept()
+        self._kept = kept
+        live.subscribers.discard(self)
+        self._send_kind("snapshot", seq=live.model.seq, state=kept[0], rows=kept[1])
+        self.messages_sent += 1
+        self.status = kept[0]["status"]
+        self.thread_settled(live)
+
+    def _moved_on(self) -> bool:
+        if self._kept is None:
+            return False
+        self._send_kind("action_error", message=f"This view keeps turn {self.own} of thread {self.thread_id}; "
+                        "the thread has a newer turn since. Use the newest turn's view, the timeline or "
+                        "nbflow.show(workflow, config=...) for the thread as it is now.")
+        return True
+
+    def _snapshot(self) -> tuple[int, dict, list[dict]]:
+        if self._kept is not None:
+            return self.live.model.seq, self._kept[0], self._kept[1]
+        return self.live.snapshot()
+
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         content = checked(self, content)
         if content is None:
             return
         kind = content.get("kind")
-        if kind == "snapshot_request":
+        if kind != "snapshot_request" and kind != "graph_request" and self._moved_on():
+            return
+        if kind == "snapshot_request" and self._kept is not None:
+            self._synced = True
+            seq, state, rows = self._snapshot()
+            self._send_kind("snapshot", seq=seq, state=state, rows=rows)
+        elif kind == "snapshot_request":
             self._synced = True
             with hub()._flush_lock:
                 seq, state, rows = self.live.snapshot()
@@ -160,6 +232,8 @@ class RunView(_Base):
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the thread is not ``running`` (or ``timeout`` seconds); returns the status."""
+        if self._kept is not None:
+            return str(self._kept[0]["status"])
         status = hub().wait(self.live, timeout)
         if status != "running":
             self.thread_settled(self.live, force=True)
@@ -167,17 +241,17 @@ class RunView(_Base):
 
     @property
     def state(self) -> dict:
-        """The thread's current :class:`~.protocol.RunState` (what the front end shows)."""
-        return self.live.state()
+        """The :class:`~.protocol.RunState` the front end shows (the thread's, or this view's own invocation's)."""
+        return self._snapshot()[1]
 
     @property
     def rows(self) -> list[dict]:
-        return self.live.snapshot()[2]
+        return self._snapshot()[2]
 
     @property
     def value(self) -> Any:
         """The run's return value (None until it is done)."""
-        return self.live.model.value
+        return self._kept[2] if self._kept is not None else self.live.model.value
 
     @property
     def interrupts(self) -> tuple:
@@ -193,7 +267,7 @@ class RunView(_Base):
         return self.live.thread_id
 
     def _fallbacks(self) -> tuple[str, str]:
-        _seq, state, rows = self.live.snapshot()
+        _seq, state, rows = self._snapshot()
         return transcript(state, rows), static_html(state, rows)
 
     @property
@@ -218,7 +292,8 @@ class RunView(_Base):
         """
         data, meta = self._bundle(text, html, {})
         widget = {k: v for k, v in data.items() if k != "text/html"}
-        widget.update(saved_view_bundle(self.live))  # nbflow.notebook.mime: the state a saved notebook shows
+        # nbflow.notebook.mime: the state a saved notebook shows (this view's own invocation once it moved on)
+        widget.update(saved_view_bundle(self.live, *self._snapshot()[1:]))
         twin = {"text/html": _TWIN_STYLE + f'<div class="nbflow-twin">{html}</div>'}
         return (widget, meta), twin
 
@@ -229,6 +304,7 @@ class RunView(_Base):
         text, html = self._fallbacks()
         self._displayed = True
         self._settled_shown = (text, html)
+        self._saved_at = time.monotonic()
         widget, twin = self._display_bundles(text, html)
         display(widget[0], raw=True, metadata=widget[1], display_id=self._display_id)
         display(twin, raw=True, display_id=self._display_id + "-static")
@@ -248,7 +324,10 @@ def _with_thread(workflow: Any, config: Mapping | None) -> dict:
 
 
 def show(workflow: Any, input: Any = ATTACH, config: Mapping | None = None) -> RunView:
-    """Run ``workflow`` on ``input`` and return a live :class:`RunView` of its thread (the cell returns at once).
+    """Run ``workflow`` on ``input`` and return a live :class:`RunView` of that invocation (the cell returns at once).
+
+    The view follows the invocation through its questions, resumes and result and then stays on it: a
+    newer turn on the thread gets its own view, and a saved notebook keeps each turn's.
 
     Without ``config``, a workflow with a checkpointer gets a new readable
     thread id (``NAME-1``, ``NAME-2``, ...). Without ``input``, the view
@@ -269,7 +348,9 @@ def show(workflow: Any, input: Any = ATTACH, config: Mapping | None = None) -> R
                              "config={'configurable': {'thread_id': ...}} of a workflow with a checkpointer")
         return RunView(actions.attach(workflow, str(thread_id)))
     live = actions.live_for(workflow, config)
-    view = RunView(live)
+    with live.lock:  # a new input starts the thread's next invocation; a resume or None continues this one
+        own = live.model.invocation + (0 if input is None or isinstance(input, Command) else 1)
+    view = RunView(live, own=own if live.thread_id is not None else None)
     actions.start(workflow, input, config, live)
     hub().sync_status(live, view)  # "running" from the moment show() returns, not when the flusher next runs
     return view
@@ -335,7 +416,8 @@ class Timeline(ipywidgets.VBox):
         live.subscribers.add(self)  # a branch on another thread: its end updates the threads to compare with
         view = RunView(live)
         actions.start(self.workflow, None, config, live)
-        self.runs.children = (view,)
+        # each replay or fork adds its view (newest first): a fork never replaces the view of the run before it
+        self.runs.children = (view, *self.runs.children)
         return view
 
     def replay(self, index: int) -> RunView:
@@ -400,11 +482,14 @@ class Timeline(ipywidgets.VBox):
 
     def state_at(self, index: int) -> tuple[str, str]:
         """``(pretty, json)``: the state saved at the end of invocation ``index`` (its checkpoint)."""
+        return state_views(self._values_at(index))
+
+    def _values_at(self, index: int) -> Any:
         inv = self._invocation(index)
         cid = getattr(inv, "result_checkpoint_id", None) or inv.checkpoint_id
         snap = self.workflow.get_state({"configurable": {"thread_id": self.thread_id,
                                                          "checkpoint_ns": inv.checkpoint_ns, "checkpoint_id": cid}})
-        return state_views(snap.values)
+        return snap.values
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         content = checked(self.core, content)
@@ -429,9 +514,10 @@ class Timeline(ipywidgets.VBox):
                                      right_label=right_label, rows=rows)
             elif kind == "state_request":
                 index = _int(content, "index")
-                pretty_text, json_text = self.state_at(index)
+                values = self._values_at(index)
+                pretty_text, json_text = state_views(values)
                 self.core._send_kind("state", index=index, thread_id=self.thread_id, pretty=pretty_text,
-                                     json=json_text, note="")
+                                     json=json_text, note="", chat=state_chat(values))
         except Exception as exc:  # noqa: BLE001 - reported in the view
             self.core._send_kind("action_error", message=_error_message(exc))
 

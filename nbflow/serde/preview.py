@@ -64,6 +64,41 @@ def _items(parts: Any, budget: int, depth: int, fmt: Callable[[Any, int], str], 
     return ", ".join(out)
 
 
+_CHAT_TYPES: dict[type, bool] = {}
+_ROLE = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system", "function": "tool"}
+
+
+def _is_chat_message(t: type) -> bool:
+    """A LangChain message class (langchain-core's ``BaseMessage`` among its bases; nothing imported)."""
+    found = _CHAT_TYPES.get(t)
+    if found is None:
+        found = _CHAT_TYPES[t] = any(b.__name__ == "BaseMessage" and str(b.__module__).startswith("langchain_core")
+                                     for b in t.__mro__)
+    return found
+
+
+def _message(o: Any, budget: int, sub: Callable[[Any, int], str]) -> str:
+    """A chat message as ``role: 'text'`` and its tool calls as ``→ name(arg=value)`` (read from its fields)."""
+    d = getattr(o, "__dict__", {})
+    role = _ROLE.get(str(d.get("type")), str(d.get("type") or "message"))
+    content = d.get("content")
+    if isinstance(content, list):
+        content = " ".join(b if isinstance(b, str) else str(b.get("text", "")) if isinstance(b, dict) else ""
+                           for b in content).strip()
+    if d.get("status") == "error":
+        role += " ✗"
+    calls = d.get("tool_calls") or []
+    text = sub(content, budget) if content or not calls else ""
+    out = f"{role}: {text}" if text else role
+    for c in calls:
+        if isinstance(c, dict):
+            raw = c.get("args")
+            args: dict = raw if isinstance(raw, dict) else {}
+            inner = _items(args.items(), budget, 6, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}")
+            out += f" → {c.get('name', 'tool')}({inner})"
+    return out
+
+
 def _pv(o: Any, budget: int, depth: int) -> str:
     t = type(o)
     if depth > 6:
@@ -95,6 +130,8 @@ def _pv(o: Any, budget: int, depth: int) -> str:
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
+    if _is_chat_message(t):
+        return _message(o, budget, sub)
     if hasattr(t, "__pydantic_fields__") and is_model_class(t):
         fs = [(k, getattr(o, k, "?")) for k in t.__pydantic_fields__]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"

@@ -273,6 +273,12 @@ def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab,
     r1.locator('[data-testid="nbflow-submit"]').click()
     expect(r1).to_have_attribute("data-status", "done", timeout=RUN_MS)
     expect(r1.locator("form.nbflow-interrupt")).to_have_count(0)
+    # Issue 21 point 5: every row says when its thread last did something (never "—" for a thread that ran).
+    times = sb.locator(".nbflow-sb-time")
+    expect(times).to_have_count(3)
+    for i in range(3):
+        expect(times.nth(i)).to_have_text(re.compile(r"\d+ (s|min|h) ago$"))
+        assert times.nth(i).get_attribute("datetime")
 
     # Stop the running one: "stopped" in the run view's grey pill, and Continue in place of Stop.
     c1.get_by_role("button", name=re.compile("Stop crunch")).click()
@@ -295,6 +301,11 @@ def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab,
     # the sidebar model's selection: that thread is marked as the current one, and only it
     expect(sb.locator(".nbflow-sb-thread[aria-current='true']")).to_have_attribute("data-key", "review/r2")
     screenshot(page, tmp_path, "ext-sidebar-timeline.png")
+    # Issue 21 point 5: opening the timeline ran no cell: the notebook's execution counter did not move.
+    select_cell(page, 0)
+    run_cell(page, 0)
+    wait_kernel_idle(page, RUN_MS)
+    expect(notebook_panel(page).locator(".jp-CodeCell").nth(0).locator(".jp-InputPrompt")).to_have_text("[4]:")
 
     # Dark theme.
     set_theme(page, dark=True)

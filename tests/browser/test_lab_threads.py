@@ -565,6 +565,8 @@ def stoppable(x):
     expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("20")
     expect(run.locator(".nbflow-progress-text")).to_have_text("2/2 tasks")
     expect(note).to_be_hidden()
+    # issue 21 point 5: the stop's note does not stay under the continued run
+    expect(run.get_by_text("stopped by Workflow.stop()")).to_have_count(0)
     screenshot(page, tmp_path, "run-continued.png")
 
 

@@ -56,6 +56,9 @@ def test_edit_a_tool_call_in_the_run_views_form(page, lab, lab_root, tmp_path):
     submit = form.locator('[data-testid="nbflow-submit"]')
     expect(action).to_be_visible()
     expect(data).to_be_visible()
+    # Issue 21 point 5: the typed form says who asks, and its optional Data box starts empty (not "null").
+    expect(form.locator(".nbflow-form-head")).to_have_text("Review from agent")
+    expect(data).to_have_value("")
     labels = [o.strip() for o in action.locator("option").all_inner_texts()]
     assert {"accept", "edit", "respond", "ignore"} <= set(labels), labels
 

@@ -230,6 +230,7 @@ def test_a_question_is_summarised_as_human_text_never_a_python_repr():
     assert question_text({"prompt": "Pick one", "options": ["a", "b"]}) == "Pick one"
     assert question_text("Continue?\n(y/n)") == "Continue? (y/n)"
     assert question_text({"draft": "x", "n": 2}) == '{"draft": "x", "n": 2}'
+    assert question_text({"send": "Sure, here is more."}) == "send: Sure, here is more."  # not raw JSON
     assert question_text([1, None, True]) == "[1, null, true]"
     assert question_text(inbox) == "Send this email?"
     assert question_text([dict(inbox, description=None)]) == "Review send_email"

@@ -395,14 +395,17 @@ def test_every_view_of_a_thread_follows_a_change_made_anywhere(sent):
         (q,) = last_state(sent, v)["questions"]
         assert q["state"] == "answered" and q["origin"].startswith("code")
     wait_for(lambda: last_state(sent, a)["questions"][0]["answer"] == "'from code'")
-    # a new invocation from code resets both views to the new run
+    # a new invocation from code: the view that follows the thread shows the new run; the view that
+    # show(wf, "cats", ...) made keeps its own invocation (issue 21: each turn keeps its view)
     wf.invoke("dogs", cfg("shared"))
     wait_for(lambda: last_state(sent, b)["status"] == "interrupted")
-    assert "Essay about dogs" in b.transcript and "Essay about dogs" in a.transcript
-    # update_state reaches the views too (reloaded from the saver)
-    before = len(custom(sent, a))
+    assert "Essay about dogs" in b.transcript
+    wait_for(lambda: last_state(sent, a).get("moved_on"))
+    assert "Essay about cats" in a.transcript and "dogs" not in a.transcript
+    # update_state reaches the view that follows the thread too (reloaded from the saver)
+    before = len(custom(sent, b))
     wf.update_state(cfg("shared"), {"draft": "edited"})
-    wait_for(lambda: len(custom(sent, a)) > before)
+    wait_for(lambda: len(custom(sent, b)) > before)
 
 
 def test_a_form_answered_in_another_view_is_refused_with_a_clear_message(sent):
@@ -867,6 +870,7 @@ def test_stop_button_stops_the_run_and_continue_finishes_it(sent):
     rows = {r["name"]: r for r in view.rows}
     assert rows["quick"]["state"] == "ok" and rows["slow"]["state"] == "ok" and len(rows) == 2
     wait_for(lambda: last_state(sent, view)["status"] == "done")
+    assert last_state(sent, view)["last_event"] == ""  # the stop's note is over once the run continued
     # Continue on a finished thread is refused with a message in the view
     click(view, kind="continue")
     errors = custom(sent, view, "action_error")

@@ -2,6 +2,7 @@
 // form spec that nbflow/notebook/forms.py sends. Checks what it can before sending; the kernel
 // validates again and answers a refused value with a `resume_error` message (showErrors).
 
+import { markdown } from "./conversation";
 import { FieldError, FieldSpec, FormSpec, Question, ValueView, msg } from "./protocol";
 import { append, h } from "./dom";
 import { icon } from "./icons";
@@ -92,7 +93,9 @@ export function fieldControl(spec: FieldSpec): Control {
     input = sel;
   } else if (spec.type === "json" || (spec.type === "string" && spec.multiline)) {
     const ta = h("textarea", { id, rows: spec.type === "json" ? 4 : 3, "data-field": spec.name });
-    if (dflt !== undefined) ta.value = spec.type === "json" ? JSON.stringify(dflt, null, 2) : String(dflt ?? "");
+    // An optional JSON field whose default is null starts empty (empty = the default), not with "null".
+    if (dflt !== undefined && !(spec.type === "json" && dflt === null)) ta.value = spec.type === "json" ? JSON.stringify(dflt, null, 2) : String(dflt ?? "");
+    if (spec.type === "json" && !spec.required) ta.placeholder = dflt === null || dflt === undefined ? "empty: none" : "empty: the default";
     input = ta;
   } else {
     const numeric = spec.type === "integer" || spec.type === "number";
@@ -174,8 +177,13 @@ export function renderForm(spec: FormSpec, send: (m: Record<string, unknown>) =>
   const form = h("form", { class: "nbflow-interrupt", "data-interrupt-id": spec.id, "data-kind": spec.kind, novalidate: true });
   const who = spec.task ? ` from ${spec.task}` : "";
   append(form, h("div", { class: "nbflow-form-head" }, h("span", { class: "nbflow-q" }, icon("question")),
-    h("span", { text: spec.kind === "inbox" ? (spec.action || "Review") : (spec.title || `Question${who}`) })));
-  if (spec.kind === "inbox" && spec.description) append(form, h("div", { class: "nbflow-value nbflow-long", text: spec.description }));
+    h("span", { text: spec.kind === "inbox" ? `Review ${spec.action || "the request"}${who}` : spec.title ? (spec.kind === "schema" ? `${spec.title}${who}` : spec.title) : `Question${who}` })));
+  if (spec.kind === "inbox" && spec.description) {
+    // Agent Inbox: the description is markdown (a safe subset: everything escaped, see conversation.ts).
+    const desc = h("div", { class: "nbflow-value nbflow-long nbflow-md", "data-testid": "nbflow-description" });
+    desc.innerHTML = markdown(spec.description);
+    append(form, desc);
+  }
   const shown = renderValue(spec.display);
   if (shown) append(form, shown);
 

@@ -22,8 +22,17 @@ export function renderInbox(model: AnyModel, el: HTMLElement, connect: Connect):
   const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
   const list = h("div", { class: "nbflow-inbox-items" });
+  // Why some workflow's threads could not be read (its checkpointer unreachable): the kernel's `problem` trait.
+  const problem = h("div", { class: "nbflow-problem", role: "alert", "data-testid": "nbflow-inbox-problem", hidden: true });
   const empty = h("div", { class: "nbflow-muted", text: "Nothing is waiting for input." });
-  append(root, h("div", { class: "nbflow-header" }, title, filter, refresh), banner, list);
+  append(root, h("div", { class: "nbflow-header" }, title, filter, refresh), banner, problem, list);
+  const drawProblem = () => {
+    const text = String(model.get("problem") ?? "");
+    problem.hidden = !text;
+    clear(problem);
+    if (text) append(problem, icon("error"), h("b", { text: " Some threads cannot be read right now: " }), text,
+      h("div", { class: "nbflow-muted", text: "The list below may be incomplete; Refresh tries again." }));
+  };
   el.append(root);
   const drafts: Record<string, Record<string, Drafts>> = {};
   const cards = new Map<string, Card>();
@@ -118,11 +127,14 @@ export function renderInbox(model: AnyModel, el: HTMLElement, connect: Connect):
     for (const [key, c] of cards) if (key.endsWith(`/${content.thread_id}`)) c.questions.showErrors(content.id, content.message, content.errors ?? []);
   };
   model.on("change:data", draw);
+  model.on("change:problem", drawProblem);
   model.on("msg:custom", onCustom);
   draw();
+  drawProblem();
   return () => {
     conn.dispose();
     model.off("change:data", draw);
+    model.off("change:problem", drawProblem);
     model.off("msg:custom", onCustom);
   };
 }

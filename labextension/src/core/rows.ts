@@ -7,6 +7,7 @@
 
 import { Row } from "./protocol";
 import { duration, h } from "./dom";
+import { conversationHtml } from "./conversation";
 
 const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" };
 
@@ -48,8 +49,13 @@ export function rowInner(r: Row): string {
     `<span class="nbflow-task-name">${esc(r.name)}</span>`;
   if (r.cached) html += `<span class="nbflow-badge nbflow-badge-cached">cached</span>`;
   if (r.replayed) html += `<span class="nbflow-badge nbflow-badge-replayed" title="This result was read back from the checkpoint, not computed again">from checkpoint</span>`;
-  if (r.state !== "running" && !r.replayed && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
+  // A task that ran in this invocation keeps its duration after a resume read it back from the checkpoint.
+  if (r.state !== "running" && r.duration) html += `<span class="nbflow-duration">${esc(duration(r.duration))}</span>`;
   if ((r.state === "ok" || r.state === "cached") && r.preview) html += `<span class="nbflow-arrow">→</span><code class="nbflow-preview">${esc(r.preview)}</code>`;
+  if ((r.state === "ok" || r.state === "cached") && r.chat?.length) {  // the result read as chat messages
+    html += r.chat.length === 1 ? `<div class="nbflow-row-chat">${conversationHtml(r.chat)}</div>`
+      : `<details class="nbflow-row-chat"><summary>${r.chat.length} messages</summary>${conversationHtml(r.chat)}</details>`;
+  }
   if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
   if (r.state === "stopped") html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`;
   if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
@@ -63,7 +69,7 @@ function rowHtml(r: Row, index: number): string {
 }
 
 function rowSig(r: Row): string {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}`;
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}|${r.chat ? JSON.stringify(r.chat) : ""}`;
 }
 
 /** The row list of one run view (see the module comment). `el` is the scroll box. */

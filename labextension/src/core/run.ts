@@ -15,6 +15,7 @@ import { icon } from "./icons";
 import { Drafts } from "./forms";
 import { questionList } from "./questions";
 import { STATUS_ICON, STATUS_WORDS } from "./status";
+import { ConversationView } from "./conversation";
 
 /** What a view last showed, for the next view of the same widget to start from. */
 type Shown = { state: RunState; rows: Row[]; seq: number };
@@ -42,8 +43,9 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
     title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed" }, icon("stopped"), " Stop");
   const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn);
   const continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue");
+  const stoppedLead = h("span", { class: "nbflow-stopped-lead", "data-testid": "nbflow-stopped-lead" });
   const stoppedBox = h("div", { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: true },
-    h("span", { text: "Stopped. Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
+    stoppedLead, h("span", { text: "Finished tasks are checkpointed; abandoned tasks run again when you continue (same as " }),
     h("code", { text: "wf.invoke(None, config)" }), h("span", { text: "). " }), continueBtn);
   const actionError = h("div", { class: "nbflow-error-text nbflow-action-error", role: "alert", hidden: true });
   const banner = h("div", { class: "nbflow-banner", role: "alert", hidden: true });
@@ -52,11 +54,13 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
   const event = h("div", { class: "nbflow-muted nbflow-last-event", hidden: true });
   const errorBox = h("div", { class: "nbflow-run-error", hidden: true });
   const resultBox = h("div", { class: "nbflow-result-box", hidden: true });
+  const chatView = new ConversationView();
+  const turnNote = h("div", { class: "nbflow-turn-note", "data-testid": "nbflow-turn-note", role: "note", hidden: true });
   const tasksTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "true", "data-testid": "nbflow-tab-tasks", text: "Tasks" });
   const graphTab = h("button", { type: "button", role: "tab", class: "nbflow-tab", "aria-selected": "false", "data-testid": "nbflow-tab-graph", text: "Graph" });
   const tabs = h("div", { class: "nbflow-tabs", role: "tablist" }, tasksTab, graphTab);
   const graphBox = h("div", { class: "nbflow-graph-box", role: "tabpanel", hidden: true });
-  append(root, header, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox);
+  append(root, header, turnNote, banner, tabs, rowsBox, graphBox, event, stoppedBox, actionError, errorBox);
   el.append(root);
 
   const conn = connect((why) => {
@@ -146,14 +150,35 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
       if (s.error_where) append(errorBox, h("div", { class: "nbflow-error-where", text: `at ${s.error_where}` }));
       if (s.traceback) append(errorBox, h("details", { class: "nbflow-traceback" }, h("summary", { text: "Traceback" }), h("pre", { text: s.traceback })));
     }
-    clear(resultBox);
+    turnNote.hidden = !s.moved_on;
+    turnNote.textContent = s.moved_on ? `Turn ${s.invocation} of thread ${s.thread_id}: this view keeps its own turn; a newer turn has started since (the thread as it is now: the timeline, the sidebar, or nbflow.show(workflow, config=...)).` : "";
     resultBox.hidden = !s.has_result;
-    if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
+    if (s.has_result && s.result_chat?.length) {  // chat messages: a conversation, updated in place
+      if (resultBox.dataset.kind !== "chat") {
+        clear(resultBox);
+        append(resultBox, h("div", { class: "nbflow-result-label", text: "Conversation" }),
+          h("div", { class: "nbflow-result-chat", "data-testid": "nbflow-result" }, chatView.el));
+        resultBox.dataset.kind = "chat";
+      }
+      chatView.update(s.result_chat);
+    } else {
+      clear(resultBox);
+      delete resultBox.dataset.kind;
+      if (s.has_result) append(resultBox, h("div", { class: "nbflow-result-label", text: "Result" }), h("pre", { class: "nbflow-result", "data-testid": "nbflow-result", text: s.result }));
+    }
     questions.update(s.questions);
     tabs.hidden = !s.thread_id;
     askGraph();
     const gone = conn.gone();
-    stopBtn.hidden = !(s.status === "running" && s.thread_id);
+    // A run going on in another process cannot be stopped from here (Workflow.stop stops runs of this process).
+    const elsewhere = s.liveness?.state === "elsewhere";
+    stopBtn.hidden = !(s.status === "running" && s.thread_id) || elsewhere;
+    root.dataset.liveness = s.liveness?.state ?? (s.status === "running" ? "here" : "");
+    const dead = s.liveness?.state === "gone";
+    stoppedLead.textContent = dead
+      ? `Stopped without finishing: ${s.liveness?.owner || "its process"} is gone` +
+        (s.liveness?.since ? ` (last sign of life ${new Date(s.liveness.since * 1000).toLocaleString()})` : "") + ". "
+      : "Stopped. ";
     stopBtn.disabled = gone || s.last_event === "stopping…";
     stoppedBox.hidden = s.status !== "stopped";
     continueBtn.disabled = gone;

@@ -3,6 +3,8 @@
 // when the live widget is not there (kernel gone, notebook reopened).
 // Framework-free DOM; the renderer in ../lab/mime.ts decides when it is shown.
 
+import { ChatMessage } from "./protocol";
+import { renderConversation } from "./conversation";
 import { statusWords } from "./status";
 
 export const MIME_TYPE = "application/vnd.nbflow.view+json";
@@ -46,6 +48,9 @@ export interface SavedState {
   result_preview: string;
   has_result: boolean;
   questions: SavedQuestion[];
+  invocation?: number;
+  result_chat?: ChatMessage[];
+  moved_on?: boolean;
 }
 
 export interface SavedView {
@@ -121,7 +126,8 @@ export function renderSaved(view: SavedView): SavedHandles {
   head.append(
     el("span", "nbflow-saved-name", view.workflow),
     el("span", "nbflow-saved-thread", view.thread_id ? `thread ${view.thread_id}` : "no thread"),
-    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, statusWords(st.status),
+    // A run saved while going: the saved copy cannot know whether it still is (Reattach asks the kernel).
+    el("span", `nbflow-saved-status nbflow-saved-status-${st.status}`, st.status === "running" ? "running when saved" : statusWords(st.status),
       { "data-testid": "nbflow-saved-status", "data-status": st.status }),
   );
   const facts = headline(st);
@@ -137,6 +143,10 @@ export function renderSaved(view: SavedView): SavedHandles {
   const note = el("p", "nbflow-saved-note", "Saved view (read-only): the live view is not available. " +
     "Reattach shows the thread live again in a running kernel.", { role: "status" });
   root.append(note);
+  if (st.moved_on) {
+    root.append(el("p", "nbflow-turn-note", `Turn ${st.invocation ?? "?"} of the thread (a newer turn has its own view); ` +
+      "Reattach shows the thread as it is now.", { "data-testid": "nbflow-turn-note" }));
+  }
 
   const list = el("ol", "nbflow-saved-rows", undefined, { "aria-label": "Task calls" });
   for (const r of view.rows) {
@@ -172,6 +182,10 @@ export function renderSaved(view: SavedView): SavedHandles {
   if (st.error) {
     root.append(el("pre", "nbflow-saved-error", `${st.error_where ? st.error_where + ": " : ""}${st.error}`,
       { "data-testid": "nbflow-saved-error" }));
+  } else if (st.has_result && st.result_chat?.length) {
+    const chat = renderConversation(st.result_chat);
+    chat.dataset.testid = "nbflow-saved-result";
+    root.append(chat);
   } else if (st.has_result) {
     root.append(el("pre", "nbflow-saved-result", st.result_preview, { "data-testid": "nbflow-saved-result" }));
   }

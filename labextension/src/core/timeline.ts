@@ -4,6 +4,7 @@
 // "Replay from here" and "Fork from this task". Two invocations -- of this thread, or one of this
 // thread and the latest of another (a fork on a new thread vs its origin) -- compare side by side.
 
+import { renderConversation } from "./conversation";
 import { AnyModel } from "./model";
 import { ComparisonMsg, StateMsg, ToFrontend, msg } from "./protocol";
 import { icon } from "./icons";
@@ -47,22 +48,33 @@ function gantt(inv: Invocation): HTMLElement {
   return box;
 }
 
+/** Each drawn state box's redraw (called when its state arrives). */
+const fills = new WeakMap<Element, () => void>();
+
 function stateBox(inv: Invocation, ui: DetailsUi): HTMLElement {
   const box = h("div", { class: "nbflow-state", "data-testid": "nbflow-state" });
   const pretty = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-pretty", text: "Pretty" });
   const json = h("button", { type: "button", class: "nbflow-tab", role: "tab", "data-testid": "nbflow-state-json", text: "JSON" });
   const body = h("pre", { class: "nbflow-result nbflow-state-body", "data-testid": "nbflow-state-body" });
+  const chat = h("div", { class: "nbflow-state-chat", "data-testid": "nbflow-state-chat", hidden: true });
   const fill = () => {
     pretty.setAttribute("aria-selected", String(!ui.json));
     json.setAttribute("aria-selected", String(ui.json));
     const st = ui.states.get(inv.index);
     body.textContent = st ? (ui.json ? st.json : st.pretty) : "loading…";
     box.dataset.format = ui.json ? "json" : "pretty";
+    // The state's chat messages read as a conversation in the Pretty view (JSON shows everything as stored).
+    const msgs = !ui.json && st?.chat?.length ? st.chat : null;
+    chat.hidden = !msgs;
+    body.hidden = !!msgs;
+    clear(chat);
+    if (msgs) chat.append(renderConversation(msgs));
   };
+  fills.set(box, fill);
   pretty.addEventListener("click", () => { ui.json = false; fill(); });
   json.addEventListener("click", () => { ui.json = true; fill(); });
   append(box, h("div", { class: "nbflow-state-head" }, h("span", { class: "nbflow-result-label", text: "State at this checkpoint" }),
-    h("span", { class: "nbflow-tabs", role: "tablist" }, pretty, json)), body);
+    h("span", { class: "nbflow-tabs", role: "tablist" }, pretty, json)), chat, body);
   fill();
   if (!ui.states.has(inv.index)) ui.send(msg("state_request", { index: inv.index }));
   return box;
@@ -204,8 +216,9 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
     }
     if (content?.kind === "state") {
       ui.states.set(content.index, content);
-      const body = list.querySelector(`.nbflow-inv[data-index="${content.index}"] [data-testid="nbflow-state-body"]`);
-      if (body) body.textContent = ui.json ? content.json : content.pretty;
+      const box = list.querySelector(`.nbflow-inv[data-index="${content.index}"] [data-testid="nbflow-state"]`);
+      const fill = box ? fills.get(box) : undefined;
+      if (fill) fill();
       return;
     }
     if (content?.kind === "action_error") {

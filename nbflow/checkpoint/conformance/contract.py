@@ -142,6 +142,24 @@ class SaverContract(PiecesContract):
         checkpointer.delete_thread("nope")  # no-op
 
 
+    def test_run_leases(self, checkpointer):
+        """A thread's lease (nbflow.checkpoint.leases) is stored per (thread, namespace), replaced by the next
+        put (a renewal or another run's), and gone with the thread."""
+        from ..leases import Lease
+
+        assert checkpointer.get_lease("t1", "") is None
+        checkpointer.put_lease(Lease("t1", "", '{"pid": 1}', 100.0))
+        checkpointer.put_lease(Lease("t1", "ns", '{"pid": 2}', 100.0))
+        assert checkpointer.get_lease("t1", "") == Lease("t1", "", '{"pid": 1}', 100.0)
+        checkpointer.put_lease(Lease("t1", "", '{"pid": 1}', 105.5))  # renewed
+        assert checkpointer.get_lease("t1", "").renewed_at == 105.5
+        assert checkpointer.get_lease("t1", "ns").owner == '{"pid": 2}'
+        assert checkpointer.get_lease("t2", "") is None
+        chain(checkpointer, 1)
+        checkpointer.delete_thread("t1")
+        assert checkpointer.get_lease("t1", "") is None
+
+
     def test_put_and_get_latest(self, checkpointer):
         cps = chain(checkpointer, 3)
         latest = checkpointer.get_checkpoint("t1")

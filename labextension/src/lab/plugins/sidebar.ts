@@ -27,7 +27,16 @@ function openInMainArea(app: JupyterFrontEnd, panel: NotebookPanel, code: string
   widget.title.closable = true;
   app.shell.add(widget, "main", { mode: "split-right" });
   app.shell.activateById(widget.id);
-  void OutputArea.execute(code, area, panel.sessionContext).catch((e) => {
+  // Not through OutputArea.execute: that stores the code in the kernel's history, so the notebook's execution
+  // counter would jump (issue 21 point 5). The timeline's output still goes to this area.
+  const kernel = panel.sessionContext.session?.kernel;
+  if (!kernel) {
+    area.model.add({ output_type: "stream", name: "stderr", text: "nbflow: could not show the timeline: no kernel" });
+    return;
+  }
+  const future = kernel.requestExecute({ code, silent: false, store_history: false, allow_stdin: false });
+  area.future = future;
+  future.done.catch((e: unknown) => {
     area.model.add({ output_type: "stream", name: "stderr", text: `nbflow: could not show the timeline: ${e}` });
   });
 }

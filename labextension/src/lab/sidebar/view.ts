@@ -170,17 +170,20 @@ class ThreadRow {
   }
 
   update(t: SidebarThread, format: TimeFormat): void {
-    const words = statusWords(t.status);
+    // An unfinished run not going on in this kernel: running in another process, or gone (stopped without finishing).
+    const words = t.liveness === "elsewhere" ? "running elsewhere" : t.liveness === "gone" ? "stopped (process gone)" : statusWords(t.status);
     const who = `${t.workflow} thread ${t.thread_id}`;
     this.el.dataset.status = t.status;
     this.el.setAttribute("aria-label", `${who}, ${words}`);
     const n = t.questions.length;
     const asks = n ? `, ${n === 1 ? "asks" : `asks ${n} questions, first`}: ${t.questions[0].summary}` : "";
     this.open.setAttribute("aria-label", `${who}, ${words}${asks}. Open its timeline`);
-    if (this.shownStatus !== t.status) {
+    if (this.shownStatus !== `${t.status}|${words}`) {
       // The run view's status pill (same words, icon and colours: core/status.ts, widget.css).
-      this.shownStatus = t.status;
+      this.shownStatus = `${t.status}|${words}`;
       this.status.dataset.status = t.status;
+      this.status.dataset.liveness = t.liveness ?? "";
+      this.status.title = t.note ?? "";
       this.status.replaceChildren(icon(STATUS_ICON[t.status] ?? "superseded"), h("span", { class: "nbflow-status-text", text: words }));
     }
     this.drawTime(t, format);
@@ -207,7 +210,8 @@ class ThreadRow {
 
   /** Stop while running, Continue once stopped; a button stays as it is while it still applies. */
   private drawActions(t: SidebarThread, who: string): void {
-    const want = t.status === "running" ? "stop" : t.status === "stopped" ? "continue" : null;
+    // Workflow.stop stops runs of this kernel only: a run going on elsewhere offers no Stop.
+    const want = t.status === "running" ? (t.liveness === "elsewhere" ? null : "stop") : t.status === "stopped" ? "continue" : null;
     for (const [kind, b] of this.actions) if (kind !== want) { b.remove(); this.actions.delete(kind); }
     if (want === null || this.actions.has(want)) return;
     const [label, aria, glyph] = want === "stop"
