@@ -306,6 +306,7 @@ export interface SidebarThread {
   questions: SidebarQuestion[];
   liveness?: string;
   note?: string;
+  size?: number;
 }
 export interface SidebarListMsg {
   kind: "list";

@@ -71,7 +71,7 @@ def check_request(data: Any) -> Mapping:
     return data
 
 
-def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> SidebarThread:
+def thread_item(live: Live, checkpointer: str, last_activity: float | None, size: int = -1) -> SidebarThread:
     """The sidebar's row for ``live``, read from its model (no result rendering: the list stays cheap)."""
     with live.lock:
         m = live.model
@@ -81,7 +81,7 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> S
         return SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
                              status=cast(Status, m.status),  # ThreadModel.status only ever holds a Status
                              last_activity=m.activity or last_activity, checkpointer=checkpointer, questions=qs,
-                             liveness=lv.get("state", ""), note=m.last_event if lv else "")
+                             liveness=lv.get("state", ""), note=m.last_event if lv else "", size=size)
 
 
 class Sidebar:
@@ -92,6 +92,7 @@ class Sidebar:
         self.lives: dict[str, tuple[Any, Live]] = {}   # key -> (workflow, live)
         self.activity: dict[str, float | None] = {}
         self.savers: dict[int, str] = {}
+        self.sizes: dict[str, int] = {}  # key -> the thread's size, read when it is listed and when it settles
         self._lock = threading.RLock()
         self.closed = False
         comm.on_msg(self._on_msg)
@@ -109,9 +110,11 @@ class Sidebar:
             name = self.savers[id(saver)] = session().describe_saver(saver)
         return name
 
-    def _item(self, key: str) -> SidebarThread:
+    def _item(self, key: str, measure: bool = False) -> SidebarThread:
         wf, live = self.lives[key]
-        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key))
+        if measure or key not in self.sizes:
+            self.sizes[key] = _size_of(wf.checkpointer, str(live.thread_id))
+        return thread_item(live, self._describe(wf.checkpointer), self.activity.get(key), self.sizes[key])
 
     # ------------------------------------------------------------------ listing
     def _follow(self, wf: Any, live: Live, last: float | None) -> str:
@@ -141,7 +144,7 @@ class Sidebar:
                 self._follow(wf, live, _last_activity(live))
         with self._lock:
             keys = list(self.lives)
-        items = [self._item(k) for k in keys]
+        items = [self._item(k, measure=True) for k in keys]
         items.sort(key=lambda i: (not i["questions"], i["status"] != "running", -(i["last_activity"] or 0)))
         return items
 
@@ -152,7 +155,7 @@ class Sidebar:
         key = next((k for k, (_, v) in list(self.lives.items()) if v is live), None)
         if key is not None:
             self.activity[key] = live.model.activity or self.activity.get(key)
-            self.send("thread", thread=self._item(key))
+            self.send("thread", thread=self._item(key, measure=live.model.status != "running"))
 
     def thread_settled(self, live: Live) -> None:
         if live.thread_id is None or any(v is live for _, v in list(self.lives.values())):
@@ -256,6 +259,14 @@ def known_workflows() -> dict[str, Any]:
         if isinstance(value, Workflow) and value.name not in found:
             found[value.name] = value
     return found
+
+
+def _size_of(saver: Any, thread_id: str) -> int:
+    """Bytes the thread's rows hold, or -1 (a saver that cannot tell, or cannot be read now)."""
+    try:
+        return int(saver.thread_size(thread_id))
+    except Exception:  # noqa: BLE001 - a size is a nicety: never a reason for the sidebar to fail
+        return -1
 
 
 def _data_of(msg: Any) -> Any:

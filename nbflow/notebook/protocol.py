@@ -416,6 +416,7 @@ class SidebarThread(TypedDict):
     questions: list[SidebarQuestion]
     liveness: NotRequired[str]  # an unfinished run not going on in this kernel: "elsewhere" or "gone" ("" otherwise)
     note: NotRequired[str]      # what the liveness means: "running elsewhere: process 1 on host h" / "stopped without…"
+    size: NotRequired[int]      # bytes the thread's rows hold in its checkpointer (read when it settles); -1: unknown
 
 
 class SidebarListMsg(TypedDict):

@@ -279,6 +279,11 @@ def test_the_sidebar_lists_answers_stops_and_opens_a_timeline(ext_page, ext_lab,
     for i in range(3):
         expect(times.nth(i)).to_have_text(re.compile(r"\d+ (s|min|h) ago$"))
         assert times.nth(i).get_attribute("datetime")
+    # Issue 19: each row says what the thread holds in its checkpointer (checkpoints, journal, pieces).
+    sizes = sb.locator('[data-testid="nbflow-sb-size"]')
+    expect(sizes).to_have_count(3)
+    for i in range(3):
+        expect(sizes.nth(i)).to_have_text(re.compile(r"^\d+(\.\d)? (B|kB|MB)$"))
 
     # Stop the running one: "stopped" in the run view's grey pill, and Continue in place of Stop.
     c1.get_by_role("button", name=re.compile("Stop crunch")).click()

@@ -153,6 +153,8 @@ class ThreadRow {
   private readonly status = h("span", { class: "nbflow-status nbflow-sb-status", "data-testid": "nbflow-sb-status" });
   private readonly time = h("time", { class: "nbflow-sb-time" });
   private readonly saver = h("span", { class: "nbflow-sb-saver", title: "checkpointer" });
+  private readonly size = h("span", { class: "nbflow-sb-size", "data-testid": "nbflow-sb-size",
+    title: "what the thread's checkpoints, journal and pieces hold in its checkpointer" });
   private readonly box = h("div", { class: "nbflow-sb-questions", role: "group", hidden: true });
   private readonly actions = new Map<"stop" | "continue", HTMLButtonElement>();
   private readonly forms = new Map<string, FormHandle>();
@@ -164,7 +166,7 @@ class ThreadRow {
     this.open.append(h("span", { class: "nbflow-sb-name", text: t.workflow }), h("span", { class: "nbflow-sb-tid", text: t.thread_id }));
     this.open.addEventListener("click", () => model.openTimeline(t.key));
     this.head.append(this.open);
-    this.el.append(this.head, h("div", { class: "nbflow-sb-meta" }, this.status, this.time, this.saver), this.box);
+    this.el.append(this.head, h("div", { class: "nbflow-sb-meta" }, this.status, this.time, this.saver, this.size), this.box);
     this.setSelected(model.selected === t.key);
     this.update(t, model.timeFormat);
   }
@@ -188,6 +190,8 @@ class ThreadRow {
     }
     this.drawTime(t, format);
     if (this.saver.textContent !== t.checkpointer) this.saver.textContent = t.checkpointer;
+    const size = t.size !== undefined && t.size >= 0 ? bytes(t.size) : "";
+    if (this.size.textContent !== size) this.size.textContent = size;
     this.drawActions(t, who);
     this.drawQuestions(t, who);
   }
@@ -254,4 +258,10 @@ class ThreadRow {
     forms.forEach((f) => f.showErrors(message, errors));
     return forms.length > 0;
   }
+}
+
+/** A size for people: 812 B, 12.3 kB, 4.1 MB (as %nbflow threads prints it). */
+function bytes(n: number): string {
+  for (const [unit, size] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  return `${n} B`;
 }
