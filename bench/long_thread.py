@@ -156,6 +156,7 @@ w = Where(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] or None)
 saver = w.open()
 chat = build(sys.argv[3], saver)
 cfg = {"configurable": {"thread_id": "user-42"}}
+chat.get_state({"configurable": {"thread_id": "no-such-thread"}})  # connected, imports done: both alike
 t0 = time.perf_counter(); state = chat.get_state(cfg); t1 = time.perf_counter()
 n = sum(1 for _ in chat.get_state_history(cfg)); t2 = time.perf_counter()
 print(json.dumps({"get_state_ms": (t1 - t0) * 1000, "history_ms": (t2 - t1) * 1000, "checkpoints": n}))
@@ -210,7 +211,10 @@ def run(kind: str, lib: str, turns: int, tmp: str, pg_uri: str | None) -> dict:
         if lib == "nbflow":
             from nbflow.checkpoint import values
 
+            from nbflow.compat import messages
+
             values.forget(saver)  # the live value is the caller's, not the saver's
+            messages._LAST = None  # nor is the history add_messages returned last
         del chat
         gc.collect()
         out["memory_bytes"] = tracemalloc.get_traced_memory()[0] - base

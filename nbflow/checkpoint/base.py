@@ -134,6 +134,10 @@ class BaseCheckpointSaver(ABC):
         """Every piece hash stored for a thread."""
         raise NotImplementedError(f"{type(self).__name__} does not store pieces")
 
+    def write_piece_refs(self, thread_id: str) -> list[tuple[str, str, bytes]]:
+        """(namespace, checkpoint id, piece hash) of each journal row stored as a piece (long payloads)."""
+        return []
+
     def prune_rows(self, thread_id: str, checkpoints: Sequence[tuple[str, str]], pieces: Sequence[bytes]) -> None:
         """Delete those checkpoints ((namespace, id)) with their writes, and those pieces, in one transaction."""
         raise NotImplementedError(f"{type(self).__name__} cannot prune")

@@ -27,7 +27,7 @@ from typing import Any
 from ..serde import default_serializer
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
-from .rows import check_checkpoint, check_write, pack
+from .rows import check_checkpoint, check_write, is_ref, pack, resolve, split_payload
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -119,8 +119,11 @@ class InMemorySaver(BaseCheckpointSaver):
         with self._lock:
             for rec in records:
                 self._seq += 1
-                rec = dataclasses.replace(rec, seq=self._seq, payload=pack(rec.payload))
+                payload, piece = split_payload(rec.payload, rec.kind)
+                rec = dataclasses.replace(rec, seq=self._seq, payload=payload)
                 t = self._touch(rec.thread_id)
+                if piece is not None:
+                    t.pieces.setdefault(*piece)
                 ns = t.namespaces.get(rec.checkpoint_ns)
                 if ns is None:
                     ns = t.namespaces[rec.checkpoint_ns] = _Namespace()
@@ -152,6 +155,12 @@ class InMemorySaver(BaseCheckpointSaver):
                 return {}
             have = t.pieces
             return {h: have[h] for h in hashes if h in have}
+
+    def write_piece_refs(self, thread_id: str) -> list[tuple[str, str, bytes]]:
+        with self._lock:
+            t = self._threads.get(thread_id)
+            return [] if t is None else [(w.checkpoint_ns, w.checkpoint_id, bytes(w.payload[1:])) for w in t.writes
+                                         if is_ref(w.payload)]
 
     def piece_hashes(self, thread_id: str) -> set[bytes]:
         with self._lock:
@@ -233,7 +242,8 @@ class InMemorySaver(BaseCheckpointSaver):
             ns = self._ns(thread_id, checkpoint_ns)
             if ns is None:
                 return []
-            return [check_write(w) for w in ns.writes.get(checkpoint_id, ())]
+            out = [check_write(w) for w in ns.writes.get(checkpoint_id, ())]
+            return resolve(out, self._thread_pieces(thread_id))
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         with self._lock:
@@ -241,8 +251,16 @@ class InMemorySaver(BaseCheckpointSaver):
             if t is None:
                 return []
             if checkpoint_ns is None:
-                return [check_write(w) for w in t.writes]
-            return [check_write(w) for w in t.writes if w.checkpoint_ns == checkpoint_ns]
+                out = [check_write(w) for w in t.writes]
+            else:
+                out = [check_write(w) for w in t.writes if w.checkpoint_ns == checkpoint_ns]
+            return resolve(out, self._thread_pieces(thread_id))
+
+    def _thread_pieces(self, thread_id: str) -> Any:
+        """A fetch of the thread's pieces (call with the lock held)."""
+        t = self._threads.get(thread_id)
+        have = t.pieces if t is not None else {}
+        return lambda hashes: {h: have[h] for h in hashes if h in have}
 
     def list_threads(self) -> list[str]:
         with self._lock:

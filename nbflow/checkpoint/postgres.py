@@ -77,7 +77,7 @@ from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .leases import Lease
 from .pgdb import PgDatabase, check_conninfo, redact_conninfo
-from .rows import checkpoint_record, pack, write_record
+from .rows import checkpoint_record, pack, resolve, split_payload, write_record
 
 __all__ = [
     "PostgresSaver", "SCHEMA_VERSION", "MIGRATIONS", "check_conninfo", "redact_conninfo",
@@ -156,6 +156,10 @@ _INSERT_CKPT = (
 _INSERT_PIECES = (
     "INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[], %s::bytea[]) AS"
     " p(h, d) ON CONFLICT (thread_id, hash) DO NOTHING"
+)
+_INSERT_PIECES_CTE = (
+    "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT t, h, d FROM unnest(%s::text[], %s::bytea[],"
+    " %s::bytea[]) AS x(t, h, d) ON CONFLICT (thread_id, hash) DO NOTHING) "
 )
 _INSERT_WRITE = (
     f"INSERT INTO nbflow_writes ({_WRITE_COLS}, wkey) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -339,19 +343,25 @@ class PostgresSaver(BaseCheckpointSaver):
         if not records:
             return
         # wkey: made once here, so a retry of an insert whose outcome is unknown cannot duplicate it
-        rows = [
-            (r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.task_id, r.name, r.path, r.kind,
-             pack(r.payload), r.started_at, r.ended_at, r.summary, r.wave, os.urandom(16).hex())
-            for r in records
-        ]
+        rows = []
+        for r in records:
+            payload, piece = split_payload(r.payload, r.kind)  # a long payload: a piece, in the same statement
+            rows.append((r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.task_id, r.name, r.path, r.kind,
+                         payload, r.started_at, r.ended_at, r.summary, r.wave, os.urandom(16).hex(), piece))
         # Group commit: see the module docstring.
         self._group.submit(rows, self._insert_rows)
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         """Commit ``rows`` in one statement (called by the group-commit leader only)."""
         threads = [r[0] for r in rows]
+        pieces = {(r[0], r[13][0]): r[13][1] for r in rows if r[13] is not None}
+        rows = [r[:13] for r in rows]
         args: Any
-        if len(rows) == 1:
+        if pieces:  # the pieces and the rows in one statement: atomic, and idempotent when retried
+            sql = _INSERT_PIECES_CTE + _INSERT_WRITES
+            args = [[t for t, _ in pieces], [h for _, h in pieces], list(pieces.values()),
+                    *[list(col) for col in zip(*rows, strict=True)]]
+        elif len(rows) == 1:
             sql, args = _INSERT_WRITE, rows[0]
         else:
             sql, args = _INSERT_WRITES, [list(col) for col in zip(*rows, strict=True)]
@@ -395,6 +405,12 @@ class PostgresSaver(BaseCheckpointSaver):
         rows = self._fetch("get_pieces", "SELECT hash, data FROM nbflow_pieces WHERE thread_id = %s AND "
                            "hash = ANY(%s)", (thread_id, list(hashes)))
         return {bytes(h): bytes(d) for h, d in rows}
+
+    def write_piece_refs(self, thread_id: str) -> list[tuple[str, str, bytes]]:
+        rows = self._fetch("write_piece_refs", "SELECT checkpoint_ns, checkpoint_id, substring(payload from 2) FROM "
+                           "nbflow_writes WHERE thread_id = %s AND length(payload) = 13 AND get_byte(payload, 0) = 35",
+                           (thread_id,))
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
 
     def piece_hashes(self, thread_id: str) -> set[bytes]:
         rows = self._fetch("piece_hashes", "SELECT hash FROM nbflow_pieces WHERE thread_id = %s", (thread_id,))
@@ -475,14 +491,14 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         rows = self._fetch("get_writes", _GET_WRITES, (thread_id, checkpoint_ns, checkpoint_id))
-        return [write_record(row) for row in rows]
+        return resolve([write_record(row) for row in rows], lambda hs: self.get_pieces(thread_id, hs))
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         if checkpoint_ns is None:
             rows = self._fetch("list_writes", _LIST_WRITES_ALL, (thread_id,))
         else:
             rows = self._fetch("list_writes", _LIST_WRITES_NS, (thread_id, checkpoint_ns))
-        return [write_record(row) for row in rows]
+        return resolve([write_record(row) for row in rows], lambda hs: self.get_pieces(thread_id, hs))
 
     def list_threads(self) -> list[str]:
         return [row[0] for row in self._fetch("list_threads", _LIST_THREADS, ())]

@@ -117,6 +117,8 @@ def prune(saver: BaseCheckpointSaver, thread_ids: Sequence[str] | str, *, strate
                     drop.append((ns, r.checkpoint_id))
         dead: list[bytes] = []
         if getattr(saver, "supports_pieces", False):
+            gone = set(drop)
+            live.update(h for ns, cid, h in saver.write_piece_refs(tid) if (ns, cid) not in gone)  # journal rows kept
             dead = sorted(saver.piece_hashes(tid) - live)
         if drop or dead:
             saver.prune_rows(tid, drop, dead)

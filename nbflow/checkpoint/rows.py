@@ -16,6 +16,7 @@ that wording.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -23,12 +24,13 @@ from typing import Any
 from ..errors import DeserializationError
 from ..serde.inert import Stored, describe_row, label
 from ..serde.pieces import PACKED, squeeze, unsqueeze
-from .base import ERROR, INTERRUPT, RESUME, CheckpointRecord, WriteRecord
+from .base import CACHED, ERROR, INTERRUPT, RESULT, RESUME, CheckpointRecord, WriteRecord
 
 __all__ = ["checkpoint_record", "write_record", "check_checkpoint", "check_write",
-           "describe_checkpoint", "describe_write", "pack", "PACK_MIN"]
+           "describe_checkpoint", "describe_write", "pack", "PACK_MIN", "split_payload", "is_ref", "resolve",
+           "PIECE_MIN", "REF_LEN"]
 
-PACK_MIN = 128  # payloads this long or longer are stored compressed when that makes them smaller
+PACK_MIN = 64  # payloads this long or longer are stored compressed when that makes them smaller
 _JSON_START = frozenset(b'{["-0123456789tfn')
 
 
@@ -37,8 +39,51 @@ def pack(payload: bytes) -> bytes:
     with) when it is long enough and that makes it smaller; encrypted payloads are left as they are.
     Every reader here gives the payload back as it was."""
     if len(payload) >= PACK_MIN and payload[0] in _JSON_START:
-        return squeeze(payload)
+        return squeeze(payload, PACK_MIN)
     return payload
+
+
+PIECE_MIN = 128  # journal payloads this long are stored as pieces (the same piece a list item of the value is)
+_REF = 35  # b"#": a journal payload stored as a piece, then its 12-byte hash (no JSON document starts with it)
+REF_LEN = 13
+
+
+def split_payload(payload: bytes, kind: str) -> tuple[bytes, tuple[bytes, bytes] | None]:
+    """How a saver that stores pieces keeps a journal payload: ``(column value, (hash, stored piece) or None)``.
+
+    A long plain payload (a model's reply, say) is stored as a piece named by the hash its encoding has as a
+    list item (:mod:`nbflow.serde.pieces`, unkeyed for nbflow's serializer), so the reply the task returned
+    and the same reply in the saved history are one piece; the row holds ``#`` and the hash. Encrypted
+    payloads, short ones and rows other than task values are kept in the row (compressed when long:
+    :func:`pack`)."""
+    if kind in _VALUES and len(payload) >= PIECE_MIN and payload[0] in _JSON_START:
+        h = hashlib.blake2b(payload, digest_size=12).digest()
+        return bytes([_REF]) + h, (h, squeeze(payload, PACK_MIN))
+    return pack(payload), None
+
+
+def is_ref(payload: bytes) -> bool:
+    return len(payload) == REF_LEN and payload[0] == _REF
+
+
+def resolve(records: list[WriteRecord], fetch: Any) -> list[WriteRecord]:
+    """``records`` with every payload stored as a piece read back (``fetch(hashes) -> {hash: bytes}``,
+    one call for all of them)."""
+    refs = [r for r in records if is_ref(r.payload)]
+    if not refs:
+        return records
+    got = fetch(sorted({bytes(r.payload[1:]) for r in refs}))
+    out = []
+    for r in records:
+        if is_ref(r.payload):
+            where = (r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.kind, r.name, r.path)
+            data = got.get(bytes(r.payload[1:]))
+            if data is None:
+                raise DeserializationError(f"cannot read {describe_row(*where)}: its payload is a piece that is "
+                                           "missing; the database was changed by something other than nbflow")
+            r = replace(r, payload=label(_unpack(bytes(data), where), where, _EXPECT.get(r.kind)))
+        out.append(r)
+    return out
 
 
 def _unpack(v: bytes, where: tuple) -> bytes:
@@ -66,6 +111,7 @@ _NONE = type(None)
 _RAW = (bytes, Stored)
 # The top-level type a payload decodes to, by row kind (None: any value).
 _EXPECT = {INTERRUPT: list, ERROR: dict, RESUME: dict}
+_VALUES = frozenset({RESULT, CACHED})  # rows holding a task's value: the ones stored as pieces
 
 
 def describe_checkpoint(thread_id: Any, ns: Any, checkpoint_id: Any, what: str = "checkpoint row") -> str:
@@ -139,6 +185,8 @@ def write_record(row: Sequence[Any]) -> WriteRecord:
     p = _bytes(row[7], where)
     if p and p[0] in PACKED:
         p = _unpack(p, where)
+    elif is_ref(p):  # a piece: the saver reads it (resolve)
+        return WriteRecord(*row[:7], p, *row[8:])  # type: ignore[call-arg]
     return WriteRecord(*row[:7], label(p, where, _EXPECT.get(row[6])), *row[8:])  # type: ignore[call-arg]
 
 

@@ -67,7 +67,7 @@ from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
 from .leases import Lease
-from .rows import checkpoint_record, pack, write_record
+from .rows import checkpoint_record, pack, resolve, split_payload, write_record
 
 __all__ = ["SqliteSaver", "SCHEMA_VERSION"]
 
@@ -533,35 +533,27 @@ class SqliteSaver(BaseCheckpointSaver):
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
             return
-        rows = [
-            (
-                r.thread_id,
-                r.checkpoint_ns,
-                r.checkpoint_id,
-                r.task_id,
-                r.name,
-                r.path,
-                r.kind,
-                pack(r.payload),
-                r.started_at,
-                r.ended_at,
-                r.summary,
-                r.wave,
-            )
-            for r in records
-        ]
+        rows = []
+        for r in records:
+            payload, piece = split_payload(r.payload, r.kind)  # a long payload: a piece, in the same transaction
+            rows.append((r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.task_id, r.name, r.path, r.kind, payload,
+                         r.started_at, r.ended_at, r.summary, r.wave, piece))
         # Group commit (checkpoint/groupcommit.py): tasks finishing together share a transaction.
         self._group.submit(rows, lambda take: self._run(lambda: self._insert_rows(take), write=True, what="write",
                                                         threads=[r[0] for r in take]))
 
     def _insert_rows(self, rows: list[tuple]) -> None:
         conn = self._conn
-        if len(rows) == 1 and conn.isolation_level is None and not conn.in_transaction:
+        pieces = [(r[0], *r[12]) for r in rows if r[12] is not None]
+        rows = [r[:12] for r in rows]
+        if len(rows) == 1 and not pieces and conn.isolation_level is None and not conn.in_transaction:
             # One statement in autocommit mode is its own transaction: same
             # atomicity and durability, without the BEGIN/COMMIT round trips.
             conn.execute(_INSERT_WRITE, rows[0])
             return
         with self._write_tx() as conn:
+            if pieces:
+                conn.executemany(_INSERT_PIECE, pieces)
             conn.executemany(_INSERT_WRITE, rows)
 
     leases_shared = True
@@ -612,6 +604,12 @@ class SqliteSaver(BaseCheckpointSaver):
             raise SaverError(self._message("read", (thread_id,), "a row of the pieces table holds a value that is "
                                            "not bytes; the database was written by something other than nbflow"))
         return got
+
+    def write_piece_refs(self, thread_id: str) -> list[tuple[str, str, bytes]]:
+        rows = self._run(lambda: self._conn.execute(
+            "SELECT checkpoint_ns, checkpoint_id, substr(payload, 2) FROM writes WHERE thread_id = ? AND "
+            "length(payload) = 13 AND substr(payload, 1, 1) = X'23'", (thread_id,)).fetchall(), threads=(thread_id,))
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
 
     def piece_hashes(self, thread_id: str) -> set[bytes]:
         rows = self._run(lambda: self._conn.execute("SELECT hash FROM pieces WHERE thread_id = ?",
@@ -705,7 +703,7 @@ class SqliteSaver(BaseCheckpointSaver):
     def get_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> list[WriteRecord]:
         args = (thread_id, checkpoint_ns, checkpoint_id)
         rows = self._run(lambda: self._conn.execute(_GET_WRITES, args).fetchall(), threads=(thread_id,))
-        return [write_record(row) for row in rows]
+        return resolve([write_record(row) for row in rows], lambda hs: self.get_pieces(thread_id, hs))
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
         if checkpoint_ns is None:
@@ -713,7 +711,7 @@ class SqliteSaver(BaseCheckpointSaver):
         else:
             sql, args = _LIST_WRITES_NS, (thread_id, checkpoint_ns)
         rows = self._run(lambda: self._conn.execute(sql, args).fetchall(), threads=(thread_id,))
-        return [write_record(row) for row in rows]
+        return resolve([write_record(row) for row in rows], lambda hs: self.get_pieces(thread_id, hs))
 
     def list_threads(self) -> list[str]:
         rows = self._run(lambda: self._conn.execute(_LIST_THREADS).fetchall())

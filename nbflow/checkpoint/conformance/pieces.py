@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from ...errors import DeserializationError
+from ...serde import default_serializer
 from ...serde.encrypted import EncryptedSerializer
 from .. import values
-from ..base import BaseCheckpointSaver, CheckpointRecord, new_checkpoint_id
+from ..base import RESULT, BaseCheckpointSaver, CheckpointRecord, WriteRecord, new_checkpoint_id
 
 PREVIOUS, END = "__previous__", "__end__"
 
@@ -172,6 +173,30 @@ class PiecesContract:
         checkpointer.prune_rows("hole", [], [victim])
         with pytest.raises(DeserializationError, match=r"hole.*missing|missing.*hole"):
             _cold(checkpointer, rec)
+
+    def test_a_long_task_value_is_the_piece_its_list_item_is(self, checkpointer):
+        """A model's reply is journaled (the task's result) and saved in the history: stored once."""
+        reply = message(7)
+        payload = default_serializer.dumps(reply)
+        first = turn(checkpointer, "reply", {PREVIOUS: [message(i) for i in range(6)]})
+        w = WriteRecord("reply", "", first.checkpoint_id, "task-1", "model", "0", RESULT, payload)
+        checkpointer.put_writes([w])
+        if getattr(checkpointer, "supports_pieces", False):
+            assert len(checkpointer.piece_hashes("reply")) == 6 + 1 + 1  # the items, a node, the reply
+        second = turn(checkpointer, "reply", {PREVIOUS: [message(i) for i in range(6)] + [reply]},
+                      first.checkpoint_id)
+        if getattr(checkpointer, "supports_pieces", False):
+            assert len(checkpointer.piece_hashes("reply")) == 6 + 1 + 1  # the list's 7th item is that piece
+        got = checkpointer.get_writes("reply", "", first.checkpoint_id)
+        assert [g.payload for g in got] == [payload] and checkpointer.list_writes("reply")[0].payload == payload
+        turn(checkpointer, "reply", {PREVIOUS: [message(100)] * 5}, second.checkpoint_id)
+        checkpointer.prune(["reply"], keep_last=3) if hasattr(checkpointer, "prune") else None
+        assert checkpointer.get_writes("reply", "", first.checkpoint_id)[0].payload == payload  # kept with its row
+        if hasattr(checkpointer, "prune"):
+            checkpointer.prune(["reply"])  # the row goes, and so does its piece (nothing else holds it)
+            assert checkpointer.get_writes("reply", "", first.checkpoint_id) == []
+            if getattr(checkpointer, "supports_pieces", False):
+                assert len(checkpointer.piece_hashes("reply")) == 2  # message(100) and the node over its copies
 
     def test_threads_keep_their_own_pieces(self, checkpointer):
         grow(checkpointer, "a", 4)
