@@ -57,16 +57,19 @@ PIECE_FANOUT = 4     # children of a node piece
 
 
 class PieceRef:
-    """Placeholder for a list kept as pieces: ``n`` items, ``refs`` = ((level, hash), ...) left to right."""
+    """Placeholder for a list kept as pieces: ``n`` items, ``refs`` = ((level, hash), ...) left to right;
+    or, when ``spine`` is set, those refs kept in the piece ``spine`` names (read in before use)."""
 
-    __slots__ = ("n", "refs")
+    __slots__ = ("n", "refs", "spine")
 
-    def __init__(self, n: int, refs: tuple[tuple[int, bytes], ...]) -> None:
+    def __init__(self, n: int, refs: tuple[tuple[int, bytes], ...], spine: bytes | None = None) -> None:
         self.n = n
         self.refs = refs
+        self.spine = spine
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is PieceRef and other.n == self.n and other.refs == self.refs
+        return (type(other) is PieceRef and other.n == self.n and other.refs == self.refs
+                and other.spine == self.spine)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -103,6 +106,14 @@ def _dec_piece(lim: Limits, d: dict) -> PieceOne:
 
 def _dec_pieces(lim: Limits, d: dict) -> PieceRef:
     n = _field(d, "n", int)
+    if "s" in d:  # the refs are in a piece of their own
+        try:
+            spine = binascii.a2b_base64(_field(d, "s", str), strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise _bad("piece hash", d["s"]) from None
+        if len(spine) != PIECE_HASH or n < 0:
+            raise _bad("piece hash", d["s"])
+        return PieceRef(n, (), spine)
     refs = []
     total = 0
     for item in _field(d, "r", list):

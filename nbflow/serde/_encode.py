@@ -481,7 +481,8 @@ _ENCODERS: dict[type, Callable[[Serializer, Any], Any]] = {
     collections.Counter: lambda s, o: {TAG: "counter", "v": s._pairs(o)},
     collections.deque: lambda s, o: {TAG: "deque", "v": s._seq(o), "maxlen": o.maxlen},
     **{c: (lambda s, o: {TAG: "path", "cls": type(o).__name__, "v": str(o)}) for c in _PATHS.values()},
-    _decode.PieceRef: lambda s, o: {TAG: "pieces", "n": o.n, "r": [[lvl, _b64(h)] for lvl, h in o.refs]},
+    _decode.PieceRef: lambda s, o: ({TAG: "pieces", "n": o.n, "s": _b64(o.spine)} if o.spine is not None else
+                                    {TAG: "pieces", "n": o.n, "r": [[lvl, _b64(h)] for lvl, h in o.refs]}),
     _decode.PieceOne: lambda s, o: {TAG: "piece", "h": _b64(o.h)},
 }
 

@@ -60,6 +60,8 @@ FANOUT = PIECE_FANOUT
 HASH = PIECE_HASH
 CHECKED = 32       # newest items of a list compared field by field, not only by identity
 _NODE = b"\x00nbflow-node\x00"  # domain separation: a node's hash can never be an item's
+_SPINE = b"\x00nbflow-spine\x00"
+SPINE_MIN = 4  # a list's refs go to a piece of their own (shared by the checkpoints that hold that list) from this many
 
 
 class Codec:
@@ -283,6 +285,7 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
                 if hashes[i] != base.hashes[i]:
                     same = min(same, i)
         ref, levels = _tree(hashes, codec, known, pieces, base.levels if base is not None else None, same)
+        ref = _spined(ref, codec, known, pieces)
         lists[id(v)] = _Listed(v, snap, ref, hashes, levels)
         return ref
 
@@ -297,7 +300,8 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
                 find(x, depth + 1)
 
     find(value, 0)
-    memo.known = known_now = set().union(*(e.hashes for e in lists.values()), *(e.nodes for e in lists.values()))
+    memo.known = known_now = set().union(*(e.hashes for e in lists.values()), *(e.nodes for e in lists.values()),
+                                         (e.ref.spine for e in lists.values() if e.ref.spine is not None))
 
     def walk(v: Any, depth: int) -> Any:
         t = type(v)
@@ -327,6 +331,52 @@ def has_lists(value: Any, depth: int = 0) -> bool:
             if has_lists(x, depth + 1):
                 return True
     return False
+
+
+def _spined(ref: PieceRef, codec: Codec, known: set[bytes], pieces: dict[bytes, bytes]) -> PieceRef:
+    """``ref`` with its refs in a spine piece when they are many (see :data:`SPINE_MIN`)."""
+    if len(ref.refs) < SPINE_MIN:
+        return ref
+    data = b"".join(bytes([lvl]) + h for lvl, h in ref.refs)
+    h = codec.digest(_SPINE + data)
+    if h not in known and h not in pieces:
+        pieces[h] = data
+    return PieceRef(ref.n, ref.refs, h)
+
+
+def _read_spines(refs: list[PieceRef], fetch: Fetch, where: str, cache: dict | None = None) -> None:
+    """Fill in the refs of each :class:`PieceRef` that keeps them in a spine piece (one fetch for all)."""
+    todo = [r for r in refs if r.spine is not None and not r.refs]
+    if not todo:
+        return
+    cache = {} if cache is None else cache
+    need = sorted({r.spine for r in todo if ("spine", r.spine) not in cache})  # type: ignore[misc]
+    got = fetch(need) if need else {}
+    for r in todo:
+        key = ("spine", r.spine)
+        if key not in cache:
+            data = got.get(r.spine)  # type: ignore[arg-type]
+            if data is None:
+                raise DeserializationError(f"{where} points to a piece that is missing (spine {r.spine.hex()}); "  # type: ignore[union-attr]
+                                           "the database was changed by something other than nbflow")
+            cache[key] = _parse_spine(bytes(data), where)
+        r.refs = cache[key]
+        if sum(FANOUT ** lvl for lvl, _ in r.refs) != r.n:
+            raise DeserializationError(f"{where} has a damaged list of pieces (its spine counts another length "
+                                       f"than {r.n})")
+
+
+def _parse_spine(data: bytes, where: str) -> tuple[tuple[int, bytes], ...]:
+    step = HASH + 1
+    if len(data) % step:
+        raise DeserializationError(f"{where} has a damaged piece (a spine of {len(data)} bytes)")
+    out = []
+    for i in range(0, len(data), step):
+        lvl = data[i]
+        if lvl > 40:
+            raise DeserializationError(f"{where} has a damaged piece (a spine names level {lvl})")
+        out.append((lvl, data[i + 1:i + step]))
+    return tuple(out)
 
 
 def _longest_prefix(snap: tuple, candidates: Iterable[_Listed]) -> _Listed | None:
@@ -445,6 +495,7 @@ def join(doc: Any, codec: Codec, fetch: Fetch, where: str,
     if found:
         cache: dict[Any, Any] = {} if decoded is None else decoded
         sub = cache.setdefault(_SUBTREES, {})
+        _read_spines(refs, fetch, where, cache)
         hashes, _ = _expand(refs, fetch, where, sub)
         need = sorted({h for hs in hashes for h in hs if h not in cache} | {r.h for r in ones if r.h not in cache})
         if need:
@@ -467,6 +518,8 @@ def join(doc: Any, codec: Codec, fetch: Fetch, where: str,
                 m.lists[id(lst)] = listed
                 m.known.update(hs)
                 m.known.update(listed.nodes)
+                if r.spine is not None:
+                    m.known.add(r.spine)
         for one in ones:
             built[id(one)] = cache[one.h]
             if m is not None:
@@ -499,8 +552,11 @@ def reachable(doc: Any, fetch: Fetch, where: str) -> set[bytes]:
     found = refs_in(doc)
     if not found:
         return set()
-    hashes, nodes = _expand([r for r in found if type(r) is PieceRef], fetch, where)
-    return set().union(*hashes, nodes, (r.h for r in found if type(r) is PieceOne))
+    refs = [r for r in found if type(r) is PieceRef]
+    _read_spines(refs, fetch, where)
+    hashes, nodes = _expand(refs, fetch, where)
+    return set().union(*hashes, nodes, (r.h for r in found if type(r) is PieceOne),
+                       (r.spine for r in refs if r.spine is not None))
 
 
 # ------------------------------------------------------------------ argument digests
