@@ -350,7 +350,7 @@ def _read_spines(refs: list[PieceRef], fetch: Fetch, where: str, cache: dict | N
     if not todo:
         return
     cache = {} if cache is None else cache
-    need = sorted({r.spine for r in todo if ("spine", r.spine) not in cache})  # type: ignore[misc]
+    need = sorted({r.spine for r in todo if r.spine is not None and ("spine", r.spine) not in cache})
     got = fetch(need) if need else {}
     for r in todo:
         key = ("spine", r.spine)
