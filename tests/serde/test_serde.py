@@ -181,7 +181,10 @@ scalars = st.one_of(
     st.timedeltas(), st.uuids(), st.decimals(allow_nan=True), st.sampled_from(list(Color) + list(Level) + list(Mode)),
     st.sampled_from([Perm.R | Perm.W, Perm.X, Perm(0)]),
     st.text(alphabet="ab/.", max_size=8).flatmap(
-        lambda s: st.sampled_from([pathlib.PurePosixPath(s), pathlib.Path(s), pathlib.PureWindowsPath(s)])),
+        lambda s: st.sampled_from([pathlib.PurePosixPath(s), pathlib.Path(s), pathlib.PureWindowsPath(s)]))
+    # pathlib's own limit: a UNC drive without a share ('//a/') prints as a path that parses to another
+    # ('\\a\' -> '\a'), so no text form can bring it back; the serializer stores a path by its text
+    .filter(lambda p: type(p)(str(p)) == p),
 )
 hashable = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5),
