@@ -32,6 +32,7 @@ class RunStart:
     # {interrupt_id: answer} this invocation resumes with (Command(resume=...), validated), exactly the
     # interrupts it answers; None when it answers none (a new input, a retry, a continue after a stop)
     answers: dict[str, Any] | None = None
+    checkpoint_id: str = ""  # the invocation's own (input or fork) checkpoint: a resume keeps it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,8 @@ class TaskEnd:
     ended: float
     step: int
     call: tuple | None = None  # (args, kwargs), given when a replayed task is announced again
+    usage: tuple = ()  # the model calls its attempts made (nbflow.observe.usage.ModelUsage), every attempt
+    attempts: int = 1  # how many attempts it took (retries)
 
 
 @dataclass(frozen=True, slots=True)

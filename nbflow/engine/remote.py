@@ -32,7 +32,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..compat import lc
 from ..errors import TaskContextError
+from ..observe import propagate
 from ..schema import validate_value
 from .scope import enter_scope, leave_scope
 
@@ -52,6 +54,8 @@ class Shipment:
     want_custom: bool                 # someone streams "custom" chunks
     inject: tuple[str, ...] = ()      # parameters to fill in remotely ("config", "writer")
     task_id: str = ""                 # the call's deterministic task id (seeds replay-stable ids there)
+    attempt: int = 1                  # which attempt of the task this is (model usage records say so)
+    trace: dict[str, str] | None = None  # the task span's W3C trace context, when OpenTelemetry export is on
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ class Landed:
     value: Any
     chunks: tuple[Any, ...] = ()
     interrupt: PendingInterrupt | None = None
+    usage: tuple[Any, ...] = ()  # the model calls the attempt made (nbflow.observe.usage.ModelUsage)
 
 
 class _Ask(BaseException):
@@ -132,7 +137,8 @@ class RemoteRun:
 class RemoteScope:
     """The scope installed around shipped code, so ``nbflow.interrupt()`` & co. find their run."""
 
-    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "ids", "progress", "watchers")
+    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "ids", "progress", "watchers",
+                 "usage", "attempt")
 
     def __init__(self, run: RemoteRun) -> None:
         self.run = run
@@ -142,6 +148,8 @@ class RemoteScope:
         self.interrupts = self.waits = self.calls = self.ids = 0
         self.progress = None
         self.watchers: tuple = ()
+        self.usage: list | None = None  # model calls made here (nbflow.observe.usage), sent back with the outcome
+        self.attempt = run.shipment.attempt
 
     def heartbeat(self) -> None:
         return None
@@ -166,28 +174,38 @@ def run_shipped(shipment: Shipment) -> Landed:
             run.runtime_for(scope)  # raises likewise
         filled = {"config": shipment.config, "writer": run.stream_writer}
         kwargs = {**{n: filled[n] for n in shipment.inject}, **kwargs}
+    if lc.available():
+        lc.ensure_usage_hook()  # model calls made here are recorded with the attempt
     token = enter_scope(scope)  # type: ignore[arg-type]  # duck-typed: the helpers read .run and counters only
+    otel = propagate.attach(shipment.trace)
     try:
         value = shipment.func(*shipment.args, **kwargs)
         if inspect.iscoroutine(value):
             value = asyncio.run(value)
     except _Ask as ask:
-        return Landed(None, tuple(run.chunks), ask.pending)
+        return Landed(None, tuple(run.chunks), ask.pending, tuple(scope.usage or ()))
     except BaseException as exc:
-        if run.chunks:
-            try:
-                exc.__nbflow_chunks__ = tuple(run.chunks)  # type: ignore[attr-defined]
-            except AttributeError:  # pragma: no cover - exceptions without a __dict__
-                pass
+        for attr, got in (("__nbflow_chunks__", run.chunks), ("__nbflow_usage__", scope.usage)):
+            if got:
+                try:
+                    setattr(exc, attr, tuple(got))
+                except AttributeError:  # pragma: no cover - exceptions without a __dict__
+                    pass
         raise
     finally:
+        propagate.detach(otel)
         leave_scope(token)
-    return Landed(value, tuple(run.chunks))
+    return Landed(value, tuple(run.chunks), None, tuple(scope.usage or ()))
 
 
 def chunks_of(exc: BaseException) -> tuple[Any, ...]:
     """The stream chunks a failed remote attempt wrote before it raised ``exc``."""
     return getattr(exc, "__nbflow_chunks__", ())
+
+
+def usage_of(exc: BaseException) -> tuple[Any, ...]:
+    """The model calls a failed remote attempt made before it raised ``exc``."""
+    return getattr(exc, "__nbflow_usage__", ())
 
 
 def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,5 +214,5 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"configurable": {k: v for k, v in conf.items() if isinstance(v, _PLAIN)}}
 
 
-__all__ = ["Shipment", "Landed", "PendingInterrupt", "RemoteRun", "RemoteScope", "run_shipped", "chunks_of",
+__all__ = ["Shipment", "Landed", "PendingInterrupt", "RemoteRun", "RemoteScope", "run_shipped", "chunks_of", "usage_of",
            "plain_config"]

@@ -146,6 +146,8 @@ class Run:
         self.rec = Recorder(ctx.thread_id, ctx.ns_str,
                             None if saver is None else parent.root.journaling_for(saver) if parent is not None
                             else journaling(saver, durability))
+        if parent is None and lc.available():
+            lc.ensure_usage_hook()  # model calls made in the run are recorded with their task attempts
         if parent is None and tap.listening():  # the process-wide tap hears every top-level run
             sink = tap.run_sink(saver, ctx.thread_id, wf.name, sink)
             modes = (*modes, *TAP_MODES)
@@ -344,7 +346,8 @@ class Run:
                 self._emit_checkpoint(rec, self.ctx.loads(rec.channels), self.ctx.loads(rec.metadata))
             ctx, plan = self.ctx, self.plan
             self.out.sink(ev.RunStart(ctx.ns, ctx.wf.name, ctx.thread_id, plan.input, plan.resuming,
-                                      task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers))
+                                      task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers,
+                                      checkpoint_id=plan.checkpoint_id))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.

@@ -22,6 +22,7 @@ from ..config import (
 )
 from ..errors import CheckpointerRequiredError, CheckpointNotFoundError
 from ..kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, RunStatus, Source, TaskOutcome, WriteKind
+from ..observe.usage import UsageTotals, decode_records, totals
 from ..replay import InterruptRecord, Journal, error_of, interrupts_of, split_summary, task_id_for
 from ..serde import summarize
 from ..types import Interrupt, Invocation, StateSnapshot, TaskRecord
@@ -31,6 +32,7 @@ from .snapshots import checkpoint_view, empty_snapshot, interrupt_of
 # Stored (plain string) values, looked up once: an enum's .value costs a descriptor call per use.
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
                                               WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+USAGE = WriteKind.USAGE.value
 OUTCOME_OF_WRITE = {kind: TaskOutcome.of_write(kind).value for kind in TASK_WRITE_KINDS}
 DONE, INTERRUPTED, FAILED, STOPPED, RUNNING, UPDATED = (
     RunStatus.DONE.value, RunStatus.INTERRUPTED.value, RunStatus.ERROR.value, RunStatus.STOPPED.value,
@@ -115,11 +117,31 @@ def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRe
     saver = saver_of(wf, "get_task_history()")
     t = parse_config(config, needs_thread=True, who=f"get_task_history() of {wf.name!r}")
     loads = serializer_of(saver).loads
-    return [_task_record(w, loads) for w in saver.list_writes(t.thread, t.checkpoint_ns)
-            if w.path and w.kind in TASK_KINDS]
+    return _task_records(saver.list_writes(t.thread, t.checkpoint_ns), loads)
 
 
-def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
+def get_usage(wf: WorkflowLike, config: Mapping[str, Any]) -> UsageTotals:
+    """The model usage and cost of every task attempt recorded in the thread."""
+    return totals(u for r in get_task_history(wf, config) for u in r.usage)
+
+
+def _task_records(writes: list[WriteRecord], loads: Any) -> list[TaskRecord]:
+    """The task rows of ``writes`` as records, each with the usage row written just before it (same commit)."""
+    out = []
+    usage: dict[tuple[str, str], tuple] = {}
+    for w in writes:
+        kind = w.kind
+        if kind == USAGE:
+            try:
+                usage[(w.checkpoint_id, w.task_id)] = decode_records(loads(w.payload))
+            except Exception:  # noqa: BLE001 - an unreadable usage row leaves the task without figures
+                pass
+        elif w.path and kind in TASK_KINDS:
+            out.append(_task_record(w, loads, usage.pop((w.checkpoint_id, w.task_id), ()) if usage else ()))
+    return out
+
+
+def _task_record(w: WriteRecord, loads: Any, usage: tuple = ()) -> TaskRecord:
     err = None
     interrupts: tuple = ()
     result_summary = ""
@@ -137,7 +159,7 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
             result_summary = "<unreadable>"
     return TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
                       split_summary(w.summary)[0] if w.summary else "", w.started_at, w.ended_at, outcome, err,
-                      result_summary, interrupts, w.wave)
+                      result_summary, interrupts, w.wave, usage)
 
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:
@@ -169,7 +191,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             if w.kind == INTERRUPT and w.task_id == root:
                 for d in interrupts_of(w, loads):
                     asked.setdefault(d.id, interrupt_of(d))
-        tasks = tuple(_task_record(w, loads) for w in ws if w.path and w.kind in TASK_KINDS)
+        tasks = tuple(_task_records(ws, loads))
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
             status, ended, value = DONE, finished.created_at, loads(finished.channels).get(END)
@@ -231,5 +253,5 @@ def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
     return mermaid_for(chosen, wf.name)
 
 
-__all__ = ["get_state", "get_state_history", "get_task_history", "get_invocations", "invocation_checkpoint",
-           "mermaid", "checkpoint_view", "empty_snapshot", "saver_of", "START", "WorkflowLike"]
+__all__ = ["get_state", "get_state_history", "get_task_history", "get_usage", "get_invocations",
+           "invocation_checkpoint", "mermaid", "checkpoint_view", "empty_snapshot", "saver_of", "START", "WorkflowLike"]
