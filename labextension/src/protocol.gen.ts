@@ -69,6 +69,23 @@ export interface FormSpec {
   wrap?: boolean;
   description?: string;
 }
+/** Model usage summed over a task, an invocation or a thread (``nbflow.observe.UsageTotals``). */
+export interface UsageSummary {
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost: number;
+  unpriced: number;
+  models: string[];
+  text: string;
+}
+/** A tool call a task's model asked for (streamed, then from its final message). */
+export interface ToolCallRow {
+  id: string;
+  name: string;
+  args: string;
+}
 /** One row of a run view: a task call position (or a streamed message), updated in place. */
 export interface Row {
   key: string;
@@ -83,6 +100,9 @@ export interface Row {
   cached: boolean;
   replayed: boolean;
   text: string;
+  stream?: string;
+  tools?: ToolCallRow[];
+  usage?: UsageSummary;
 }
 /** A question the thread asked in its current invocation, and what became of it. */
 export interface Question {
@@ -116,6 +136,8 @@ export interface RunState {
   last_event: string;
   questions: Question[];
   invocation: number;
+  usage?: UsageSummary;
+  thread_usage?: UsageSummary;
 }
 /** One thread in the inbox: waiting for input, running, or answered (kept, collapsed). */
 export interface InboxItem {
@@ -274,6 +296,8 @@ export interface SidebarThread {
   last_activity: number | null;
   checkpointer: string;
   questions: SidebarQuestion[];
+  usage?: UsageSummary;
+  streaming?: string;
 }
 export interface SidebarListMsg {
   kind: "list";

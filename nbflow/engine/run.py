@@ -150,7 +150,7 @@ class Run:
             lc.ensure_usage_hook()  # model calls made in the run are recorded with their task attempts
         if parent is None and tap.listening():  # the process-wide tap hears every top-level run
             sink = tap.run_sink(saver, ctx.thread_id, wf.name, sink)
-            modes = (*modes, *TAP_MODES)
+            modes = (*modes, *TAP_MODES, *(("messages",) if tap.wants_messages() else ()))
         self.out = Emitter(sink, modes)
         self.lock = threading.Lock()
         self.outstanding: list[TaskFuture] = []

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import NbflowError, RequestError
-from . import actions
+from . import actions, llm
 from .forms import AnswerError
 from .live import Live, hub
 from .protocol import (
@@ -43,6 +43,7 @@ from .protocol import (
     SidebarQuestion,
     SidebarThread,
     Status,
+    UsageSummary,
     problems,
     sidebar_message,
 )
@@ -77,9 +78,14 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None) -> S
         m = live.model
         qs = [SidebarQuestion(id=q["id"], task=q["task"], summary=q.get("text") or q["summary"], form=q["form"])
               for q in m.questions.values() if q["state"] == "pending"]
-        return SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
+        item = SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
                              status=cast(Status, m.status),  # ThreadModel.status only ever holds a Status
                              last_activity=last_activity, checkpointer=checkpointer, questions=qs)
+        if m.thread_usage.calls:
+            item["usage"] = cast(UsageSummary, llm.usage_summary(m.thread_usage))
+        if m.status == "running" and m.streaming:
+            item["streaming"] = m.streaming
+        return item
 
 
 class Sidebar:

@@ -137,6 +137,25 @@ class FormSpec(TypedDict):
 
 
 # ---------------------------------------------------------------------------- thread state
+class UsageSummary(TypedDict):
+    """Model usage summed over a task, an invocation or a thread (``nbflow.observe.UsageTotals``)."""
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost: float       # US dollars, over the calls that had a price
+    unpriced: int     # calls without a price (cost leaves them out)
+    models: list[str]
+    text: str         # one line: "2 model calls · 1,234 tokens (1,000 in / 234 out) · $0.0042"
+
+
+class ToolCallRow(TypedDict):
+    """A tool call a task's model asked for (streamed, then from its final message)."""
+    id: str
+    name: str
+    args: str  # JSON text (as it streams, possibly incomplete)
+
+
 class Row(TypedDict):
     """One row of a run view: a task call position (or a streamed message), updated in place."""
     key: str
@@ -151,6 +170,9 @@ class Row(TypedDict):
     cached: bool
     replayed: bool  # the result came from the checkpoint (not run again)
     text: str
+    stream: NotRequired[str]  # the text a chat model in the task is streaming (cleared when the task ends)
+    tools: NotRequired[list[ToolCallRow]]  # tool calls its model asked for (streaming, then final)
+    usage: NotRequired[UsageSummary]  # its model calls, every attempt (absent: none)
 
 
 class Question(TypedDict):
@@ -186,6 +208,8 @@ class RunState(TypedDict):
     last_event: str
     questions: list[Question]
     invocation: int  # how many invocations of this thread this kernel has seen start (a new one resets rows)
+    usage: NotRequired[UsageSummary]         # the model calls of the current invocation (absent: none)
+    thread_usage: NotRequired[UsageSummary]  # ... of every invocation of the thread
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -379,6 +403,8 @@ class SidebarThread(TypedDict):
     last_activity: float | None  # epoch seconds
     checkpointer: str
     questions: list[SidebarQuestion]
+    usage: NotRequired[UsageSummary]  # the thread's model usage and cost (absent: no model calls)
+    streaming: NotRequired[str]       # the tail of what a chat model in the thread is streaming right now
 
 
 class SidebarListMsg(TypedDict):
@@ -456,7 +482,8 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, Row, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, UsageSummary, ToolCallRow, Row,
+                           Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,

@@ -7,6 +7,7 @@
 
 import { Row } from "./protocol";
 import { duration, h } from "./dom";
+import { llmRowHtml, llmSig } from "./llm";
 
 const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" };
 
@@ -53,7 +54,7 @@ export function rowInner(r: Row): string {
   if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
   if (r.state === "stopped") html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`;
   if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
-  return html;
+  return html + llmRowHtml(r);
 }
 
 function rowHtml(r: Row, index: number): string {
@@ -63,7 +64,7 @@ function rowHtml(r: Row, index: number): string {
 }
 
 function rowSig(r: Row): string {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}`;
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}|${llmSig(r)}`;
 }
 
 /** The row list of one run view (see the module comment). `el` is the scroll box. */
