@@ -2,7 +2,8 @@
 
 :class:`~.thread.ThreadModel` calls these when it folds a :class:`~nbflow.events.Message` (a token
 or a tool-call chunk of a chat model running inside a task) into that task's row, and when the task
-ends. A row then has
+ends (the row's ``preview`` is :func:`nbflow.serde.summarize`'s, which shows a chat message by its text
+and tool calls). A row then has
 
 * ``stream`` -- the text streamed so far (cleared when the task ends: the result replaces it);
 * ``tools`` -- the tool calls the model asked for: ``{id, name, args}`` with ``args`` as JSON text,
@@ -16,7 +17,6 @@ nothing here imports LangChain.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from ..observe.usage import UsageTotals
@@ -91,23 +91,10 @@ def final_tools(result: Any) -> list[dict] | None:
             for c in calls if isinstance(c, dict)]
 
 
-def preview(result: Any, limit: int, fallback: Callable[[Any, int], str]) -> str:
-    """A task result's one-line preview: a chat message by its text and tool calls, anything else as before."""
-    if not _is_message(result):
-        return fallback(result, limit)
-    text = " ".join(text_of(result.content).split())
-    calls = getattr(result, "tool_calls", None) or []
-    if calls:
-        names = ", ".join(f"{c.get('name')}()" for c in calls if isinstance(c, dict))
-        text = f"{text} → {names}" if text else f"calls {names}"
-    text = text or "(empty message)"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def tail(text: str, n: int = TAIL) -> str:
     """The last ``n`` characters of streamed text, on one line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= n else "…" + flat[-(n - 1):]
 
 
-__all__ = ["usage_summary", "fold_chunk", "final_tools", "preview", "tail", "text_of", "STREAM_LIMIT"]
+__all__ = ["usage_summary", "fold_chunk", "final_tools", "tail", "text_of", "STREAM_LIMIT"]

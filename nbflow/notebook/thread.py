@@ -370,13 +370,16 @@ class ThreadModel:
         elif e.interrupts:
             row.update(state="waiting", preview="")
         else:
-            row.update(state="cached" if e.cached else "ok", preview=llm.preview(e.result, PREVIEW, _preview), error="")
+            row.update(state="cached" if e.cached else "ok", preview=_preview(e.result), error="")
             tools = llm.final_tools(e.result)
             if tools is not None:  # the final message replaces what streamed
                 row["tools"] = tools
         row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
         if row.get("stream"):
             row["stream"] = ""
+            # the sidebar's tail follows another task still streaming, if any
+            others = [r for r in self.rows.values() if r.get("stream") and r["state"] == "running"]
+            self.streaming = llm.tail(others[-1]["stream"]) if others else ""
         if e.usage:
             used = totals(e.usage)
             row["usage"] = llm.usage_summary(used)

@@ -64,6 +64,23 @@ def _items(parts: Any, budget: int, depth: int, fmt: Callable[[Any, int], str], 
     return ", ".join(out)
 
 
+def _message(o: Any, budget: int, depth: int, sub: Callable[[Any, int], str]) -> str:
+    """A chat message by what a reader wants: its text and the tools it calls,
+    ``AIMessage('Looking.', tool_calls=[search(query='owls')])`` (not its ten empty fields)."""
+    parts = [sub(o.content, budget)]
+    calls = getattr(o, "tool_calls", None)
+    if isinstance(calls, list) and calls:
+        def call(c: Any, b: int) -> str:
+            if not isinstance(c, dict):
+                return sub(c, b)
+            args = c.get("args")
+            inner = (_items(list(args.items()), b, depth + 1, lambda kv, bb: f"{kv[0]}={sub(kv[1], bb)}")
+                     if isinstance(args, dict) else sub(args, b))
+            return f"{c.get('name')}({inner})"
+        parts.append("tool_calls=[" + _items(calls, budget, depth, call) + "]")
+    return f"{type(o).__name__}(" + ", ".join(parts) + ")"
+
+
 def _pv(o: Any, budget: int, depth: int) -> str:
     t = type(o)
     if depth > 6:
@@ -95,12 +112,14 @@ def _pv(o: Any, budget: int, depth: int) -> str:
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
+    mod = getattr(t, "__module__", "") or ""
+    if mod.startswith("langchain_core.messages") and hasattr(o, "content"):
+        return _message(o, budget, depth, sub)
     if hasattr(t, "__pydantic_fields__") and is_model_class(t):
         fs = [(k, getattr(o, k, "?")) for k in t.__pydantic_fields__]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
     if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
         return f"{t.__name__}({o.isoformat()})"
-    mod = getattr(t, "__module__", "") or ""
     if mod.startswith("numpy") and hasattr(o, "shape") and hasattr(o, "dtype") and o.shape:
         return f"{t.__name__}(shape={tuple(o.shape)}, dtype={o.dtype})"
     if mod.startswith("pandas") and t.__name__ == "DataFrame":

@@ -72,9 +72,9 @@ def test_parallel_tasks_stream_into_their_own_rows_and_tool_calls_are_sub_rows()
     assert view.wait(PATIENCE) == "done"
     rows = {r["path"]: r for r in view.rows}
     assert set(rows) == {"0", "1"} and all(r["kind"] == "task" for r in rows.values())
-    assert rows["0"]["stream"] == "" and rows["0"]["preview"] == "alpha beta gamma delta"
+    assert rows["0"]["stream"] == "" and rows["0"]["preview"] == "AIMessage('alpha beta gamma delta')"
     assert rows["0"].get("tools") == []
-    assert rows["1"]["preview"] == "let me look that up → search()"
+    assert rows["1"]["preview"] == "AIMessage('let me look that up', tool_calls=[search(q='owls')])"
     assert rows["1"]["tools"] == [{"id": "call-1", "name": "search", "args": '{"q": "owls"}'}]
     ua, ub = rows["0"]["usage"], rows["1"]["usage"]
     assert (ua["input_tokens"], ua["output_tokens"]) == (2, 4) and (ub["input_tokens"], ub["output_tokens"]) == (2, 15)
@@ -113,3 +113,14 @@ def test_usage_reaches_the_timeline_the_sidebar_and_a_reloaded_view(tmp_path):
     again = show(chat, config=cfg("tl"))
     assert again.state["usage"]["calls"] == 1 and again.state["thread_usage"]["total_tokens"] == 8
     assert again.rows[0]["usage"]["output_tokens"] == 2
+
+
+def test_a_chat_message_is_summarized_by_its_text_and_tool_calls():
+    from langchain_core.messages import ToolMessage
+
+    from nbflow.serde import summarize
+
+    msg = AIMessage("", tool_calls=[{"name": "search", "args": {"q": "owls"}, "id": "1"}])
+    assert summarize(msg, 80) == "AIMessage('', tool_calls=[search(q='owls')])"
+    assert summarize([HumanMessage("hi"), ToolMessage("42", tool_call_id="1")], 80) == \
+        "[HumanMessage('hi'), ToolMessage('42')]"
