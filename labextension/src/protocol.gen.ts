@@ -149,6 +149,7 @@ export interface InboxItem {
   questions: Question[];
   result: string;
   updated: number;
+  usage?: UsageSummary;
 }
 export interface FieldError {
   field: string;

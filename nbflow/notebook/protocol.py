@@ -223,6 +223,7 @@ class InboxItem(TypedDict):
     questions: list[Question]
     result: str
     updated: float
+    usage: NotRequired[UsageSummary]  # the thread's model usage and cost (absent: no model calls)
 
 
 # ---------------------------------------------------------------------------- messages

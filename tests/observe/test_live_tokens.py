@@ -124,3 +124,24 @@ def test_a_chat_message_is_summarized_by_its_text_and_tool_calls():
     assert summarize(msg, 80) == "AIMessage('', tool_calls=[search(q='owls')])"
     assert summarize([HumanMessage("hi"), ToolMessage("42", tool_call_id="1")], 80) == \
         "[HumanMessage('hi'), ToolMessage('42')]"
+
+
+def test_the_inbox_shows_a_waiting_thread_s_usage():
+    from nbflow import interrupt
+    from nbflow.notebook.widgets import inbox
+
+    model = fake_chat_model(["a draft to review"])
+
+    @task
+    def draft(q: str) -> str:
+        return model.invoke([HumanMessage(q)]).content
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def reviewed(q: str) -> str:
+        text = draft(q).result()
+        return interrupt({"approve": text})
+
+    reviewed.invoke("write", cfg("ib"))
+    box = inbox([reviewed])
+    wait_until(lambda: box.data and box.data[0].get("usage"), what="the inbox item with its usage")
+    assert box.data[0]["state"] == "waiting" and box.data[0]["usage"]["output_tokens"] == 4

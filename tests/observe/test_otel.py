@@ -13,19 +13,18 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from waiting import wait_until
 
-import nbflow  # noqa: E402
-from nbflow import Command, InMemorySaver, RetryPolicy, entrypoint, interrupt, task  # noqa: E402
-from nbflow.cache import InMemoryCache  # noqa: E402
-from nbflow.observe import otel  # noqa: E402
-from nbflow.policies import CachePolicy  # noqa: E402
-from nbflow.testing.helpers import cfg  # noqa: E402
-from nbflow.testing.models import fake_chat_model  # noqa: E402
-
-from waiting import wait_until  # noqa: E402
+import nbflow
+from nbflow import Command, InMemorySaver, RetryPolicy, entrypoint, interrupt, task
+from nbflow.cache import InMemoryCache
+from nbflow.observe import otel
+from nbflow.policies import CachePolicy
+from nbflow.testing.helpers import cfg
+from nbflow.testing.models import fake_chat_model
 
 
 @pytest.fixture
@@ -142,9 +141,8 @@ def test_an_error_marks_its_spans():
     def wf(x: int) -> int:
         return boom(x).result()
 
-    with otel.instrument(provider):
-        with pytest.raises(KeyError):
-            wf.invoke(1, cfg("e"))
+    with otel.instrument(provider), pytest.raises(KeyError):
+        wf.invoke(1, cfg("e"))
     spans = {s.name: s for s in exporter.get_finished_spans()}
     assert spans["task boom"].status.status_code.name == "ERROR"
     assert spans["task boom"].attributes["error.type"] == "KeyError"
@@ -168,7 +166,7 @@ def test_off_means_no_listener():
 class _Receiver(http.server.BaseHTTPRequestHandler):
     """POST /v1/traces: decodes the body as OTLP's ExportTraceServiceRequest protobuf."""
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
             ExportTraceServiceRequest,
             ExportTraceServiceResponse,

@@ -33,7 +33,7 @@ export function usageHtml(u: UsageSummary | undefined, testid = "nbflow-usage"):
 }
 
 function toolHtml(t: ToolCallRow): string {
-  return `<div class="nbflow-tool-call" data-testid="nbflow-tool-call"><span class="nbflow-tool-mark">⚒</span>` +
+  return `<div class="nbflow-tool-call" data-testid="nbflow-tool-call"><span class="nbflow-tool-mark">↳</span>` +
     `<span class="nbflow-tool-name">${esc(t.name || "tool")}</span><code class="nbflow-tool-args">${esc(t.args)}</code></div>`;
 }
 
