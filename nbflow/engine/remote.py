@@ -56,6 +56,7 @@ class Shipment:
     task_id: str = ""                 # the call's deterministic task id (seeds replay-stable ids there)
     attempt: int = 1                  # which attempt of the task this is (model usage records say so)
     trace: dict[str, str] | None = None  # the task span's W3C trace context, when OpenTelemetry export is on
+    want_messages: bool = False       # someone streams "messages": the chat models' chunks come back too
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class Landed:
     chunks: tuple[Any, ...] = ()
     interrupt: PendingInterrupt | None = None
     usage: tuple[Any, ...] = ()  # the model calls the attempt made (nbflow.observe.usage.ModelUsage)
+    messages: tuple[Any, ...] = ()  # the chunks its chat models streamed (when asked), in order
 
 
 class _Ask(BaseException):
@@ -97,6 +99,7 @@ class RemoteRun:
     def __init__(self, shipment: Shipment) -> None:
         self.shipment = shipment
         self.chunks: list[Any] = []
+        self.messages: list[Any] = []
         self.stream_writer: Callable[[Any], None] = self.chunks.append if shipment.want_custom else _drop
 
     # --- what works remotely
@@ -174,8 +177,11 @@ def run_shipped(shipment: Shipment) -> Landed:
             run.runtime_for(scope)  # raises likewise
         filled = {"config": shipment.config, "writer": run.stream_writer}
         kwargs = {**{n: filled[n] for n in shipment.inject}, **kwargs}
+    lc_token = None
     if lc.available():
         lc.ensure_usage_hook()  # model calls made here are recorded with the attempt
+        if shipment.want_messages:  # tokens are kept and travel back with the outcome
+            lc_token = lc.install(None, lambda msg, _meta: run.messages.append(msg), {})
     token = enter_scope(scope)  # type: ignore[arg-type]  # duck-typed: the helpers read .run and counters only
     otel = propagate.attach(shipment.trace)
     try:
@@ -183,9 +189,10 @@ def run_shipped(shipment: Shipment) -> Landed:
         if inspect.iscoroutine(value):
             value = asyncio.run(value)
     except _Ask as ask:
-        return Landed(None, tuple(run.chunks), ask.pending, tuple(scope.usage or ()))
+        return Landed(None, tuple(run.chunks), ask.pending, tuple(scope.usage or ()), tuple(run.messages))
     except BaseException as exc:
-        for attr, got in (("__nbflow_chunks__", run.chunks), ("__nbflow_usage__", scope.usage)):
+        for attr, got in (("__nbflow_chunks__", run.chunks), ("__nbflow_usage__", scope.usage),
+                          ("__nbflow_messages__", run.messages)):
             if got:
                 try:
                     setattr(exc, attr, tuple(got))
@@ -195,12 +202,19 @@ def run_shipped(shipment: Shipment) -> Landed:
     finally:
         propagate.detach(otel)
         leave_scope(token)
-    return Landed(value, tuple(run.chunks), None, tuple(scope.usage or ()))
+        if lc_token is not None:
+            lc.reset(lc_token)
+    return Landed(value, tuple(run.chunks), None, tuple(scope.usage or ()), tuple(run.messages))
 
 
 def chunks_of(exc: BaseException) -> tuple[Any, ...]:
     """The stream chunks a failed remote attempt wrote before it raised ``exc``."""
     return getattr(exc, "__nbflow_chunks__", ())
+
+
+def messages_of(exc: BaseException) -> tuple[Any, ...]:
+    """The chat-model chunks a failed remote attempt streamed before it raised ``exc``."""
+    return getattr(exc, "__nbflow_messages__", ())
 
 
 def usage_of(exc: BaseException) -> tuple[Any, ...]:
@@ -214,5 +228,5 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"configurable": {k: v for k, v in conf.items() if isinstance(v, _PLAIN)}}
 
 
-__all__ = ["Shipment", "Landed", "PendingInterrupt", "RemoteRun", "RemoteScope", "run_shipped", "chunks_of", "usage_of",
-           "plain_config"]
+__all__ = ["Shipment", "Landed", "PendingInterrupt", "RemoteRun", "RemoteScope", "run_shipped", "chunks_of",
+           "usage_of", "messages_of", "plain_config"]

@@ -253,16 +253,20 @@ class Run:
         """The ``messages`` / ``tools`` handlers for the code of ``scope`` running in ``ctx`` (or here)."""
         if not lc.available():
             return None
-        c = self.ctx
-        meta = {"langgraph_step": self.plan.step, "langgraph_node": scope.name,
-                "langgraph_triggers": ("__pregel_push",),
-                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
-                "langgraph_checkpoint_ns": c.ns_str, "checkpoint_ns": c.ns_str, "thread_id": c.thread_id,
-                "nbflow_task_id": scope.task_id}
+        meta = self.message_meta(scope)
         ns = self.ctx.ns
         emit = self.out.emit
         return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.out.messages else None, meta,
                           (lambda payload: emit(ev.Tool(ns, payload))) if self.out.tools else None)
+
+    def message_meta(self, scope: Scope) -> dict:
+        """The metadata of the ``messages`` chunks the code of ``scope`` streams (LangGraph's keys)."""
+        c = self.ctx
+        return {"langgraph_step": self.plan.step, "langgraph_node": scope.name,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
+                "langgraph_checkpoint_ns": c.ns_str, "checkpoint_ns": c.ns_str, "thread_id": c.thread_id,
+                "nbflow_task_id": scope.task_id}
 
     def _write_custom(self, chunk: Any) -> None:
         if self.root.timed:

@@ -221,7 +221,7 @@ async def _attempt_remote(call: TaskCall) -> Any:
     shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
                                remote.plain_config(run.user_config(child)),
                                run.out.custom or run.root.timed, inject, child.task_id, child.attempt,
-                               propagate.carrier_for(child.task_id))
+                               propagate.carrier_for(child.task_id), run.out.messages)
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
@@ -229,10 +229,12 @@ async def _attempt_remote(call: TaskCall) -> Any:
         raise ExecutorLostError(f"thread {run.ctx.thread_id!r} (checkpointer {run.ctx.saver!r}): {exc}") from None
     except BaseException as exc:
         _landed_usage(child, remote.usage_of(exc))
+        _landed_messages(run, child, remote.messages_of(exc))
         for chunk in remote.chunks_of(exc):
             run.stream_writer(chunk)
         raise
     _landed_usage(child, landed.usage)
+    _landed_messages(run, child, landed.messages)
     for chunk in landed.chunks:
         run.stream_writer(chunk)
     if landed.interrupt is not None:  # recorded here exactly as a local interrupt() would be
@@ -245,6 +247,15 @@ def _landed_usage(child: Scope, usage: tuple) -> None:
     """The model calls a remote attempt made join the task's, as a local attempt's would."""
     if usage:
         child.usage = [*(child.usage or ()), *usage]
+
+
+def _landed_messages(run: RunHost, child: Scope, messages: tuple) -> None:
+    """The tokens a remote attempt's chat models streamed, emitted now (when the attempt ends), in order."""
+    if messages and run.out.messages:
+        meta = run.message_meta(child)
+        ns = run.ctx.ns
+        for msg in messages:
+            run.out.emit(ev.Message(ns, msg, meta))
 
 
 def usage_rows(run: RunHost, child: Scope, task: Any, started: float, ended: float) -> list:
