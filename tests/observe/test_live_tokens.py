@@ -145,3 +145,43 @@ def test_the_inbox_shows_a_waiting_thread_s_usage():
     box = inbox([reviewed])
     wait_until(lambda: box.data and box.data[0].get("usage"), what="the inbox item with its usage")
     assert box.data[0]["state"] == "waiting" and box.data[0]["usage"]["output_tokens"] == 4
+
+
+def test_twenty_tasks_streaming_at_once_stay_within_the_views_message_budget(monkeypatch):
+    """Issue 20's budget: 20 tasks streaming tokens at once cost a view at most one message per flush
+    interval (≤ 100 messages/s), however many tokens arrive; every task's text arrives whole."""
+    import json
+    import time
+
+    import comm
+
+    sent: list[tuple[float, str]] = []
+    lock = threading.Lock()
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        if msg_type == "comm_msg":
+            with lock:
+                sent.append((time.monotonic(), self.comm_id))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
+    words = " ".join(f"w{i}" for i in range(60))
+    models = [fake_chat_model([words], delay=0.002) for _ in range(20)]
+
+    @task
+    def talk(i: int) -> str:
+        return models[i].invoke([HumanMessage("go")]).content
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def crowd(n: int) -> list:
+        return [f.result() for f in [talk(i) for i in range(n)]]
+
+    view = show(crowd, 20, cfg("crowd"))
+    started = time.monotonic()
+    assert view.wait(PATIENCE) == "done"
+    elapsed = time.monotonic() - started
+    mine = [t for t, cid in sent if cid == view.comm.comm_id]
+    assert all(r["preview"] == repr(words)[:79] + "…" for r in view.rows) and len(view.rows) == 20
+    assert json.dumps(view.state["usage"]["calls"]) == "20"
+    # 20 tasks × 120 tokens = 2,400 token events, folded into at most one message per flush interval
+    print(f"\n{len(mine)} messages to the view in {elapsed:.2f} s")
+    assert len(mine) <= max(4, 100 * elapsed + 2), (len(mine), elapsed)
