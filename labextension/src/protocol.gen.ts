@@ -10,7 +10,7 @@ export const STATUSES = ["idle", "running", "interrupted", "done", "error", "sto
 export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
 export const SIDEBAR_TARGET = "nbflow.lab" as const;
 export const SIDEBAR_VERSION = 1 as const;
-export const SIDEBAR_TO_KERNEL = ["list", "answer", "stop", "continue", "timeline"] as const;
+export const SIDEBAR_TO_KERNEL = ["list", "answer", "stop", "continue", "timeline", "prices"] as const;
 export const SIDEBAR_TO_FRONTEND = ["threads", "thread", "timeline_code", "ok", "error"] as const;
 
 /** Any JSON value (what ``Any`` is on the wire). */
@@ -304,6 +304,12 @@ export interface SidebarListMsg {
   kind: "list";
   v: number;
 }
+/** JupyterLab's *Model prices* setting: the kernel's default price table (``set_prices`` entries win). */
+export interface SidebarPricesMsg {
+  kind: "prices";
+  v: number;
+  prices: JsonValue;
+}
 /** Answer one question (decoded as a run view's form answer) and continue the thread. */
 export interface SidebarAnswerMsg {
   kind: "answer";
@@ -352,7 +358,7 @@ export interface SidebarTimelineCodeMsg {
 export interface SidebarOkMsg {
   kind: "ok";
   v: number;
-  request: "list" | "answer" | "stop" | "continue" | "timeline";
+  request: "list" | "answer" | "stop" | "continue" | "timeline" | "prices";
   key: string;
 }
 /** A request failed: ``request`` is the kind it had (None when it had none), ``key`` its thread. */
@@ -367,5 +373,5 @@ export interface SidebarErrorMsg {
 }
 export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg | StateMsg;
 export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg | StateRequestMsg;
-export type SidebarToKernel = SidebarListMsg | SidebarAnswerMsg | SidebarStopMsg | SidebarContinueMsg | SidebarTimelineMsg;
+export type SidebarToKernel = SidebarListMsg | SidebarAnswerMsg | SidebarStopMsg | SidebarContinueMsg | SidebarTimelineMsg | SidebarPricesMsg;
 export type SidebarToFrontend = SidebarThreadsMsg | SidebarThreadMsg | SidebarTimelineCodeMsg | SidebarOkMsg | SidebarErrorMsg;

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import NbflowError, RequestError
+from ..observe.prices import set_default_prices
 from . import actions, llm
 from .forms import AnswerError
 from .live import Live, hub
@@ -208,6 +209,10 @@ class Sidebar:
         kind = data["kind"]
         if kind == "list":
             self.send("threads", threads=self.listing(), workflows=sorted(known_workflows()))
+            return
+        if kind == "prices":  # the Lab setting: defaults under what code set (a bad table: an error reply)
+            set_default_prices(data["prices"])
+            self.send("ok", request=kind, key="")
             return
         wf, live = self._target(data)
         if kind == "answer":

@@ -381,10 +381,10 @@ class ForkMsg(TypedDict):
 # ---------------------------------------------------------------------------- the sidebar comm (nbflow.lab)
 SIDEBAR_TARGET = "nbflow.lab"
 SIDEBAR_VERSION = 1
-SIDEBAR_TO_KERNEL = ("list", "answer", "stop", "continue", "timeline")
+SIDEBAR_TO_KERNEL = ("list", "answer", "stop", "continue", "timeline", "prices")
 SIDEBAR_TO_FRONTEND = ("threads", "thread", "timeline_code", "ok", "error")
 
-SidebarRequestKind = Literal["list", "answer", "stop", "continue", "timeline"]
+SidebarRequestKind = Literal["list", "answer", "stop", "continue", "timeline", "prices"]
 
 
 class SidebarQuestion(TypedDict):
@@ -411,6 +411,13 @@ class SidebarThread(TypedDict):
 class SidebarListMsg(TypedDict):
     kind: Literal["list"]
     v: int
+
+
+class SidebarPricesMsg(TypedDict):
+    """JupyterLab's *Model prices* setting: the kernel's default price table (``set_prices`` entries win)."""
+    kind: Literal["prices"]
+    v: int
+    prices: Any  # {model: {"input": usd, "output": usd, "cache_read": usd}} per million tokens
 
 
 class SidebarAnswerMsg(TypedDict):
@@ -490,8 +497,8 @@ TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpe
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
                            StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg,
                            StateRequestMsg, StateMsg,
-                           SidebarQuestion, SidebarThread, SidebarListMsg, SidebarAnswerMsg, SidebarStopMsg,
-                           SidebarContinueMsg, SidebarTimelineMsg, SidebarThreadsMsg, SidebarThreadMsg,
+                           SidebarQuestion, SidebarThread, SidebarListMsg, SidebarPricesMsg, SidebarAnswerMsg,
+                           SidebarStopMsg, SidebarContinueMsg, SidebarTimelineMsg, SidebarThreadsMsg, SidebarThreadMsg,
                            SidebarTimelineCodeMsg, SidebarOkMsg, SidebarErrorMsg)
 UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
                          "GraphMsg", "StateMsg"),
@@ -499,7 +506,7 @@ UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErr
                        "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg",
                        "StateRequestMsg"),
           "SidebarToKernel": ("SidebarListMsg", "SidebarAnswerMsg", "SidebarStopMsg", "SidebarContinueMsg",
-                              "SidebarTimelineMsg"),
+                              "SidebarTimelineMsg", "SidebarPricesMsg"),
           "SidebarToFrontend": ("SidebarThreadsMsg", "SidebarThreadMsg", "SidebarTimelineCodeMsg", "SidebarOkMsg",
                                 "SidebarErrorMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,

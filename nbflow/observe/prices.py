@@ -7,6 +7,10 @@ rest (``"claude-3-5-*"``); an exact name wins over a prefix, a longer prefix ove
 are billed at the ``cache_read`` price when it is given, else at the input price. Reasoning tokens
 are part of the output tokens and billed with them.
 
+JupyterLab's setting *nbflow → Model prices* reaches the kernels the Workflows sidebar talks to as
+**default** prices (:func:`set_default_prices`): a model priced with ``set_prices`` in code keeps
+that price.
+
 The cost of a call is worked out when the call is recorded (:func:`cost_of`) and stored with it, so
 a saved notebook or a new kernel shows what the call cost at the time, with no table set.
 """
@@ -25,6 +29,8 @@ FIELDS = ("input", "output", "cache_read")
 
 _prices: dict[str, dict[str, float]] = {}
 _prefixes: tuple[tuple[str, dict[str, float]], ...] = ()  # longest first
+_defaults: dict[str, dict[str, float]] = {}  # the Lab setting's table: used for models _prices lacks
+_default_prefixes: tuple[tuple[str, dict[str, float]], ...] = ()
 _lock = threading.Lock()
 
 
@@ -62,8 +68,21 @@ def set_prices(table: Mapping[str, Mapping[str, float]], *, replace: bool = Fals
         prices = {} if replace else dict(_prices)
         prices.update(checked)
         _prices = prices
-        _prefixes = tuple(sorted(((k[:-1], v) for k, v in prices.items() if k.endswith("*")),
-                                 key=lambda kv: -len(kv[0])))
+        _prefixes = _prefixes_of(prices)
+
+
+def _prefixes_of(prices: dict[str, dict[str, float]]) -> tuple[tuple[str, dict[str, float]], ...]:
+    return tuple(sorted(((k[:-1], v) for k, v in prices.items() if k.endswith("*")), key=lambda kv: -len(kv[0])))
+
+
+def set_default_prices(table: Mapping[str, Mapping[str, float]]) -> None:
+    """Replace the default price table (JupyterLab's *Model prices* setting); ``set_prices`` entries win."""
+    global _defaults, _default_prefixes
+    if not isinstance(table, Mapping):
+        raise PriceTableError(f"the default prices must be a dict {{model: {{'input': usd, ...}}}}, not {table!r}")
+    checked = {m: _entry(m, e) for m, e in table.items()}
+    with _lock:
+        _defaults, _default_prefixes = checked, _prefixes_of(checked)
 
 
 def get_prices() -> dict[str, dict[str, float]]:
@@ -72,19 +91,21 @@ def get_prices() -> dict[str, dict[str, float]]:
 
 
 def price_of(model: str) -> dict[str, float] | None:
-    """The prices of ``model`` (exact name, else the longest matching ``prefix*``), or None."""
-    found = _prices.get(model)
-    if found is not None:
-        return found
-    for prefix, entry in _prefixes:
-        if model.startswith(prefix):
-            return entry
+    """The prices of ``model`` (exact name, else the longest matching ``prefix*``; from ``set_prices``,
+    else from the defaults), or None."""
+    for exact, prefixes in ((_prices, _prefixes), (_defaults, _default_prefixes)):
+        found = exact.get(model)
+        if found is not None:
+            return found
+        for prefix, entry in prefixes:
+            if model.startswith(prefix):
+                return entry
     return None
 
 
 def cost_of(model: str, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0) -> float | None:
     """What one call cost in US dollars, or None when ``model`` has no price."""
-    if not _prices:
+    if not _prices and not _defaults:
         return None
     p = price_of(model)
     if p is None:
@@ -94,4 +115,4 @@ def cost_of(model: str, input_tokens: int, output_tokens: int, cache_read_tokens
     return ((input_tokens - cached) * inp + cached * p.get("cache_read", inp) + output_tokens * out) / PER_TOKENS
 
 
-__all__ = ["set_prices", "get_prices", "price_of", "cost_of", "PER_TOKENS"]
+__all__ = ["set_prices", "set_default_prices", "get_prices", "price_of", "cost_of", "PER_TOKENS"]
