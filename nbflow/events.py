@@ -119,6 +119,7 @@ class RunEnd:
     name: str
     value: Any
     ts: float = field(default_factory=time.time)
+    usage: tuple = ()  # model calls the entrypoint body itself made (its tasks' are on their TaskEnd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class RunInterrupted:
     ts: float = field(default_factory=time.time)
     task_id: str = ""
     step: int = 0
+    usage: tuple = ()  # model calls the entrypoint body itself made
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ class RunError:
     ts: float = field(default_factory=time.time)
     task_id: str = ""
     step: int = 0
+    usage: tuple = ()  # model calls the entrypoint body itself made
 
 
 @dataclass(frozen=True, slots=True)

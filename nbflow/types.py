@@ -149,12 +149,13 @@ class Invocation:
     error: str | None = None
     tasks: tuple[TaskRecord, ...] = ()
     forked_from: dict | None = None
+    body_usage: tuple[ModelUsage, ...] = ()  # model calls the entrypoint body made itself (every attempt)
 
     @property
     def usage(self) -> UsageTotals:
-        """The model usage and cost of this invocation's own task attempts (replayed tasks count nothing:
-        their calls belong to the invocation that made them)."""
-        return totals(u for t in self.tasks for u in t.usage)
+        """The model usage and cost of this invocation: its task attempts' calls (replayed tasks count nothing:
+        their calls were counted when they ran) and the entrypoint body's own."""
+        return totals([*(u for t in self.tasks for u in t.usage), *self.body_usage])
 
     @property
     def config(self) -> dict:

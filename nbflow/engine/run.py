@@ -86,7 +86,7 @@ TAP_MODES = ("tasks", "checkpoints", "custom")
 # The stored (plain string) values, looked up once: an enum's .value costs a descriptor call.
 DONE, INTERRUPTED = RunStatus.DONE.value, RunStatus.INTERRUPTED.value
 INPUT, LOOP = Source.INPUT.value, Source.LOOP.value
-ERROR, INTERRUPT = WriteKind.ERROR.value, WriteKind.INTERRUPT.value
+ERROR, INTERRUPT, USAGE = WriteKind.ERROR.value, WriteKind.INTERRUPT.value, WriteKind.USAGE.value
 
 
 class Run:
@@ -163,6 +163,7 @@ class Run:
         self.stopped = False  # (root) Workflow.stop() asked this invocation to stop
         self.runs: list[Run] = [self]  # (root) this run and the nested runs it started, for stop()
         self.entry_cached = False  # the body's result came from the cache
+        self.body_usage: list = []  # model calls the body's attempts made in their own code (not in tasks)
         self.stream_writer: Callable[[Any], None] = self._write_custom
         self.plan: Plan = _UNPREPARED
 
@@ -312,6 +313,8 @@ class Run:
         try:
             yield scope
         finally:
+            if scope.usage:  # every attempt of the body counts (a resume runs it again, and pays again)
+                self.body_usage.extend(scope.usage)
             if lc_token is not None:
                 lc.reset(lc_token)
             if cb_token is not None:
@@ -430,6 +433,10 @@ class Run:
             self.body_trace.error(exc)
         wf = self.ctx.wf
         self.rec.put_replayed()
+        usage = tuple(self.body_usage)
+        if usage and self.ctx.saver is not None:  # the body's own model calls, as a usage row of its task id
+            self.rec.put([self.rec.write(self.plan.root_task_id, wf.name, "", USAGE,
+                                         self.ctx.dumps([u.to_dict() for u in usage]))])
         if exc is not None and self.root.stopped:
             return self._stopped(exc)
         if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
@@ -456,7 +463,7 @@ class Run:
                     raise exc
                 if self.out.sink is not None:
                     self.out.sink(ev.RunInterrupted(self.ctx.ns, wf.name, intrs, task_id=self.plan.root_task_id,
-                                                step=self.plan.step + 1))
+                                                    step=self.plan.step + 1, usage=usage))
                 return Ending(INTERRUPTED, None, intrs)
             if exc is not None:
                 self._record_error(exc)
@@ -472,7 +479,7 @@ class Run:
         if self.ctx.saver is not None:
             self.put_checkpoint(LOOP, self.plan.step + 1, self.plan.checkpoint_id, result_channels(value, save))
         if self.out.sink is not None:
-            self.out.sink(ev.RunEnd(self.ctx.ns, wf.name, value))
+            self.out.sink(ev.RunEnd(self.ctx.ns, wf.name, value, usage=usage))
         return Ending(DONE, value)
 
     def _stopped(self, exc: BaseException) -> Ending:
@@ -501,7 +508,7 @@ class Run:
             ])
         if self.out.sink is not None:
             self.out.sink(ev.RunError(self.ctx.ns, self.ctx.wf.name, exc, task_id=self.plan.root_task_id,
-                                      step=self.plan.step + 1))
+                                      step=self.plan.step + 1, usage=tuple(self.body_usage)))
 
     # ------------------------------------------------------------------ nested entrypoints
     def spawn(self, wf: Any, input: Any, *, saver: BaseCheckpointSaver | None, context: Any,

@@ -121,8 +121,12 @@ def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRe
 
 
 def get_usage(wf: WorkflowLike, config: Mapping[str, Any]) -> UsageTotals:
-    """The model usage and cost of every task attempt recorded in the thread."""
-    return totals(u for r in get_task_history(wf, config) for u in r.usage)
+    """The model usage and cost recorded in the thread: every task attempt's, and the entrypoint bodies' own."""
+    saver = saver_of(wf, "get_usage()")
+    t = parse_config(config, needs_thread=True, who=f"get_usage() of {wf.name!r}")
+    loads = serializer_of(saver).loads
+    return totals(u for w in saver.list_writes(t.thread, t.checkpoint_ns) if w.kind == USAGE
+                  for u in _usage_of(w, loads))
 
 
 def _task_records(writes: list[WriteRecord], loads: Any) -> list[TaskRecord]:
@@ -132,13 +136,18 @@ def _task_records(writes: list[WriteRecord], loads: Any) -> list[TaskRecord]:
     for w in writes:
         kind = w.kind
         if kind == USAGE:
-            try:
-                usage[(w.checkpoint_id, w.task_id)] = decode_records(loads(w.payload))
-            except Exception:  # noqa: BLE001 - an unreadable usage row leaves the task without figures
-                pass
+            if w.path:
+                usage[(w.checkpoint_id, w.task_id)] = _usage_of(w, loads)
         elif w.path and kind in TASK_KINDS:
             out.append(_task_record(w, loads, usage.pop((w.checkpoint_id, w.task_id), ()) if usage else ()))
     return out
+
+
+def _usage_of(w: WriteRecord, loads: Any) -> tuple:
+    try:
+        return decode_records(loads(w.payload))
+    except Exception:  # noqa: BLE001 - an unreadable usage row leaves its calls out
+        return ()
 
 
 def _task_record(w: WriteRecord, loads: Any, usage: tuple = ()) -> TaskRecord:
@@ -192,6 +201,8 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
                 for d in interrupts_of(w, loads):
                     asked.setdefault(d.id, interrupt_of(d))
         tasks = tuple(_task_records(ws, loads))
+        body_usage = tuple(u for w in ws if w.kind == USAGE and not w.path and w.task_id == root
+                           for u in _usage_of(w, loads))
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
             status, ended, value = DONE, finished.created_at, loads(finished.channels).get(END)
@@ -212,7 +223,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             finished.checkpoint_id if finished is not None else None,
             tuple(interrupt_of(p) for p in journal.pending), tuple(asked.values()), dict(journal.resumes),
             f"{err.get('type')}: {err.get('message')}" if err and status == FAILED else None,
-            tasks, meta.get("forked_from")))
+            tasks, meta.get("forked_from"), body_usage))
     return out
 
 

@@ -243,7 +243,7 @@ class ThreadModel:
             return
         inv = runs[-1]
         self.usage = inv.usage
-        self.thread_usage = totals(u for i in runs for t in i.tasks for u in t.usage)
+        self.thread_usage = sum((i.usage for i in runs), EMPTY)
         self.invocation = max(self.invocation, len(runs))
         by_path: dict[str, Any] = {}
         for t in sorted(inv.tasks, key=lambda t: (t.position, t.outcome == "replayed", t.outcome != "interrupted")):
@@ -414,7 +414,11 @@ class ThreadModel:
         row["text"] += text
         self._touch(row)
 
-    def _settle(self, ts: float) -> None:
+    def _settle(self, ts: float, usage: tuple = ()) -> None:
+        if usage:  # the entrypoint body's own model calls
+            used = totals(usage)
+            self.usage = self.usage + used
+            self.thread_usage = self.thread_usage + used
         if self.run_since is not None:
             self.active_s += max(0.0, ts - self.run_since)
             self.run_since = None
@@ -423,7 +427,7 @@ class ThreadModel:
     def _on_run_end(self, e: ev.RunEnd) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "done"
         self.value, self.has_result = e.value, True
         for key, row in self.rows.items():  # a run that returned has no task left running
@@ -434,7 +438,7 @@ class ThreadModel:
     def _on_interrupted(self, e: ev.RunInterrupted) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "interrupted"
         self.wait_since = e.ts
         for intr in e.interrupts:
@@ -445,7 +449,7 @@ class ThreadModel:
     def _on_error(self, e: ev.RunError) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.failed(e.error)
 
     def _on_stopped(self, e: ev.RunHalted) -> None:

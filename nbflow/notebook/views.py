@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from ..kinds import Position
-from ..observe.usage import totals
+from ..observe.usage import EMPTY
 from ..serde import summarize
 from . import llm
 from .forms import jsonable, pretty, question_text
@@ -261,7 +261,7 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
             "tasks": rows,
             "usage": llm.usage_summary(inv.usage) if inv.status != "update" and inv.usage.calls else None,
         })
-    used = totals(u for inv in invocations for t in inv.tasks for u in t.usage)
+    used = sum((inv.usage for inv in invocations if inv.status != "update"), EMPTY)
     return {"name": name, "thread_id": thread_id, "invocations": out,
             "usage": llm.usage_summary(used) if used.calls else None}
 

@@ -247,17 +247,20 @@ class OtelListener:
             span.end(_ns(e.ts))
             with self._lock:
                 self._asked[intr.id] = span.get_span_context()
-        self._end_run(run, "interrupted", e.ts)
+        self._end_run(run, "interrupted", e.ts, usage=e.usage)
 
     def _take_run(self, item: tap.TapEvent) -> dict | None:
         with self._lock:
             return self._runs.pop(item.run, None)
 
     def _end_run(self, run: dict | None, status: str, ts: float, error: BaseException | None = None,
-                 value: Any = None, has_value: bool = False) -> None:
+                 value: Any = None, has_value: bool = False, usage: tuple = ()) -> None:
         if run is None:
             return
         span = run["span"]
+        if usage:  # the entrypoint body's own model calls: chat spans under the invocation
+            self._model_spans(span, usage)
+            run["usage"].extend(usage)
         span.set_attribute("nbflow.status", status)
         if run["usage"]:
             _usage_attrs(span, run["usage"])
@@ -271,11 +274,11 @@ class OtelListener:
 
     def _run_end(self, item: tap.TapEvent, e: ev.RunEnd) -> None:
         if not e.ns:
-            self._end_run(self._take_run(item), "done", e.ts, value=e.value, has_value=True)
+            self._end_run(self._take_run(item), "done", e.ts, value=e.value, has_value=True, usage=e.usage)
 
     def _run_error(self, item: tap.TapEvent, e: ev.RunError) -> None:
         if not e.ns:
-            self._end_run(self._take_run(item), "error", e.ts, e.error)
+            self._end_run(self._take_run(item), "error", e.ts, e.error, usage=e.usage)
 
     def _run_halted(self, item: tap.TapEvent, e: ev.RunHalted) -> None:
         if not e.ns:

@@ -273,3 +273,17 @@ def test_trace_context_and_usage_travel_with_a_dask_task(spans):
     assert (format(span.context.trace_id, "032x"), format(span.context.span_id, "016x")) == (trace_id, span_id)
     assert [s.name for s in spans.get_finished_spans() if s.parent and s.parent.span_id == span.context.span_id] \
         == ["chat fake-chat"]
+
+
+def test_a_model_called_in_the_entrypoint_body_is_a_chat_span_of_the_invocation(spans):
+    model = fake_chat_model(["straight from the body"])
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def direct(q: str) -> str:
+        return model.invoke([HumanMessage(q)]).content
+
+    direct.invoke("hi", cfg("body-span"))
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    chat, inv = by_name["chat fake-chat"], by_name["invoke_agent direct"]
+    assert chat.parent.span_id == inv.context.span_id
+    assert chat.attributes["gen_ai.usage.output_tokens"] == 4 and inv.attributes["nbflow.usage.calls"] == 1

@@ -219,3 +219,34 @@ def test_totals_and_text():
     assert format_cost(1234.5) == "$1,234.50" and format_cost(0.0123) == "$0.0123"
     assert ModelUsage.from_dict(rs[0].to_dict()) == rs[0]
     assert ModelUsage.from_dict({"model": 3, "input_tokens": "x", "cost": "free"}) == ModelUsage("3")
+
+
+def test_the_entrypoint_body_s_own_model_calls_count_each_time_it_runs():
+    """A model called in the entrypoint body (not in a task) is recorded under the invocation; the body runs
+    again on resume, so its call is made -- and counted -- again."""
+    from nbflow import events as ev
+    from nbflow import tap
+
+    model = fake_chat_model(["the plan", "the plan"])  # same answer on replay (else: NonDeterminismError)
+
+    @task
+    def ask(plan: str) -> str:
+        return interrupt({"ok?": plan})
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(q: str) -> str:
+        plan = model.invoke([HumanMessage(q)]).content
+        return ask(plan).result()
+
+    seen = []
+    off = tap.subscribe(lambda item: seen.append(item.event))
+    try:
+        wf.invoke("go", cfg("body"))
+        assert wf.get_invocations(cfg("body"))[0].usage.calls == 1
+        assert wf.invoke(Command(resume="yes"), cfg("body")) == "yes"
+    finally:
+        off()
+    (inv,) = wf.get_invocations(cfg("body"))
+    assert [u.output_tokens for u in inv.body_usage] == [2, 2] and inv.usage.calls == 2
+    assert [e.usage[0].output_tokens for e in seen if isinstance(e, (ev.RunInterrupted, ev.RunEnd))] == [2, 2]
+    assert wf.get_usage(cfg("body")).calls == 2
