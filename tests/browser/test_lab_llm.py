@@ -205,3 +205,55 @@ v''', "v.wait()\nprint(v.live.model.seq, 'updates')"])
     print("\n".join(lines))
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "llm-bench-browser.txt").write_text("\n".join(lines) + "\n")
+
+
+# A view saved by an earlier session (its real display data, as the notebook file keeps it) of a run whose
+# tasks called a chat model: reopened without that kernel, the saved view still shows the usage and cost.
+SAVED_SESSION = r'''
+import sys
+import nbformat
+import nbflow
+from langchain_core.messages import HumanMessage
+from nbflow import InMemorySaver, entrypoint, task
+from nbflow.testing.models import fake_chat_model
+
+nbflow.set_prices({"fake-chat": {"input": 1.0, "output": 2.0}})
+model = fake_chat_model(["a saved answer of six words"])
+
+@task
+def ask(q):
+    return model.invoke([HumanMessage(q)]).content
+
+@entrypoint(checkpointer=InMemorySaver())
+def saved_agent(q):
+    return ask(q).result()
+
+v = nbflow.show(saved_agent, "what was it", config={"configurable": {"thread_id": "old"}})
+assert v.wait() == "done"
+(data, meta), twin = v._display_bundles(*v._fallbacks())
+nb = nbformat.read(sys.argv[1], 4)
+nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data, metadata=meta),
+                       nbformat.v4.new_output("display_data", data=twin)]
+nbformat.write(nb, sys.argv[1])
+'''
+
+
+def test_a_saved_view_keeps_its_usage_without_the_kernel(page, lab, lab_root, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    root = Path(__file__).resolve().parents[2]
+    path = write_notebook(lab_root, "llm-saved.ipynb", ['# saved by an earlier session\nnbflow.show(saved_agent)'])
+    subprocess.run([sys.executable, "-c", SAVED_SESSION, str(path)], check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(root)})
+    open_notebook(page, lab, "llm-saved.ipynb")
+    saved = cell_output(page, 0).locator(".nbflow-saved")
+    expect(saved).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    # 3 words in, 6 out: 9 tokens, 3 * 1 + 6 * 2 = 15 µ$
+    expect(saved.locator("[data-testid='nbflow-saved-usage']")).to_have_text("9 tok · $0.000015")
+    expect(saved.locator("[data-testid='nbflow-saved-count']")).to_contain_text("9 tok · $0.000015")
+    saved.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "llm-saved-view.png")

@@ -100,6 +100,10 @@ def test_usage_reaches_the_timeline_the_sidebar_and_a_reloaded_view(tmp_path):
     assert view.wait(PATIENCE) == "done"
     st = view.state
     assert st["usage"]["calls"] == 1 and st["thread_usage"]["calls"] == 2
+    from nbflow.notebook.mime import MIME_TYPE, run_bundle
+
+    saved = run_bundle(view.live)[MIME_TYPE]  # what a saved notebook keeps of the view
+    assert saved["state"]["usage"]["calls"] == 1 and saved["rows"][0]["usage"]["output_tokens"] == 2
     item = thread_item(view.live, "sqlite", None)
     assert item["usage"]["calls"] == 2 and "streaming" not in item
     data = timeline_model("chat", "tl", chat.get_invocations(cfg("tl")))
