@@ -250,3 +250,26 @@ def test_the_entrypoint_body_s_own_model_calls_count_each_time_it_runs():
     assert [u.output_tokens for u in inv.body_usage] == [2, 2] and inv.usage.calls == 2
     assert [e.usage[0].output_tokens for e in seen if isinstance(e, (ev.RunInterrupted, ev.RunEnd))] == [2, 2]
     assert wf.get_usage(cfg("body")).calls == 2
+
+
+def test_async_tasks_and_astream_record_usage_too():
+    import asyncio
+
+    model = fake_chat_model(["one two three", "four five"])
+
+    @task
+    async def ask(q: str) -> str:
+        return (await model.ainvoke([HumanMessage(q)])).content
+
+    @task
+    async def stream(q: str) -> str:
+        return "".join([c.content async for c in model.astream([HumanMessage(q)])])
+
+    @entrypoint(checkpointer=InMemorySaver())
+    async def wf(q: str) -> list:
+        return [await ask(q), await stream(q)]
+
+    assert asyncio.run(wf.ainvoke("a b", cfg("async"))) == ["one two three", "four five"]
+    by_name = {r.name: r for r in wf.get_task_history(cfg("async"))}
+    assert [u.output_tokens for u in by_name["ask"].usage] == [3]
+    assert [u.output_tokens for u in by_name["stream"].usage] == [2]
