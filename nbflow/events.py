@@ -64,6 +64,7 @@ class TaskEnd:
     call: tuple | None = None  # (args, kwargs), given when a replayed task is announced again
     usage: tuple = ()  # the model calls its attempts made (nbflow.observe.usage.ModelUsage), every attempt
     attempts: int = 1  # how many attempts it took (retries)
+    retries: tuple = ()  # (attempt, error type, message, epoch seconds) of each attempt that failed and was retried
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
     __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers",
-                 "trace", "digest", "ids", "usage", "attempt")
+                 "trace", "digest", "ids", "usage", "attempt", "retries")
 
     def __init__(self, run: CodeHost, path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -65,6 +65,7 @@ class Scope:
         self.ids = 0  # replay-stable ids handed out so far (nbflow.replayable.stable_id)
         self.usage: list | None = None  # the model calls its attempts made (nbflow.observe.usage.ModelUsage)
         self.attempt = 1  # which attempt of the task is running
+        self.retries: list | None = None  # (attempt, error type, message, when) of each attempt that was retried
 
     @property
     def timed(self) -> bool:

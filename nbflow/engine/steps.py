@@ -285,7 +285,10 @@ def _record(call: TaskCall, value: Any) -> Any:
 def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
     delay = retry_decision(call.task.retry_policies, exc, failures) if not call.run.root.stopped else None
     if delay is not None:
-        call.child.restart()  # the next attempt makes its calls and interrupts from the start
+        child = call.child
+        failed = (child.attempt, type(exc).__qualname__, str(exc)[:200], time.time())
+        child.retries = [*(child.retries or ()), failed]  # told on the task's end (events, OTel span events)
+        child.restart()  # the next attempt makes its calls and interrupts from the start
     return delay
 
 
@@ -456,7 +459,8 @@ def task_succeeded(run: RunHost, child: Scope, task: Any, args: tuple, value: An
         child.trace.end(value)
     if run.out.ends:
         run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, value, None, (), False, False,
-                                started, ended, run.plan.step + 1, None, tuple(child.usage or ()), child.attempt))
+                                started, ended, run.plan.step + 1, None, tuple(child.usage or ()), child.attempt,
+                                tuple(child.retries or ())))
     return value
 
 
@@ -501,7 +505,8 @@ def task_failed(run: RunHost, child: Scope, task: Any, args: tuple, exc: BaseExc
     if run.out.ends:
         run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, None,
                                 None if interrupts else exc, interrupts, False, False, started, ended,
-                                run.plan.step + 1, None, tuple(child.usage or ()), child.attempt))
+                                run.plan.step + 1, None, tuple(child.usage or ()), child.attempt,
+                                tuple(child.retries or ())))
 
 
 __all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "ask",

@@ -193,8 +193,9 @@ class OtelListener:
             span.add_event("cache_hit", timestamp=_ns(e.ended))
         if e.attempts > 1:
             span.set_attribute("nbflow.task.attempts", e.attempts)
-            for attempt in range(1, e.attempts):
-                span.add_event("retry", {"nbflow.attempt": attempt})
+            for attempt, kind, message, ts in e.retries:  # each failed attempt: what it raised, and when
+                span.add_event("retry", {"nbflow.attempt": attempt, "error.type": kind, "exception.message": message},
+                               _ns(ts))
         if e.usage:
             self._model_spans(span, e.usage)
             _usage_attrs(span, e.usage)
