@@ -21,7 +21,7 @@ VERSION = 1
 MAX_ROWS = 500  # a saved view keeps the last rows only; the note says how many were left out
 
 # The row fields a saved view draws (everything else is live-only detail).
-_ROW_FIELDS = ("key", "kind", "name", "depth", "state", "preview", "error", "duration", "cached", "replayed")
+_ROW_FIELDS = ("key", "kind", "name", "depth", "state", "preview", "error", "duration", "cached", "replayed", "usage")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ list) and folded forward with :meth:`ThreadModel.apply`, one
 Nothing here does I/O, reads a clock or imports Jupyter; the live hub
 (:mod:`.live`) owns the locking, the saver reads and the sending.
 
+Live tokens: a chat model streaming inside a task (the tap asks runs for ``messages`` while views
+listen) grows that task's row's ``stream`` text and ``tools`` (tool calls, as they stream); the
+task's end clears the stream and shows the final message instead (:mod:`.llm`). Usage and cost
+(:mod:`nbflow.observe`) are kept per row, per invocation and per thread.
+
 The model is *current state*, not a log: one :class:`~.protocol.Row` per
 task call position (``key`` = namespace + call path), updated in place across
 resumes; a replayed result folds into its row with ``replayed`` set (it came
@@ -27,7 +32,9 @@ from typing import Any
 from .. import events as ev
 from ..errors import RunStopped
 from ..kinds import Position
+from ..observe.usage import EMPTY, totals
 from ..serde import summarize
+from . import llm
 from .conversation import brief, conversation
 from .forms import form_spec, pretty, question_text
 
@@ -192,6 +199,10 @@ class ThreadModel:
         self.last_event = ""
         self.stale = False                     # edited outside a run: reload from the saver
         self._tasks: dict[tuple, str] = {}
+        self._by_task_id: dict[str, str] = {}  # task id -> row key, for streamed tokens (metadata names the id)
+        self.usage = EMPTY                     # the current invocation's model calls (UsageTotals)
+        self.thread_usage = EMPTY              # every invocation's
+        self.streaming = ""                    # the tail of the latest streamed text (the sidebar shows it)
 
     # ------------------------------------------------------------------ counts
     @property
@@ -223,7 +234,8 @@ class ThreadModel:
         return reset, rows, state or reset
 
     def _clear(self) -> None:
-        self.rows, self._tasks = {}, {}
+        self.rows, self._tasks, self._by_task_id = {}, {}, {}
+        self.usage, self.streaming = EMPTY, ""
         self.dirty = set()
         self.reset = True
         self.active_s = self.waiting_s = 0.0
@@ -252,6 +264,8 @@ class ThreadModel:
             self.status = "idle"
             return
         inv = runs[-1]
+        self.usage = inv.usage
+        self.thread_usage = sum((i.usage for i in runs), EMPTY)
         self.invocation = max(self.invocation, len(runs))
         self.activity = max([inv.ended_at or inv.started_at, *(t.ended_at for t in inv.tasks if t.ended_at)])
         by_path: dict[str, Any] = {}
@@ -269,6 +283,8 @@ class ThreadModel:
             row["duration"] = max(0.0, t.duration or 0.0)
             row["preview"] = t.result_summary if row["state"] in ("ok", "cached") else ""
             row["error"] = t.error or ""
+            if t.usage:
+                row["usage"] = llm.usage_summary(totals(t.usage))
             self.rows[key] = row
             if t.started_at is not None and t.ended_at is not None and t.outcome != "replayed":
                 intervals.append((t.started_at, t.ended_at))
@@ -380,10 +396,12 @@ class ThreadModel:
         else:
             row.update(state="running", error="", replayed=False)
         self._tasks[(e.ns, e.task_id)] = key
+        self._by_task_id[e.task_id] = key
         self._touch(row)
 
     def _on_task_end(self, e: ev.TaskEnd) -> None:
         key = self._tasks.pop((e.ns, e.task_id), None) or _row_key(e.ns, e.path)
+        self._by_task_id.pop(e.task_id, None)
         row = self.rows.get(key)
         if e.replayed:
             if row is not None and row["state"] in ("ok", "cached"):
@@ -408,8 +426,21 @@ class ThreadModel:
         else:
             row.update(state="cached" if e.cached else "ok", error="")
             _set_result(row, e.result)
+            tools = llm.final_tools(e.result)
+            if tools is not None:  # the final message replaces what streamed
+                row["tools"] = tools
         row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
         self.activity = e.ended
+        if row.get("stream"):
+            row["stream"] = ""
+            # the sidebar's tail follows another task still streaming, if any
+            others = [r for r in self.rows.values() if r.get("stream") and r["state"] == "running"]
+            self.streaming = llm.tail(others[-1]["stream"]) if others else ""
+        if e.usage:
+            used = totals(e.usage)
+            row["usage"] = llm.usage_summary(used)
+            self.usage = self.usage + used
+            self.thread_usage = self.thread_usage + used
         self._touch(row)
         self.state_dirty = True
 
@@ -419,6 +450,14 @@ class ThreadModel:
         self.state_dirty = True
 
     def _on_message(self, e: ev.Message) -> None:
+        key = self._by_task_id.get(str((e.metadata or {}).get("nbflow_task_id") or ""))
+        row = self.rows.get(key) if key is not None else None
+        if row is not None:  # a chat model streaming inside a task: its row grows
+            if llm.fold_chunk(row, e.chunk):
+                self.streaming = llm.tail(row.get("stream", ""))
+                self._touch(row)
+                self.state_dirty = True  # the sidebar shows the tail (sent at the flush interval)
+            return
         chunk = e.chunk
         mid = getattr(chunk, "id", None) or (e.metadata or {}).get("nbflow_task_id") or "/".join(e.ns)
         key = f"msg:{mid}"
@@ -431,8 +470,12 @@ class ThreadModel:
         row["text"] += text
         self._touch(row)
 
-    def _settle(self, ts: float) -> None:
+    def _settle(self, ts: float, usage: tuple = ()) -> None:
         self.activity = ts
+        if usage:  # the entrypoint body's own model calls
+            used = totals(usage)
+            self.usage = self.usage + used
+            self.thread_usage = self.thread_usage + used
         if self.run_since is not None:
             self.active_s += max(0.0, ts - self.run_since)
             self.run_since = None
@@ -441,7 +484,7 @@ class ThreadModel:
     def _on_run_end(self, e: ev.RunEnd) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "done"
         self._result(e.value)
         for key, row in self.rows.items():  # a run that returned has no task left running
@@ -452,7 +495,7 @@ class ThreadModel:
     def _on_interrupted(self, e: ev.RunInterrupted) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "interrupted"
         self.wait_since = e.ts
         for intr in e.interrupts:
@@ -463,7 +506,7 @@ class ThreadModel:
     def _on_error(self, e: ev.RunError) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.failed(e.error)
 
     def _on_stopped(self, e: ev.RunHalted) -> None:
@@ -565,7 +608,9 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "result_preview": brief(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
             "events": m.events, "last_event": m.last_event,
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation,
-            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None}
+            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None,
+            **({"usage": llm.usage_summary(m.usage)} if m.usage.calls else {}),
+            **({"thread_usage": llm.usage_summary(m.thread_usage)} if m.thread_usage.calls else {})}
 
 
 __all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order",
