@@ -20,7 +20,7 @@ import pytest
 from nbflow.notebook.mime import MIME_TYPE
 
 from .jlab import cell_output, open_notebook, run_cell, screenshot, set_theme_named, wait_kernel_idle, write_notebook
-from .test_lab_extension import RUN_MS, SAVED, errors, ext_lab, ext_page, shut_down_kernel_of  # noqa: F401
+from .test_lab_extension import RUN_MS, SAVED, errors, shut_down_kernel_of
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,8 @@ def test_each_turn_keeps_its_own_view_live_and_saved(ext_page, ext_lab, tmp_path
         view = cell_output(page, n).locator(LIVE)
         last_user = view.locator('.nbflow-result-box .nbflow-msg[data-role="user"]').last
         expect(last_user).to_contain_text(f"question {n}")
-        expect(view.locator('.nbflow-result-box .nbflow-msg[data-role="assistant"]').last).to_contain_text(f"Answer {n}")
+        answer = view.locator('.nbflow-result-box .nbflow-msg[data-role="assistant"]').last
+        expect(answer).to_contain_text(f"Answer {n}")
         expect(view.locator(".nbflow-entry").first).to_be_visible()  # the turn's task rows are drawn too
         expect(view.locator(".nbflow-entry .nbflow-duration").first).to_be_visible()  # with their durations
         expect(view.locator('[data-testid="nbflow-turn-note"]')).to_be_visible() if n < TURNS else \
@@ -197,7 +198,8 @@ def big(n, *, previous=None):
     history = list(previous or [])
     for i in range(n):
         history.append({"role": "user", "content": f"Question {len(history)}: what about **item {i}**?"})
-        history.append({"role": "assistant", "content": f"Answer {len(history)}: item {i} is `fine`.\\n\\n- one\\n- two"})
+        text = f"Answer {len(history)}: item {i} is `fine`.\\n\\n- one\\n- two"
+        history.append({"role": "assistant", "content": text})
     return entrypoint.final(value=history, save=history)
 
 big.invoke(250, {"configurable": {"thread_id": "big-1"}})
@@ -206,7 +208,7 @@ big.invoke(250, {"configurable": {"thread_id": "big-1"}})
 
 def test_a_long_conversation_renders_and_updates_fast(ext_page, ext_lab, tmp_path):
     """500 messages drawn, then 2 more arriving: the times are written to test-artifacts/ (issue 21's targets:
-    ≤ 50 ms to draw 500 messages, ≤ 10 ms per new message); the assertions are 10× looser, for loaded machines."""
+    ≤ 50 ms to draw 500 messages, ≤ 10 ms per new message); the assertions are ten times looser, for loaded machines."""
     import json
 
     from playwright.sync_api import expect

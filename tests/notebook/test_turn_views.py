@@ -249,3 +249,21 @@ def test_a_saved_turn_reattaches_to_its_own_turn(sent):
     assert not new.state.get("moved_on") and new.state["result_chat"][-1]["content"].startswith("Answer 2")
     with pytest.raises(ValueError, match="turns 1..2"):
         show(chat, config=config, turn=3)
+
+
+def test_a_rerun_of_a_waiting_invocation_counts_only_its_active_time():
+    """Issue 21 point 4: "Re-run from this input" on an invocation waiting for an answer replays its tasks 44 s
+    later; the timeline said "44.0 s active" for a 0.03 s invocation. The restart's idle stretch is not active."""
+    from nbflow import Interrupt
+    from nbflow.notebook.views import timeline_model
+    from nbflow.types import Invocation, TaskRecord
+
+    t0 = 1_000.0
+    ask = Interrupt(value="Approve?", id="q1")
+    tasks = (TaskRecord("t", "", "c1", "a", "draft", "0", "('cats',)", t0 + 0.01, t0 + 0.04, "ok", None, "'x'"),
+             TaskRecord("t", "", "c1", "a", "draft", "0", "('cats',)", t0 + 44.0, t0 + 44.0, "replayed"))
+    inv = Invocation("t", "", "c1", None, -1, "input", "cats", "interrupted", t0, t0 + 44.0, pending=(ask,),
+                     asked=(ask,), tasks=tasks)
+    (row,) = timeline_model("wf", "t", [inv])["invocations"]
+    assert row["span"] < 0.1 and row["waiting"] > 43
+    assert [(t["offset"] < 0.1) for t in row["tasks"]] == [True]
