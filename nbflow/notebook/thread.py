@@ -314,6 +314,8 @@ class ThreadModel:
         if row is None:
             row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
         if isinstance(e.error, RunStopped):
+            if row["state"] in ("ok", "cached"):
+                return  # the late end of an attempt a stop abandoned: a continued run already finished this call
             row.update(state="stopped", error=ABANDONED, preview="")
         elif e.error is not None:
             row.update(state="error", error=error_text(e.error), preview="")
