@@ -177,10 +177,18 @@ def _waiting_gaps(inv: Any) -> list[tuple[float, float]]:
         end = later[0] if later else (inv.ended_at if inv.status != "interrupted" else None)
         if end is not None and end > t.ended_at:
             gaps.append((t.ended_at, end))
-    if inv.answers:  # a question asked by the entrypoint itself: the resume replays the earlier tasks
-        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None]
+    # The invocation was entered again (a resume of a question the entrypoint itself asked, a re-run of a
+    # waiting invocation, a continue after a stop or a crash): its earlier tasks are replayed, and the time
+    # between the last task that ran before and that restart was not active (issue 21: a re-run of a waiting
+    # invocation showed "44.0 s active" for a 0.03 s invocation).
+    # A fork's copied results keep their original (earlier) times: only work done in this invocation counts.
+    if any(t.outcome == "replayed" for t in inv.tasks):
+        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None
+                and t.started_at is not None and t.started_at >= inv.started_at]
         for r in sorted({t.started_at for t in inv.tasks if t.outcome == "replayed" and t.started_at is not None}):
             before = [t.ended_at for t in done if t.ended_at <= r]
+            if not before and not inv.answers:
+                continue  # replayed as the invocation began (a fork, time travel): not a restart
             start = max(before) if before else inv.started_at
             if r > start:
                 gaps.append((start, r))
