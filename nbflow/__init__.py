@@ -29,6 +29,7 @@ from .errors import (
     TaskContextError,
 )
 from .func import TaskFunction, Workflow, entrypoint, task
+from .observe import ModelUsage, UsageTotals, get_prices, set_prices
 from .policies import CachePolicy, RetryPolicy, TimeoutPolicy
 from .store import InMemoryStore
 from .types import (
@@ -60,6 +61,7 @@ __all__ = [
     "InMemoryStore",
     "Interrupt",
     "Invocation",
+    "ModelUsage",
     "InvalidStreamModeError",
     "MemorySaver",
     "NbflowError",
@@ -80,14 +82,17 @@ __all__ = [
     "TaskFunction",
     "TaskRecord",
     "TimeoutPolicy",
+    "UsageTotals",
     "Workflow",
     "add_messages",
     "entrypoint",
     "get_config",
+    "get_prices",
     "get_runtime",
     "get_store",
     "get_stream_writer",
     "interrupt",
+    "set_prices",
     "task",
 ]
 

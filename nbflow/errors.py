@@ -19,7 +19,9 @@ ordinary ``except ValueError`` work.
             │   ├── PolicyTypeError       (TypeError)   a retry/cache/timeout policy field of the wrong type
             │   ├── SchemaTypeError       (TypeError)   a response schema neither a pydantic model nor a dict
             │   ├── UnsafeSchemaError                   a JSON schema that would fetch, or backtrack forever
-            │   └── SpecError                           a checkpointer spec (``%nbflow checkpointer ...``)
+            │   ├── SpecError                           a checkpointer spec (``%nbflow checkpointer ...``)
+            │   ├── PriceTableError                     a bad entry given to nbflow.set_prices()
+            │   └── OtelUnavailableError  (ImportError) OpenTelemetry export asked for without nbflow[otel]
             ├── InvalidStreamModeError    (ValueError)
             ├── CheckpointNotFoundError   (ValueError)  unknown checkpoint_id
             ├── EmptyInputError           (ValueError)  invoke(None, config) on a thread with nothing to continue
@@ -210,6 +212,14 @@ class SpecError(ConfigError):
     """A checkpointer spec that is neither ``memory``, ``sqlite:PATH`` nor ``postgresql://...``."""
 
 
+class PriceTableError(ConfigError):
+    """A price table entry given to ``nbflow.set_prices()`` that is not ``{model: {"input": usd, ...}}``."""
+
+
+class OtelUnavailableError(ConfigError, ImportError):
+    """OpenTelemetry export was asked for, but the SDK is not installed (``pip install 'nbflow[otel]'``)."""
+
+
 class AnswerError(NbflowError, ValueError):
     """A front-end answer that does not fit its form (a bad option index, a wrong action)."""
 
@@ -328,6 +338,8 @@ __all__ = [
     "SchemaTypeError",
     "UnsafeSchemaError",
     "SpecError",
+    "PriceTableError",
+    "OtelUnavailableError",
     "InvalidStreamModeError",
     "CheckpointNotFoundError",
     "EmptyInputError",

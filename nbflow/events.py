@@ -32,6 +32,7 @@ class RunStart:
     # {interrupt_id: answer} this invocation resumes with (Command(resume=...), validated), exactly the
     # interrupts it answers; None when it answers none (a new input, a retry, a continue after a stop)
     answers: dict[str, Any] | None = None
+    checkpoint_id: str = ""  # the invocation's own (input or fork) checkpoint: a resume keeps it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class TaskEnd:
     ended: float
     step: int
     call: tuple | None = None  # (args, kwargs), given when a replayed task is announced again
+    usage: tuple = ()  # the model calls its attempts made (nbflow.observe.usage.ModelUsage), every attempt
+    attempts: int = 1  # how many attempts it took (retries)
+    retries: tuple = ()  # (attempt, error type, message, epoch seconds) of each attempt that failed and was retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ class RunEnd:
     name: str
     value: Any
     ts: float = field(default_factory=time.time)
+    usage: tuple = ()  # model calls the entrypoint body itself made (its tasks' are on their TaskEnd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,7 @@ class RunInterrupted:
     ts: float = field(default_factory=time.time)
     task_id: str = ""
     step: int = 0
+    usage: tuple = ()  # model calls the entrypoint body itself made
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,7 @@ class RunError:
     ts: float = field(default_factory=time.time)
     task_id: str = ""
     step: int = 0
+    usage: tuple = ()  # model calls the entrypoint body itself made
 
 
 @dataclass(frozen=True, slots=True)

@@ -463,6 +463,11 @@ class Workflow:
         """Every task execution recorded in the thread (:class:`~nbflow.TaskRecord`), oldest first."""
         return reads.get_task_history(self, config)
 
+    def get_usage(self, config: Mapping[str, Any]) -> Any:
+        """The model usage and cost of the whole thread (:class:`~nbflow.observe.UsageTotals`); per
+        invocation it is ``Invocation.usage``, per task ``TaskRecord.usage``."""
+        return reads.get_usage(self, config)
+
     def get_invocations(self, config: Mapping[str, Any]) -> list:
         """The thread's invocations (:class:`~nbflow.types.Invocation`), oldest first."""
         return reads.get_invocations(self, config)

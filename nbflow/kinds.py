@@ -50,6 +50,8 @@ class WriteKind(StrEnum):
     RESUME = "resume"        # the user answered; payload = {interrupt_id: value}
     CACHED = "cached"        # a result served from the cache; payload = the value
     REPLAYED = "replayed"    # a recorded result served again on replay; payload = null
+    USAGE = "usage"          # the model calls a task's attempts made (nbflow.observe.usage); written with
+    #                          the task's own row, in the same commit; payload = a list of plain dicts
 
 
 # The rows that describe one task execution (everything but resume answers).

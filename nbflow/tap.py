@@ -18,6 +18,9 @@ Design notes
   run (as trio's instrumentation does).
 * The listener list is replaced whole on every change (copy on write), so
   :func:`publish` reads it without taking a lock.
+* **Live tokens.** A listener subscribed with ``messages=True`` (the notebook's views) makes every
+  run started while it listens stream ``messages`` as well: chat models called in tasks stream
+  token by token, as under ``stream_mode="messages"`` (:func:`wants_messages`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class TapEvent:
 Listener = Callable[[TapEvent], None]
 
 _listeners: tuple[Listener, ...] = ()
+_message_listeners: tuple[Listener, ...] = ()
 _lock = threading.Lock()
 _run_ids = itertools.count(1).__next__
 
@@ -70,18 +74,29 @@ def listening() -> bool:
     return bool(_listeners)
 
 
-def subscribe(listener: Listener) -> Callable[[], None]:
-    """Call ``listener(TapEvent)`` for every event from now on; returns the unsubscribe function."""
-    global _listeners
+def wants_messages() -> bool:
+    """True when a listener asked for live tokens (runs then stream ``messages`` too)."""
+    return bool(_message_listeners)
+
+
+def subscribe(listener: Listener, *, messages: bool = False) -> Callable[[], None]:
+    """Call ``listener(TapEvent)`` for every event from now on; returns the unsubscribe function.
+
+    ``messages=True``: runs stream their chat models' tokens (:class:`~nbflow.events.Message` events) too.
+    """
+    global _listeners, _message_listeners
     with _lock:
         _listeners = (*_listeners, listener)
+        if messages:
+            _message_listeners = (*_message_listeners, listener)
     return lambda: unsubscribe(listener)
 
 
 def unsubscribe(listener: Listener) -> None:
-    global _listeners
+    global _listeners, _message_listeners
     with _lock:
         _listeners = tuple(fn for fn in _listeners if fn is not listener)
+        _message_listeners = tuple(fn for fn in _message_listeners if fn is not listener)
 
 
 def publish(item: TapEvent) -> None:
@@ -115,5 +130,5 @@ def edited(saver: Any, thread_id: str | None, workflow: str, event: ThreadEdited
         publish(TapEvent(saver, thread_id, workflow, 0, event))
 
 
-__all__ = ["TapEvent", "ThreadEdited", "Listener", "listening", "subscribe", "unsubscribe", "publish",
+__all__ = ["TapEvent", "ThreadEdited", "Listener", "listening", "wants_messages", "subscribe", "unsubscribe", "publish",
            "run_sink", "edited"]

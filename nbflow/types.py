@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from .kinds import Position
+from .observe.usage import ModelUsage, UsageTotals, totals
 
 StreamWriter = Callable[[Any], None]
 """A callable that emits one ``custom`` stream chunk."""
@@ -101,6 +102,12 @@ class TaskRecord:
     result_summary: str = ""
     interrupts: tuple[Interrupt, ...] = ()
     wave: int = 0  # tasks of one caller with the same wave were started together (a fan-out)
+    usage: tuple[ModelUsage, ...] = ()  # the model calls its attempts made (each attempt counts)
+
+    @property
+    def usage_totals(self) -> UsageTotals:
+        """Its model calls summed (tokens, latency, cost)."""
+        return totals(self.usage)
 
     @property
     def duration(self) -> float | None:
@@ -142,6 +149,13 @@ class Invocation:
     error: str | None = None
     tasks: tuple[TaskRecord, ...] = ()
     forked_from: dict | None = None
+    body_usage: tuple[ModelUsage, ...] = ()  # model calls the entrypoint body made itself (every attempt)
+
+    @property
+    def usage(self) -> UsageTotals:
+        """The model usage and cost of this invocation: its task attempts' calls (replayed tasks count nothing:
+        their calls were counted when they ran) and the entrypoint body's own."""
+        return totals([*(u for t in self.tasks for u in t.usage), *self.body_usage])
 
     @property
     def config(self) -> dict:

@@ -10,7 +10,7 @@ export const STATUSES = ["idle", "running", "interrupted", "done", "error", "sto
 export const QUESTION_STATES = ["pending", "answered", "superseded"] as const;
 export const SIDEBAR_TARGET = "nbflow.lab" as const;
 export const SIDEBAR_VERSION = 1 as const;
-export const SIDEBAR_TO_KERNEL = ["list", "answer", "stop", "continue", "timeline"] as const;
+export const SIDEBAR_TO_KERNEL = ["list", "answer", "stop", "continue", "timeline", "prices"] as const;
 export const SIDEBAR_TO_FRONTEND = ["threads", "thread", "timeline_code", "ok", "error"] as const;
 
 /** Any JSON value (what ``Any`` is on the wire). */
@@ -88,6 +88,23 @@ export interface ChatMessage {
   tool_call_id: string;
   error: boolean;
 }
+/** Model usage summed over a task, an invocation or a thread (``nbflow.observe.UsageTotals``). */
+export interface UsageSummary {
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost: number;
+  unpriced: number;
+  models: string[];
+  text: string;
+}
+/** A tool call a task's model asked for (streamed, then from its final message). */
+export interface ToolCallRow {
+  id: string;
+  name: string;
+  args: string;
+}
 /** One row of a run view: a task call position (or a streamed message), updated in place. */
 export interface Row {
   key: string;
@@ -103,6 +120,9 @@ export interface Row {
   replayed: boolean;
   text: string;
   chat?: ChatMessage[];
+  stream?: string;
+  tools?: ToolCallRow[];
+  usage?: UsageSummary;
 }
 /** Whether an unfinished run is going on (``nbflow.checkpoint.leases``): ``elsewhere`` (another process renews its lease) or ``gone`` (it stopped without finishing); ``since``: its last sign of life. */
 export interface Liveness {
@@ -145,6 +165,8 @@ export interface RunState {
   result_chat?: ChatMessage[];
   moved_on?: boolean;
   liveness?: Liveness | null;
+  usage?: UsageSummary;
+  thread_usage?: UsageSummary;
 }
 /** One thread in the inbox: waiting for input, running, or answered (kept, collapsed). */
 export interface InboxItem {
@@ -156,6 +178,7 @@ export interface InboxItem {
   questions: Question[];
   result: string;
   updated: number;
+  usage?: UsageSummary;
 }
 export interface FieldError {
   field: string;
@@ -307,10 +330,18 @@ export interface SidebarThread {
   liveness?: string;
   note?: string;
   size?: number;
+  usage?: UsageSummary;
+  streaming?: string;
 }
 export interface SidebarListMsg {
   kind: "list";
   v: number;
+}
+/** JupyterLab's *Model prices* setting: the kernel's default price table (``set_prices`` entries win). */
+export interface SidebarPricesMsg {
+  kind: "prices";
+  v: number;
+  prices: JsonValue;
 }
 /** Answer one question (decoded as a run view's form answer) and continue the thread. */
 export interface SidebarAnswerMsg {
@@ -360,7 +391,7 @@ export interface SidebarTimelineCodeMsg {
 export interface SidebarOkMsg {
   kind: "ok";
   v: number;
-  request: "list" | "answer" | "stop" | "continue" | "timeline";
+  request: "list" | "answer" | "stop" | "continue" | "timeline" | "prices";
   key: string;
 }
 /** A request failed: ``request`` is the kind it had (None when it had none), ``key`` its thread. */
@@ -375,5 +406,5 @@ export interface SidebarErrorMsg {
 }
 export type ToFrontend = SnapshotMsg | BatchMsg | ResumeErrorMsg | ActionErrorMsg | ComparisonMsg | GraphMsg | StateMsg;
 export type ToKernel = SnapshotRequestMsg | ResumeMsg | ResumeAllMsg | RefreshMsg | ReplayMsg | ForkMsg | CompareMsg | StopMsg | ContinueMsg | GraphRequestMsg | StateRequestMsg;
-export type SidebarToKernel = SidebarListMsg | SidebarAnswerMsg | SidebarStopMsg | SidebarContinueMsg | SidebarTimelineMsg;
+export type SidebarToKernel = SidebarListMsg | SidebarAnswerMsg | SidebarStopMsg | SidebarContinueMsg | SidebarTimelineMsg | SidebarPricesMsg;
 export type SidebarToFrontend = SidebarThreadsMsg | SidebarThreadMsg | SidebarTimelineCodeMsg | SidebarOkMsg | SidebarErrorMsg;

@@ -32,7 +32,7 @@ from ..errors import NbflowError, SaverConnectionError, SaverError  # noqa: F401
 from ..kinds import WriteKind
 
 # Kinds of WriteRecord, as stored: the values of nbflow.kinds.WriteKind (their one definition).
-RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED = WRITE_KINDS = tuple(k.value for k in WriteKind)
+RESULT, ERROR, INTERRUPT, RESUME, CACHED, REPLAYED, USAGE = WRITE_KINDS = tuple(k.value for k in WriteKind)
 ROOT = "__root__"        # task_id used for writes that belong to the run itself
 
 

@@ -19,6 +19,13 @@ the entrypoint as its child chain run, each task as a child of the code that
 called it, and LangChain calls made inside them nested below
 (:class:`Trace`, :func:`start_root`, :func:`start_child`, :func:`bind`).
 
+**Usage.** Every model call made inside workflow code is recorded with the task attempt that made
+it (:mod:`nbflow.observe.usage`): one handler instance, registered once per process with
+LangChain's configure hooks (:func:`ensure_usage_hook`), is added to every callback manager
+LangChain configures, so it costs nothing per task -- only per model call -- and sees calls made
+with any config. It reads the nbflow scope current where the model runs and appends a
+:class:`~nbflow.observe.usage.ModelUsage` to it; the engine stores those with the task's row.
+
 Only used when ``langchain_core`` is already imported: nbflow never imports
 it on its own.
 """
@@ -27,13 +34,19 @@ from __future__ import annotations
 
 import inspect
 import sys
+import time
 from collections.abc import Callable
 from contextvars import Context
 from typing import Any
 from uuid import UUID
 
+from ..observe import prices
+from ..observe.usage import from_usage_metadata
+from ..replayable import CURRENT
+
 _handler_cls: type | None = None
 _tools_cls: type | None = None
+_usage_hooked = False
 
 
 def available() -> bool:
@@ -129,6 +142,100 @@ def _make_tools_class() -> type:
                 self.emit({"event": "tool-error", "tool_call_id": call_id, "message": str(error)})
 
     return ToolsHandler
+
+
+def _model_name(serialized: Any, metadata: Any, kw: dict) -> tuple[str, str]:
+    meta = metadata or {}
+    params = kw.get("invocation_params") or {}
+    name = (meta.get("ls_model_name") or params.get("model") or params.get("model_name")
+            or (serialized or {}).get("name") or kw.get("name") or "")
+    if not name:
+        ident = (serialized or {}).get("id")
+        name = ident[-1] if isinstance(ident, list) and ident else "model"
+    return str(name), str(meta.get("ls_provider") or "")
+
+
+def _make_usage_class() -> type:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class UsageHandler(BaseCallbackHandler):
+        """Records each model call (tokens, latency, cost) with the nbflow task attempt that made it."""
+
+        run_inline = True  # called where the model runs, so the nbflow scope is the caller's
+
+        def __init__(self) -> None:
+            self.calls: dict[UUID, tuple] = {}
+
+        def _start(self, serialized: Any, run_id: UUID, metadata: Any, kw: dict) -> None:
+            scope = CURRENT.get()
+            if scope is None or not hasattr(scope, "usage"):
+                return
+            model, provider = _model_name(serialized, metadata, kw)
+            self.calls[run_id] = (scope, model, provider, time.perf_counter(), time.time())
+
+        def on_chat_model_start(self, serialized, messages, *, run_id, metadata=None, **kw):
+            self._start(serialized, run_id, metadata, kw)
+
+        def on_llm_start(self, serialized, prompts, *, run_id, metadata=None, **kw):
+            self._start(serialized, run_id, metadata, kw)
+
+        def on_llm_end(self, response, *, run_id, **kw):
+            found = self.calls.pop(run_id, None)
+            if found is None:
+                return
+            scope, model, provider, t0, started = found
+            latency = time.perf_counter() - t0
+            um: Any = None
+            for gens in getattr(response, "generations", None) or []:
+                for gen in gens:
+                    msg = getattr(gen, "message", None)
+                    meta = getattr(msg, "response_metadata", None) or {}
+                    if meta.get("model_name") or meta.get("model"):
+                        model = str(meta.get("model_name") or meta.get("model"))
+                    got = getattr(msg, "usage_metadata", None)
+                    if got:
+                        um = got if um is None else _add_usage(um, got)
+            if um is None:  # older integrations report llm_output["token_usage"] (OpenAI's names)
+                tu = (getattr(response, "llm_output", None) or {}).get("token_usage") or {}
+                if tu:
+                    um = {"input_tokens": tu.get("prompt_tokens", 0), "output_tokens": tu.get("completion_tokens", 0),
+                          "total_tokens": tu.get("total_tokens", 0)}
+            record = from_usage_metadata(um, model, latency, scope.attempt, provider, started, prices.cost_of)
+            usage = scope.usage
+            if usage is None:
+                scope.usage = [record]
+            else:
+                usage.append(record)
+
+        def on_llm_error(self, error, *, run_id, **kw):
+            self.calls.pop(run_id, None)
+
+    return UsageHandler
+
+
+def _add_usage(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k in ("input_tokens", "output_tokens", "total_tokens"):
+        out[k] = (a.get(k) or 0) + (b.get(k) or 0)
+    return out
+
+
+def ensure_usage_hook() -> None:
+    """Register the usage handler with LangChain once per process (call only when :func:`available`)."""
+    global _usage_hooked
+    if _usage_hooked:
+        return
+    from contextvars import ContextVar
+
+    from langchain_core.tracers.context import register_configure_hook
+
+    _usage_hooked = True
+    # A context variable whose default is the handler: every context (every thread, every task) sees it, so
+    # LangChain adds the one instance to every callback manager it configures; it ignores calls made outside
+    # workflow code, and costs a task nothing.
+    handler = _make_usage_class()()  # one instance, never replaced: shared by every context on purpose
+    var: ContextVar[Any] = ContextVar("nbflow_usage_handler", default=handler)
+    register_configure_hook(var, True)
 
 
 def install(ctx: Context | None, emit: Callable[[Any, dict], None] | None, metadata: dict,

@@ -32,7 +32,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..compat import lc
 from ..errors import TaskContextError
+from ..observe import propagate
 from ..schema import validate_value
 from .scope import enter_scope, leave_scope
 
@@ -52,6 +54,9 @@ class Shipment:
     want_custom: bool                 # someone streams "custom" chunks
     inject: tuple[str, ...] = ()      # parameters to fill in remotely ("config", "writer")
     task_id: str = ""                 # the call's deterministic task id (seeds replay-stable ids there)
+    attempt: int = 1                  # which attempt of the task this is (model usage records say so)
+    trace: dict[str, str] | None = None  # the task span's W3C trace context, when OpenTelemetry export is on
+    want_messages: bool = False       # someone streams "messages": the chat models' chunks come back too
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class Landed:
     value: Any
     chunks: tuple[Any, ...] = ()
     interrupt: PendingInterrupt | None = None
+    usage: tuple[Any, ...] = ()  # the model calls the attempt made (nbflow.observe.usage.ModelUsage)
+    messages: tuple[Any, ...] = ()  # the chunks its chat models streamed (when asked), in order
 
 
 class _Ask(BaseException):
@@ -92,6 +99,7 @@ class RemoteRun:
     def __init__(self, shipment: Shipment) -> None:
         self.shipment = shipment
         self.chunks: list[Any] = []
+        self.messages: list[Any] = []
         self.stream_writer: Callable[[Any], None] = self.chunks.append if shipment.want_custom else _drop
 
     # --- what works remotely
@@ -132,7 +140,8 @@ class RemoteRun:
 class RemoteScope:
     """The scope installed around shipped code, so ``nbflow.interrupt()`` & co. find their run."""
 
-    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "ids", "progress", "watchers")
+    __slots__ = ("run", "name", "path", "task_id", "interrupts", "waits", "calls", "ids", "progress", "watchers",
+                 "usage", "attempt")
 
     def __init__(self, run: RemoteRun) -> None:
         self.run = run
@@ -142,6 +151,8 @@ class RemoteScope:
         self.interrupts = self.waits = self.calls = self.ids = 0
         self.progress = None
         self.watchers: tuple = ()
+        self.usage: list | None = None  # model calls made here (nbflow.observe.usage), sent back with the outcome
+        self.attempt = run.shipment.attempt
 
     def heartbeat(self) -> None:
         return None
@@ -166,28 +177,49 @@ def run_shipped(shipment: Shipment) -> Landed:
             run.runtime_for(scope)  # raises likewise
         filled = {"config": shipment.config, "writer": run.stream_writer}
         kwargs = {**{n: filled[n] for n in shipment.inject}, **kwargs}
+    lc_token = None
+    if lc.available():
+        lc.ensure_usage_hook()  # model calls made here are recorded with the attempt
+        if shipment.want_messages:  # tokens are kept and travel back with the outcome
+            lc_token = lc.install(None, lambda msg, _meta: run.messages.append(msg), {})
     token = enter_scope(scope)  # type: ignore[arg-type]  # duck-typed: the helpers read .run and counters only
+    otel = propagate.attach(shipment.trace)
     try:
         value = shipment.func(*shipment.args, **kwargs)
         if inspect.iscoroutine(value):
             value = asyncio.run(value)
     except _Ask as ask:
-        return Landed(None, tuple(run.chunks), ask.pending)
+        return Landed(None, tuple(run.chunks), ask.pending, tuple(scope.usage or ()), tuple(run.messages))
     except BaseException as exc:
-        if run.chunks:
-            try:
-                exc.__nbflow_chunks__ = tuple(run.chunks)  # type: ignore[attr-defined]
-            except AttributeError:  # pragma: no cover - exceptions without a __dict__
-                pass
+        for attr, got in (("__nbflow_chunks__", run.chunks), ("__nbflow_usage__", scope.usage),
+                          ("__nbflow_messages__", run.messages)):
+            if got:
+                try:
+                    setattr(exc, attr, tuple(got))
+                except AttributeError:  # pragma: no cover - exceptions without a __dict__
+                    pass
         raise
     finally:
+        propagate.detach(otel)
         leave_scope(token)
-    return Landed(value, tuple(run.chunks))
+        if lc_token is not None:
+            lc.reset(lc_token)
+    return Landed(value, tuple(run.chunks), None, tuple(scope.usage or ()), tuple(run.messages))
 
 
 def chunks_of(exc: BaseException) -> tuple[Any, ...]:
     """The stream chunks a failed remote attempt wrote before it raised ``exc``."""
     return getattr(exc, "__nbflow_chunks__", ())
+
+
+def messages_of(exc: BaseException) -> tuple[Any, ...]:
+    """The chat-model chunks a failed remote attempt streamed before it raised ``exc``."""
+    return getattr(exc, "__nbflow_messages__", ())
+
+
+def usage_of(exc: BaseException) -> tuple[Any, ...]:
+    """The model calls a failed remote attempt made before it raised ``exc``."""
+    return getattr(exc, "__nbflow_usage__", ())
 
 
 def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,4 +229,4 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["Shipment", "Landed", "PendingInterrupt", "RemoteRun", "RemoteScope", "run_shipped", "chunks_of",
-           "plain_config"]
+           "usage_of", "messages_of", "plain_config"]

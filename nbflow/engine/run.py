@@ -88,7 +88,7 @@ TAP_MODES = ("tasks", "checkpoints", "custom")
 # The stored (plain string) values, looked up once: an enum's .value costs a descriptor call.
 DONE, INTERRUPTED = RunStatus.DONE.value, RunStatus.INTERRUPTED.value
 INPUT, LOOP = Source.INPUT.value, Source.LOOP.value
-ERROR, INTERRUPT = WriteKind.ERROR.value, WriteKind.INTERRUPT.value
+ERROR, INTERRUPT, USAGE = WriteKind.ERROR.value, WriteKind.INTERRUPT.value, WriteKind.USAGE.value
 
 
 class Run:
@@ -148,9 +148,11 @@ class Run:
         self.rec = Recorder(ctx.thread_id, ctx.ns_str,
                             None if saver is None else parent.root.journaling_for(saver) if parent is not None
                             else journaling(saver, durability))
+        if parent is None and lc.available():
+            lc.ensure_usage_hook()  # model calls made in the run are recorded with their task attempts
         if parent is None and tap.listening():  # the process-wide tap hears every top-level run
             sink = tap.run_sink(saver, ctx.thread_id, wf.name, sink)
-            modes = (*modes, *TAP_MODES)
+            modes = (*modes, *TAP_MODES, *(("messages",) if tap.wants_messages() else ()))
         self.out = Emitter(sink, modes)
         self.lock = threading.Lock()
         self.outstanding: list[TaskFuture] = []
@@ -163,6 +165,7 @@ class Run:
         self.stopped = False  # (root) Workflow.stop() asked this invocation to stop
         self.runs: list[Run] = [self]  # (root) this run and the nested runs it started, for stop()
         self.entry_cached = False  # the body's result came from the cache
+        self.body_usage: list = []  # model calls the body's attempts made in their own code (not in tasks)
         self.stream_writer: Callable[[Any], None] = self._write_custom
         self.plan: Plan = _UNPREPARED
 
@@ -279,16 +282,20 @@ class Run:
         """The ``messages`` / ``tools`` handlers for the code of ``scope`` running in ``ctx`` (or here)."""
         if not lc.available():
             return None
-        c = self.ctx
-        meta = {"langgraph_step": self.plan.step, "langgraph_node": scope.name,
-                "langgraph_triggers": ("__pregel_push",),
-                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
-                "langgraph_checkpoint_ns": c.ns_str, "checkpoint_ns": c.ns_str, "thread_id": c.thread_id,
-                "nbflow_task_id": scope.task_id}
+        meta = self.message_meta(scope)
         ns = self.ctx.ns
         emit = self.out.emit
         return lc.install(ctx, (lambda msg, m: emit(ev.Message(ns, msg, m))) if self.out.messages else None, meta,
                           (lambda payload: emit(ev.Tool(ns, payload))) if self.out.tools else None)
+
+    def message_meta(self, scope: Scope) -> dict:
+        """The metadata of the ``messages`` chunks the code of ``scope`` streams (LangGraph's keys)."""
+        c = self.ctx
+        return {"langgraph_step": self.plan.step, "langgraph_node": scope.name,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", scope.path) if scope.path else ("__pregel_pull", scope.name),
+                "langgraph_checkpoint_ns": c.ns_str, "checkpoint_ns": c.ns_str, "thread_id": c.thread_id,
+                "nbflow_task_id": scope.task_id}
 
     def _write_custom(self, chunk: Any) -> None:
         if self.root.timed:
@@ -334,6 +341,8 @@ class Run:
         try:
             yield scope
         finally:
+            if scope.usage:  # every attempt of the body counts (a resume runs it again, and pays again)
+                self.body_usage.extend(scope.usage)
             if lc_token is not None:
                 lc.reset(lc_token)
             if cb_token is not None:
@@ -373,7 +382,8 @@ class Run:
                                      self.ctx.loads(rec.metadata))
             ctx, plan = self.ctx, self.plan
             self.out.sink(ev.RunStart(ctx.ns, ctx.wf.name, ctx.thread_id, plan.input, plan.resuming,
-                                      task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers))
+                                      task_id=plan.root_task_id, step=plan.step + 1, answers=plan.answers,
+                                      checkpoint_id=plan.checkpoint_id))
 
     def stop(self) -> bool:
         """Stop this invocation (from any thread); False if it had already ended or been stopped.
@@ -455,6 +465,10 @@ class Run:
             self.body_trace.error(exc)
         wf = self.ctx.wf
         self.rec.put_replayed()
+        usage = tuple(self.body_usage)
+        if usage and self.ctx.saver is not None:  # the body's own model calls, as a usage row of its task id
+            self.rec.put([self.rec.write(self.plan.root_task_id, wf.name, "", USAGE,
+                                         self.ctx.dumps([u.to_dict() for u in usage]))])
         if exc is not None and self.root.stopped:
             return self._stopped(exc)
         if isinstance(exc, GraphInterrupt) and not self.root.interrupts:
@@ -481,7 +495,7 @@ class Run:
                     raise exc
                 if self.out.sink is not None:
                     self.out.sink(ev.RunInterrupted(self.ctx.ns, wf.name, intrs, task_id=self.plan.root_task_id,
-                                                step=self.plan.step + 1))
+                                                    step=self.plan.step + 1, usage=usage))
                 return Ending(INTERRUPTED, None, intrs)
             if exc is not None:
                 self._record_error(exc)
@@ -497,7 +511,7 @@ class Run:
         if self.ctx.saver is not None:
             self.put_checkpoint(LOOP, self.plan.step + 1, self.plan.checkpoint_id, result_channels(value, save))
         if self.out.sink is not None:
-            self.out.sink(ev.RunEnd(self.ctx.ns, wf.name, value))
+            self.out.sink(ev.RunEnd(self.ctx.ns, wf.name, value, usage=usage))
         return Ending(DONE, value)
 
     def _stopped(self, exc: BaseException) -> Ending:
@@ -526,7 +540,7 @@ class Run:
             ])
         if self.out.sink is not None:
             self.out.sink(ev.RunError(self.ctx.ns, self.ctx.wf.name, exc, task_id=self.plan.root_task_id,
-                                      step=self.plan.step + 1))
+                                      step=self.plan.step + 1, usage=tuple(self.body_usage)))
 
     # ------------------------------------------------------------------ nested entrypoints
     def spawn(self, wf: Any, input: Any, *, saver: BaseCheckpointSaver | None, context: Any,

@@ -47,7 +47,7 @@ class Scope:
     """Where a piece of workflow code runs: its run, call position and counters."""
 
     __slots__ = ("run", "path", "task_id", "name", "calls", "interrupts", "waits", "wave", "progress", "watchers",
-                 "trace", "digest", "ids")
+                 "trace", "digest", "ids", "usage", "attempt", "retries")
 
     def __init__(self, run: CodeHost, path: str, task_id: str, name: str) -> None:
         self.run = run
@@ -63,6 +63,9 @@ class Scope:
         self.trace: Any = None  # its chain run in LangChain's callbacks (compat.lc.Trace), when config has callbacks
         self.digest = ""  # (a task call) digest of its serialized arguments, stored with its result
         self.ids = 0  # replay-stable ids handed out so far (nbflow.replayable.stable_id)
+        self.usage: list | None = None  # the model calls its attempts made (nbflow.observe.usage.ModelUsage)
+        self.attempt = 1  # which attempt of the task is running
+        self.retries: list | None = None  # (attempt, error type, message, when) of each attempt that was retried
 
     @property
     def timed(self) -> bool:
@@ -95,6 +98,7 @@ class Scope:
     def restart(self) -> None:
         """A retried attempt makes its calls, interrupts and replay-stable ids from the start again."""
         self.calls = self.interrupts = self.ids = 0
+        self.attempt += 1  # the model calls of earlier attempts stay in `usage`: each attempt counts
 
 
 _current: ContextVar[Scope | None] = CURRENT  # defined low, so add_messages can ask for replay-stable ids

@@ -40,6 +40,7 @@ from ..compat import lc
 from ..errors import CheckpointerRequiredError, ExecutorLostError, GraphInterrupt, RunStopped, SerializationError
 from ..executors.base import Clock, Executor, RemoteExecutor
 from ..kinds import WriteKind
+from ..observe import propagate
 from ..policies import retry_delay, select_policy
 from ..replay import InterruptRecord, Recorded, args_digest, canonical, interrupt_id_for, task_id_for, with_digest
 from ..schema import json_schema_of, schema_ref, validate_value
@@ -50,8 +51,9 @@ from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
 from .parts import RunHost
 from .scope import Progress, Scope, TaskFuture, enter_scope
 
-RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
-                                              WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+RESULT, CACHED, ERROR, INTERRUPT, REPLAYED, USAGE = (
+    WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value, WriteKind.INTERRUPT.value,
+    WriteKind.REPLAYED.value, WriteKind.USAGE.value)
 
 
 def error_payload(exc: BaseException) -> dict:
@@ -219,22 +221,50 @@ async def _attempt_remote(call: TaskCall) -> Any:
     inject = tuple(n for n in task.inject if n not in call.kwargs and task.positions[n] >= len(call.args))
     shipment = remote.Shipment(task.name, task.func, call.args, call.kwargs, answers,
                                remote.plain_config(run.user_config(child)),
-                               run.out.custom or run.root.timed, inject, child.task_id)
+                               run.out.custom or run.root.timed, inject, child.task_id, child.attempt,
+                               propagate.carrier_for(child.task_id), run.out.messages)
     assert call.remote is not None
     try:
         landed = await call.remote.ship(task.name, remote.run_shipped, (shipment,))
     except ExecutorLostError as exc:  # name the thread and checkpointer: the executor knows neither
         raise ExecutorLostError(f"thread {run.ctx.thread_id!r} (checkpointer {run.ctx.saver!r}): {exc}") from None
     except BaseException as exc:
+        _landed_usage(child, remote.usage_of(exc))
+        _landed_messages(run, child, remote.messages_of(exc))
         for chunk in remote.chunks_of(exc):
             run.stream_writer(chunk)
         raise
+    _landed_usage(child, landed.usage)
+    _landed_messages(run, child, landed.messages)
     for chunk in landed.chunks:
         run.stream_writer(chunk)
     if landed.interrupt is not None:  # recorded here exactly as a local interrupt() would be
         child.interrupts = landed.interrupt.index
         ask(run, child, landed.interrupt.value, landed.interrupt.response_schema)
     return landed.value
+
+
+def _landed_usage(child: Scope, usage: tuple) -> None:
+    """The model calls a remote attempt made join the task's, as a local attempt's would."""
+    if usage:
+        child.usage = [*(child.usage or ()), *usage]
+
+
+def _landed_messages(run: RunHost, child: Scope, messages: tuple) -> None:
+    """The tokens a remote attempt's chat models streamed, emitted now (when the attempt ends), in order."""
+    if messages and run.out.messages:
+        meta = run.message_meta(child)
+        ns = run.ctx.ns
+        for msg in messages:
+            run.out.emit(ev.Message(ns, msg, meta))
+
+
+def usage_rows(run: RunHost, child: Scope, task: Any, started: float, ended: float) -> list:
+    """The usage row a task's model calls make (none without any), written with the task's own row."""
+    if not child.usage or run.ctx.saver is None:
+        return []
+    return [run.rec.write(child.task_id, task.name, child.path, USAGE,
+                          run.ctx.dumps([u.to_dict() for u in child.usage]), started, ended, "", child.wave)]
 
 
 def _deadline(call: TaskCall) -> Deadline | None:
@@ -256,7 +286,10 @@ def _record(call: TaskCall, value: Any) -> Any:
 def _decide(call: TaskCall, exc: BaseException, failures: int) -> float | None:
     delay = retry_decision(call.task.retry_policies, exc, failures) if not call.run.root.stopped else None
     if delay is not None:
-        call.child.restart()  # the next attempt makes its calls and interrupts from the start
+        child = call.child
+        failed = (child.attempt, type(exc).__qualname__, str(exc)[:200], time.time())
+        child.retries = [*(child.retries or ()), failed]  # told on the task's end (events, OTel span events)
+        child.restart()  # the next attempt makes its calls and interrupts from the start
     return delay
 
 
@@ -420,8 +453,9 @@ def task_succeeded(run: RunHost, child: Scope, task: Any, args: tuple, value: An
                 f"that cannot be checkpointed: {e}"
             ) from e
     if run.ctx.saver is not None:
-        run.rec.put([run.rec.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
-                                  started, ended, with_digest(summarize(args, 80), child.digest), child.wave)])
+        row = run.rec.write(child.task_id, task.name, child.path, RESULT, payload,  # type: ignore[arg-type]
+                            started, ended, with_digest(summarize(args, 80), child.digest), child.wave)
+        run.rec.put([*usage_rows(run, child, task, started, ended), row] if child.usage else [row])
         run.plan.journal.record(child.task_id, task.name, child.path, RESULT, payload, value,  # type: ignore[arg-type]
                            child.digest)
     if ckey is not None:
@@ -430,7 +464,8 @@ def task_succeeded(run: RunHost, child: Scope, task: Any, args: tuple, value: An
         child.trace.end(value)
     if run.out.ends:
         run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, value, None, (), False, False,
-                            started, ended, run.plan.step + 1))
+                                started, ended, run.plan.step + 1, None, tuple(child.usage or ()), child.attempt,
+                                tuple(child.retries or ())))
     return value
 
 
@@ -462,17 +497,21 @@ def task_failed(run: RunHost, child: Scope, task: Any, args: tuple, exc: BaseExc
             rec = run.root.interrupts.get(intr.id, (None, None))[0]
             if rec is not None and rec.path == child.path:  # raised here, not by a sub-task
                 mine.append(rec.to_dict())
-        if run.ctx.saver is not None and mine:
-            run.rec.put([run.rec.write(child.task_id, task.name, child.path, INTERRUPT, run.ctx.dumps(mine),
-                                      started, ended, summarize(args, 80), child.wave)])
+        if run.ctx.saver is not None and (mine or child.usage):
+            run.rec.put([*usage_rows(run, child, task, started, ended),
+                         *([run.rec.write(child.task_id, task.name, child.path, INTERRUPT, run.ctx.dumps(mine),
+                                          started, ended, summarize(args, 80), child.wave)] if mine else [])])
     elif run.ctx.saver is not None:
-        run.rec.put([run.rec.write(child.task_id, task.name, child.path, ERROR, run.ctx.dumps(error_payload(exc)),
-                                  started, ended, summarize(args, 80), child.wave)])
+        run.rec.put([*usage_rows(run, child, task, started, ended),
+                     run.rec.write(child.task_id, task.name, child.path, ERROR, run.ctx.dumps(error_payload(exc)),
+                                   started, ended, summarize(args, 80), child.wave)])
     if child.trace is not None:
         child.trace.error(exc)
     if run.out.ends:
         run.out.emit(ev.TaskEnd(run.ctx.ns, child.task_id, task.name, child.path, None,
-                            None if interrupts else exc, interrupts, False, False, started, ended, run.plan.step + 1))
+                                None if interrupts else exc, interrupts, False, False, started, ended,
+                                run.plan.step + 1, None, tuple(child.usage or ()), child.attempt,
+                                tuple(child.retries or ())))
 
 
 __all__ = ["call_task", "call_digest", "executor_for", "TaskCall", "TASK_PIPELINES", "REMOTE_PIPELINE", "ask",

@@ -23,6 +23,7 @@ from ..config import (
 )
 from ..errors import CheckpointerRequiredError, CheckpointNotFoundError
 from ..kinds import TASK_WRITE_KINDS, UNFINISHED_SOURCES, RunStatus, Source, TaskOutcome, WriteKind
+from ..observe.usage import UsageTotals, decode_records, totals
 from ..replay import InterruptRecord, Journal, error_of, interrupts_of, split_summary, task_id_for
 from ..serde import summarize
 from ..types import Interrupt, Invocation, StateSnapshot, TaskRecord
@@ -32,6 +33,7 @@ from .snapshots import checkpoint_view, empty_snapshot, interrupt_of
 # Stored (plain string) values, looked up once: an enum's .value costs a descriptor call per use.
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
                                               WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
+USAGE = WriteKind.USAGE.value
 OUTCOME_OF_WRITE = {kind: TaskOutcome.of_write(kind).value for kind in TASK_WRITE_KINDS}
 DONE, INTERRUPTED, FAILED, STOPPED, RUNNING, UPDATED = (
     RunStatus.DONE.value, RunStatus.INTERRUPTED.value, RunStatus.ERROR.value, RunStatus.STOPPED.value,
@@ -127,11 +129,40 @@ def get_task_history(wf: WorkflowLike, config: Mapping[str, Any]) -> list[TaskRe
     saver = saver_of(wf, "get_task_history()")
     t = parse_config(config, needs_thread=True, who=f"get_task_history() of {wf.name!r}")
     loads = serializer_of(saver).loads
-    return [_task_record(w, loads) for w in saver.list_writes(t.thread, t.checkpoint_ns)
-            if w.path and w.kind in TASK_KINDS]
+    return _task_records(saver.list_writes(t.thread, t.checkpoint_ns), loads)
 
 
-def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
+def get_usage(wf: WorkflowLike, config: Mapping[str, Any]) -> UsageTotals:
+    """The model usage and cost recorded in the thread: every task attempt's, and the entrypoint bodies' own."""
+    saver = saver_of(wf, "get_usage()")
+    t = parse_config(config, needs_thread=True, who=f"get_usage() of {wf.name!r}")
+    loads = serializer_of(saver).loads
+    return totals(u for w in saver.list_writes(t.thread, t.checkpoint_ns) if w.kind == USAGE
+                  for u in _usage_of(w, loads))
+
+
+def _task_records(writes: list[WriteRecord], loads: Any) -> list[TaskRecord]:
+    """The task rows of ``writes`` as records, each with the usage row written just before it (same commit)."""
+    out = []
+    usage: dict[tuple[str, str], tuple] = {}
+    for w in writes:
+        kind = w.kind
+        if kind == USAGE:
+            if w.path:
+                usage[(w.checkpoint_id, w.task_id)] = _usage_of(w, loads)
+        elif w.path and kind in TASK_KINDS:
+            out.append(_task_record(w, loads, usage.pop((w.checkpoint_id, w.task_id), ()) if usage else ()))
+    return out
+
+
+def _usage_of(w: WriteRecord, loads: Any) -> tuple:
+    try:
+        return decode_records(loads(w.payload))
+    except Exception:  # noqa: BLE001 - an unreadable usage row leaves its calls out
+        return ()
+
+
+def _task_record(w: WriteRecord, loads: Any, usage: tuple = ()) -> TaskRecord:
     err = None
     interrupts: tuple = ()
     result_summary = ""
@@ -149,7 +180,7 @@ def _task_record(w: WriteRecord, loads: Any) -> TaskRecord:
             result_summary = "<unreadable>"
     return TaskRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path,
                       split_summary(w.summary)[0] if w.summary else "", w.started_at, w.ended_at, outcome, err,
-                      result_summary, interrupts, w.wave)
+                      result_summary, interrupts, w.wave, usage)
 
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:
@@ -182,7 +213,9 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             if w.kind == INTERRUPT and w.task_id == root:
                 for d in interrupts_of(w, loads):
                     asked.setdefault(d.id, interrupt_of(d))
-        tasks = tuple(_task_record(w, loads) for w in ws if w.path and w.kind in TASK_KINDS)
+        tasks = tuple(_task_records(ws, loads))
+        body_usage = tuple(u for w in ws if w.kind == USAGE and not w.path and w.task_id == root
+                           for u in _usage_of(w, loads))
         finished = done_by.get(rec.checkpoint_id)
         if finished is not None:
             value = values.load(saver, finished, decoded=decoded, only=(END,)).get(END)
@@ -204,7 +237,7 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             finished.checkpoint_id if finished is not None else None,
             tuple(interrupt_of(p) for p in journal.pending), tuple(asked.values()), dict(journal.resumes),
             f"{err.get('type')}: {err.get('message')}" if err and status == FAILED else None,
-            tasks, meta.get("forked_from")))
+            tasks, meta.get("forked_from"), body_usage))
     return out
 
 
@@ -245,5 +278,5 @@ def mermaid(wf: WorkflowLike, config: Mapping[str, Any]) -> str:
     return mermaid_for(chosen, wf.name)
 
 
-__all__ = ["get_state", "get_state_history", "get_task_history", "get_invocations", "invocation_checkpoint",
-           "mermaid", "checkpoint_view", "empty_snapshot", "saver_of", "START", "WorkflowLike"]
+__all__ = ["get_state", "get_state_history", "get_task_history", "get_usage", "get_invocations",
+           "invocation_checkpoint", "mermaid", "checkpoint_view", "empty_snapshot", "saver_of", "START", "WorkflowLike"]

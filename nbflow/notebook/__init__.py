@@ -9,13 +9,17 @@ Modules, from pure to I/O (each imports only those above it):
   run events (rows per call position, questions, timings), pure;
 * :mod:`.views`    -- projections: static text/html fallbacks, the timeline tree,
   comparisons, inbox text (pure, no Jupyter imports);
+* :mod:`.conversation` -- chat messages as a conversation (roles, markdown, tool calls with
+  their results), and one-line summaries of them (pure);
 * :mod:`.session`  -- the notebook's default checkpointer, workflows, thread ids;
 * :mod:`.live`     -- one live model per (saver, thread) fed by :mod:`nbflow.tap`,
   and the flusher that pushes changes to every view of a thread;
 * :mod:`.actions`  -- start / resume / attach: the one path views act through;
 * :mod:`.widget_base` -- what every widget shares: the bundle, messages, answering forms;
 * :mod:`.inbox_view`  -- the inbox widget;
-* :mod:`.widgets`  -- the run view and timeline widgets and ``show`` / ``timeline`` / ``inbox``;
+* :mod:`.run_view`   -- the run view widget (a thread's state, or one invocation's);
+* :mod:`.timeline_view` -- the timeline widget;
+* :mod:`.widgets`  -- ``show`` and the widgets re-exported with ``timeline`` / ``inbox``;
 * :mod:`.magics`   -- ``%%entrypoint`` and ``%nbflow``.
 
 The front end is bundled from ``labextension/`` into ``static/``. The

@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import NbflowError, RequestError
-from . import actions
+from ..observe.prices import set_default_prices
+from . import actions, llm
 from .forms import AnswerError
 from .live import Live, hub
 from .protocol import (
@@ -43,6 +44,7 @@ from .protocol import (
     SidebarQuestion,
     SidebarThread,
     Status,
+    UsageSummary,
     problems,
     sidebar_message,
 )
@@ -78,10 +80,15 @@ def thread_item(live: Live, checkpointer: str, last_activity: float | None, size
         qs = [SidebarQuestion(id=q["id"], task=q["task"], summary=q.get("text") or q["summary"], form=q["form"])
               for q in m.questions.values() if q["state"] == "pending"]
         lv = m.liveness or {}
-        return SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
+        item = SidebarThread(key=f"{m.workflow}/{live.thread_id}", workflow=m.workflow, thread_id=str(live.thread_id),
                              status=cast(Status, m.status),  # ThreadModel.status only ever holds a Status
                              last_activity=m.activity or last_activity, checkpointer=checkpointer, questions=qs,
                              liveness=lv.get("state", ""), note=m.last_event if lv else "", size=size)
+        if m.thread_usage.calls:
+            item["usage"] = cast(UsageSummary, llm.usage_summary(m.thread_usage))
+        if m.status == "running" and m.streaming:
+            item["streaming"] = m.streaming
+        return item
 
 
 class Sidebar:
@@ -208,6 +215,10 @@ class Sidebar:
         kind = data["kind"]
         if kind == "list":
             self.send("threads", threads=self.listing(), workflows=sorted(known_workflows()))
+            return
+        if kind == "prices":  # the Lab setting: defaults under what code set (a bad table: an error reply)
+            set_default_prices(data["prices"])
+            self.send("ok", request=kind, key="")
             return
         wf, live = self._target(data)
         if kind == "answer":

@@ -250,6 +250,28 @@ def _inbox_request(value: Any) -> tuple[Mapping | None, bool]:
     return None, False
 
 
+_REVIEW_ACTIONS = {"accept": "accept", "edit": "edit", "respond": "response", "response": "response",
+                   "ignore": "ignore"}
+
+
+def _tool_review(schema: Any, value: Any) -> dict | None:
+    """A tool-call review question (``interrupt({"tool_call": call, ...}, response_schema=Review)`` where
+    ``Review`` has an ``action`` among accept/edit/respond/ignore and one data field): how to draw it as
+    Agent Inbox buttons and how to encode their answers in the schema's shape; None for anything else."""
+    if not isinstance(schema, Mapping) or not isinstance(value, Mapping):
+        return None
+    props = schema.get("properties")
+    call = value.get("tool_call")
+    if not isinstance(props, Mapping) or set(props) - {"action"} == set() or len(props) != 2 or \
+            not isinstance(call, Mapping) or not isinstance(call.get("args"), Mapping):
+        return None
+    enum = (props.get("action") or {}).get("enum")
+    if not isinstance(enum, list) or not enum or any(a not in _REVIEW_ACTIONS for a in enum):
+        return None
+    (data_key,) = [k for k in props if k != "action"]
+    return {"call": call, "data": data_key, "actions": {_REVIEW_ACTIONS[a]: a for a in enum}}
+
+
 def _option_list(value: Any) -> list | None:
     items = value.get("options") if isinstance(value, Mapping) else value
     if not isinstance(items, (list, tuple)) or not 0 < len(items) <= MAX_OPTIONS:
@@ -286,7 +308,15 @@ def form_spec(intr: Any, index: int = 0) -> dict:
         schema = intr.response_schema
     request, wrapped = _inbox_request(value)
     options = None if schema is not None or request is not None else _option_list(value)
-    if schema is not None:
+    review = _tool_review(schema, value) if schema is not None else None
+    if review is not None:  # a tool-call review schema: Agent Inbox buttons, the tool's arguments as fields
+        args = review["call"]["args"]
+        spec.update(kind="inbox", actions=list(review["actions"]), action=str(review["call"].get("name", "")),
+                    args=jsonable(args), wrap=False, description=question_text(value, 2000),
+                    fields=[field_spec(str(k), _type_of(v), False, {}) | {"default": jsonable(v)}
+                            for k, v in args.items()],
+                    display=value_view(args) if args else {"type": "none"})
+    elif schema is not None:
         fields, is_object = schema_fields(schema)
         spec.update(kind="schema", fields=fields, object=is_object, display=value_view(value))
         if isinstance(schema.get("title"), str):
@@ -330,11 +360,24 @@ def decode_answer(intr: Any, msg: Mapping) -> Any:
         raise AnswerError("the answer has no value")
     value = msg["value"]
     if kind == "inbox":
-        request, wrapped = _inbox_request(intr.value)
-        assert request is not None
         if not isinstance(value, Mapping) or value.get("type") not in spec["actions"]:
             raise AnswerError(f"the answer must be one of the allowed actions: {', '.join(spec['actions'])}")
         kind_ = value["type"]
+        schema = getattr(intr, "json_schema", None) or getattr(intr, "response_schema", None)
+        review = _tool_review(schema, intr.value)
+        if review is not None:  # answered in the review schema's own shape (it validates it on resume)
+            answer: dict[str, Any] = {"action": review["actions"][kind_]}
+            if kind_ == "edit":
+                if not isinstance(value.get("args"), Mapping):
+                    raise AnswerError("edit needs the edited arguments as an object")
+                answer[review["data"]] = dict(value["args"])
+            elif kind_ == "response":
+                if not isinstance(value.get("args"), str) or not value["args"].strip():
+                    raise AnswerError("write a response first")
+                answer[review["data"]] = value["args"]
+            return answer
+        request, wrapped = _inbox_request(intr.value)
+        assert request is not None
         if kind_ == "accept":
             response = {"type": "accept", "args": request["action_request"]}
         elif kind_ == "edit":

@@ -141,7 +141,8 @@ class Inbox(_Base):
             items.append({"key": f"{key[0]}/{key[1]}", "workflow": key[0], "thread_id": key[1], "state": state,
                           "message": st["error"], "questions": qs,
                           "result": st["result_preview"] if st["has_result"] else "",
-                          "updated": self._since.get(key, 0.0)})
+                          "updated": self._since.get(key, 0.0),
+                          **({"usage": st["thread_usage"]} if "thread_usage" in st else {})})
         items.sort(key=lambda i: (i["state"] != "waiting", -i["updated"]))
         return items
 

@@ -108,7 +108,7 @@ class Hub:
         """Subscribe to the tap and start the flusher (idempotent)."""
         with self._lock:
             if self._unsubscribe is None:
-                self._unsubscribe = tap.subscribe(self._hear)
+                self._unsubscribe = tap.subscribe(self._hear, messages=True)  # views show live tokens
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="nbflow-views-flusher", daemon=True)
                 self._thread.start()

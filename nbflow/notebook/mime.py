@@ -21,7 +21,7 @@ VERSION = 1
 MAX_ROWS = 500  # a saved view keeps the last rows only; the note says how many were left out
 
 # The row fields a saved view draws (everything else is live-only detail).
-_ROW_FIELDS = ("key", "kind", "name", "depth", "state", "preview", "error", "duration", "cached", "replayed")
+_ROW_FIELDS = ("key", "kind", "name", "depth", "state", "preview", "error", "duration", "cached", "replayed", "usage")
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,12 @@ class SavedView:
     reattach: str        # Python that shows a live view of the same thread
 
 
-def reattach_code(workflow: str, config: dict) -> str:
-    """``nbflow.show(NAME, config=...)``: the workflow by its notebook name (``%%entrypoint NAME`` binds it)."""
+def reattach_code(workflow: str, config: dict, turn: int | None = None) -> str:
+    """``nbflow.show(NAME, config=...)``: the workflow by its notebook name (``%%entrypoint NAME`` binds it);
+    with ``turn``, the view of that invocation of the thread (a turn a newer one has followed)."""
     target = workflow if workflow.isidentifier() else f"nbflow.notebook.session.session().workflows[{workflow!r}]"
-    return f"import nbflow\nnbflow.show({target}, config={config!r})"
+    extra = f", turn={turn!r}" if turn is not None else ""
+    return f"import nbflow\nnbflow.show({target}, config={config!r}{extra})"
 
 
 def saved_run(workflow: str, config: dict, state: dict, rows: list[dict]) -> SavedView:
@@ -50,7 +52,8 @@ def saved_run(workflow: str, config: dict, state: dict, rows: list[dict]) -> Sav
     return SavedView(
         version=VERSION, kind="run", workflow=workflow, thread_id=state.get("thread_id"),
         config=dict(config), state=dict(state), rows=[{k: r.get(k) for k in _ROW_FIELDS} for r in kept],
-        rows_omitted=len(rows) - len(kept), reattach=reattach_code(workflow, dict(config)),
+        rows_omitted=len(rows) - len(kept),
+        reattach=reattach_code(workflow, dict(config), state.get("invocation") if state.get("moved_on") else None),
     )
 
 

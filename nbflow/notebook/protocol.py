@@ -157,6 +157,23 @@ class ChatMessage(TypedDict):
     tool_calls: list[ToolCallView]
     tool_call_id: str
     error: bool
+class UsageSummary(TypedDict):
+    """Model usage summed over a task, an invocation or a thread (``nbflow.observe.UsageTotals``)."""
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost: float       # US dollars, over the calls that had a price
+    unpriced: int     # calls without a price (cost leaves them out)
+    models: list[str]
+    text: str         # one line: "2 model calls · 1,234 tokens (1,000 in / 234 out) · $0.0042"
+
+
+class ToolCallRow(TypedDict):
+    """A tool call a task's model asked for (streamed, then from its final message)."""
+    id: str
+    name: str
+    args: str  # JSON text (as it streams, possibly incomplete)
 
 
 class Row(TypedDict):
@@ -174,6 +191,9 @@ class Row(TypedDict):
     replayed: bool  # the result came from the checkpoint (not run again)
     text: str
     chat: NotRequired[list[ChatMessage]]  # the task's result read as a conversation (chat messages)
+    stream: NotRequired[str]  # the text a chat model in the task is streaming (cleared when the task ends)
+    tools: NotRequired[list[ToolCallRow]]  # tool calls its model asked for (streaming, then final)
+    usage: NotRequired[UsageSummary]  # its model calls, every attempt (absent: none)
 
 
 class Question(TypedDict):
@@ -220,6 +240,8 @@ class RunState(TypedDict):
     result_chat: NotRequired[list[ChatMessage]]  # the result read as a conversation (chat messages)
     moved_on: NotRequired[bool]  # a view kept on its own invocation: the thread has started a newer one
     liveness: NotRequired[Liveness | None]  # an unfinished run not going on in this kernel (None otherwise)
+    usage: NotRequired[UsageSummary]         # the model calls of the current invocation (absent: none)
+    thread_usage: NotRequired[UsageSummary]  # ... of every invocation of the thread
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -233,6 +255,7 @@ class InboxItem(TypedDict):
     questions: list[Question]
     result: str
     updated: float
+    usage: NotRequired[UsageSummary]  # the thread's model usage and cost (absent: no model calls)
 
 
 # ---------------------------------------------------------------------------- messages
@@ -391,10 +414,10 @@ class ForkMsg(TypedDict):
 # ---------------------------------------------------------------------------- the sidebar comm (nbflow.lab)
 SIDEBAR_TARGET = "nbflow.lab"
 SIDEBAR_VERSION = 1
-SIDEBAR_TO_KERNEL = ("list", "answer", "stop", "continue", "timeline")
+SIDEBAR_TO_KERNEL = ("list", "answer", "stop", "continue", "timeline", "prices")
 SIDEBAR_TO_FRONTEND = ("threads", "thread", "timeline_code", "ok", "error")
 
-SidebarRequestKind = Literal["list", "answer", "stop", "continue", "timeline"]
+SidebarRequestKind = Literal["list", "answer", "stop", "continue", "timeline", "prices"]
 
 
 class SidebarQuestion(TypedDict):
@@ -417,11 +440,20 @@ class SidebarThread(TypedDict):
     liveness: NotRequired[str]  # an unfinished run not going on in this kernel: "elsewhere" or "gone" ("" otherwise)
     note: NotRequired[str]      # what the liveness means: "running elsewhere: process 1 on host h" / "stopped without…"
     size: NotRequired[int]      # bytes the thread's rows hold in its checkpointer (read when it settles); -1: unknown
+    usage: NotRequired[UsageSummary]  # the thread's model usage and cost (absent: no model calls)
+    streaming: NotRequired[str]       # the tail of what a chat model in the thread is streaming right now
 
 
 class SidebarListMsg(TypedDict):
     kind: Literal["list"]
     v: int
+
+
+class SidebarPricesMsg(TypedDict):
+    """JupyterLab's *Model prices* setting: the kernel's default price table (``set_prices`` entries win)."""
+    kind: Literal["prices"]
+    v: int
+    prices: Any  # {model: {"input": usd, "output": usd, "cache_read": usd}} per million tokens
 
 
 class SidebarAnswerMsg(TypedDict):
@@ -494,15 +526,15 @@ class SidebarErrorMsg(TypedDict):
     errors: NotRequired[list[FieldError]]  # a malformed request: which fields, and what is wrong
 
 
-TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage, Row,
-                           Liveness, Question, RunState,
+TYPES: tuple[type, ...] = (FieldSpec, ValueField, ValueView, OptionSpec, FormSpec, ToolCallView, ChatMessage,
+                           UsageSummary, ToolCallRow, Row, Liveness, Question, RunState,
                            InboxItem, FieldError, SnapshotMsg, BatchMsg, ResumeErrorMsg, ActionErrorMsg,
                            CompareRow, ComparisonMsg, CompareMsg,
                            Answer, ResumeMsg, ResumeAllMsg, SnapshotRequestMsg, RefreshMsg, ReplayMsg, ForkMsg,
                            StopMsg, ContinueMsg, GraphMsg, GraphRequestMsg,
                            StateRequestMsg, StateMsg,
-                           SidebarQuestion, SidebarThread, SidebarListMsg, SidebarAnswerMsg, SidebarStopMsg,
-                           SidebarContinueMsg, SidebarTimelineMsg, SidebarThreadsMsg, SidebarThreadMsg,
+                           SidebarQuestion, SidebarThread, SidebarListMsg, SidebarPricesMsg, SidebarAnswerMsg,
+                           SidebarStopMsg, SidebarContinueMsg, SidebarTimelineMsg, SidebarThreadsMsg, SidebarThreadMsg,
                            SidebarTimelineCodeMsg, SidebarOkMsg, SidebarErrorMsg)
 UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErrorMsg", "ComparisonMsg",
                          "GraphMsg", "StateMsg"),
@@ -510,7 +542,7 @@ UNIONS = {"ToFrontend": ("SnapshotMsg", "BatchMsg", "ResumeErrorMsg", "ActionErr
                        "CompareMsg", "StopMsg", "ContinueMsg", "GraphRequestMsg",
                        "StateRequestMsg"),
           "SidebarToKernel": ("SidebarListMsg", "SidebarAnswerMsg", "SidebarStopMsg", "SidebarContinueMsg",
-                              "SidebarTimelineMsg"),
+                              "SidebarTimelineMsg", "SidebarPricesMsg"),
           "SidebarToFrontend": ("SidebarThreadsMsg", "SidebarThreadMsg", "SidebarTimelineCodeMsg", "SidebarOkMsg",
                                 "SidebarErrorMsg")}
 CONSTANTS = {"VERSION": VERSION, "TO_FRONTEND": TO_FRONTEND, "TO_KERNEL": TO_KERNEL, "ROW_STATES": ROW_STATES,

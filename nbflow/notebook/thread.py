@@ -8,6 +8,11 @@ list) and folded forward with :meth:`ThreadModel.apply`, one
 Nothing here does I/O, reads a clock or imports Jupyter; the live hub
 (:mod:`.live`) owns the locking, the saver reads and the sending.
 
+Live tokens: a chat model streaming inside a task (the tap asks runs for ``messages`` while views
+listen) grows that task's row's ``stream`` text and ``tools`` (tool calls, as they stream); the
+task's end clears the stream and shows the final message instead (:mod:`.llm`). Usage and cost
+(:mod:`nbflow.observe`) are kept per row, per invocation and per thread.
+
 The model is *current state*, not a log: one :class:`~.protocol.Row` per
 task call position (``key`` = namespace + call path), updated in place across
 resumes; a replayed result folds into its row with ``replayed`` set (it came
@@ -18,23 +23,20 @@ Changes are recorded as the set of row keys touched plus a state flag, until
 
 from __future__ import annotations
 
-import linecache
-import os
-import sys
-import traceback as tb
 from typing import Any
 
 from .. import events as ev
 from ..errors import RunStopped
 from ..kinds import Position
+from ..observe.usage import EMPTY, totals
 from ..serde import summarize
+from . import llm
 from .conversation import brief, conversation
 from .forms import form_spec, pretty, question_text
+from .tracebacks import error_text, user_frame
 
 PREVIEW = 80
 RESULT_PREVIEW = 2000
-TRACEBACK_LIMIT = 6000
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ORIGIN_CODE = "code (invoke / stream / Command)"
 ORIGIN_STORED = "an earlier session (from the checkpoint)"
@@ -58,87 +60,6 @@ def _set_result(row: dict, result: Any) -> None:
     else:
         row.pop("chat", None)
 
-
-def error_text(exc: BaseException | None) -> str:
-    if exc is None:
-        return ""
-    msg = str(exc)
-    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
-
-
-def _is_internal(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
-
-
-def _is_library(filename: str) -> bool:
-    path = os.path.abspath(filename)
-    return "site-packages" in path or "/lib/python" in path
-
-
-def _strip_internal(te: tb.TracebackException) -> None:
-    """Drop nbflow's own frames from ``te`` and every exception chained to it (they say nothing about
-    the user's code); source lines are looked up later, for the frames that remain only."""
-    todo, seen = [te], set()
-    while todo:
-        t = todo.pop()
-        if t is None or id(t) in seen:
-            continue
-        seen.add(id(t))
-        t.stack = tb.StackSummary.from_list([_cached(f) for f in t.stack if not _is_internal(f.filename)])
-        todo += [t.__cause__, t.__context__]  # type: ignore[list-item]  # None is skipped above
-
-
-def _cell_name(filename: str) -> str | None:
-    """IPython's name for a cell's code, ``"Cell In[7]"``, or None for anything else.
-
-    IPython compiles each cell under a file name it maps to the execution count
-    (``shell.compile.format_code_name``): a dict lookup, no file read. IPython is
-    consulted only when the process already imported it (never imported here)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    fmt = getattr(getattr(shell, "compile", None), "format_code_name", None)
-    if fmt is None:
-        return None
-    try:
-        got = fmt(filename)
-    except Exception:  # noqa: BLE001 - a label is a nicety; fall back to the file name
-        return None
-    return f"{got[0]} {got[1]}" if got else None
-
-
-def _cached(f: tb.FrameSummary) -> tb.FrameSummary:
-    """``f`` with its source line if it is the user's code (linecache: IPython keeps every cell there;
-    a module's file is read), none for libraries, and no column positions (no compiling to draw carets).
-    A cell's frame is renamed as IPython names it (``Cell In[7]``)."""
-    own = f.lineno is not None and not _is_library(f.filename)
-    line = linecache.getline(f.filename, f.lineno or 0) if own else ""
-    name = _cell_name(f.filename) if own else None
-    return tb.FrameSummary(name or f.filename, f.lineno, f.name, lookup_line=False, line=line)
-
-
-def _user_frame(exc: BaseException) -> tuple[str, str]:
-    """The traceback text, and 'cell/file line N: code' of the innermost frame outside nbflow and the stdlib.
-
-    Frames are extracted without their source (``lookup_lines=False``); lines are looked up for the
-    user's frames only, so formatting an error never reads nbflow's or the standard library's files.
-    """
-    te = tb.TracebackException.from_exception(exc, lookup_lines=False)
-    _strip_internal(te)
-    text = "".join(te.format())
-    if len(text) > TRACEBACK_LIMIT:
-        text = "…\n" + text[-TRACEBACK_LIMIT:]
-    where = ""
-    for frame in te.stack:
-        if _is_library(frame.filename):
-            continue
-        if frame.filename.startswith("Cell In["):  # renamed by _cached: IPython's own label
-            label = frame.filename
-        elif "ipykernel" in frame.filename or frame.filename.startswith("<ipython"):
-            label = "cell"  # a cell IPython no longer knows (history cleared)
-        else:
-            label = os.path.basename(frame.filename)
-        where = f"{label}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
-    return text, where
 
 
 def _row_key(ns: tuple, path: str) -> str:
@@ -192,6 +113,10 @@ class ThreadModel:
         self.last_event = ""
         self.stale = False                     # edited outside a run: reload from the saver
         self._tasks: dict[tuple, str] = {}
+        self._by_task_id: dict[str, str] = {}  # task id -> row key, for streamed tokens (metadata names the id)
+        self.usage = EMPTY                     # the current invocation's model calls (UsageTotals)
+        self.thread_usage = EMPTY              # every invocation's
+        self.streaming = ""                    # the tail of the latest streamed text (the sidebar shows it)
 
     # ------------------------------------------------------------------ counts
     @property
@@ -223,7 +148,8 @@ class ThreadModel:
         return reset, rows, state or reset
 
     def _clear(self) -> None:
-        self.rows, self._tasks = {}, {}
+        self.rows, self._tasks, self._by_task_id = {}, {}, {}
+        self.usage, self.streaming = EMPTY, ""
         self.dirty = set()
         self.reset = True
         self.active_s = self.waiting_s = 0.0
@@ -252,6 +178,8 @@ class ThreadModel:
             self.status = "idle"
             return
         inv = runs[-1]
+        self.usage = inv.usage
+        self.thread_usage = sum((i.usage for i in runs), EMPTY)
         self.invocation = max(self.invocation, len(runs))
         self.activity = max([inv.ended_at or inv.started_at, *(t.ended_at for t in inv.tasks if t.ended_at)])
         by_path: dict[str, Any] = {}
@@ -269,6 +197,8 @@ class ThreadModel:
             row["duration"] = max(0.0, t.duration or 0.0)
             row["preview"] = t.result_summary if row["state"] in ("ok", "cached") else ""
             row["error"] = t.error or ""
+            if t.usage:
+                row["usage"] = llm.usage_summary(totals(t.usage))
             self.rows[key] = row
             if t.started_at is not None and t.ended_at is not None and t.outcome != "replayed":
                 intervals.append((t.started_at, t.ended_at))
@@ -380,10 +310,12 @@ class ThreadModel:
         else:
             row.update(state="running", error="", replayed=False)
         self._tasks[(e.ns, e.task_id)] = key
+        self._by_task_id[e.task_id] = key
         self._touch(row)
 
     def _on_task_end(self, e: ev.TaskEnd) -> None:
         key = self._tasks.pop((e.ns, e.task_id), None) or _row_key(e.ns, e.path)
+        self._by_task_id.pop(e.task_id, None)
         row = self.rows.get(key)
         if e.replayed:
             if row is not None and row["state"] in ("ok", "cached"):
@@ -400,6 +332,8 @@ class ThreadModel:
         if row is None:
             row = self.rows[key] = _new_row(key, "task", e.name, e.path, len(e.ns) + Position.callers(e.path))
         if isinstance(e.error, RunStopped):
+            if row["state"] in ("ok", "cached"):
+                return  # the late end of an attempt a stop abandoned: a continued run already finished this call
             row.update(state="stopped", error=ABANDONED, preview="")
         elif e.error is not None:
             row.update(state="error", error=error_text(e.error), preview="")
@@ -408,8 +342,21 @@ class ThreadModel:
         else:
             row.update(state="cached" if e.cached else "ok", error="")
             _set_result(row, e.result)
+            tools = llm.final_tools(e.result)
+            if tools is not None:  # the final message replaces what streamed
+                row["tools"] = tools
         row.update(duration=max(0.0, e.ended - e.started), cached=e.cached, replayed=False)
         self.activity = e.ended
+        if row.get("stream"):
+            row["stream"] = ""
+            # the sidebar's tail follows another task still streaming, if any
+            others = [r for r in self.rows.values() if r.get("stream") and r["state"] == "running"]
+            self.streaming = llm.tail(others[-1]["stream"]) if others else ""
+        if e.usage:
+            used = totals(e.usage)
+            row["usage"] = llm.usage_summary(used)
+            self.usage = self.usage + used
+            self.thread_usage = self.thread_usage + used
         self._touch(row)
         self.state_dirty = True
 
@@ -419,6 +366,14 @@ class ThreadModel:
         self.state_dirty = True
 
     def _on_message(self, e: ev.Message) -> None:
+        key = self._by_task_id.get(str((e.metadata or {}).get("nbflow_task_id") or ""))
+        row = self.rows.get(key) if key is not None else None
+        if row is not None:  # a chat model streaming inside a task: its row grows
+            if llm.fold_chunk(row, e.chunk):
+                self.streaming = llm.tail(row.get("stream", ""))
+                self._touch(row)
+                self.state_dirty = True  # the sidebar shows the tail (sent at the flush interval)
+            return
         chunk = e.chunk
         mid = getattr(chunk, "id", None) or (e.metadata or {}).get("nbflow_task_id") or "/".join(e.ns)
         key = f"msg:{mid}"
@@ -431,8 +386,12 @@ class ThreadModel:
         row["text"] += text
         self._touch(row)
 
-    def _settle(self, ts: float) -> None:
+    def _settle(self, ts: float, usage: tuple = ()) -> None:
         self.activity = ts
+        if usage:  # the entrypoint body's own model calls
+            used = totals(usage)
+            self.usage = self.usage + used
+            self.thread_usage = self.thread_usage + used
         if self.run_since is not None:
             self.active_s += max(0.0, ts - self.run_since)
             self.run_since = None
@@ -441,7 +400,7 @@ class ThreadModel:
     def _on_run_end(self, e: ev.RunEnd) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "done"
         self._result(e.value)
         for key, row in self.rows.items():  # a run that returned has no task left running
@@ -452,7 +411,7 @@ class ThreadModel:
     def _on_interrupted(self, e: ev.RunInterrupted) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.status = "interrupted"
         self.wait_since = e.ts
         for intr in e.interrupts:
@@ -463,7 +422,7 @@ class ThreadModel:
     def _on_error(self, e: ev.RunError) -> None:
         if e.ns:
             return
-        self._settle(e.ts)
+        self._settle(e.ts, e.usage)
         self.failed(e.error)
 
     def _on_stopped(self, e: ev.RunHalted) -> None:
@@ -484,7 +443,7 @@ class ThreadModel:
             self.run_since = None
         self.status = "error"
         self.error = error_text(exc)
-        self.traceback, self.error_where = _user_frame(exc)
+        self.traceback, self.error_where = user_frame(exc)
         self.pending = {}
         for q in self.questions.values():
             if q["state"] == "pending":
@@ -565,7 +524,9 @@ def run_state(m: ThreadModel, now: float | None = None) -> dict:
             "result_preview": brief(m.value, PREVIEW) if m.has_result else "", "has_result": m.has_result,
             "events": m.events, "last_event": m.last_event,
             "questions": [dict(q) for q in m.questions.values()], "invocation": m.invocation,
-            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None}
+            "result_chat": m.value_chat or [], "liveness": dict(m.liveness) if m.liveness else None,
+            **({"usage": llm.usage_summary(m.usage)} if m.usage.calls else {}),
+            **({"thread_usage": llm.usage_summary(m.thread_usage)} if m.thread_usage.calls else {})}
 
 
 __all__ = ["ABANDONED", "ORIGIN_CODE", "ORIGIN_STORED", "STOPPED_NOTE", "ThreadModel", "error_text", "row_order",

@@ -21,7 +21,9 @@ import json
 from typing import Any
 
 from ..kinds import Position
+from ..observe.usage import EMPTY
 from ..serde import summarize
+from . import llm
 from .conversation import brief, chat_html, chat_text, conversation
 from .forms import jsonable, pretty, question_text
 
@@ -98,6 +100,8 @@ def transcript(state: dict, rows: list[dict]) -> str:
         lines.append(f"  ✗ {state['error']}")
         if state.get("error_where"):
             lines.append(f"    at {state['error_where']}")
+    if state.get("usage"):
+        lines.append(f"  $ {state['usage']['text']}")
     if state["has_result"] and state.get("result_chat"):
         lines.append("  = conversation:")
         lines.extend(chat_text(state["result_chat"], indent="    "))
@@ -117,7 +121,9 @@ def static_html(state: dict, rows: list[dict]) -> str:
              f'<div class="nbflow-header"><b>{_esc(state["name"])}</b>'
              + (f" · thread <code>{_esc(state['thread_id'])}</code>" if state.get("thread_id") else "")
              + f' · <span class="nbflow-status" data-status="{_esc(st)}">{_esc(_STATUS_WORDS.get(st, st))}</span>'
-             + (f" · {state['done']}/{state['total']} tasks" if state.get("total") else "") + "</div>",
+             + (f" · {state['done']}/{state['total']} tasks" if state.get("total") else "")
+             + (f' · <span class="nbflow-usage">{_esc(state["usage"]["text"])}</span>' if state.get("usage") else "")
+             + "</div>",
              f'<div class="nbflow-turn-note">{_esc(_turn_note(state))}</div>' if _turn_note(state) else "",
              '<ul class="nbflow-log">']
     for r in rows:
@@ -171,10 +177,18 @@ def _waiting_gaps(inv: Any) -> list[tuple[float, float]]:
         end = later[0] if later else (inv.ended_at if inv.status != "interrupted" else None)
         if end is not None and end > t.ended_at:
             gaps.append((t.ended_at, end))
-    if inv.answers:  # a question asked by the entrypoint itself: the resume replays the earlier tasks
-        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None]
+    # The invocation was entered again (a resume of a question the entrypoint itself asked, a re-run of a
+    # waiting invocation, a continue after a stop or a crash): its earlier tasks are replayed, and the time
+    # between the last task that ran before and that restart was not active (issue 21: a re-run of a waiting
+    # invocation showed "44.0 s active" for a 0.03 s invocation).
+    # A fork's copied results keep their original (earlier) times: only work done in this invocation counts.
+    if any(t.outcome == "replayed" for t in inv.tasks):
+        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None
+                and t.started_at is not None and t.started_at >= inv.started_at]
         for r in sorted({t.started_at for t in inv.tasks if t.outcome == "replayed" and t.started_at is not None}):
             before = [t.ended_at for t in done if t.ended_at <= r]
+            if not before and not inv.answers:
+                continue  # replayed as the invocation began (a fork, time travel): not a restart
             start = max(before) if before else inv.started_at
             if r > start:
                 gaps.append((start, r))
@@ -217,6 +231,7 @@ def _task_rows(inv: Any, clock: Any) -> list[dict]:
                      "offset": 0.0 if reused else max(0.0, start), "duration": dur, "reused": reused,
                      "result": t.result_summary, "error": t.error or "", "input": t.input_summary, "wave": t.wave,
                      "fork": fork_index.get(id(t)),
+                     "usage": llm.usage_summary(t.usage_totals) if t.usage else None,
                      "interrupts": [summarize(x.value, PREVIEW) for x in t.interrupts]})
     return rows
 
@@ -273,8 +288,11 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
             "pending": [] if abandoned else [a.id for a in inv.pending],
             "forked_from": jsonable(inv.forked_from) if inv.forked_from else None,
             "tasks": rows,
+            "usage": llm.usage_summary(inv.usage) if inv.status != "update" and inv.usage.calls else None,
         })
-    return {"name": name, "thread_id": thread_id, "invocations": out}
+    used = sum((inv.usage for inv in invocations if inv.status != "update"), EMPTY)
+    return {"name": name, "thread_id": thread_id, "invocations": out,
+            "usage": llm.usage_summary(used) if used.calls else None}
 
 
 def compare_invocations(a: dict, b: dict) -> list[dict]:
@@ -315,7 +333,8 @@ def _task_out(t: dict | None) -> str:
 def timeline_transcript(data: dict) -> str:
     """``text/plain`` of a timeline: deterministic, one line per invocation, task, question and answer."""
     invs = data["invocations"]
-    lines = [f"{data['name']} · thread {data['thread_id']} · {len(invs)} invocation{'s' if len(invs) != 1 else ''}"]
+    lines = [f"{data['name']} · thread {data['thread_id']} · {len(invs)} invocation{'s' if len(invs) != 1 else ''}"
+             + (f" · {data['usage']['text']}" if data.get("usage") else "")]
     for inv in invs:
         head = f"  #{inv['index']} {inv['status']}"
         if inv["status"] != "update":
@@ -342,6 +361,8 @@ def timeline_transcript(data: dict) -> str:
         for a in inv["asked"]:
             lines.append(f"      ? {a['value']}" + (f" ↳ {a['answer']}" if a["answered"] else
                                                     " (superseded)" if a.get("superseded") else ""))
+        if inv.get("usage"):
+            lines.append(f"      $ {inv['usage']['text']}")
         if inv["preview"]:
             lines.append(f"      = {inv['preview']}")
         if inv["error"]:

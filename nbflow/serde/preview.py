@@ -130,6 +130,7 @@ def _pv(o: Any, budget: int, depth: int) -> str:
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         fs = [(f.name, getattr(o, f.name, "?")) for f in dataclasses.fields(o) if f.repr]
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
+    mod = getattr(t, "__module__", "") or ""
     if _is_chat_message(t):
         return _message(o, budget, sub)
     if hasattr(t, "__pydantic_fields__") and is_model_class(t):
@@ -137,7 +138,6 @@ def _pv(o: Any, budget: int, depth: int) -> str:
         return f"{t.__name__}(" + _items(fs, budget, depth, lambda kv, b: f"{kv[0]}={sub(kv[1], b)}") + ")"
     if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
         return f"{t.__name__}({o.isoformat()})"
-    mod = getattr(t, "__module__", "") or ""
     if mod.startswith("numpy") and hasattr(o, "shape") and hasattr(o, "dtype") and o.shape:
         return f"{t.__name__}(shape={tuple(o.shape)}, dtype={o.dtype})"
     if mod.startswith("pandas") and t.__name__ == "DataFrame":

@@ -106,3 +106,39 @@ def pytest_runtest_makereport(item, call):
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep
+
+
+# ---------------------------------------------------------------------------- with nbflow's Lab extension
+BUILT = Path(__file__).resolve().parents[2] / "nbflow" / "labextension"
+
+
+@pytest.fixture(scope="module")
+def ext_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A JupyterLab server for one test module, with this tree's prebuilt Lab extension (``make js``) in its
+    data dir, whatever the venv holds."""
+    if not (BUILT / "package.json").exists():
+        msg = "nbflow/labextension is not built (make js)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    home = tmp_path_factory.mktemp("ext-lab-home")
+    (home / "jupyter-data" / "labextensions").mkdir(parents=True)
+    (home / "jupyter-data" / "labextensions" / "nbflow").symlink_to(BUILT, target_is_directory=True)
+    root = copy_notebooks(tmp_path_factory.mktemp("ext-lab") / "notebooks")
+    server = LabServer(root_dir=root, home=home)
+    with pytest.MonkeyPatch.context() as mp:
+        # In a venv Jupyter looks in the venv's share/jupyter before JUPYTER_DATA_DIR: this tree's build must win
+        # over whatever the venv holds (another checkout's build, an installed wheel).
+        mp.setenv("JUPYTER_PREFER_ENV_PATH", "0")
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ext_page(chromium, ext_lab: LabServer, request: pytest.FixtureRequest):
+    """A fresh page on the module's :func:`ext_lab` server (see :func:`lab_page`)."""
+    with lab_page(chromium, ext_lab, request) as pg:
+        yield pg

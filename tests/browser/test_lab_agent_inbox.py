@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
-from .test_lab_extension import RUN_MS, errors, ext_lab, ext_page  # noqa: F401
+from .test_lab_extension import RUN_MS, errors
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,8 @@ from nbflow import InMemorySaver, entrypoint, interrupt
 def mailer(to):
     request = {"action_request": {"action": "send_email", "args": {"to": to, "subject": "Hello", "body": "Hi there"}},
                "config": {"allow_accept": True, "allow_edit": True, "allow_respond": False, "allow_ignore": True},
-               "description": "The agent wants to **send an email** to `" + to + "`.\\n\\n- check the address\\n- check the body"}
+               "description": ("The agent wants to **send an email** to `" + to + "`."
+                               "\\n\\n- check the address\\n- check the body")}
     (answer,) = interrupt([request])
     return answer
 ''', 'nbflow.show(mailer, "ann@example.com", {"configurable": {"thread_id": "mail-1"}})']

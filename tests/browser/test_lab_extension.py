@@ -11,7 +11,6 @@ import json
 import os
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -20,7 +19,6 @@ import pytest
 from nbflow.notebook.mime import MIME_TYPE
 
 from .a11y import ACCESSIBLE_NAME, low_contrast
-from .conftest import lab_page
 from .jlab import (
     cell_output,
     left_tab,
@@ -35,7 +33,7 @@ from .jlab import (
     wait_kernel_idle,
     write_notebook,
 )
-from .lab import LabServer, copy_notebooks, save_artifact
+from .lab import LabServer, save_artifact
 
 pytestmark = pytest.mark.browser
 
@@ -44,35 +42,6 @@ BUILT = ROOT / "nbflow" / "labextension"
 RUN_MS = 60_000
 LIVE = ".nbflow-run:not(.nbflow-static)"
 SAVED = ".nbflow-saved"
-
-
-@pytest.fixture(scope="module")
-def ext_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    if not (BUILT / "package.json").exists():
-        msg = "nbflow/labextension is not built (make js)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    home = tmp_path_factory.mktemp("ext-lab-home")
-    (home / "jupyter-data" / "labextensions").mkdir(parents=True)
-    (home / "jupyter-data" / "labextensions" / "nbflow").symlink_to(BUILT, target_is_directory=True)
-    root = copy_notebooks(tmp_path_factory.mktemp("ext-lab") / "notebooks")
-    server = LabServer(root_dir=root, home=home)
-    with pytest.MonkeyPatch.context() as mp:
-        # In a venv Jupyter looks in the venv's share/jupyter before JUPYTER_DATA_DIR: this tree's build must win
-        # over whatever the venv holds (another checkout's build, an installed wheel).
-        mp.setenv("JUPYTER_PREFER_ENV_PATH", "0")
-        server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def ext_page(chromium, ext_lab: LabServer, request: pytest.FixtureRequest):
-    with lab_page(chromium, ext_lab, request) as pg:
-        yield pg
 
 
 def set_theme(page, dark: bool) -> None:

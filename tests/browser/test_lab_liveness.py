@@ -12,17 +12,19 @@ Continue button, and Continue finishes the run from its checkpointed task.
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import pytest
 
 from .jlab import cell_output, open_notebook, run_cell, screenshot, wait_kernel_idle, write_notebook
-from .test_lab_extension import RUN_MS, SAVED, errors, ext_lab, ext_page, shut_down_kernel_of  # noqa: F401
+from .test_lab_extension import RUN_MS, SAVED, errors, open_sidebar, shut_down_kernel_of
 
 pytestmark = pytest.mark.browser
 
 LIVE = ".nbflow-run:not(.nbflow-static)"
 SETUP = '''\
+%load_ext nbflow
 import os, time
 import nbflow
 from nbflow import SqliteSaver, entrypoint, task
@@ -87,6 +89,12 @@ def test_a_run_killed_with_its_kernel_is_offered_continue(ext_page, ext_lab, tmp
     expect(lead).to_contain_text("is gone (last sign of life")
     expect(live.locator('[data-testid="nbflow-stop"]')).to_be_hidden()
     live.scroll_into_view_if_needed()
+    # The Workflows sidebar says the same: stopped because its process is gone, with Continue.
+    sb = open_sidebar(page)
+    row = sb.locator(".nbflow-sb-thread[data-key='job/killed-1']")
+    expect(row.locator('[data-testid="nbflow-sb-status"]')).to_have_text("stopped (process gone)", timeout=RUN_MS)
+    expect(row.locator('[data-testid="nbflow-sb-status"]')).to_have_attribute("title", re.compile("is gone"))
+    expect(row.locator('[data-testid="nbflow-sb-continue"]')).to_be_visible()
     screenshot(page, tmp_path, "liveness-gone.png")
     live.locator('[data-testid="nbflow-continue"]').click()
     expect(live).to_have_attribute("data-status", "done", timeout=RUN_MS)

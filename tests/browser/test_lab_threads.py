@@ -473,7 +473,11 @@ flow.invoke(2, {"configurable": {"thread_id": "tl"}})
     tl.locator('.nbflow-inv[data-index="1"] [data-testid="nbflow-fork-open"]').first.click()
     tl.locator('[data-testid="nbflow-fork-value"]').fill("100")
     tl.locator('[data-testid="nbflow-fork"]').click()
-    run = cell_output(page, 1).locator(LIVE)
+    runs = cell_output(page, 1).locator(LIVE)
+    # Issue 21 point 5: the fork's run view is added (newest first); the re-run's view of this thread stays.
+    expect(runs).to_have_count(2, timeout=RUN_MS)
+    run = runs.first
+    expect(runs.nth(1)).to_have_attribute("data-thread-id", "tl")
     expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
     expect(run.locator(".nbflow-thread")).to_have_text(re.compile(r"thread flow-\d+"))
     expect(run.locator('[data-testid="nbflow-result"]')).to_contain_text("101")

@@ -3,10 +3,11 @@
 The test opens ``notebooks/08_reviewing_tool_calls.ipynb`` without its cells
 tagged ``answer-from-code`` (those answer the question from code under nbval),
 runs all cells from the Run menu and waits for section 5's run view to pause
-at ``review_tool_call``'s question. The run view renders the question's
-``Review`` schema as a form: a drop-down for ``action`` and a JSON box for
-``data``. The test first sends bad JSON (refused in the form, the run keeps
-waiting), then edits the tool call to London and sends it; the agent resumes
+at ``review_tool_call``'s question. The run view draws the question's
+``Review`` schema (``action`` + ``data``) like Agent Inbox: Accept / Edit /
+Respond / Ignore buttons, the tool's arguments as fields. The test first sends
+an empty response (refused in the form, the run keeps waiting), then edits the
+tool call's city to London and sends it; the agent resumes
 in the kernel, calls the tool with the edited arguments and the run view shows
 the model's final answer built from London's weather.
 
@@ -51,26 +52,25 @@ def test_edit_a_tool_call_in_the_run_views_form(page, lab, lab_root, tmp_path):
     expect(run).to_contain_text("Pariss")  # the model's misspelt tool argument, shown to the reviewer
     wait_kernel_idle(page, RUN_MS)  # every cell has run: nothing else will answer
 
-    action = form.locator('select[data-field="action"]')
-    data = form.locator('[data-field="data"]')
+    # Issue 21: the tool-call review schema (Review: action + data) is drawn like Agent Inbox: one button per
+    # action, the question as the description, the tool's arguments as fields pre-filled with its values.
+    buttons = form.locator(".nbflow-action")
+    expect(buttons).to_have_text(["Accept", "Edit", "Respond", "Ignore"])
+    expect(form.locator(".nbflow-form-head")).to_have_text("Review get_weather from agent")
+    expect(form.locator('[data-testid="nbflow-description"]')).to_have_text("Is this correct?")
     submit = form.locator('[data-testid="nbflow-submit"]')
-    expect(action).to_be_visible()
-    expect(data).to_be_visible()
-    # Issue 21 point 5: the typed form says who asks, and its optional Data box starts empty (not "null").
-    expect(form.locator(".nbflow-form-head")).to_have_text("Review from agent")
-    expect(data).to_have_value("")
-    labels = [o.strip() for o in action.locator("option").all_inner_texts()]
-    assert {"accept", "edit", "respond", "ignore"} <= set(labels), labels
 
-    # Bad JSON in `data` is refused in the form; the run keeps waiting.
-    action.select_option(label="edit")
-    data.fill('{"city": London}')
+    # Respond with nothing written is refused in the form; the run keeps waiting.
+    buttons.filter(has_text="Respond").click()
     submit.click()
-    expect(form.locator(".nbflow-error")).to_be_visible()
+    expect(form.locator(".nbflow-error")).to_contain_text("write a response first")
     expect(run).to_have_attribute("data-status", "interrupted")
 
     # Edit the tool call's arguments and send.
-    data.fill('{"city": "London"}')
+    buttons.filter(has_text="Edit").click()
+    city = form.locator('[data-field="city"]')
+    expect(city).to_have_value("Pariss")  # the model's misspelt argument, pre-filled
+    city.fill("London")
     run.scroll_into_view_if_needed()
     screenshot(page, tmp_path, "lab-tool-review-form.png")
     submit.click()

@@ -4,7 +4,7 @@ Notebook 7 is built from JupyterLab's plugins and loads Lab extensions, so
 nbflow's (the saved-views renderer, the Workflows sidebar, the nbflow menu)
 runs there next to the anywidget views. The test opens a notebook page, runs a
 workflow that asks a question, answers it in the run view's form, saves and
-reloads the page (the saved view, then Reattach), and fails on any page error or console error that comes from
+reloads the page (the saved view, then Reattach), shows a chat result as a conversation, and fails on any page error or console error that comes from
 nbflow (its Lab extension's chunks, the widget module anywidget loads, or a
 message naming nbflow).
 
@@ -47,6 +47,11 @@ NOTEBOOK = [
     '    text = draft(topic).result()\n'
     '    return {"essay": text, "verdict": interrupt({"question": "Approve this draft?", "draft": text})}',
     'view = nbflow.show(essay, "owls", config={"configurable": {"thread_id": "nb7"}})\nview.wait()\nview',
+    'from langchain_core.messages import AIMessage, HumanMessage\n\n'
+    '@entrypoint(checkpointer=InMemorySaver())\n'
+    'def chat(message):\n'
+    '    return [HumanMessage(message), AIMessage("Hello from **Notebook 7**.")]\n\n'
+    'nbflow.show(chat, "hi", config={"configurable": {"thread_id": "nb7-chat"}})',
 ]
 
 
@@ -179,6 +184,15 @@ def test_views_and_forms_in_notebook_7_raise_no_page_error_from_nbflow(chromium,
         expect(live.locator('[data-testid="nbflow-result"]')).to_contain_text("approved in Notebook 7")
         live.scroll_into_view_if_needed()
         screenshot(page, tmp_path, "nb7-reattached.png")
+        # a chat result reads as a conversation in Notebook 7 too
+        run_cell(page, 2)
+        chat = cell_output(page, 2).locator(LIVE)
+        expect(chat).to_have_attribute("data-status", "done", timeout=RUN_MS)
+        said = chat.locator('.nbflow-result-box .nbflow-msg[data-role="assistant"]')
+        expect(said).to_contain_text("Hello from Notebook 7.")
+        expect(said.locator("strong")).to_have_text("Notebook 7")
+        chat.scroll_into_view_if_needed()
+        screenshot(page, tmp_path, "nb7-conversation.png")
     except BaseException:
         page.screenshot(path=str(tmp_path / "FAILED-nb7.png"), timeout=10_000)
         save_artifact(tmp_path / "FAILED-nb7.png")

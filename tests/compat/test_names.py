@@ -128,6 +128,8 @@ PUBLIC = {
     "RetryPolicy", "RunControl", "RunStopped", "Runtime", "SerializationError", "SqliteSaver", "StateSnapshot",
     "StreamWriter", "TaskContextError", "TaskFunction", "TaskRecord", "TimeoutPolicy", "Workflow", "add_messages",
     "entrypoint", "get_config", "get_runtime", "get_store", "get_stream_writer", "interrupt", "task",
+    # issue 20: model usage and cost (nbflow.observe)
+    "ModelUsage", "UsageTotals", "set_prices", "get_prices",
 }
 
 # The module paths the README and docs name, and what users import from each: they keep working whatever
@@ -144,6 +146,8 @@ DOCUMENTED = {
     "nbflow.store": ["InMemoryStore", "Item", "SearchItem"],
     "nbflow.executors.dask": ["DaskExecutor"],
     "nbflow.engine.plugs": ["using"],
+    "nbflow.observe": ["set_prices", "get_prices", "ModelUsage", "UsageTotals", "totals"],
+    "nbflow.observe.otel": ["instrument", "OtelListener"],
     "nbflow.testing.executors": ["ExecutorContract"],
     "nbflow.checkpoint.conformance": ["SaverContract"],
     "nbflow.events": ["RunStart", "RunEnd", "RunError", "RunHalted"],

@@ -187,7 +187,7 @@ def test_a_malformed_request_gets_an_error_naming_the_field(ip, sent):
     assert err["errors"] == [{"field": "v", "message": "must be 1"}] and "reload the page" in err["message"]
     err = error_for(workflow="review", thread_id="r1")
     assert err["request"] is None and err["errors"][0]["field"] == "kind"
-    assert "expected list, answer, stop, continue or timeline" in err["message"]
+    assert "expected list, answer, stop, continue, timeline or prices" in err["message"]
     c.handle_msg({"content": {"comm_id": c.comm_id, "data": ["list"]}})
     assert replies(sent, c, "error")[-1]["message"] == "malformed sidebar request: a message is a JSON object, " \
         "not an array"
@@ -303,3 +303,27 @@ def test_workflows_sharing_a_checkpointer_list_each_thread_once_under_its_own(ip
         (msg,) = replies(sent, c, "threads")
         listed = sorted((t["workflow"], t["thread_id"], t["status"]) for t in msg["threads"])
         assert listed == [("alpha", "a1", "done"), ("beta", "b1", "interrupted"), ("beta", "b2", "done")]
+
+
+def test_the_lab_prices_setting_sets_default_prices_and_code_wins(ip, sent):
+    """Issue 20: JupyterLab's "Model prices" setting reaches the kernel as defaults; nbflow.set_prices() wins."""
+    import nbflow
+    from nbflow.observe import prices
+
+    nbflow.set_prices({"gpt-x": {"input": 1.0, "output": 1.0}}, replace=True)
+    try:
+        c = open_sidebar()
+        request(c, kind="prices", prices={"gpt-x": {"input": 9.0, "output": 9.0},
+                                          "claude-*": {"input": 3, "output": 15}})
+        assert replies(sent, c, "ok")[-1]["request"] == "prices"
+        assert prices.cost_of("claude-3", 1_000_000, 0) == 3.0      # from the setting
+        assert prices.cost_of("gpt-x", 1_000_000, 0) == 1.0         # set in code: kept
+        request(c, kind="prices", prices={"bad": {"input": -1}})    # refused with a message, nothing changed
+        (err,) = replies(sent, c, "error")
+        assert err["request"] == "prices" and "non-negative" in err["message"]
+        assert prices.cost_of("claude-3", 1_000_000, 0) == 3.0
+        request(c, kind="prices", prices={})                         # the setting cleared
+        assert prices.cost_of("claude-3", 1_000_000, 0) is None
+    finally:
+        nbflow.set_prices({}, replace=True)
+        prices.set_default_prices({})

@@ -338,10 +338,15 @@ def test_run_error_shows_the_exception_once_with_a_traceback():
         show(lambda x: x, 1)
 
 
-def test_messages_stream_into_one_growing_row():
-    fake = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+def test_messages_stream_into_their_task_row():
+    """Issue 20: a chat model streaming inside a task grows that task's row; its result then replaces the stream."""
+    import threading
 
-    model = fake.GenericFakeChatModel(messages=iter(["Hello there, general Kenobi"]))
+    pytest.importorskip("langchain_core")
+    from nbflow.testing.models import fake_chat_model
+
+    gate = threading.Event()
+    model = fake_chat_model(["Hello there, general Kenobi"], gate=gate)
 
     @task
     def chat(prompt: str) -> str:
@@ -352,10 +357,17 @@ def test_messages_stream_into_one_growing_row():
         return chat(prompt).result()
 
     view = show(talk, "hi")
+    try:
+        row = wait_until(lambda: next((r for r in view.rows if r.get("stream") == "Hello there,"), None),
+                         what="the half-streamed answer in the task row")  # the model waits at the gate
+        assert row["state"] == "running" and row["name"] == "chat"
+    finally:
+        gate.set()
     assert view.wait(PATIENCE) == "done"
-    messages = [r for r in view.rows if r["kind"] == "message"]
-    assert len(messages) == 1
-    assert messages[0]["text"] == "Hello there, general Kenobi" and messages[0]["name"] == "chat"
+    assert [r["kind"] for r in view.rows] == ["task"]  # no separate message row
+    (row,) = view.rows
+    assert row["stream"] == "" and row["preview"] == "'Hello there, general Kenobi'"
+    assert row["usage"]["output_tokens"] == 4 and view.state["usage"]["calls"] == 1
 
 
 def test_attach_after_the_fact_and_method_resume():

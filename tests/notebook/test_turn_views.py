@@ -222,3 +222,48 @@ def test_a_second_timeline_run_keeps_the_view_of_the_first(sent):
     second = tl.replay(0)
     second.wait(PATIENCE)
     assert tl.runs.children == (second, first)
+
+
+def test_a_saved_turn_reattaches_to_its_own_turn(sent):
+    """A turn view saved after a newer turn started reattaches with ``turn=N`` (not to the thread's latest);
+    ``show(wf, config=..., turn=N)`` in a fresh kernel rebuilds that turn from the stored records."""
+    from nbflow.notebook.mime import MIME_TYPE
+
+    chat = _chatbot()
+    config = {"configurable": {"thread_id": "re"}}
+    views = []
+    for n in (1, 2):
+        views.append(show(chat, f"question {n}", config))
+        assert views[-1].wait(PATIENCE) == "interrupted"
+        show(chat, Command(resume="yes"), config).wait(PATIENCE)
+    assert views[0].wait(PATIENCE) == "done" and views[0].state["moved_on"]
+    (widget, _meta), _twin = views[0]._display_bundles(*views[0]._fallbacks())
+    assert widget[MIME_TYPE]["reattach"].endswith("turn=1)")
+    (widget, _meta), _twin = views[1]._display_bundles(*views[1]._fallbacks())
+    assert "turn=" not in widget[MIME_TYPE]["reattach"]  # the newest turn reattaches to the thread
+    reset_hub()  # a new kernel
+    old = show(chat, config=config, turn=1)
+    assert old.state["moved_on"] and old.state["invocation"] == 1
+    assert [m["content"] for m in old.state["result_chat"] if m["role"] == "user"] == ["question 1"]
+    new = show(chat, config=config, turn=2)
+    assert not new.state.get("moved_on") and new.state["result_chat"][-1]["content"].startswith("Answer 2")
+    with pytest.raises(ValueError, match="turns 1..2"):
+        show(chat, config=config, turn=3)
+
+
+def test_a_rerun_of_a_waiting_invocation_counts_only_its_active_time():
+    """Issue 21 point 4: "Re-run from this input" on an invocation waiting for an answer replays its tasks 44 s
+    later; the timeline said "44.0 s active" for a 0.03 s invocation. The restart's idle stretch is not active."""
+    from nbflow import Interrupt
+    from nbflow.notebook.views import timeline_model
+    from nbflow.types import Invocation, TaskRecord
+
+    t0 = 1_000.0
+    ask = Interrupt(value="Approve?", id="q1")
+    tasks = (TaskRecord("t", "", "c1", "a", "draft", "0", "('cats',)", t0 + 0.01, t0 + 0.04, "ok", None, "'x'"),
+             TaskRecord("t", "", "c1", "a", "draft", "0", "('cats',)", t0 + 44.0, t0 + 44.0, "replayed"))
+    inv = Invocation("t", "", "c1", None, -1, "input", "cats", "interrupted", t0, t0 + 44.0, pending=(ask,),
+                     asked=(ask,), tasks=tasks)
+    (row,) = timeline_model("wf", "t", [inv])["invocations"]
+    assert row["span"] < 0.1 and row["waiting"] > 43
+    assert [(t["offset"] < 0.1) for t in row["tasks"]] == [True]

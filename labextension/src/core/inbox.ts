@@ -8,6 +8,7 @@ import { append, clear, h } from "./dom";
 import { icon } from "./icons";
 import { Drafts } from "./forms";
 import { QuestionList, questionList } from "./questions";
+import { usageShort } from "./llm";
 
 const STATE_WORDS: Record<string, string> = {
   waiting: "waiting for input", running: "running…", answered: "answered", done: "done", error: "failed",
@@ -110,6 +111,7 @@ export function renderInbox(model: AnyModel, el: HTMLElement, connect: Connect):
         clear(c.outcome);
         if (item.message) append(c.outcome, h("div", { class: "nbflow-error", text: item.message }));
         if (item.result) append(c.outcome, h("div", { class: "nbflow-inbox-result" }, h("span", { class: "nbflow-muted", text: "Result: " }), h("code", { "data-testid": "nbflow-inbox-result", text: item.result })));
+        if (item.usage) append(c.outcome, h("div", { class: "nbflow-inbox-usage" }, h("span", { class: "nbflow-usage", "data-testid": "nbflow-inbox-usage", title: item.usage.text, text: usageShort(item.usage) })));
         // Answered threads collapse (once); a thread that asks again opens.
         if (item.state === "waiting") c.body.hidden = false;
         else if (wasWaiting || fresh) c.body.hidden = item.state !== "running";

@@ -8,6 +8,7 @@
 import { Row } from "./protocol";
 import { duration, h } from "./dom";
 import { conversationHtml } from "./conversation";
+import { llmRowHtml, llmSig } from "./llm";
 
 const ROW_ICON: Record<string, string> = { running: "running", ok: "ok", cached: "ok", error: "error", waiting: "waiting", stopped: "stopped" };
 
@@ -59,7 +60,9 @@ export function rowInner(r: Row): string {
   if (r.state === "error") html += `<span class="nbflow-error-text">${esc(r.error)}</span>`;
   if (r.state === "stopped") html += `<span class="nbflow-muted nbflow-abandoned">${esc(r.error)}</span>`;
   if (r.state === "waiting") html += `<span class="nbflow-muted">waiting for an answer</span>`;
-  return html;
+  // A result drawn as a conversation shows its tool calls there: the model's part adds usage and the stream.
+  const asChat = !!r.chat?.length && (r.state === "ok" || r.state === "cached");
+  return html + llmRowHtml(asChat ? { ...r, tools: undefined } : r);
 }
 
 function rowHtml(r: Row, index: number): string {
@@ -69,7 +72,7 @@ function rowHtml(r: Row, index: number): string {
 }
 
 function rowSig(r: Row): string {
-  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}|${r.chat ? JSON.stringify(r.chat) : ""}`;
+  return `${r.state}|${r.preview}|${r.error}|${r.duration}|${r.cached}|${r.replayed}|${r.text}|${r.depth}|${r.chat ? JSON.stringify(r.chat) : ""}|${llmSig(r)}`;
 }
 
 /** The row list of one run view (see the module comment). `el` is the scroll box. */

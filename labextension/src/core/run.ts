@@ -16,6 +16,7 @@ import { Drafts } from "./forms";
 import { questionList } from "./questions";
 import { STATUS_ICON, STATUS_WORDS } from "./status";
 import { ConversationView } from "./conversation";
+import { headerUsage } from "./llm";
 
 /** What a view last showed, for the next view of the same widget to start from. */
 type Shown = { state: RunState; rows: Row[]; seq: number };
@@ -41,7 +42,8 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
   const progress = h("span", { class: "nbflow-progress", title: "task calls finished / task calls" }, h("span", { class: "nbflow-progress-track" }, bar), count);
   const stopBtn = h("button", { type: "button", class: "nbflow-button nbflow-stop", "data-testid": "nbflow-stop", hidden: true,
     title: "Stop this invocation (Workflow.stop): finished tasks stay checkpointed" }, icon("stopped"), " Stop");
-  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, stopBtn);
+  const usage = h("span", { class: "nbflow-usage nbflow-run-usage", "data-testid": "nbflow-run-usage", hidden: true });
+  const header = h("div", { class: "nbflow-header" }, name, thread, status, times, progress, usage, stopBtn);
   const continueBtn = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-continue" }, icon("play"), " Continue");
   const stoppedLead = h("span", { class: "nbflow-stopped-lead", "data-testid": "nbflow-stopped-lead" });
   const stoppedBox = h("div", { class: "nbflow-stopped-box", "data-testid": "nbflow-stopped", hidden: true },
@@ -141,6 +143,10 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
     count.textContent = s.total ? `${s.done}/${s.total} tasks` : "";
     progress.hidden = !s.total;
     bar.style.width = s.status === "done" ? "100%" : s.total ? `${Math.round((100 * s.done) / s.total)}%` : "0%";
+    const used = headerUsage(s.usage, s.thread_usage);
+    usage.hidden = !used.text;
+    usage.textContent = used.text;
+    usage.title = used.title;
     event.hidden = (!s.last_event && !s.events) || s.status === "stopped";
     event.textContent = s.events ? `${s.events} events · latest: ${s.last_event}` : s.last_event;
     errorBox.hidden = s.status !== "error";

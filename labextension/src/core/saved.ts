@@ -3,9 +3,10 @@
 // when the live widget is not there (kernel gone, notebook reopened).
 // Framework-free DOM; the renderer in ../lab/mime.ts decides when it is shown.
 
-import { ChatMessage } from "./protocol";
 import { renderConversation } from "./conversation";
 import { statusWords } from "./status";
+import { usageShort } from "./llm";
+import { ChatMessage, UsageSummary } from "./protocol";
 
 export const MIME_TYPE = "application/vnd.nbflow.view+json";
 export const SUPPORTED_VERSION = 1;
@@ -21,6 +22,8 @@ export interface SavedRow {
   duration: number;
   cached: boolean;
   replayed: boolean;
+  /** Its model calls summed (views saved before issue 20, or tasks without a model call: absent / null). */
+  usage?: UsageSummary | null;
 }
 
 export interface SavedQuestion {
@@ -51,6 +54,9 @@ export interface SavedState {
   invocation?: number;
   result_chat?: ChatMessage[];
   moved_on?: boolean;
+  /** The invocation's / the thread's model usage and cost (absent when no model was called). */
+  usage?: UsageSummary;
+  thread_usage?: UsageSummary;
 }
 
 export interface SavedView {
@@ -106,6 +112,7 @@ export function headline(st: SavedState): string {
   if (st.active_s > 0) parts.push(`active ${seconds(st.active_s)}`);
   if (st.waiting_s > 0) parts.push(`waited ${seconds(st.waiting_s)}`);
   if (st.status === "interrupted" && st.since) parts.push(`waiting since ${new Date(st.since * 1000).toLocaleString()}`);
+  if (st.usage && st.usage.calls) parts.push(usageShort(st.usage));
   return parts.join(" · ");
 }
 
@@ -157,6 +164,7 @@ export function renderSaved(view: SavedView): SavedHandles {
     if (r.duration > 0) li.append(el("span", "nbflow-saved-row-time", seconds(r.duration)));
     if (r.replayed) li.append(el("span", "nbflow-saved-tag", "from checkpoint"));
     if (r.cached) li.append(el("span", "nbflow-saved-tag", "cached"));
+    if (r.usage && r.usage.calls) li.append(el("span", "nbflow-usage", usageShort(r.usage), { title: r.usage.text, "data-testid": "nbflow-saved-usage" }));
     const detail = r.error || r.preview;
     if (detail) li.append(el("span", r.error ? "nbflow-saved-row-error" : "nbflow-saved-row-preview", detail));
     list.append(li);

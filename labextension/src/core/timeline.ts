@@ -9,18 +9,26 @@ import { AnyModel } from "./model";
 import { ComparisonMsg, StateMsg, ToFrontend, msg } from "./protocol";
 import { icon } from "./icons";
 import { append, badge, clear, duration, h } from "./dom";
+import { usageShort } from "./llm";
+import { UsageSummary } from "./protocol";
+
+/** A usage chip (nothing when there were no model calls). */
+function usageChip(u: UsageSummary | null | undefined, testid: string): HTMLElement | null {
+  return u && u.calls ? h("span", { class: "nbflow-usage", "data-testid": testid, title: u.text, text: usageShort(u) }) : null;
+}
 
 interface Task {
   i: number; name: string; path: string; depth: number; outcome: string; offset: number; duration: number;
-  result: string; error: string; input: string; fork: number | null; interrupts: string[];
+  result: string; error: string; input: string; fork: number | null; interrupts: string[]; usage?: UsageSummary | null;
 }
 interface Invocation {
   index: number; status: string; source: string; input: string; span: number; value: string; preview: string;
   head: boolean; branch_of: number | null; waiting: number;
   error: string; asked: { id: string; value: string; text?: string; answered: boolean; answer: string; superseded?: boolean }[];
   pending: string[]; forked_from: Record<string, unknown> | null; tasks: Task[]; started_at: number; ended_at: number | null;
+  usage?: UsageSummary | null;
 }
-interface Data { name: string; thread_id: string; invocations: Invocation[]; threads?: string[] }
+interface Data { name: string; thread_id: string; invocations: Invocation[]; threads?: string[]; usage?: UsageSummary | null }
 
 /** UI state of the details box that survives a redraw: the Pretty/JSON choice and states already fetched. */
 interface DetailsUi { json: boolean; states: Map<number, StateMsg>; send: (m: unknown) => void; threads: string[] }
@@ -109,7 +117,7 @@ function details(inv: Invocation, ui: DetailsUi): HTMLElement {
     const row = h("div", { class: "nbflow-entry", "data-kind": "task", "data-state": t.outcome === "cached" ? "ok" : t.outcome },
       h("span", { class: "nbflow-mark" }, icon(t.outcome === "error" ? "error" : t.outcome === "interrupted" ? "waiting" : "ok")),
       h("span", { class: "nbflow-task-name", text: t.name }), t.outcome === "cached" ? badge("cached", "cached") : null,
-      h("span", { class: "nbflow-duration", text: duration(t.duration) }),
+      h("span", { class: "nbflow-duration", text: duration(t.duration) }), usageChip(t.usage, "nbflow-task-usage"),
       t.input ? h("span", { class: "nbflow-muted nbflow-task-io", text: "in" }) : null,
       t.input ? h("code", { class: "nbflow-preview", "data-testid": "nbflow-task-input", text: t.input }) : null,
       t.result ? h("span", { class: "nbflow-arrow", text: "→" }) : null,
@@ -150,11 +158,12 @@ function details(inv: Invocation, ui: DetailsUi): HTMLElement {
 export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
   const root = h("div", { class: "nbflow-timeline", "data-lm-suppress-shortcuts": "true" });
   const title = h("span", { class: "nbflow-name" });
+  const threadUsage = h("span", { class: "nbflow-usage", "data-testid": "nbflow-thread-usage", hidden: true });
   const refresh = h("button", { type: "button", class: "nbflow-button nbflow-quiet", text: "Refresh" });
   refresh.addEventListener("click", () => model.send(msg("refresh")));
   const errorBox = h("div", { class: "nbflow-error", hidden: true });
   const list = h("div", { class: "nbflow-invocations" });
-  append(root, h("div", { class: "nbflow-header" }, title, refresh), errorBox, list);
+  append(root, h("div", { class: "nbflow-header" }, title, threadUsage, refresh), errorBox, list);
   el.append(root);
   let selected = -1;
   let picked: number[] = [];
@@ -180,6 +189,9 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
     const n = data.invocations.length;
     ui.threads = data.threads ?? [];
     title.textContent = `${data.name} · thread ${data.thread_id} · ${n} invocation${n === 1 ? "" : "s"}`;
+    threadUsage.hidden = !(data.usage && data.usage.calls);
+    threadUsage.textContent = data.usage && data.usage.calls ? `thread ${usageShort(data.usage)}` : "";
+    threadUsage.title = data.usage ? data.usage.text : "";
     if (selected < 0 || selected >= n) selected = n - 1;
     clear(list);
     for (const inv of data.invocations) {
@@ -192,6 +204,7 @@ export function renderTimeline(model: AnyModel, el: HTMLElement): () => void {
         inv.branch_of !== null && inv.branch_of !== undefined ? badge(`branch from #${inv.branch_of}`, "branch") : null,
         inv.head ? badge("head", "head") : null,
         h("span", { class: "nbflow-duration", text: inv.ended_at ? duration(inv.ended_at - inv.started_at) : "" }),
+        usageChip(inv.usage, "nbflow-inv-usage"),
         inv.preview ? h("span", { class: "nbflow-arrow", text: "→" }) : null,
         inv.preview ? h("code", { class: "nbflow-preview", text: inv.preview }) : null);
       head.addEventListener("click", () => { selected = inv.index; draw(); });

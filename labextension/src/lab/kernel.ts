@@ -8,7 +8,7 @@ import { ISessionContext } from "@jupyterlab/apputils";
 import { Kernel, KernelMessage } from "@jupyterlab/services";
 import { ISignal, Signal } from "@lumino/signaling";
 import {
-  SIDEBAR_TARGET, SIDEBAR_TO_FRONTEND, SIDEBAR_VERSION, SidebarToFrontend, SidebarToKernel,
+  JsonValue, SIDEBAR_TARGET, SIDEBAR_TO_FRONTEND, SIDEBAR_VERSION, SidebarToFrontend, SidebarToKernel,
 } from "../protocol.gen";
 
 export type { SidebarQuestion, SidebarThread, SidebarToFrontend } from "../protocol.gen";
@@ -28,6 +28,20 @@ export function readMessage(data: unknown): SidebarToFrontend | null {
 export type LinkState = "nokernel" | "connecting" | "unloaded" | "ready";
 
 export class KernelLink {
+  /** JupyterLab's "Model prices" setting, sent to every kernel a link connects to (as default prices). */
+  private static prices: Record<string, unknown> = {};
+  private static readonly links = new Set<KernelLink>();
+
+  /** A new "Model prices" setting: remembered for kernels to come, sent to the connected ones now. */
+  static setPrices(prices: Record<string, unknown>): void {
+    KernelLink.prices = prices;
+    for (const link of KernelLink.links) link.sendPrices();
+  }
+
+  private sendPrices(): void {
+    this.send({ kind: "prices", prices: KernelLink.prices as JsonValue });
+  }
+
   private comm: Kernel.IComm | null = null;
   private _state: LinkState = "nokernel";
   private readonly _stateChanged = new Signal<this, LinkState>(this);
@@ -36,6 +50,7 @@ export class KernelLink {
   private checking = false;
 
   constructor(readonly session: ISessionContext) {
+    KernelLink.links.add(this);
     session.kernelChanged.connect(() => void this.connect(), this);
     session.statusChanged.connect((_, status) => {
       // A cell may have just run `%load_ext nbflow`: try again once the kernel is idle.
@@ -96,6 +111,7 @@ export class KernelLink {
     comm.open({});
     this.setState("ready");
     this.send({ kind: "list" });
+    if (Object.keys(KernelLink.prices).length) this.sendPrices();
   }
 
   /** Send a request to the kernel; false when there is no ready comm (nothing was sent). */
@@ -108,6 +124,7 @@ export class KernelLink {
 
   dispose(): void {
     this.disposed = true;
+    KernelLink.links.delete(this);
     Signal.clearData(this);
     if (this.comm && !this.comm.isDisposed) this.comm.close();
     this.comm = null;

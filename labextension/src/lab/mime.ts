@@ -43,6 +43,10 @@ function modelAlive(mgr: WidgetManagerLike, id: string): Promise<boolean> {
   });
 }
 
+/** The saved views drawn in each notebook: one successful Reattach reattaches the others too (after a page
+ * reload with the kernel alive, every view was saved-only; one click brings them all back). */
+const savedIn = new WeakMap<NotebookPanel, Set<NbflowViewRenderer>>();
+
 export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
   constructor(_options: IRenderMime.IRendererOptions, private readonly panel: NotebookPanel | null) {
     super();
@@ -78,8 +82,11 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
     }
   }
 
+  private saved: { code: string; handles: SavedHandles } | null = null;
+
   private show_(w: Widget, liveId?: string): void {
     for (const child of [...this.widgets]) child.dispose();
+    if (liveId) this.forget();
     this.live = liveId ? { id: liveId, renderer: w as IRenderMime.IRenderer } : null;
     this.node.dataset.nbflowView = liveId ? "live" : "saved";
     this.addWidget(w);
@@ -103,7 +110,13 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
     }
   }
 
+  private forget(): void {
+    this.saved = null;
+    if (this.panel) savedIn.get(this.panel)?.delete(this);
+  }
+
   dispose(): void {
+    this.forget();
     const next = this.node.closest(".jp-OutputArea-child")?.nextElementSibling;
     if (next instanceof HTMLElement) next.classList.remove("nbflow-twin-covered");
     super.dispose();
@@ -122,10 +135,20 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
     const handles = renderSaved(view);
     holder.node.append(handles.root);
     this.show_(holder);
-    handles.reattach.addEventListener("click", () => void this.reattach(view.reattach, handles));
+    this.saved = { code: view.reattach, handles };
+    if (this.panel) {
+      if (!savedIn.has(this.panel)) savedIn.set(this.panel, new Set());
+      savedIn.get(this.panel)!.add(this);
+    }
+    handles.reattach.addEventListener("click", () => void this.reattach(view.reattach, handles, true));
   }
 
-  private async reattach(code: string, handles: SavedHandles): Promise<void> {
+  /** Reattach this saved view (its own code: the thread, or the turn it keeps), as if its button were pressed. */
+  reattachSaved(): void {
+    if (this.saved && !this.saved.handles.reattach.disabled) void this.reattach(this.saved.code, this.saved.handles, false);
+  }
+
+  private async reattach(code: string, handles: SavedHandles, cascade: boolean): Promise<void> {
     const say = (text: string, state: string): void => {
       handles.note.textContent = text;
       handles.root.dataset.reattach = state;
@@ -164,6 +187,9 @@ export class NbflowViewRenderer extends Panel implements IRenderMime.IRenderer {
     }
     if (!shown) handles.reattach.disabled = false;
     if (!shown && handles.root.dataset.reattach === "busy") say("Reattach ran but showed no view.", "error");
+    if (shown && cascade && panel) {
+      for (const other of [...(savedIn.get(panel) ?? [])]) if (other !== this) other.reattachSaved();
+    }
   }
 }
 

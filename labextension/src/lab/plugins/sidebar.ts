@@ -95,6 +95,9 @@ export const sidebarPlugin: JupyterFrontEndPlugin<WorkflowsSidebar> = {
           model.setTimeFormat(s.get("timeFormat").composite === "absolute" ? "absolute" : "relative");
           // Saved views (core/saved.ts) hide their replayed rows by a rule on this attribute (lab.css).
           document.body.dataset.nbflowCollapseReplayed = String(!!s.get("collapseReplayed").composite);
+          // Model prices: every kernel the sidebar talks to gets them as defaults (nbflow.set_prices wins).
+          const prices = s.get("prices").composite;
+          KernelLink.setPrices(prices && typeof prices === "object" && !Array.isArray(prices) ? prices as Record<string, unknown> : {});
         };
         apply();
         s.changed.connect(apply);

@@ -11,6 +11,7 @@ import { h } from "../../core/dom";
 import { FormHandle, renderForm } from "../../core/forms";
 import { icon } from "../../core/icons";
 import { STATUS_ICON, statusWords } from "../../core/status";
+import { usageShort } from "../../core/llm";
 import { SidebarThread } from "../../protocol.gen";
 import { SidebarChange, SidebarModel, TimeFormat, compactForm, when } from "./model";
 
@@ -156,6 +157,8 @@ class ThreadRow {
   private readonly size = h("span", { class: "nbflow-sb-size", "data-testid": "nbflow-sb-size",
     title: "what the thread's checkpoints, journal and pieces hold in its checkpointer" });
   private readonly box = h("div", { class: "nbflow-sb-questions", role: "group", hidden: true });
+  private readonly usage = h("span", { class: "nbflow-usage nbflow-sb-usage", "data-testid": "nbflow-sb-usage", hidden: true });
+  private readonly stream = h("div", { class: "nbflow-sb-stream", "data-testid": "nbflow-sb-stream", hidden: true });
   private readonly actions = new Map<"stop" | "continue", HTMLButtonElement>();
   private readonly forms = new Map<string, FormHandle>();
   private shownStatus = "";
@@ -166,7 +169,8 @@ class ThreadRow {
     this.open.append(h("span", { class: "nbflow-sb-name", text: t.workflow }), h("span", { class: "nbflow-sb-tid", text: t.thread_id }));
     this.open.addEventListener("click", () => model.openTimeline(t.key));
     this.head.append(this.open);
-    this.el.append(this.head, h("div", { class: "nbflow-sb-meta" }, this.status, this.time, this.saver, this.size), this.box);
+    this.el.append(this.head, h("div", { class: "nbflow-sb-meta" }, this.status, this.time, this.usage, this.saver, this.size),
+      this.stream, this.box);
     this.setSelected(model.selected === t.key);
     this.update(t, model.timeFormat);
   }
@@ -192,6 +196,11 @@ class ThreadRow {
     if (this.saver.textContent !== t.checkpointer) this.saver.textContent = t.checkpointer;
     const size = t.size !== undefined && t.size >= 0 ? bytes(t.size) : "";
     if (this.size.textContent !== size) this.size.textContent = size;
+    this.usage.hidden = !t.usage;
+    this.usage.textContent = t.usage ? usageShort(t.usage) : "";
+    this.usage.title = t.usage ? t.usage.text : "";
+    this.stream.hidden = !t.streaming;
+    this.stream.textContent = t.streaming ?? "";
     this.drawActions(t, who);
     this.drawQuestions(t, who);
   }
