@@ -17,6 +17,8 @@ export function cost(usd: number): string {
 
 /** Short: "1,234 tok · $0.0042" (the whole line is the tooltip). */
 export function usageShort(u: UsageSummary): string {
+  // a model that reports no token counts (many fakes, some providers unless asked): say what is known
+  if (!u.total_tokens && !u.cost) return `${u.calls} model call${u.calls === 1 ? "" : "s"}`;
   let s = `${u.total_tokens.toLocaleString("en-US")} tok`;
   if (u.calls > u.unpriced) s += ` · ${cost(u.cost)}`;
   return s;
