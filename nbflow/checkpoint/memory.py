@@ -24,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ..serde import default_serializer
+from ..serde import default_serializer, vetted
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 from .rows import check_checkpoint, check_write, is_ref, pack, resolve, split_payload
@@ -69,6 +69,7 @@ class InMemorySaver(BaseCheckpointSaver):
     def __init__(self, *, serde: Any = None) -> None:
         # The serializer the engine uses for this saver's payloads (None: nbflow's default).
         self.serde = default_serializer if serde is None else serde
+        vetted.load()  # the classes nbflow vouches for (LangChain messages), imported as the saver opens
         self._lock = threading.Lock()
         # Ordered: the most recently written thread is the last key.
         self._threads: dict[str, _Thread] = {}

@@ -72,6 +72,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from ..errors import ConfigError
 from ..schema import preload
+from ..serde import vetted
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
@@ -223,6 +224,7 @@ class PostgresSaver(BaseCheckpointSaver):
         # leader committing a batch
         self._group = GroupCommit(threading.Lock())
         preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
+        vetted.load()  # the classes nbflow vouches for (LangChain messages), imported as the saver opens
 
     @property
     def where(self) -> str:

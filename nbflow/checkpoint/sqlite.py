@@ -62,7 +62,7 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from ..schema import preload
-from ..serde import default_serializer
+from ..serde import default_serializer, vetted
 from . import retention, values
 from .base import BaseCheckpointSaver, CheckpointRecord, SaverError, WriteRecord
 from .groupcommit import GroupCommit
@@ -250,6 +250,7 @@ class SqliteSaver(BaseCheckpointSaver):
             raise
         self._ident = self._file_identity()
         preload()  # stored JSON schemas validate, and set members hash-check, with no import or compile
+        vetted.load()  # the classes nbflow vouches for (LangChain messages), imported as the saver opens
 
     # -- construction ----------------------------------------------------------
 

@@ -12,7 +12,7 @@ So nbflow keeps a short, fixed list (:data:`VETTED`) of classes agents store,
 the ones LangGraph's serializer also revives by default for agents: every
 LangChain message and chunk class and ``Document``. :func:`load` imports them
 from these fixed module names -- never a name read from a row -- once per
-process, when a checkpointer's serializer is first asked for
+process, when a checkpointer opens (or its serializer is first asked for)
 (:func:`nbflow.config.serializer_of`, i.e. as a saver is opened by a run, a
 history call or a view), and only if ``langchain_core`` is installed. Tool
 calls are plain dicts (``TypedDict``), so they need nothing.

@@ -92,8 +92,9 @@ def _check_thread_survives(tmp_path: Path, where: str) -> None:
     wrote = _run(tmp_path, where, "write")
     assert wrote["result"] == {"reply": "answer after 3 messages", "verdict": "yes"}
     read = _run(tmp_path, where, "read")
-    assert read["before"] == []  # the new process imported nothing of LangChain's messages by hand
-    assert "langchain_core.messages.human" in read["loaded"]  # nbflow's vetted list did, as the saver opened
+    # the new process imported nothing of LangChain's messages by hand: nbflow's vetted list did, as the saver
+    # opened (before any read), and reading imported nothing more
+    assert "langchain_core.messages.human" in read["before"] and read["loaded"] == read["before"]
     assert read["state"] == {"reply": "answer after 3 messages", "verdict": "yes"}
     assert read["paused"] == "{'question': 'send?', 'reply': 'answer after 5 messages'}"  # 4 old + 1 new
     assert read["result"] == {"reply": "answer after 5 messages", "verdict": "ok"}
