@@ -19,7 +19,6 @@ handed out as-is: nobody can mutate them.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +29,8 @@ from .base import BaseCheckpointSaver, CheckpointRecord, WriteRecord
 from .rows import check_checkpoint, check_write, is_ref, pack, resolve, split_payload
 
 __all__ = ["InMemorySaver", "MemorySaver"]
+
+_PACK = 256  # in memory, only what is worth the time is compressed (a database's pages are dearer)
 
 
 class _Namespace:
@@ -103,8 +104,9 @@ class InMemorySaver(BaseCheckpointSaver):
             if record.pieces:
                 for h, data in record.pieces:
                     t.pieces.setdefault(h, data)
-            record = dataclasses.replace(record, pieces=(), channels=pack(record.channels),
-                                         metadata=pack(record.metadata))
+            r = record
+            record = CheckpointRecord(r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent_id, r.created_at, r.step,
+                                      r.source, pack(r.channels, _PACK), pack(r.metadata, _PACK))
             cid = record.checkpoint_id
             if cid not in ns.checkpoints:
                 ids = ns.ids
@@ -121,7 +123,8 @@ class InMemorySaver(BaseCheckpointSaver):
             for rec in records:
                 self._seq += 1
                 payload, piece = split_payload(rec.payload, rec.kind)
-                rec = dataclasses.replace(rec, seq=self._seq, payload=payload)
+                rec = WriteRecord(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.task_id, rec.name, rec.path,
+                                  rec.kind, payload, rec.started_at, rec.ended_at, rec.summary, rec.wave, self._seq)
                 t = self._touch(rec.thread_id)
                 if piece is not None:
                     t.pieces.setdefault(*piece)

@@ -34,12 +34,12 @@ PACK_MIN = 64  # payloads this long or longer are stored compressed when that ma
 _JSON_START = frozenset(b'{["-0123456789tfn')
 
 
-def pack(payload: bytes) -> bytes:
+def pack(payload: bytes, least: int = PACK_MIN) -> bytes:
     """The stored form of a payload: zlib-compressed behind a ``z`` (which no JSON document starts
     with) when it is long enough and that makes it smaller; encrypted payloads are left as they are.
     Every reader here gives the payload back as it was."""
-    if len(payload) >= PACK_MIN and payload[0] in _JSON_START:
-        return squeeze(payload, PACK_MIN)
+    if len(payload) >= least and payload[0] in _JSON_START:
+        return squeeze(payload, least)
     return payload
 
 

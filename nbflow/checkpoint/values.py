@@ -91,8 +91,10 @@ def forget(saver: Any, thread_id: str | None = None) -> None:
 def dump(saver: BaseCheckpointSaver, thread_id: str, ns: str, channels: dict) -> Dumped:
     """The stored form of ``channels`` for a new checkpoint of (thread, ns). Raises SerializationError."""
     serde = serializer_of(saver)
+    if not _pieces.has_lists(channels):  # nothing to share: stored whole, as small as it is
+        return Dumped(serde.dumps(channels), (), None)
     codec = _codec(saver)
-    if codec is None or not _pieces.has_lists(channels):  # nothing to share: stored whole, as small as it is
+    if codec is None:
         return Dumped(serde.dumps(channels), (), None)
     doc, new, memo = _pieces.split(channels, codec, _memo(saver, (thread_id, ns)))
     return Dumped(serde.dumps(doc), tuple(new.items()), memo)
