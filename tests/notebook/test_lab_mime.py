@@ -12,20 +12,11 @@ import pytest
 
 from nbflow import InMemorySaver, entrypoint, interrupt, task
 from nbflow.notebook import mime
-from nbflow.notebook.live import reset_hub
-from nbflow.notebook.session import Session, reset_session
 from nbflow.notebook.widgets import show
 
+from .widgetkit import fresh_session  # noqa: F401, F811 - fixtures, found by name
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-@pytest.fixture(autouse=True)
-def fresh_session(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
-    yield reset_session(Session(tmp_path))
-    reset_session(Session(tmp_path))
-    reset_hub()
 
 
 @pytest.fixture

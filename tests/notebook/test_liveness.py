@@ -29,8 +29,9 @@ from nbflow.checkpoint.leases import Lease, verdict
 from nbflow.notebook import protocol
 from nbflow.notebook.comm import thread_item
 from nbflow.notebook.live import hub, reset_hub
-from nbflow.notebook.session import Session, reset_session
 from nbflow.notebook.widgets import show
+
+from .widgetkit import fresh_session  # noqa: F401, F811 - fixtures, found by name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,15 +62,6 @@ KERNEL_A = """
 
     print("result", job.invoke(1, {"configurable": {"thread_id": "j"}}), flush=True)
 """
-
-
-@pytest.fixture(autouse=True)
-def fresh_session(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
-    yield reset_session(Session(tmp_path))
-    reset_session(Session(tmp_path))
-    reset_hub()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

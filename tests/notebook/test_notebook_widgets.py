@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import comm
 import pytest
 from waiting import PATIENCE, wait_until
 
@@ -32,41 +30,13 @@ from nbflow import (
     task,
 )
 from nbflow.notebook import protocol
-from nbflow.notebook.live import hub, reset_hub
-from nbflow.notebook.session import Session, reset_session
+from nbflow.notebook.live import hub
 from nbflow.notebook.widgets import STATIC, Inbox, RunView, inbox, show, timeline
 from nbflow.testing.helpers import cfg
 
+from .widgetkit import custom, fresh_session, sent  # noqa: F401, F811 - fixtures, found by name
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def fresh_session(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
-    yield reset_session(Session(tmp_path))
-    reset_session(Session(tmp_path))
-    reset_hub()  # unsubscribe from the tap: other tests expect nobody listening
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Every comm message, as (comm_id, data) pairs, in order."""
-    log: list[tuple[str, dict]] = []
-    lock = threading.Lock()
-
-    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        if msg_type == "comm_msg":
-            with lock:
-                log.append((self.comm_id, json.loads(json.dumps(data))))
-
-    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
-    return log
-
-
-def custom(log, widget, kind=None):
-    out = [d["content"] for cid, d in log if cid == widget.comm.comm_id and d.get("method") == "custom"]
-    return [c for c in out if kind is None or c["kind"] == kind]
 
 
 def click(widget, **content):

@@ -11,9 +11,7 @@ Real fake chat models from langchain-core, no network.
 from __future__ import annotations
 
 import json
-import threading
 
-import comm
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -23,37 +21,10 @@ from nbflow import Command, InMemorySaver, add_messages, entrypoint, interrupt, 
 from nbflow.notebook import protocol
 from nbflow.notebook.conversation import brief, chat_html, chat_text, conversation
 from nbflow.notebook.live import reset_hub
-from nbflow.notebook.session import Session, reset_session
 from nbflow.notebook.views import static_html, transcript
 from nbflow.notebook.widgets import show
 
-
-@pytest.fixture(autouse=True)
-def fresh_session(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NBFLOW_CHECKPOINTER", raising=False)
-    yield reset_session(Session(tmp_path))
-    reset_session(Session(tmp_path))
-    reset_hub()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    log: list[tuple[str, dict]] = []
-    lock = threading.Lock()
-
-    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        if msg_type == "comm_msg":
-            with lock:
-                log.append((self.comm_id, json.loads(json.dumps(data))))
-
-    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
-    return log
-
-
-def custom(log, widget, kind=None):
-    out = [d["content"] for cid, d in log if cid == widget.comm.comm_id and d.get("method") == "custom"]
-    return [c for c in out if kind is None or c["kind"] == kind]
+from .widgetkit import custom, fresh_session, sent  # noqa: F401, F811 - fixtures, found by name
 
 
 def _chatbot():
