@@ -137,8 +137,8 @@ def load(saver: BaseCheckpointSaver, rec: CheckpointRecord, *, live: bool | None
         doc = {k: doc[k] for k in only if k in doc}
     if not _pieces.refs_in(doc):
         return doc  # stored whole (small, or an older row): decoded afresh, nothing to keep
-    codec = _codec(saver) or _pieces.codec_for(serde)
-    if codec is None or not getattr(saver, "supports_pieces", False):
+    codec = _codec(saver)  # None unless the saver stores pieces and its serializer can read them
+    if codec is None:
         raise DeserializationError(f"cannot read {_where(rec)}: it is stored as pieces, which "
                                    f"{type(saver).__name__} with serializer {serde!r} cannot read")
     value, memo = _pieces.join(doc, codec, _fetcher(saver, rec), _where(rec), decoded, memo=live)
