@@ -175,9 +175,17 @@ def _met(w, nb, ratio) -> str:
     return "—"
 
 
+def _bare_cells(w, res: dict | None) -> list[str]:
+    """nbflow's figure over the bare limit measured in the same worker (bare.py), its target, met."""
+    x = (res or {}).get("x_bare")
+    if w.bare_target is None or x is None:
+        return ["—", "—" if w.bare_target is None else f"≤{w.bare_target}x", "—"]
+    return [f"{x:.2f}x", f"≤{w.bare_target}x", "yes" if x <= w.bare_target else "no"]
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    right = {2, 3, 4}
+    right = {2, 3, 4, 7}
 
     def line(r):
         return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
@@ -268,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f" {shown} {w.unit if shown not in ('error', 'skipped') else ''}"
                   f"  [{rec.get('elapsed_s', 0):.1f} s]{extra}", flush=True)
 
-    header = ["workload", "unit", "nbflow", "langgraph", "ratio lg/nb", "target", "met"]
+    header = ["workload", "unit", "nbflow", "langgraph", "ratio lg/nb", "target", "met", "nb/bare", "target", "met"]
     rows, summary = [], []
     for w in selected:
         nb_res = results.get("nbflow", {}).get(w.key)
@@ -284,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio_s,
             _target_text(w),
             _met(w, nb, ratio),
+            *_bare_cells(w, nb_res),
         ])
         summary.append({
             "workload": w.key,
@@ -294,11 +303,16 @@ def main(argv: list[str] | None = None) -> int:
             "langgraph": lg_res,
             "ratio_langgraph_over_nbflow": ratio,
             "met": _met(w, nb, ratio),
+            "bare_target": w.bare_target,
+            "nbflow_over_bare": (nb_res or {}).get("x_bare"),
+            "bare_met": _bare_cells(w, nb_res)[2],
         })
 
     print()
     print(_table(rows, header))
     print("ratio lg/nb = langgraph's figure / nbflow's: how many times lower nbflow's is (higher is better).")
+    print("nb/bare = nbflow's figure / the bare limit's (bench/bare.py: a ThreadPoolExecutor, one raw SQLite WAL "
+          "insert, one PostgreSQL commit), measured in the same worker (lower is better).")
     print()
     print("details:")
     for w in selected:

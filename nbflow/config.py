@@ -152,6 +152,35 @@ def stored_metadata(meta: dict[str, Any], config_metadata: Mapping[str, Any], en
     return meta
 
 
+_OWN_KEYS: Final = frozenset({"source", "step", "parents", ENTRYPOINT_KEY})
+_TAILS: dict[tuple, bytes] = {}  # (serializer, entrypoint, config metadata) -> the stored metadata after "parents"
+
+
+def root_metadata_bytes(serde: Any, source: str, step: int, config_metadata: Mapping[str, Any],
+                        entrypoint: str) -> bytes | None:
+    """The stored metadata of a top-level run's checkpoint (``stored_metadata`` of ``{"source": source,
+    "step": step, "parents": {}}``, serialized), when nbflow's own serializer writes it and the config's
+    values are plain strings, ints and flags: the same bytes, with the part every checkpoint of such a run
+    shares encoded once. None otherwise (the caller serializes the dict)."""
+    if serde is not default_serializer:
+        return None
+    try:
+        key = (entrypoint, *config_metadata.items())
+        tail = _TAILS.get(key)
+    except TypeError:  # an unhashable value
+        return None
+    if tail is None:
+        rest = {k: v for k, v in config_metadata.items() if k not in _OWN_KEYS}
+        if any(type(v) not in (str, int, bool) for v in rest.values()):
+            return None
+        rest[ENTRYPOINT_KEY] = entrypoint
+        tail = default_serializer.dumps(rest)[1:]  # '"key":value,...}' (a dict of plain values is plain JSON)
+        if len(_TAILS) > 256:
+            _TAILS.clear()
+        _TAILS[key] = tail
+    return b'{"source":"%s","step":%d,"parents":{},%s' % (source.encode(), step, tail)
+
+
 def shown_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A stored checkpoint's metadata as users see it (without nbflow's own keys)."""
     if ENTRYPOINT_KEY not in meta:
@@ -166,4 +195,4 @@ def ns_tuple(ns: str) -> tuple[str, ...]:
 
 __all__ = ["START", "END", "PREVIOUS", "INJECTABLE", "MISSING", "Target", "parse_config", "config_for",
            "result_channels", "previous_of", "ns_tuple", "serializer_of", "ENTRYPOINT_KEY", "metadata_from_config",
-           "stored_metadata", "shown_metadata"]
+           "stored_metadata", "root_metadata_bytes", "shown_metadata"]

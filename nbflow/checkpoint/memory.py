@@ -105,8 +105,10 @@ class InMemorySaver(BaseCheckpointSaver):
                 for h, data in record.pieces:
                     t.pieces.setdefault(h, data)
             r = record
-            record = CheckpointRecord(r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent_id, r.created_at, r.step,
-                                      r.source, pack(r.channels, _PACK), pack(r.metadata, _PACK))
+            c, m = pack(r.channels, _PACK), pack(r.metadata, _PACK)
+            if c is not r.channels or m is not r.metadata:  # short payloads are kept as they came
+                record = CheckpointRecord(r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent_id, r.created_at,
+                                          r.step, r.source, c, m)
             cid = record.checkpoint_id
             if cid not in ns.checkpoints:
                 ids = ns.ids

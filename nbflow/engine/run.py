@@ -45,6 +45,7 @@ from ..config import (
     metadata_from_config,
     parse_config,
     result_channels,
+    root_metadata_bytes,
     serializer_of,
     stored_metadata,
 )
@@ -217,10 +218,15 @@ class Run:
                        extra: dict | None = None) -> CheckpointRecord:
         """Write a checkpoint of this run's thread and namespace, after every journal row before it."""
         ctx = self.ctx
-        meta = {"source": source, "step": step, "parents": self._parents()}
-        if extra:
-            meta.update(extra)
-        stored_metadata(meta, self.root.ctx.config_metadata, ctx.wf.name)
+        meta_blob = None
+        if not extra and self.parent is None:
+            meta_blob = root_metadata_bytes(ctx.serde, source, step, ctx.config_metadata, ctx.wf.name)
+        meta: dict = {}
+        if meta_blob is None or self.out.checkpoints:
+            meta = {"source": source, "step": step, "parents": self._parents()}
+            if extra:
+                meta.update(extra)
+            stored_metadata(meta, self.root.ctx.config_metadata, ctx.wf.name)
         try:
             dumped = values.dump(ctx.saver, ctx.thread_id, ctx.ns_str, channels)  # type: ignore[arg-type]
         except SerializationError as e:
@@ -236,7 +242,7 @@ class Run:
                 f"the {what} of entrypoint {ctx.wf.name!r} cannot be checkpointed: {e}"
             ) from e
         rec = CheckpointRecord(ctx.thread_id, ctx.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
-                               time.time(), step, source, dumped.blob, ctx.dumps(meta), dumped.pieces)
+                               time.time(), step, source, dumped.blob, meta_blob or ctx.dumps(meta), dumped.pieces)
         self.rec.flush()  # a checkpoint is written after every row before it
         ctx.saver.put_checkpoint(rec)  # type: ignore[union-attr]
         values.adopt(ctx.saver, rec, dumped)  # type: ignore[arg-type]

@@ -203,7 +203,9 @@ class Serializer:
                 for k, v in o.items():
                     if type(k) is not str or k == TAG:
                         break
-                    out[k] = enc(v)
+                    tv = type(v)  # plain strings, small ints and flags as they are, without a call
+                    out[k] = v if tv is str or tv is bool or v is None or (tv is int and -_BIG < v < _BIG) \
+                        else enc(v)
                 else:
                     return out
             except _Fail as e:
@@ -219,7 +221,8 @@ class Serializer:
         enc, out = self._enc, []
         try:
             for x in o:
-                out.append(enc(x))
+                tx = type(x)
+                out.append(x if tx is str or tx is bool or x is None or (tx is int and -_BIG < x < _BIG) else enc(x))
         except _Fail as e:
             e.path.append(f"[{len(out)}]")
             raise

@@ -121,9 +121,10 @@ def nesting_over(raw: bytes, limit: int) -> bool:
 
 def check_document(raw: bytes, limits: Limits = LIMITS) -> None:
     """Raise :class:`LimitExceeded` when a stored document is over the size or depth limit."""
-    if len(raw) > limits.size:
-        raise LimitExceeded("size", f"it is {len(raw)} bytes, over the size limit of {limits.size} bytes")
-    if nesting_over(raw, limits.depth):
+    n = len(raw)
+    if n > limits.size:
+        raise LimitExceeded("size", f"it is {n} bytes, over the size limit of {limits.size} bytes")
+    if n > 2 * limits.depth and nesting_over(raw, limits.depth):  # each level takes two bytes
         raise LimitExceeded("depth", f"it nests more than {limits.depth} levels deep (the depth limit)")
 
 

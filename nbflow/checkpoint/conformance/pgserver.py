@@ -38,7 +38,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import PostgresUnavailable
+try:
+    from ...errors import PostgresUnavailable
+except ImportError:  # loaded from its file by bench/workloads.py, outside the package
+    PostgresUnavailable = RuntimeError  # type: ignore[misc,assignment]
 
 __all__ = ["TempPostgres", "PostgresUnavailable", "find_bindir", "MISSING_HINT"]
 
