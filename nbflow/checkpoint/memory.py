@@ -52,6 +52,14 @@ class _Thread:
         self.pieces: dict[bytes, bytes] = {}
 
 
+def _shown(w: WriteRecord) -> WriteRecord:
+    """A stored write as it is handed out: its summary a str again (see ``put_writes``), type-checked."""
+    if type(w.summary) is bytes:
+        w = WriteRecord(w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.name, w.path, w.kind, w.payload,
+                        w.started_at, w.ended_at, w.summary.decode("utf-8", "surrogatepass"), w.wave, w.seq)
+    return check_write(w)
+
+
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
@@ -106,7 +114,7 @@ class InMemorySaver(BaseCheckpointSaver):
                     t.pieces.setdefault(h, data)
             r = record
             c, m = pack(r.channels, _PACK), pack(r.metadata, _PACK)
-            if c is not r.channels or m is not r.metadata:  # short payloads are kept as they came
+            if c is not r.channels or m is not r.metadata or r.pieces:  # else kept as it came (short, no pieces)
                 record = CheckpointRecord(r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent_id, r.created_at,
                                           r.step, r.source, c, m)
             cid = record.checkpoint_id
@@ -125,8 +133,11 @@ class InMemorySaver(BaseCheckpointSaver):
             for rec in records:
                 self._seq += 1
                 payload, piece = split_payload(rec.payload, rec.kind)
+                summary: Any = rec.summary
+                if not summary.isascii():  # kept as UTF-8 (a str with one '…' takes 2 or 4 bytes a character)
+                    summary = summary.encode("utf-8", "surrogatepass")
                 rec = WriteRecord(rec.thread_id, rec.checkpoint_ns, rec.checkpoint_id, rec.task_id, rec.name, rec.path,
-                                  rec.kind, payload, rec.started_at, rec.ended_at, rec.summary, rec.wave, self._seq)
+                                  rec.kind, payload, rec.started_at, rec.ended_at, summary, rec.wave, self._seq)
                 t = self._touch(rec.thread_id)
                 if piece is not None:
                     t.pieces.setdefault(*piece)
@@ -248,7 +259,7 @@ class InMemorySaver(BaseCheckpointSaver):
             ns = self._ns(thread_id, checkpoint_ns)
             if ns is None:
                 return []
-            out = [check_write(w) for w in ns.writes.get(checkpoint_id, ())]
+            out = [_shown(w) for w in ns.writes.get(checkpoint_id, ())]
             return resolve(out, self._thread_pieces(thread_id))
 
     def list_writes(self, thread_id: str, checkpoint_ns: str | None = None) -> list[WriteRecord]:
@@ -257,9 +268,9 @@ class InMemorySaver(BaseCheckpointSaver):
             if t is None:
                 return []
             if checkpoint_ns is None:
-                out = [check_write(w) for w in t.writes]
+                out = [_shown(w) for w in t.writes]
             else:
-                out = [check_write(w) for w in t.writes if w.checkpoint_ns == checkpoint_ns]
+                out = [_shown(w) for w in t.writes if w.checkpoint_ns == checkpoint_ns]
             return resolve(out, self._thread_pieces(thread_id))
 
     def _thread_pieces(self, thread_id: str) -> Any:

@@ -108,19 +108,35 @@ ZDICT_1 = (
 )
 
 
+# A compressor with ZDICT_1 already loaded: each short payload starts from a copy of it (loading the
+# dictionary was most of the cost of compressing a short payload). Copying takes the object's lock.
+_Y_PRIMED = zlib.compressobj(6, zlib.DEFLATED, -11, 2, zlib.Z_DEFAULT_STRATEGY, ZDICT_1)
+# The last few payloads squeezed (plain -> stored): a task's reply is stored as a journal piece, then
+# as an item of the history the checkpoint saves, and is compressed once.
+_RECENT: dict[bytes, bytes] = {}
+_RECENT_MAX = 16
+
+
 def squeeze(plain: bytes, least: int = 96) -> bytes:
     """``plain`` compressed behind a ``y`` (short: raw deflate against :data:`ZDICT_1`) or a ``z``
     (long: zlib) when that makes it smaller (tried from ``least`` bytes on)."""
     n = len(plain)
-    if n >= least:
-        if n < _SMALL:
-            c = zlib.compressobj(6, zlib.DEFLATED, -11, 2, zlib.Z_DEFAULT_STRATEGY, ZDICT_1)
-            z, head = c.compress(plain) + c.flush(), _Y
-        else:
-            z, head = zlib.compress(plain, 6), _Z
-        if len(z) + 1 < n:
-            return head + z
-    return plain
+    if n < least:
+        return plain
+    if n < _SMALL:
+        out = _RECENT.get(plain)
+        if out is not None:
+            return out
+        c = _Y_PRIMED.copy()
+        z, head = c.compress(plain) + c.flush(), _Y
+    else:
+        z, head = zlib.compress(plain, 6), _Z
+    out = head + z if len(z) + 1 < n else plain
+    if n < _SMALL and n >= 256:
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.clear()
+        _RECENT[plain] = out
+    return out
 
 
 def unsqueeze(data: bytes, limit: int = LIMITS.size) -> bytes:
