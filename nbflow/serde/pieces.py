@@ -268,16 +268,41 @@ class Memo:
 
 class _Listed:
     """A list as stored: the list, its items then, its ref, its item hashes, and its node hashes level
-    by level (``levels[0]``: the nodes over the items)."""
+    by level (``levels[0]``: the nodes over the items); ``reach``: every piece hash it is stored as
+    (items, nodes, spine), made when first asked for (:meth:`reachable`) and never changed after."""
 
-    __slots__ = ("list", "snap", "ref", "hashes", "levels")
+    __slots__ = ("list", "snap", "ref", "hashes", "levels", "reach")
 
-    def __init__(self, lst: list, snap: tuple, ref: PieceRef, hashes: list, levels: list[list[bytes]]) -> None:
+    def __init__(self, lst: list, snap: tuple, ref: PieceRef, hashes: list, levels: list[list[bytes]],
+                 reach: set[bytes] | None = None) -> None:
         self.list, self.snap, self.ref, self.hashes, self.levels = lst, snap, ref, hashes, levels
+        self.reach = reach
 
     @property
     def nodes(self) -> list[bytes]:
         return [h for level in self.levels for h in level]
+
+    def reachable(self) -> set[bytes]:
+        if self.reach is None:
+            reach = set(self.hashes)
+            reach.update(self.nodes)
+            if self.ref.spine is not None:
+                reach.add(self.ref.spine)
+            self.reach = reach
+        return self.reach
+
+    def grown(self, base: _Listed) -> None:
+        """Make :attr:`reach` from ``base``'s: this list is ``base``'s items, unchanged, then more (so
+        ``base``'s sealed nodes are this one's first nodes, level by level): a copy and the new hashes."""
+        reach = base.reachable().copy()
+        if base.ref.spine is not None:
+            reach.discard(base.ref.spine)
+        reach.update(self.hashes[len(base.hashes):])
+        for lvl, level in enumerate(self.levels):
+            reach.update(level[len(base.levels[lvl]) if lvl < len(base.levels) else 0:])
+        if self.ref.spine is not None:
+            reach.add(self.ref.spine)
+        self.reach = reach
 
 
 # ------------------------------------------------------------------ writing
@@ -334,7 +359,9 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
                     same = min(same, i)
         ref, levels = _tree(hashes, codec, known, pieces, base.levels if base is not None else None, same)
         ref = _spined(ref, codec, known, pieces)
-        lists[id(v)] = _Listed(v, snap, ref, hashes, levels)
+        listed = lists[id(v)] = _Listed(v, snap, ref, hashes, levels)
+        if base is not None and same == m and m > 0:
+            listed.grown(base)  # the common case, a list that grew: its pieces are the base's and the new ones
         return ref
 
     def find(v: Any, depth: int) -> None:  # first the lists, so any value they hold can be named
@@ -348,8 +375,9 @@ def split(value: Any, codec: Codec, old: Memo | None) -> tuple[Any, dict[bytes, 
                 find(x, depth + 1)
 
     find(value, 0)
-    memo.known = known_now = set().union(*(e.hashes for e in lists.values()), *(e.nodes for e in lists.values()),
-                                         (e.ref.spine for e in lists.values() if e.ref.spine is not None))
+    # every piece hash the value is stored as (read-only from now on: a list's set may be shared)
+    reaches = [e.reachable() for e in lists.values()]
+    memo.known = known_now = reaches[0] if len(reaches) == 1 else set().union(*reaches)
 
     def walk(v: Any, depth: int) -> Any:
         t = type(v)
