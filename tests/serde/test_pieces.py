@@ -72,6 +72,12 @@ def test_every_stored_value_reads_back_exactly(steps):
                  "state": {"messages": history, "n": n}} if op == "nested" else {"__previous__": history}
         blob, memo = write(store, value, memo)
         written.append((blob, copy.deepcopy(value)))
+        # what the memo takes as stored is exactly what this checkpoint reaches (kept incrementally as lists grow)
+        full = set()
+        for e in memo.lists.values():
+            full |= set(e.hashes) | set(e.nodes) | ({e.ref.spine} if e.ref.spine is not None else set())
+        assert memo.known == full
+        assert memo.known <= set(store.pieces)
     for blob, expected in written:  # every checkpoint, the old ones too
         assert read(store, blob) == expected
 
