@@ -154,9 +154,9 @@ _INSERT_CKPT = (
     " source = EXCLUDED.source, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,"
     " touched = nextval('nbflow_activity')"
 )
-_INSERT_PIECES = (
-    "INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[], %s::bytea[]) AS"
-    " p(h, d) ON CONFLICT (thread_id, hash) DO NOTHING"
+_INSERT_PIECES_AND_CKPT = (
+    "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[],"
+    " %s::bytea[]) AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING) " + _INSERT_CKPT
 )
 _INSERT_PIECES_CTE = (
     "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT t, h, d FROM unnest(%s::text[], %s::bytea[],"
@@ -330,16 +330,11 @@ class PostgresSaver(BaseCheckpointSaver):
         if not record.pieces:
             self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
             return
-        # the new pieces in the checkpoint's transaction (it never points to a missing piece); both
-        # statements are idempotent, so a retry after an unknown outcome duplicates nothing
-        hashes = [h for h, _ in record.pieces]
-        datas = [d for _, d in record.pieces]
-
-        def put(conn: Any) -> None:
-            conn.execute(_INSERT_PIECES, (record.thread_id, hashes, datas))
-            conn.execute(_INSERT_CKPT, row)
-
-        self.db.run("put_checkpoint", put, tx=True, threads=(record.thread_id,))
+        # the new pieces and the checkpoint in one statement (one round trip, atomic: it never points to a
+        # missing piece); idempotent, so a retry after an unknown outcome duplicates nothing
+        args = (record.thread_id, [h for h, _ in record.pieces], [d for _, d in record.pieces], *row)
+        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_PIECES_AND_CKPT, args),
+                    threads=(record.thread_id,))
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
@@ -512,12 +507,12 @@ class PostgresSaver(BaseCheckpointSaver):
     def put_lease(self, lease: Any) -> None:
         row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
 
-        def put(conn: Any) -> None:
+        def put(conn: Any) -> None:  # one statement: atomic on its own
             conn.execute("INSERT INTO nbflow_leases (thread_id, checkpoint_ns, owner, renewed_at)"
                          " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns)"
                          " DO UPDATE SET owner = EXCLUDED.owner, renewed_at = EXCLUDED.renewed_at", row)
 
-        self.db.run("lease", put, tx=True, threads=(lease.thread_id,))
+        self.db.run("lease", put, threads=(lease.thread_id,))
 
     def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
         rows = self._fetch("get_lease", "SELECT owner, renewed_at FROM nbflow_leases"

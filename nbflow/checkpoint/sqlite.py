@@ -150,6 +150,7 @@ _INSERT_CKPT = (
 )
 _INSERT_PIECE = "INSERT OR IGNORE INTO pieces (thread_id, hash, data) VALUES (?,?,?)"
 _PIECE_BATCH = 500  # hashes per SELECT ... IN (...)
+_PUT_LEASE = "INSERT OR REPLACE INTO leases (thread_id, checkpoint_ns, owner, renewed_at) VALUES (?,?,?,?)"
 _INSERT_WRITE = f"INSERT INTO writes ({_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _GET_LATEST = (
     f"SELECT {_CKPT_COLS} FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?"
@@ -563,9 +564,12 @@ class SqliteSaver(BaseCheckpointSaver):
         row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
 
         def put() -> None:
+            conn = self._conn
+            if conn.isolation_level is None and not conn.in_transaction:
+                conn.execute(_PUT_LEASE, row)  # one statement: its own transaction
+                return
             with self._write_tx() as conn:
-                conn.execute("INSERT OR REPLACE INTO leases (thread_id, checkpoint_ns, owner, renewed_at)"
-                             " VALUES (?,?,?,?)", row)
+                conn.execute(_PUT_LEASE, row)
 
         self._run(put, write=True, what="lease", threads=(lease.thread_id,))
 
