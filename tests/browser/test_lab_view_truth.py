@@ -1,0 +1,102 @@
+"""Issue 21's last view defects, each walked in JupyterLab + Chromium.
+
+* The Graph tab fits its view: a wide graph (a long chain of tasks with long names) is scaled to the
+  view's width, never cut off on the right, in a run view and in a run view under a timeline;
+  "Actual size" shows it unscaled in a box that scrolls.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .jlab import cell_output, open_notebook, run_cell, screenshot, set_theme_named, wait_kernel_idle, write_notebook
+from .test_lab_extension import RUN_MS, errors
+
+pytestmark = pytest.mark.browser
+
+LIVE = ".nbflow-run:not(.nbflow-static)"
+
+CHAIN = '''\
+%load_ext nbflow
+import nbflow
+from nbflow import InMemorySaver, entrypoint, task
+
+@task
+def a_step_with_a_rather_long_descriptive_name(x):
+    return x + 1
+
+@entrypoint(checkpointer=InMemorySaver())
+def long_chain(n):
+    x = 0
+    for _ in range(n):
+        x = a_step_with_a_rather_long_descriptive_name(x).result()
+    return x
+
+cfg = {"configurable": {"thread_id": "chain-1"}}
+'''
+
+# The graph's and each scroll box's boxes against the view's: [view, scroll box, svg] rects (left, right).
+BOXES = """run => {
+  const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.right, b.width]; };
+  const scroll = run.querySelector('.nbflow-graph-scroll');
+  const svg = run.querySelector('[data-testid="nbflow-graph"] svg');
+  return {view: r(run), scroll: r(scroll), svg: r(svg), scrollWidth: scroll.scrollWidth, clientWidth: scroll.clientWidth,
+          natural: Number(svg.getAttribute('width'))};
+}"""
+
+
+def _graph_fits(run) -> dict:
+    from playwright.sync_api import expect
+
+    run.locator('[data-testid="nbflow-tab-graph"]').click()
+    graph = run.locator('[data-testid="nbflow-graph"] svg')
+    expect(graph.locator('.nbflow-graph-node[data-shape="rect"]')).to_have_count(12, timeout=RUN_MS)
+    run.scroll_into_view_if_needed()
+    box = run.evaluate(BOXES)
+    view_left, view_right, _ = box["view"]
+    for part in ("scroll", "svg"):
+        left, right, _ = box[part]
+        assert view_left - 0.5 <= left and right <= view_right + 0.5, (part, box)
+    assert box["scrollWidth"] <= box["clientWidth"] + 1, box  # nothing hidden to the right either
+    assert box["natural"] > box["view"][2], box  # the graph is wider than the view: it was scaled to fit
+    # "Actual size": unscaled, in a box that scrolls (the box itself still inside the view); then back
+    size = run.locator('[data-testid="nbflow-graph-size"]')
+    expect(size).to_have_text("Actual size")
+    size.click()
+    actual = run.evaluate(BOXES)
+    assert actual["svg"][2] == pytest.approx(actual["natural"], abs=1) and actual["scrollWidth"] > actual["clientWidth"]
+    assert view_left - 0.5 <= actual["scroll"][0] and actual["scroll"][1] <= view_right + 0.5, actual
+    expect(size).to_have_text("Fit to width")
+    size.click()
+    assert run.evaluate(BOXES)["svg"] == box["svg"]
+    return box
+
+
+def test_the_graph_tab_fits_its_view(ext_page, ext_lab, tmp_path):
+    page = ext_page
+    write_notebook(ext_lab.root_dir, "graph_fit.ipynb", [
+        CHAIN, "nbflow.show(long_chain, 12, config=cfg)", "nbflow.timeline(long_chain, cfg)"])
+    open_notebook(page, ext_lab, "graph_fit.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    from playwright.sync_api import expect
+
+    run = cell_output(page, 1).locator(LIVE)
+    expect(run).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    _graph_fits(run)
+    screenshot(page, tmp_path, "graph-fits-run-view.png")
+    run_cell(page, 2)
+    wait_kernel_idle(page, RUN_MS)
+    tl = cell_output(page, 2).locator(".nbflow-timeline")
+    expect(tl.locator(".nbflow-inv")).to_have_count(1, timeout=RUN_MS)
+    tl.locator('[data-testid="nbflow-replay"]').click()
+    under = cell_output(page, 2).locator(LIVE)
+    expect(under).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    _graph_fits(under)
+    screenshot(page, tmp_path, "graph-fits-timeline-run.png")
+    for theme, name in (("JupyterLab Dark", "dark"), ("JupyterLab Dark High Contrast", "high-contrast")):
+        set_theme_named(page, theme)
+        under.scroll_into_view_if_needed()
+        screenshot(page, tmp_path, f"graph-fits-timeline-run-{name}.png")
+    set_theme_named(page, "JupyterLab Light")
+    assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []
