@@ -487,8 +487,10 @@ class Run:
             if self.interrupts:
                 items = sorted(self.interrupts.values(), key=lambda ri: (Position.key(ri[0].path), ri[0].id))
                 if self.ctx.saver is not None:
+                    # stamped with when the run began to wait: a view's waiting time is read from the record
                     self.rec.put([self.rec.write(self.plan.root_task_id, wf.name, "", INTERRUPT,
-                                                self.ctx.dumps([r.to_dict() for r, _ in items]))])
+                                                self.ctx.dumps([r.to_dict() for r, _ in items]),
+                                                ended=time.time())])
                 intrs = tuple(i for _, i in items)
                 if exc is not None and not isinstance(exc, GraphInterrupt):
                     self._record_error(exc)

@@ -36,6 +36,8 @@ from .. import tap
 from ..checkpoint.leases import liveness_of, set_label
 from ..config import ENTRYPOINT_KEY, serializer_of
 from ..engine.running import running_on
+from ..history.reads import latest_run
+from .active import invocation_times
 from .thread import ThreadModel, row_order, run_state
 
 FLUSH_INTERVAL = 0.05
@@ -291,6 +293,8 @@ class Hub:
             except Exception:
                 log.exception("nbflow: reloading thread %s failed", live.model.thread_id)
                 live.model.stale = False
+        elif live.model.settled and not live.was_settled:
+            self._stored_times(live)
         with live.lock:
             m = live.model
             reset, rows, changed = m.take_changes()
@@ -314,6 +318,25 @@ class Hub:
                 hook = getattr(w, "thread_running", None)
                 if hook is not None:
                     _call(hook, live)
+
+    def _stored_times(self, live: Live) -> None:
+        """A run that just settled shows the active and waiting time read from its stored records, the numbers
+        a saved view, a Reattach and the timeline show for it (live events only count until then)."""
+        m = live.model
+        if m.thread_id is None or live.workflow.checkpointer is None or not m.checkpoint_id:
+            return
+        try:
+            inv = latest_run(live.workflow, live.config, m.checkpoint_id)
+        except Exception:  # noqa: BLE001 - the live numbers stay; a view never fails for a nicety
+            log.debug("nbflow: reading the times of thread %s failed", m.thread_id, exc_info=True)
+            return
+        if inv is None:
+            return
+        times = invocation_times(inv)
+        with live.lock:
+            if m.settled and m.checkpoint_id == inv.checkpoint_id:
+                m.active_s, m.waiting_s = times.active, times.waiting
+                m.state_dirty = True
 
     def wait(self, live: Live, timeout: float | None = None) -> str:
         """Block until ``live`` is no longer running (or ``timeout`` s), then flush; returns the status."""

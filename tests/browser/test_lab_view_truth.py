@@ -3,14 +3,22 @@
 * The Graph tab fits its view: a wide graph (a long chain of tasks with long names) is scaled to the
   view's width, never cut off on the right, in a run view and in a run view under a timeline;
   "Actual size" shows it unscaled in a box that scrolls.
+* The saved view of a run and the live view reattached to it say the same active and waiting time (both
+  read it from the run's stored records, through nbflow.notebook.active), written the same way.
 """
 
 from __future__ import annotations
 
 import pytest
 
+import re
+
+import nbformat
+
+from nbflow.notebook.mime import MIME_TYPE
+
 from .jlab import cell_output, open_notebook, run_cell, screenshot, set_theme_named, wait_kernel_idle, write_notebook
-from .test_lab_extension import RUN_MS, errors
+from .test_lab_extension import RUN_MS, SAVED, errors, shut_down_kernel_of
 
 pytestmark = pytest.mark.browser
 
@@ -99,4 +107,72 @@ def test_the_graph_tab_fits_its_view(ext_page, ext_lab, tmp_path):
         under.scroll_into_view_if_needed()
         screenshot(page, tmp_path, f"graph-fits-timeline-run-{name}.png")
     set_theme_named(page, "JupyterLab Light")
+    assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []
+
+
+TIMED = '''\
+%load_ext nbflow
+import time
+import nbflow
+from nbflow import SqliteSaver, entrypoint, interrupt, task
+
+@task
+def measure(x):
+    time.sleep(0.3)  # the work being timed
+    return x + 1
+
+@entrypoint(checkpointer=SqliteSaver("timed.sqlite"))
+def timed(x):
+    a = measure(x).result()
+    time.sleep(0.2)  # the entrypoint's own work counts as active too
+    verdict = interrupt(f"Keep {a}?")
+    return measure(a).result() if verdict == "yes" else a
+'''
+TIMES = re.compile(r"active ([\d.]+ s)(?: · wait(?:ing|ed) ([\d.]+ s))?")
+
+
+def test_saved_and_reattached_views_agree_on_active_and_waiting_time(ext_page, ext_lab, tmp_path):
+    from playwright.sync_api import expect
+
+    page = ext_page
+    path = write_notebook(ext_lab.root_dir, "timed.ipynb", [
+        TIMED, 'nbflow.show(timed, 1, config={"configurable": {"thread_id": "timed-1"}})'])
+    open_notebook(page, ext_lab, "timed.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    live = cell_output(page, 1).locator(LIVE)
+    expect(live).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
+    live.locator('[data-testid="nbflow-answer"]').fill("yes")
+    live.locator('[data-testid="nbflow-submit"]').click()
+    expect(live).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(cell_output(page, 1).locator(".nbflow-twin")).to_contain_text("done", timeout=RUN_MS)
+    live_text = live.locator(".nbflow-elapsed").text_content()
+    page.keyboard.press("Control+s")
+    expect(page.locator(".jp-mod-dirty")).to_have_count(0, timeout=RUN_MS)
+    state = next(o for o in nbformat.read(path, 4).cells[1].outputs if MIME_TYPE in o.get("data", {})) \
+        ["data"][MIME_TYPE]["state"]
+    assert state["status"] == "done"
+    # active: two 0.3 s tasks and the body's 0.2 s; waiting: the time the answer took, not the body's work
+    assert 0.75 <= state["active_s"] < 3.0 and state["waiting_s"] > 0.0, state
+
+    shut_down_kernel_of(ext_lab, "timed.ipynb")
+    open_notebook(page, ext_lab, "timed.ipynb")
+    saved = cell_output(page, 1).locator(SAVED)
+    expect(saved).to_be_visible(timeout=RUN_MS)
+    saved_text = saved.locator('[data-testid="nbflow-saved-count"]').text_content()
+    screenshot(page, tmp_path, "times-saved-view.png")
+    run_cell(page, 0)
+    wait_kernel_idle(page, RUN_MS)
+    saved.get_by_role("button", name="Reattach").click()
+    again = cell_output(page, 1).locator(LIVE)
+    expect(again).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(again.locator(".nbflow-elapsed")).to_contain_text("active", timeout=RUN_MS)
+    again_text = again.locator(".nbflow-elapsed").text_content()
+    again.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "times-reattached-view.png")
+    seen = [TIMES.search(t) for t in (live_text, saved_text, again_text)]
+    assert all(seen), (live_text, saved_text, again_text)
+    # the same numbers, written the same way, in the live view, its saved view and the reattached view
+    assert len({m.groups() for m in seen}) == 1, (live_text, saved_text, again_text)
+    assert seen[0].group(2), saved_text  # the wait for the answer is there, apart from the active time
     assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []
