@@ -5,6 +5,8 @@
   "Actual size" shows it unscaled in a box that scrolls.
 * The saved view of a run and the live view reattached to it say the same active and waiting time (both
   read it from the run's stored records, through nbflow.notebook.active), written the same way.
+* A view that says "running elsewhere" (a real second process runs the thread on the same SQLite file)
+  follows that run to its end by itself: done, with its result, no Reattach, no click.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import pytest
 
 import re
+import subprocess
+import sys
 
 import nbformat
 
@@ -175,4 +179,75 @@ def test_saved_and_reattached_views_agree_on_active_and_waiting_time(ext_page, e
     # the same numbers, written the same way, in the live view, its saved view and the reattached view
     assert len({m.groups() for m in seen}) == 1, (live_text, saved_text, again_text)
     assert seen[0].group(2), saved_text  # the wait for the answer is there, apart from the active time
+    assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []
+
+
+FAR_JOB = '''\
+"""A workflow another process runs (the browser test starts it), on the notebook's SQLite file."""
+import sys
+
+from nbflow import SqliteSaver, entrypoint, task
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    print("started", flush=True)
+    sys.stdin.readline()  # the test releases it with a line
+    return x * 10
+
+@entrypoint(checkpointer=SqliteSaver("elsewhere.sqlite"))
+def far(x):
+    return slow(quick(x).result()).result()
+
+if __name__ == "__main__":
+    print("result", far.invoke(1, {"configurable": {"thread_id": "far-1"}}), flush=True)
+'''
+
+
+def test_a_view_running_elsewhere_follows_the_other_process_to_its_end(ext_page, ext_lab, tmp_path):
+    from playwright.sync_api import expect
+
+    from .test_lab_extension import open_sidebar
+
+    page = ext_page
+    (ext_lab.root_dir / "far_job.py").write_text(FAR_JOB)
+    write_notebook(ext_lab.root_dir, "elsewhere.ipynb", [
+        "%load_ext nbflow\nimport nbflow\nfrom far_job import far",
+        'nbflow.show(far, config={"configurable": {"thread_id": "far-1"}})'])
+    other = subprocess.Popen([sys.executable, "far_job.py"], cwd=ext_lab.root_dir, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = other.stdout.readline()  # blocks until slow() runs in the other process
+        assert line.strip() == "started", (line, other.stderr.read() if other.poll() is not None else "")
+        open_notebook(page, ext_lab, "elsewhere.ipynb")
+        sb = open_sidebar(page)
+        run_cell(page, 0)
+        run_cell(page, 1)
+        view = cell_output(page, 1).locator(LIVE)
+        expect(view).to_have_attribute("data-liveness", "elsewhere", timeout=RUN_MS)
+        expect(view).to_have_attribute("data-status", "running")
+        expect(view).to_contain_text(f"process {other.pid}")
+        row = sb.locator(".nbflow-sb-thread[data-key='far/far-1']")
+        expect(row).to_have_attribute("data-status", "running", timeout=RUN_MS)
+        view.scroll_into_view_if_needed()
+        screenshot(page, tmp_path, "elsewhere-running.png")
+        other.stdin.write("\n")
+        other.stdin.flush()
+        out, err = other.communicate(timeout=RUN_MS / 1000)
+        assert "result 20" in out, err
+        # nobody touches anything: the view, and the sidebar, follow the other process's run to its end
+        expect(view).to_have_attribute("data-status", "done", timeout=RUN_MS)
+        expect(view).not_to_have_attribute("data-liveness", "elsewhere")
+        expect(view.locator('[data-testid="nbflow-result"]')).to_contain_text("20")
+        expect(view.locator(".nbflow-progress-text")).to_have_text("2/2 tasks")
+        expect(view).not_to_contain_text("running elsewhere")
+        expect(row).to_have_attribute("data-status", "done", timeout=RUN_MS)
+        screenshot(page, tmp_path, "elsewhere-finished.png")
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
     assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from waiting import PATIENCE
+from waiting import PATIENCE, wait_until
 
 from nbflow import SqliteSaver, entrypoint, task
 from nbflow.checkpoint import leases
@@ -127,6 +127,36 @@ def test_a_run_in_another_live_process_reads_running_elsewhere(spec, tmp_path):
         reset_hub()  # a new kernel looking at the thread: done, nothing about liveness
         again = show(job, config={"configurable": {"thread_id": "j"}})
         assert again.state["status"] == "done" and again.state["liveness"] is None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        saver.close()
+
+
+def test_a_view_of_a_run_elsewhere_follows_it_to_its_end(spec, tmp_path):
+    """Issue 21: a view showing "running elsewhere" notices that the other process finished (it polls the
+    thread's records while the run is elsewhere) and shows the finished run without anybody pressing anything."""
+    from nbflow.notebook.widgets import timeline
+
+    proc = _kernel_a(spec, tmp_path)
+    saver = _saver(spec)
+    try:
+        job = _job(saver)
+        config = {"configurable": {"thread_id": "j"}}
+        view = show(job, config=config)
+        tl = timeline(job, config)
+        assert view.state["liveness"]["state"] == "elsewhere"
+        assert hub().elsewhere.watching(view.live)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=PATIENCE)
+        assert "result 20" in out, err
+        wait_until(lambda: view.state["status"] == "done", what="the view following the run to its end")
+        assert view.state["liveness"] is None and "20" in view.state["result"]
+        assert view.state["done"] == view.state["total"] == 2
+        wait_until(lambda: tl.data["invocations"][-1]["status"] == "done", what="the timeline following it")
+        wait_until(lambda: not hub().elsewhere.watching(view.live), what="the thread no longer polled")
     finally:
         if proc.poll() is None:
             proc.kill()
