@@ -66,7 +66,7 @@ from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .parts import Emitter, Ending, Plan, Recorder, RunContext
 from .plugs import Plugs, current_plugs
-from .running import RUNNING
+from .running import RUNNING, process_exiting
 from .scope import (
     ExecutionInfo,
     Progress,
@@ -461,6 +461,10 @@ class Run:
             result, exc = None, e
         if self.parent is None:
             RUNNING.discard(self)
+        if exc is not None and process_exiting():
+            # The process is exiting under the run (a kernel shut down mid-run): the code did not fail. Nothing
+            # is recorded, so the run reads "stopped without finishing" once the process is gone (Continue).
+            raise exc
         if self.body_trace is not None and exc is not None and not self.body_trace.ended:
             self.body_trace.error(exc)
         wf = self.ctx.wf

@@ -7,6 +7,8 @@
   read it from the run's stored records, through nbflow.notebook.active), written the same way.
 * A view that says "running elsewhere" (a real second process runs the thread on the same SQLite file)
   follows that run to its end by itself: done, with its result, no Reattach, no click.
+* A kernel shut down mid-run (JupyterLab's shutdown request, not a kill) leaves a run that reads
+  "stopped without finishing" with Continue, never a failed run, in the view and the sidebar.
 """
 
 from __future__ import annotations
@@ -250,4 +252,82 @@ def test_a_view_running_elsewhere_follows_the_other_process_to_its_end(ext_page,
         if other.poll() is None:
             other.kill()
             other.wait()
+    assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []
+
+
+SHUTDOWN = '''\
+%load_ext nbflow
+import atexit, os, threading
+import nbflow
+from nbflow import SqliteSaver, entrypoint, task
+
+exiting = threading.Event()
+views = []
+
+def at_exit():  # as the kernel exits the task fails, as it does when IPython clears the notebook's names
+    exiting.set()
+    for v in views:
+        v.wait(30)
+
+atexit.register(at_exit)
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    if os.path.exists("block.flag"):
+        open("started.flag", "w").close()
+        while not exiting.wait(0.02):
+            pass
+        raise NameError("name 'os' is not defined")
+    return x * 10
+
+@entrypoint(checkpointer=SqliteSaver("shutdown.sqlite"))
+def job(x):
+    return slow(quick(x).result()).result()
+
+cfg = {"configurable": {"thread_id": "shut-1"}}
+'''
+
+
+def test_a_kernel_shut_down_mid_run_reads_stopped_with_continue_not_failed(ext_page, ext_lab, tmp_path):
+    from playwright.sync_api import expect
+
+    from .test_lab_extension import open_sidebar
+
+    page = ext_page
+    root = ext_lab.root_dir
+    (root / "block.flag").write_text("")
+    write_notebook(root, "shutdown.ipynb", [SHUTDOWN, "views.append(nbflow.show(job, 1, config=cfg))\nviews[-1]",
+                                            "nbflow.show(job, config=cfg)"])
+    open_notebook(page, ext_lab, "shutdown.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    live = cell_output(page, 1).locator(LIVE)
+    expect(live.locator('.nbflow-entry[data-state="running"]')).to_contain_text("slow", timeout=RUN_MS)
+    assert (root / "started.flag").exists()
+    shut_down_kernel_of(ext_lab, "shutdown.ipynb")  # Jupyter's shutdown request: the kernel exits cleanly
+    (root / "block.flag").unlink()
+    open_notebook(page, ext_lab, "shutdown.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 2)
+    view = cell_output(page, 2).locator(LIVE)
+    expect(view).to_have_attribute("data-status", "stopped", timeout=RUN_MS)
+    expect(view).to_have_attribute("data-liveness", "gone")
+    expect(view.locator('[data-testid="nbflow-stopped-lead"]')).to_contain_text("Stopped without finishing")
+    expect(view.locator(".nbflow-error")).to_have_count(0)
+    expect(view).not_to_contain_text("NameError")
+    sb = open_sidebar(page)
+    row = sb.locator(".nbflow-sb-thread[data-key='job/shut-1']")
+    expect(row.locator('[data-testid="nbflow-sb-status"]')).to_have_text("stopped (process gone)", timeout=RUN_MS)
+    expect(row.locator('[data-testid="nbflow-sb-continue"]')).to_be_visible()
+    view.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "shutdown-stopped-continue.png")
+    view.locator('[data-testid="nbflow-continue"]').click()
+    expect(view).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    expect(view.locator('[data-testid="nbflow-result"]')).to_contain_text("20")
+    expect(row).to_have_attribute("data-status", "done", timeout=RUN_MS)
+    screenshot(page, tmp_path, "shutdown-continued.png")
     assert [e for e in errors(page.nbflow_console) if "nbflow" in e.lower()] == []

@@ -219,3 +219,73 @@ def test_sidebar_rows_say_when_a_thread_last_did_something():
     lb = thread_item(hub().live(job, "b"), "memory", None)["last_activity"]
     assert la is not None and lb is not None
     assert la <= between <= lb <= looked
+
+
+KERNEL_RUN = '''
+%load_ext nbflow
+import atexit, threading
+import nbflow
+from nbflow import SqliteSaver, entrypoint, task
+
+exiting = threading.Event()
+
+def at_exit():  # as the kernel exits, the task fails (in a real kernel: IPython clears the notebook's names)
+    exiting.set()
+    view.wait(30)  # until the run has concluded, whatever it recorded
+
+atexit.register(at_exit)
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    open("started", "w").close()
+    while not exiting.wait(0.02):
+        pass
+    raise NameError("name 'os' is not defined")  # what a task meets once IPython cleared the names
+
+@entrypoint(checkpointer=SqliteSaver("shutdown.sqlite"))
+def job(x):
+    return slow(quick(x).result()).result()
+
+view = nbflow.show(job, 1, config={"configurable": {"thread_id": "k"}})
+'''
+
+
+def test_a_kernel_shut_down_mid_run_reads_stopped_not_failed(tmp_path):
+    """Issue 21: a graceful kernel shutdown (Jupyter's shutdown request) while a task runs is not the code's
+    failure (IPython clears the notebook's names as the kernel exits, so the task raises NameError): the
+    run is recorded as unfinished, reads "stopped without finishing" (its process is gone) and Continue
+    finishes it."""
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(PATIENCE)
+        kc.execute(KERNEL_RUN)
+        wait_until(lambda: (tmp_path / "started").exists(), what="the task running in the kernel")
+        km.shutdown_kernel(now=False)  # the shutdown request, as JupyterLab's Shut Down Kernel sends it
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    saver = SqliteSaver(str(tmp_path / "shutdown.sqlite"))
+    try:
+        job = _job(saver)
+        config = {"configurable": {"thread_id": "k"}}
+        inv = job.get_invocations(config)[-1]
+        assert inv.status == "running" and inv.error is None, (inv.status, inv.error)
+        assert [(t.name, t.outcome) for t in inv.tasks] == [("quick", "ok")]  # no task recorded as failed
+        assert job.liveness(config)["state"] == "gone"
+        view = show(job, config=config)
+        assert view.state["status"] == "stopped" and view.state["liveness"]["state"] == "gone"
+        assert not view.state["error"]
+        assert "stopped without finishing" in view.transcript.lower()
+        assert job.invoke(None, config) == 20  # Continue
+    finally:
+        saver.close()
