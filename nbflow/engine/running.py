@@ -24,7 +24,6 @@ from ..checkpoint.base import BaseCheckpointSaver
 from ..checkpoint.leases import KEEPER
 from .parts import RunHost
 
-
 _exiting = threading.Event()
 _exit_watched = False
 

@@ -10,8 +10,9 @@ that replays the invocation's tasks. Active is the rest of the invocation's span
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class Poller:
                     keep = True
                     if sig is None or (last is not _UNREAD and sig != last):
                         keep = self.changed(live)
-                except Exception:  # noqa: BLE001 - a checkpointer down for a moment: try again next round
+                except Exception:
                     log.debug("nbflow: polling a thread running elsewhere failed", exc_info=True)
                     continue
                 with self._lock:

@@ -175,7 +175,9 @@ class Hub:
     def _elsewhere_signature(self, live: Live) -> tuple | None:
         """What the newest run looks like now, or None once it is no longer running in another process."""
         inv = latest_run(live.workflow, live.config)
-        lv = liveness(live.workflow, str(live.model.thread_id), [inv]) if inv is not None else None
+        if inv is None:
+            return None
+        lv = liveness(live.workflow, str(live.model.thread_id), [inv])
         if lv is None or lv.get("state") != "elsewhere":
             return None
         return inv.checkpoint_id, len(inv.tasks), inv.ended_at
@@ -353,7 +355,7 @@ class Hub:
             return
         try:
             inv = latest_run(live.workflow, live.config, m.checkpoint_id)
-        except Exception:  # noqa: BLE001 - the live numbers stay; a view never fails for a nicety
+        except Exception:
             log.debug("nbflow: reading the times of thread %s failed", m.thread_id, exc_info=True)
             return
         if inv is None:

@@ -215,4 +215,5 @@ def known_workflows() -> dict[str, Any]:
     return found
 
 
-__all__ = ["DEFAULT_SPEC", "ENV_VAR", "Session", "Spec", "SpecError", "known_workflows", "parse_spec", "reset_session", "session"]
+__all__ = ["DEFAULT_SPEC", "ENV_VAR", "Session", "Spec", "SpecError", "known_workflows", "parse_spec",
+           "reset_session", "session"]

@@ -14,8 +14,16 @@ import os
 
 import pytest
 
-from .jlab import (cell_output, notebook_panel, open_notebook, run_all_cells, run_cell, screenshot,
-                   wait_kernel_idle, write_notebook)
+from .jlab import (
+    cell_output,
+    notebook_panel,
+    open_notebook,
+    run_all_cells,
+    run_cell,
+    screenshot,
+    wait_kernel_idle,
+    write_notebook,
+)
 from .lab import ARTIFACTS
 from .test_lab_threads import LIVE
 
@@ -113,13 +121,13 @@ def test_typing_in_a_form_on_a_page_with_30_turn_views(page, lab, lab_root, tmp_
     from playwright.sync_api import expect
 
     write_notebook(lab_root, "bench_turns.ipynb", [
-        f'''%load_ext nbflow
+        '''%load_ext nbflow
 import nbflow
 from nbflow import Command, InMemorySaver, add_messages, entrypoint, interrupt, task
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-bot = FakeMessagesListChatModel(responses=[AIMessage(f"Answer {{i}}: **sure**, here it is.") for i in range(1, 40)])
+bot = FakeMessagesListChatModel(responses=[AIMessage(f"Answer {i}: **sure**, here it is.") for i in range(1, 40)])
 
 @task
 def reply(history):
@@ -129,11 +137,11 @@ def reply(history):
 def chat(message, *, previous=None):
     history = add_messages(previous or [], [HumanMessage(message)])
     answer = reply(history).result()
-    verdict = interrupt({{"question": "Send this answer?", "answer": answer.content}})
+    verdict = interrupt({"question": "Send this answer?", "answer": answer.content})
     history = add_messages(history, [answer] if verdict == "yes" else [])
     return entrypoint.final(value=history, save=history)
 
-cfg = {{"configurable": {{"thread_id": "bench-turns"}}}}
+cfg = {"configurable": {"thread_id": "bench-turns"}}
 ''',
         *(f'''v = nbflow.show(chat, "question {n}", cfg)\nv.wait()\n'''
           + ('chat.invoke(Command(resume="yes"), cfg)\n' if n < TURNS else '') + 'v' for n in range(1, TURNS + 1)),

@@ -13,13 +13,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import re
 import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from nbflow.notebook.mime import MIME_TYPE
 
@@ -54,8 +53,8 @@ BOXES = """run => {
   const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.right, b.width]; };
   const scroll = run.querySelector('.nbflow-graph-scroll');
   const svg = run.querySelector('[data-testid="nbflow-graph"] svg');
-  return {view: r(run), scroll: r(scroll), svg: r(svg), scrollWidth: scroll.scrollWidth, clientWidth: scroll.clientWidth,
-          natural: Number(svg.getAttribute('width'))};
+  return {view: r(run), scroll: r(scroll), svg: r(svg), scrollWidth: scroll.scrollWidth,
+          clientWidth: scroll.clientWidth, natural: Number(svg.getAttribute('width'))};
 }"""
 
 

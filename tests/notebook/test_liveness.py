@@ -31,7 +31,7 @@ from nbflow.notebook.comm import thread_item
 from nbflow.notebook.live import hub, reset_hub
 from nbflow.notebook.widgets import show
 
-from .widgetkit import fresh_session  # noqa: F401, F811 - fixtures, found by name
+from .widgetkit import fresh_session  # noqa: F401 - fixtures, found by name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
