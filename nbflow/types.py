@@ -150,6 +150,9 @@ class Invocation:
     tasks: tuple[TaskRecord, ...] = ()
     forked_from: dict | None = None
     body_usage: tuple[ModelUsage, ...] = ()  # model calls the entrypoint body made itself (every attempt)
+    # stretches spent waiting for an answer, (asked at, answered at or None while it waits), from the run's
+    # stamped interrupt and resume rows (empty for records written before they were stamped)
+    waits: tuple[tuple[float, float | None], ...] = ()
 
     @property
     def usage(self) -> UsageTotals:

@@ -12,6 +12,7 @@ adopts the plan it returns.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -72,7 +73,8 @@ def prepare(run: RunHost) -> Plan:
         answers = validate_answers(plan.journal, answers)
         # the user's answer is committed at once, whatever the run's durability
         saver.put_writes([WriteRecord(ctx.thread_id, ctx.ns_str, plan.checkpoint_id,  # type: ignore[arg-type]
-                                      plan.root_task_id, wf.name, "", RESUME, ctx.dumps(answers))])
+                                      plan.root_task_id, wf.name, "", RESUME, ctx.dumps(answers),
+                                      started_at=time.time())])  # when the wait ended: read back as waiting time
         plan.journal.resumes.update(answers)
         return replace(plan, answers=answers)
     if unfinished and is_latest and (raw is None or nested):

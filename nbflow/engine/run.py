@@ -67,7 +67,7 @@ from .nested import NestedCall
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk, flavour, run_async, run_blocking
 from .parts import Emitter, Ending, Plan, Recorder, RunContext
 from .plugs import Plugs, current_plugs
-from .running import RUNNING
+from .running import RUNNING, process_exiting
 from .scope import (
     ExecutionInfo,
     Progress,
@@ -467,6 +467,10 @@ class Run:
             result, exc = None, e
         if self.parent is None:
             RUNNING.discard(self)
+        if exc is not None and process_exiting():
+            # The process is exiting under the run (a kernel shut down mid-run): the code did not fail. Nothing
+            # is recorded, so the run reads "stopped without finishing" once the process is gone (Continue).
+            raise exc
         if self.body_trace is not None and exc is not None and not self.body_trace.ended:
             self.body_trace.error(exc)
         wf = self.ctx.wf
@@ -493,8 +497,10 @@ class Run:
             if self.interrupts:
                 items = sorted(self.interrupts.values(), key=lambda ri: (Position.key(ri[0].path), ri[0].id))
                 if self.ctx.saver is not None:
+                    # stamped with when the run began to wait: a view's waiting time is read from the record
                     self.rec.put([self.rec.write(self.plan.root_task_id, wf.name, "", INTERRUPT,
-                                                self.ctx.dumps([r.to_dict() for r, _ in items]))])
+                                                self.ctx.dumps([r.to_dict() for r, _ in items]),
+                                                ended=time.time())])
                 intrs = tuple(i for _, i in items)
                 if exc is not None and not isinstance(exc, GraphInterrupt):
                     self._record_error(exc)

@@ -6,13 +6,40 @@ never held on to. On a saver other processes read (``leases_shared``), a run
 that starts also records its lease, renewed while it runs
 (:mod:`nbflow.checkpoint.leases`), so another kernel can tell a run going on
 elsewhere from one whose process is gone.
+
+:func:`process_exiting` tells a run that its process is going away (the interpreter's exit has begun:
+a Jupyter kernel shut down mid-run, a script's main thread returned while a run went on in a daemon
+thread). What fails then (IPython clears the notebook's names at exit, executors refuse new work) is not
+the code's failure: the engine records nothing for it, so the run reads "stopped without finishing"
+once the process is gone, with ``invoke(None, config)`` to continue it, as after a crash.
 """
 
 from __future__ import annotations
 
+import atexit
+import sys
+import threading
+
 from ..checkpoint.base import BaseCheckpointSaver
 from ..checkpoint.leases import KEEPER
 from .parts import RunHost
+
+_exiting = threading.Event()
+_exit_watched = False
+
+
+def _watch_exit() -> None:
+    """Note the start of the interpreter's exit. Registered when the first run starts, so (atexit runs its
+    handlers last-registered first) before IPython's own exit handler clears the notebook's names."""
+    global _exit_watched
+    if not _exit_watched:
+        _exit_watched = True
+        atexit.register(_exiting.set)
+
+
+def process_exiting() -> bool:
+    """True once this process has begun to exit (see the module docstring)."""
+    return _exiting.is_set() or sys.is_finalizing()
 
 
 class Running:
@@ -26,6 +53,8 @@ class Running:
         self._by_thread: dict[str, set[RunHost]] = {}
 
     def add(self, run: RunHost) -> None:
+        if not _exit_watched:
+            _watch_exit()
         runs = self._by_thread.get(run.ctx.thread_id)  # type: ignore[arg-type]
         if runs is None:
             runs = self._by_thread.setdefault(run.ctx.thread_id, set())  # type: ignore[arg-type]
@@ -52,4 +81,4 @@ def running_on(thread_id: str, saver: BaseCheckpointSaver | None) -> list[RunHos
     return RUNNING.on_thread(thread_id, saver)
 
 
-__all__ = ["Running", "RUNNING", "running_on"]
+__all__ = ["Running", "RUNNING", "process_exiting", "running_on"]

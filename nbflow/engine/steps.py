@@ -49,6 +49,7 @@ from ..types import Interrupt
 from . import remote
 from .outcome import Deadline, Immediate, Outcome, Pending, Thunk
 from .parts import RunHost
+from .running import process_exiting
 from .scope import Progress, Scope, TaskFuture, enter_scope
 
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED, USAGE = (
@@ -501,7 +502,7 @@ def task_failed(run: RunHost, child: Scope, task: Any, args: tuple, exc: BaseExc
             run.rec.put([*usage_rows(run, child, task, started, ended),
                          *([run.rec.write(child.task_id, task.name, child.path, INTERRUPT, run.ctx.dumps(mine),
                                           started, ended, summarize(args, 80), child.wave)] if mine else [])])
-    elif run.ctx.saver is not None:
+    elif run.ctx.saver is not None and not process_exiting():  # a failure of the exit itself is not recorded
         run.rec.put([*usage_rows(run, child, task, started, ended),
                      run.rec.write(child.task_id, task.name, child.path, ERROR, run.ctx.dumps(error_payload(exc)),
                                    started, ended, summarize(args, 80), child.wave)])

@@ -33,7 +33,7 @@ from .snapshots import checkpoint_view, empty_snapshot, interrupt_of
 # Stored (plain string) values, looked up once: an enum's .value costs a descriptor call per use.
 RESULT, CACHED, ERROR, INTERRUPT, REPLAYED = (WriteKind.RESULT.value, WriteKind.CACHED.value, WriteKind.ERROR.value,
                                               WriteKind.INTERRUPT.value, WriteKind.REPLAYED.value)
-USAGE = WriteKind.USAGE.value
+USAGE, RESUME = WriteKind.USAGE.value, WriteKind.RESUME.value
 OUTCOME_OF_WRITE = {kind: TaskOutcome.of_write(kind).value for kind in TASK_WRITE_KINDS}
 DONE, INTERRUPTED, FAILED, STOPPED, RUNNING, UPDATED = (
     RunStatus.DONE.value, RunStatus.INTERRUPTED.value, RunStatus.ERROR.value, RunStatus.STOPPED.value,
@@ -185,14 +185,32 @@ def _task_record(w: WriteRecord, loads: Any, usage: tuple = ()) -> TaskRecord:
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:
     """The thread's invocations and state edits, oldest first, with their tasks and interrupts."""
+    return _invocations(wf, config, latest_run=False)
+
+
+def latest_run(wf: WorkflowLike, config: Mapping[str, Any], checkpoint_id: str | None = None) -> Invocation | None:
+    """The thread's newest invocation that is a run (not a state edit), or the run whose input checkpoint is
+    ``checkpoint_id``; None when there is none. Reads only that invocation's own rows."""
+    found = _invocations(wf, config, latest_run=True, checkpoint_id=checkpoint_id)
+    return found[-1] if found else None
+
+
+def _invocations(wf: WorkflowLike, config: Mapping[str, Any], latest_run: bool,
+                 checkpoint_id: str | None = None) -> list[Invocation]:
     saver = saver_of(wf, "get_invocations()")
     t = parse_config(config, needs_thread=True, who=f"get_invocations() of {wf.name!r}")
     loads = serializer_of(saver).loads
     records = list(reversed(saver.list_checkpoints(t.thread, t.checkpoint_ns)))
-    writes: dict[str, list] = {}
-    for w in saver.list_writes(t.thread, t.checkpoint_ns):
-        writes.setdefault(w.checkpoint_id, []).append(w)
     done_by = {r.parent_id: r for r in records if r.source == LOOP}
+    writes: dict[str, list] = {}
+    if latest_run:
+        records = [r for r in records if r.source not in (LOOP, UPDATE)
+                   and checkpoint_id in (None, r.checkpoint_id)][-1:]
+        for rec in records:
+            writes[rec.checkpoint_id] = list(saver.get_writes(t.thread, t.checkpoint_ns, rec.checkpoint_id))
+    else:
+        for w in saver.list_writes(t.thread, t.checkpoint_ns):
+            writes.setdefault(w.checkpoint_id, []).append(w)
     out: list[Invocation] = []
     decoded: dict = {}  # each piece decoded once for the whole listing
     for rec in records:
@@ -237,8 +255,25 @@ def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocat
             finished.checkpoint_id if finished is not None else None,
             tuple(interrupt_of(p) for p in journal.pending), tuple(asked.values()), dict(journal.resumes),
             f"{err.get('type')}: {err.get('message')}" if err and status == FAILED else None,
-            tasks, meta.get("forked_from"), body_usage))
+            tasks, meta.get("forked_from"), body_usage, _waits(ws, root)))
     return out
+
+
+def _waits(ws: list[WriteRecord], root: str) -> tuple[tuple[float, float | None], ...]:
+    """When the run waited for answers: from each stamped run-level interrupt row to the resume row after it."""
+    out: list[tuple[float, float | None]] = []
+    asked: float | None = None
+    for w in sorted(ws, key=lambda w: w.seq):
+        if w.task_id != root or w.path:
+            continue
+        if w.kind == INTERRUPT and w.ended_at is not None:
+            asked = w.ended_at if asked is None else asked
+        elif w.kind == RESUME and w.started_at is not None and asked is not None:
+            out.append((asked, max(asked, w.started_at)))
+            asked = None
+    if asked is not None:
+        out.append((asked, None))
+    return tuple(out)
 
 
 def invocation_checkpoint(saver: BaseCheckpointSaver, t: Target) -> CheckpointRecord:

@@ -48,7 +48,7 @@ from .protocol import (
     problems,
     sidebar_message,
 )
-from .session import session
+from .session import known_workflows, session
 
 TARGET = SIDEBAR_TARGET
 VERSION = SIDEBAR_VERSION
@@ -254,22 +254,6 @@ class Sidebar:
         for _, live in list(self.lives.values()):
             live.subscribers.discard(self)
         hub().watchers.discard(self)
-
-
-def known_workflows() -> dict[str, Any]:
-    """The session's workflows (``%%entrypoint``, shown) and every workflow bound to a name in the notebook."""
-    found = dict(session().workflows)
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return found
-    from ..func import Workflow
-
-    ip = get_ipython()
-    for value in list(getattr(ip, "user_ns", {}).values()):
-        if isinstance(value, Workflow) and value.name not in found:
-            found[value.name] = value
-    return found
 
 
 def _size_of(saver: Any, thread_id: str) -> int:

@@ -18,7 +18,7 @@ import traitlets as t
 from ..errors import NbflowError, SaverConnectionError
 from . import actions
 from .live import Live, hub
-from .session import session
+from .session import known_workflows, session
 from .views import inbox_html, inbox_transcript
 from .widget_base import _answer, _Base, _check_workflow, checked
 
@@ -225,9 +225,10 @@ def _unreadable(wf: Any, exc: BaseException) -> str:
 
 
 def inbox(workflow: Any = None) -> Inbox:
-    """Threads waiting for input: of ``workflow`` (or a list), else of every workflow defined here."""
+    """Threads waiting for input: of ``workflow`` (or a list), else of every workflow defined here (shown, made
+    with ``%%entrypoint`` or bound to a name in the notebook: the ones the Workflows sidebar lists)."""
     if workflow is None:
-        workflows = list(session().workflows.values())
+        workflows = list(known_workflows().values())
     elif isinstance(workflow, (list, tuple)):
         workflows = list(workflow)
     else:

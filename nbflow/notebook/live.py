@@ -36,6 +36,9 @@ from .. import tap
 from ..checkpoint.leases import liveness_of, set_label
 from ..config import ENTRYPOINT_KEY, serializer_of
 from ..engine.running import running_on
+from ..history.reads import latest_run
+from .active import invocation_times
+from .elsewhere import Poller
 from .thread import ThreadModel, row_order, run_state
 
 FLUSH_INTERVAL = 0.05
@@ -102,6 +105,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self.flushes = 0
         self._stopped = False
+        self.elsewhere = Poller(self._elsewhere_signature, self._elsewhere_changed)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -120,6 +124,7 @@ class Hub:
                 self._unsubscribe = None
             self._stopped = True
             self._wake.set()
+            self.elsewhere.stop()
 
     # ------------------------------------------------------------------ lives
     @staticmethod
@@ -141,7 +146,8 @@ class Hub:
             live.model.load(invs, liveness=liveness(workflow, str(thread_id), invs))
             live.was_settled = live.model.settled
             self.lives[key] = live
-            return live
+        self._follow_elsewhere(live)
+        return live
 
     def private(self, workflow: Any) -> Live:
         """A Live for one run without a thread (no checkpointer): fed by its own stream via :meth:`fold`."""
@@ -157,6 +163,30 @@ class Hub:
         with live.lock:
             live.model.load(invs, live_running=live.model.status == "running" and not live.idle.is_set(), liveness=lv)
         self._mark(live)
+        self._follow_elsewhere(live)
+
+    # ------------------------------------------------------------------ runs in other processes
+    def _follow_elsewhere(self, live: Live) -> None:
+        """A thread whose newest run goes on in another process is polled until that run ends (:mod:`.elsewhere`)."""
+        lv = live.model.liveness
+        if lv is not None and lv.get("state") == "elsewhere" and not self._stopped:
+            self.elsewhere.watch(live)
+
+    def _elsewhere_signature(self, live: Live) -> tuple | None:
+        """What the newest run looks like now, or None once it is no longer running in another process."""
+        inv = latest_run(live.workflow, live.config)
+        if inv is None:
+            return None
+        lv = liveness(live.workflow, str(live.model.thread_id), [inv])
+        if lv is None or lv.get("state") != "elsewhere":
+            return None
+        return inv.checkpoint_id, len(inv.tasks), inv.ended_at
+
+    def _elsewhere_changed(self, live: Live) -> bool:
+        """The run elsewhere moved on: rebuild the thread (its views follow); still running elsewhere?"""
+        self.reload(live)
+        lv = live.model.liveness
+        return lv is not None and lv.get("state") == "elsewhere"
 
     def owner(self, workflow: Any, thread_id: str) -> bool:
         """True when ``thread_id`` in the workflow's checkpointer was last run by this very workflow.
@@ -291,6 +321,8 @@ class Hub:
             except Exception:
                 log.exception("nbflow: reloading thread %s failed", live.model.thread_id)
                 live.model.stale = False
+        elif live.model.settled and not live.was_settled:
+            self._stored_times(live)
         with live.lock:
             m = live.model
             reset, rows, changed = m.take_changes()
@@ -314,6 +346,25 @@ class Hub:
                 hook = getattr(w, "thread_running", None)
                 if hook is not None:
                     _call(hook, live)
+
+    def _stored_times(self, live: Live) -> None:
+        """A run that just settled shows the active and waiting time read from its stored records, the numbers
+        a saved view, a Reattach and the timeline show for it (live events only count until then)."""
+        m = live.model
+        if m.thread_id is None or live.workflow.checkpointer is None or not m.checkpoint_id:
+            return
+        try:
+            inv = latest_run(live.workflow, live.config, m.checkpoint_id)
+        except Exception:
+            log.debug("nbflow: reading the times of thread %s failed", m.thread_id, exc_info=True)
+            return
+        if inv is None:
+            return
+        times = invocation_times(inv)
+        with live.lock:
+            if m.settled and m.checkpoint_id == inv.checkpoint_id:
+                m.active_s, m.waiting_s = times.active, times.waiting
+                m.state_dirty = True
 
     def wait(self, live: Live, timeout: float | None = None) -> str:
         """Block until ``live`` is no longer running (or ``timeout`` s), then flush; returns the status."""

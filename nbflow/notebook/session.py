@@ -11,10 +11,11 @@ One :class:`Session` per kernel (:func:`session`). It owns
   ``postgresql://...``), so a
   re-run cell finds its threads again;
 * the **workflows** defined through the magics or shown with
-  :func:`nbflow.show` (what ``%nbflow inbox`` looks at);
+  :func:`nbflow.show`; :func:`known_workflows` adds every workflow bound to a
+  name in the notebook (what the sidebar and ``nbflow.inbox()`` look at);
 * **thread ids** ``NAME-1``, ``NAME-2``, ... unique per checkpointer.
 
-No IPython imports: the magics and widgets call into this module.
+No IPython import at import time: the magics and widgets call into this module.
 """
 
 from __future__ import annotations
@@ -195,4 +196,24 @@ def reset_session(new: Session | None = None) -> Session:
         return _session
 
 
-__all__ = ["DEFAULT_SPEC", "ENV_VAR", "Session", "Spec", "SpecError", "parse_spec", "reset_session", "session"]
+def known_workflows() -> dict[str, Any]:
+    """The session's workflows (``%%entrypoint``, shown) and every workflow bound to a name in the notebook.
+
+    The sidebar and ``nbflow.inbox()`` both list the threads of these, so they agree on what waits.
+    """
+    found = dict(session().workflows)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return found
+    from ..func import Workflow
+
+    ip = get_ipython()
+    for value in list(getattr(ip, "user_ns", {}).values()):
+        if isinstance(value, Workflow) and value.name not in found:
+            found[value.name] = value
+    return found
+
+
+__all__ = ["DEFAULT_SPEC", "ENV_VAR", "Session", "Spec", "SpecError", "known_workflows", "parse_spec",
+           "reset_session", "session"]

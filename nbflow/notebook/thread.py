@@ -31,6 +31,7 @@ from ..kinds import Position
 from ..observe.usage import EMPTY, totals
 from ..serde import summarize
 from . import llm
+from .active import invocation_times
 from .conversation import brief, conversation
 from .forms import form_spec, pretty, question_text
 from .tracebacks import error_text, user_frame
@@ -91,6 +92,7 @@ class ThreadModel:
         self.reset = True            # the next flush must send everything (a snapshot)
         self.seq = 0
         self.invocation = 0
+        self.checkpoint_id = ""                # the current invocation's own (input or fork) checkpoint
         self.active_s = 0.0
         self.waiting_s = 0.0
         self.run_since: float | None = None
@@ -178,6 +180,7 @@ class ThreadModel:
             self.status = "idle"
             return
         inv = runs[-1]
+        self.checkpoint_id = inv.checkpoint_id
         self.usage = inv.usage
         self.thread_usage = sum((i.usage for i in runs), EMPTY)
         self.invocation = max(self.invocation, len(runs))
@@ -187,7 +190,6 @@ class ThreadModel:
             if t.outcome == "replayed" and t.path in by_path:
                 continue
             by_path[t.path] = t
-        intervals = []
         for t in by_path.values():
             key = _row_key((), t.path)
             row = _new_row(key, "task", t.name, t.path, Position.callers(t.path))
@@ -200,9 +202,8 @@ class ThreadModel:
             if t.usage:
                 row["usage"] = llm.usage_summary(totals(t.usage))
             self.rows[key] = row
-            if t.started_at is not None and t.ended_at is not None and t.outcome != "replayed":
-                intervals.append((t.started_at, t.ended_at))
-        self.active_s = _union(intervals)
+        times = invocation_times(inv)  # the same numbers the timeline and a settled live view read
+        self.active_s, self.waiting_s = times.active, times.waiting
         for intr in inv.asked:
             answered = intr.id in inv.answers
             self.questions[intr.id] = _question(intr, "answered" if answered else "pending",
@@ -223,9 +224,6 @@ class ThreadModel:
                 status = "stopped"
                 self.last_event = gone_note(lv)
         self.status = status if status in ("done", "interrupted", "error", "running", "stopped") else "idle"
-        span = (inv.ended_at or inv.started_at) - inv.started_at
-        if any(q["state"] == "answered" for q in self.questions.values()):
-            self.waiting_s = max(0.0, span - self.active_s)
         if status == "done":
             self._result(inv.value)
         elif status == "error":
@@ -287,6 +285,7 @@ class ThreadModel:
             self.last_event = ""
         if e.thread_id is not None:
             self.thread_id = str(e.thread_id)
+        self.checkpoint_id = e.checkpoint_id or self.checkpoint_id
         self.error = self.error_where = self.traceback = ""
         self.state_dirty = True
 
@@ -476,18 +475,6 @@ def _question(intr: Any, state: str, answer: str, origin: str) -> dict:
             "summary": summarize(intr.value, PREVIEW), "text": question_text(intr.value), "answer": answer,
             "origin": origin,
             "form": form_spec(intr)}
-
-
-def _union(intervals: list[tuple[float, float]]) -> float:
-    total, end = 0.0, None
-    for a, b in sorted(intervals):
-        if end is None or a > end:
-            total += b - a
-            end = b
-        elif b > end:
-            total += b - end
-            end = b
-    return total
 
 
 def _message_text(chunk: Any) -> str:

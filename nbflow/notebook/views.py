@@ -24,6 +24,7 @@ from ..kinds import Position
 from ..observe.usage import EMPTY
 from ..serde import summarize
 from . import llm
+from .active import active_clock, invocation_times, waiting_gaps
 from .conversation import brief, chat_html, chat_text, conversation
 from .forms import jsonable, pretty, question_text
 
@@ -166,52 +167,6 @@ def _executions(inv: Any) -> list:
     return [t for t in tasks if t.outcome != "replayed" or t.path not in real]
 
 
-def _waiting_gaps(inv: Any) -> list[tuple[float, float]]:
-    """Stretches of an invocation spent waiting for a human: from a task's interrupt to the next start."""
-    starts = sorted(t.started_at for t in inv.tasks if t.started_at is not None)
-    gaps = []
-    for t in inv.tasks:
-        if t.outcome != "interrupted" or t.ended_at is None:
-            continue
-        later = [x for x in starts if x >= t.ended_at]
-        end = later[0] if later else (inv.ended_at if inv.status != "interrupted" else None)
-        if end is not None and end > t.ended_at:
-            gaps.append((t.ended_at, end))
-    # The invocation was entered again (a resume of a question the entrypoint itself asked, a re-run of a
-    # waiting invocation, a continue after a stop or a crash): its earlier tasks are replayed, and the time
-    # between the last task that ran before and that restart was not active (issue 21: a re-run of a waiting
-    # invocation showed "44.0 s active" for a 0.03 s invocation).
-    # A fork's copied results keep their original (earlier) times: only work done in this invocation counts.
-    if any(t.outcome == "replayed" for t in inv.tasks):
-        done = [t for t in inv.tasks if t.outcome != "replayed" and t.ended_at is not None
-                and t.started_at is not None and t.started_at >= inv.started_at]
-        for r in sorted({t.started_at for t in inv.tasks if t.outcome == "replayed" and t.started_at is not None}):
-            before = [t.ended_at for t in done if t.ended_at <= r]
-            if not before and not inv.answers:
-                continue  # replayed as the invocation began (a fork, time travel): not a restart
-            start = max(before) if before else inv.started_at
-            if r > start:
-                gaps.append((start, r))
-    merged: list[tuple[float, float]] = []
-    for g in sorted(gaps):
-        if merged and g[0] <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], g[1]))
-        else:
-            merged.append(g)
-    return merged
-
-
-def _active_clock(inv: Any, gaps: list[tuple[float, float]]):
-    """Seconds since the invocation started, leaving out the human's waiting time."""
-    t0 = inv.started_at
-
-    def clock(x: float) -> float:
-        waited = sum(min(b, x) - a for a, b in gaps if a < x)
-        return x - t0 - waited
-
-    return clock
-
-
 def _task_rows(inv: Any, clock: Any) -> list[dict]:
     """Tasks of one invocation in call order, with offsets on the active-time axis and the ``fork`` index.
 
@@ -267,16 +222,17 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
     out = []
     last = len(invocations) - 1
     for n, inv in enumerate(invocations):
-        gaps = _waiting_gaps(inv)
-        clock = _active_clock(inv, gaps)
+        gaps = waiting_gaps(inv)
+        clock = active_clock(inv, gaps)
         rows = _task_rows(inv, clock)
-        span = max([clock(inv.ended_at or inv.started_at), *(r["offset"] + r["duration"] for r in rows), 0.0])
+        times = invocation_times(inv)  # the run view's header and the saved view read the same numbers
+        span = max([times.active, *(r["offset"] + r["duration"] for r in rows)])
         abandoned = n != last and inv.status == "interrupted"
         out.append({
             "index": n, "checkpoint_id": inv.checkpoint_id, "status": "superseded" if abandoned else inv.status,
             "source": inv.source, "head": n == last, "branch_of": _branch_of(n, inv, invocations),
             "input": brief(inv.input, PREVIEW), "started_at": inv.started_at, "ended_at": inv.ended_at,
-            "span": span, "waiting": sum(b - a for a, b in gaps),
+            "span": span, "waiting": times.waiting,
             "value": pretty(inv.value, RESULT_PREVIEW) if inv.status in ("done", "update") else "",
             "preview": brief(inv.value, PREVIEW) if inv.status in ("done", "update") else "",
             "error": inv.error or "",

@@ -126,7 +126,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_views_and_reatta
     expect(view.locator(".nbflow-saved-questions")).to_have_text("Waiting for an answer: Like cats?")
     # No tasks ran: the header says no "0/0 tasks", only what is true (time active, waiting since when).
     expect(view.locator('[data-testid="nbflow-saved-count"]')).to_have_text(
-        re.compile(r"^active \d+ ms · waiting since .*\d:\d\d"))
+        re.compile(r"^active \d+\.\d\d s · waiting since .*\d:\d\d"))
     expect(view.locator(".nbflow-saved-head")).not_to_contain_text("0/0")
     expect(view.locator('[data-testid="nbflow-saved-status"]')).to_have_text("waiting for input")
     expect(notebook_panel(page).get_by_text("model not found")).to_have_count(0)

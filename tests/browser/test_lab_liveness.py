@@ -2,8 +2,8 @@
 
 A workflow on an SQLite checkpointer blocks inside a task (while a flag file
 exists); the notebook is saved mid-run and its kernel killed, which kills
-the run with it (the test kills the kernel process with SIGKILL; a graceful shutdown
-would let interpreter teardown fail the task instead). Reopened, the saved view says the run was going when it was
+the run with it (the test kills the kernel process with SIGKILL, as a crash would; a graceful shutdown reads the same
+since issue 21: test_lab_view_truth.py). Reopened, the saved view says the run was going when it was
 saved; Reattach (in a new kernel) shows "Stopped without finishing: process N
 on host H (kernel K) is gone" with the time of its last sign of life and a
 Continue button, and Continue finishes the run from its checkpointed task.

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from waiting import PATIENCE
+from waiting import PATIENCE, wait_until
 
 from nbflow import SqliteSaver, entrypoint, task
 from nbflow.checkpoint import leases
@@ -31,7 +31,7 @@ from nbflow.notebook.comm import thread_item
 from nbflow.notebook.live import hub, reset_hub
 from nbflow.notebook.widgets import show
 
-from .widgetkit import fresh_session  # noqa: F401, F811 - fixtures, found by name
+from .widgetkit import fresh_session  # noqa: F401 - fixtures, found by name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,6 +134,36 @@ def test_a_run_in_another_live_process_reads_running_elsewhere(spec, tmp_path):
         saver.close()
 
 
+def test_a_view_of_a_run_elsewhere_follows_it_to_its_end(spec, tmp_path):
+    """Issue 21: a view showing "running elsewhere" notices that the other process finished (it polls the
+    thread's records while the run is elsewhere) and shows the finished run without anybody pressing anything."""
+    from nbflow.notebook.widgets import timeline
+
+    proc = _kernel_a(spec, tmp_path)
+    saver = _saver(spec)
+    try:
+        job = _job(saver)
+        config = {"configurable": {"thread_id": "j"}}
+        view = show(job, config=config)
+        tl = timeline(job, config)
+        assert view.state["liveness"]["state"] == "elsewhere"
+        assert hub().elsewhere.watching(view.live)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=PATIENCE)
+        assert "result 20" in out, err
+        wait_until(lambda: view.state["status"] == "done", what="the view following the run to its end")
+        assert view.state["liveness"] is None and "20" in view.state["result"]
+        assert view.state["done"] == view.state["total"] == 2
+        wait_until(lambda: tl.data["invocations"][-1]["status"] == "done", what="the timeline following it")
+        wait_until(lambda: not hub().elsewhere.watching(view.live), what="the thread no longer polled")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        saver.close()
+
+
 def test_a_run_whose_process_died_is_offered_continue(spec, tmp_path):
     proc = _kernel_a(spec, tmp_path)
     proc.kill()  # kill -9 while slow() runs: quick is checkpointed, slow never finishes
@@ -189,3 +219,73 @@ def test_sidebar_rows_say_when_a_thread_last_did_something():
     lb = thread_item(hub().live(job, "b"), "memory", None)["last_activity"]
     assert la is not None and lb is not None
     assert la <= between <= lb <= looked
+
+
+KERNEL_RUN = '''
+%load_ext nbflow
+import atexit, threading
+import nbflow
+from nbflow import SqliteSaver, entrypoint, task
+
+exiting = threading.Event()
+
+def at_exit():  # as the kernel exits, the task fails (in a real kernel: IPython clears the notebook's names)
+    exiting.set()
+    view.wait(30)  # until the run has concluded, whatever it recorded
+
+atexit.register(at_exit)
+
+@task
+def quick(x):
+    return x + 1
+
+@task
+def slow(x):
+    open("started", "w").close()
+    while not exiting.wait(0.02):
+        pass
+    raise NameError("name 'os' is not defined")  # what a task meets once IPython cleared the names
+
+@entrypoint(checkpointer=SqliteSaver("shutdown.sqlite"))
+def job(x):
+    return slow(quick(x).result()).result()
+
+view = nbflow.show(job, 1, config={"configurable": {"thread_id": "k"}})
+'''
+
+
+def test_a_kernel_shut_down_mid_run_reads_stopped_not_failed(tmp_path):
+    """Issue 21: a graceful kernel shutdown (Jupyter's shutdown request) while a task runs is not the code's
+    failure (IPython clears the notebook's names as the kernel exits, so the task raises NameError): the
+    run is recorded as unfinished, reads "stopped without finishing" (its process is gone) and Continue
+    finishes it."""
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(PATIENCE)
+        kc.execute(KERNEL_RUN)
+        wait_until(lambda: (tmp_path / "started").exists(), what="the task running in the kernel")
+        km.shutdown_kernel(now=False)  # the shutdown request, as JupyterLab's Shut Down Kernel sends it
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    saver = SqliteSaver(str(tmp_path / "shutdown.sqlite"))
+    try:
+        job = _job(saver)
+        config = {"configurable": {"thread_id": "k"}}
+        inv = job.get_invocations(config)[-1]
+        assert inv.status == "running" and inv.error is None, (inv.status, inv.error)
+        assert [(t.name, t.outcome) for t in inv.tasks] == [("quick", "ok")]  # no task recorded as failed
+        assert job.liveness(config)["state"] == "gone"
+        view = show(job, config=config)
+        assert view.state["status"] == "stopped" and view.state["liveness"]["state"] == "gone"
+        assert not view.state["error"]
+        assert "stopped without finishing" in view.transcript.lower()
+        assert job.invoke(None, config) == 20  # Continue
+    finally:
+        saver.close()

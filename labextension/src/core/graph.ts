@@ -97,7 +97,9 @@ export function drawGraph(g: Graph): SVGSVGElement {
     col.forEach((n, i) => pos.set(n.id, { x: x + (colW[c] - width(n)) / 2, y: top + i * (NODE_H + GAP_Y), w: width(n) }));
     x += colW[c] + GAP_X;
   });
-  const root = svg("svg", { class: "nbflow-graph-svg", width: Math.max(x - GAP_X + 8, 40), height, role: "img",
+  const w = Math.max(x - GAP_X + 8, 40);
+  // The viewBox lets CSS scale the drawing down to its box's width (.nbflow-graph-fit), never cut off.
+  const root = svg("svg", { class: "nbflow-graph-svg", width: w, height, viewBox: `0 0 ${w} ${height}`, role: "img",
     "aria-label": `graph of ${g.nodes.length} nodes` });
   const defs = svg("defs", {});
   const marker = svg("marker", { id: "nbflow-arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" });
@@ -138,14 +140,29 @@ export function drawGraph(g: Graph): SVGSVGElement {
   return root;
 }
 
-/** The Graph tab's content for one `graph` message. */
-export function graphPanel(mermaid: string, note: string, limit: number): HTMLElement {
+/** How the Graph tab sizes its drawing; kept by the view across redraws. */
+export type GraphSize = { actual: boolean };
+
+/** The Graph tab's content for one `graph` message. A graph wider than its view is scaled to fit it
+ * (never cut off on the right); "Actual size" shows it unscaled in a box that scrolls, "Fit to width" goes back. */
+export function graphPanel(mermaid: string, note: string, limit: number, size: GraphSize = { actual: false }): HTMLElement {
   const box = h("div", { class: "nbflow-graph", "data-testid": "nbflow-graph" });
   if (note) box.append(h("div", { class: "nbflow-muted nbflow-graph-note", text: note }));
   if (!mermaid) return box;
   const g = parseMermaid(mermaid);
   const tasks = g.nodes.filter((n) => n.shape === "rect").length;
-  if (tasks <= limit) box.append(h("div", { class: "nbflow-graph-scroll" }, drawGraph(g)));
+  if (tasks <= limit) {
+    const scroll = h("div", { class: "nbflow-graph-scroll" }, drawGraph(g));
+    const toggle = h("button", { type: "button", class: "nbflow-button nbflow-graph-size", "data-testid": "nbflow-graph-size" });
+    const apply = () => {
+      scroll.classList.toggle("nbflow-graph-fit", !size.actual);
+      toggle.textContent = size.actual ? "Fit to width" : "Actual size";
+      toggle.setAttribute("aria-pressed", String(size.actual));
+    };
+    toggle.addEventListener("click", () => { size.actual = !size.actual; apply(); });
+    apply();
+    box.append(h("div", { class: "nbflow-graph-tools" }, toggle), scroll);
+  }
   box.append(h("details", { class: "nbflow-graph-source" }, h("summary", { text: "Mermaid text" }),
     h("pre", { "data-testid": "nbflow-mermaid", text: mermaid })));
   return box;

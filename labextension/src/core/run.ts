@@ -6,7 +6,7 @@
 import { AnyModel, Connect } from "./model";
 import { BatchMsg, ResumeErrorMsg, Row, RunState, SnapshotMsg, ToFrontend, msg } from "./protocol";
 import { RowList } from "./rows";
-import { graphPanel } from "./graph";
+import { graphPanel, type GraphSize } from "./graph";
 
 /** Task calls above which the Graph tab shows the Mermaid text only (as the kernel's actions.GRAPH_LIMIT). */
 const GRAPH_LIMIT = 400;
@@ -23,11 +23,11 @@ type Shown = { state: RunState; rows: Row[]; seq: number };
 /** UI state that outlives one rendering of a view: a re-render after update_display keeps drafts, and
  * starts from what the previous rendering showed instead of an empty view while the kernel answers. */
 const uiState = new Map<string, { drafts: Record<string, Drafts>; focus: string | null; graph: boolean;
-  shown?: () => Shown | null }>();
+  graphSize: GraphSize; shown?: () => Shown | null }>();
 
 export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): () => void {
   const uid = String(model.get("_uid") ?? "");
-  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null, graph: false });
+  if (!uiState.has(uid)) uiState.set(uid, { drafts: {}, focus: null, graph: false, graphSize: { actual: false } });
   const ui = uiState.get(uid)!;
 
   const root = h("div", { class: "nbflow-run", "data-status": model.get("status"), "data-lm-suppress-shortcuts": "true" });
@@ -239,7 +239,7 @@ export function renderRun(model: AnyModel, el: HTMLElement, connect: Connect): (
       if (content.mermaid + content.note !== graphSeen) {
         graphSeen = content.mermaid + content.note;
         clear(graphBox);
-        graphBox.append(graphPanel(content.mermaid, content.note, GRAPH_LIMIT));
+        graphBox.append(graphPanel(content.mermaid, content.note, GRAPH_LIMIT, ui.graphSize));
       }
       graphBox.dataset.loaded = "true";
     } else if (content.kind === "action_error") {

@@ -89,12 +89,14 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return n;
 }
 
+/** A duration as the live run view writes it (dom.ts duration()): a saved view and the live view of one run
+ * show the same numbers the same way. */
 export function seconds(s: number): string {
   if (!isFinite(s) || s <= 0) return "0 s";
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 10) return `${s.toFixed(2)} s`;
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${m} min ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
 }
 
 /**
