@@ -1,7 +1,7 @@
 """Re-run from this input on an invocation that waits for an answer (issue 21 point 4): JupyterLab + Chromium.
 
 A workflow asks a question with ``interrupt()``; it is invoked from code and waits. The timeline's
-"Re-run from this input" on invocation #0 starts a new branch that asks the question again: the run
+"Re-run from this input (asks again)" on invocation #0 runs it again, asking the question again: the run
 view under the timeline shows that question as a form that can be answered (never "Answered … from
 code"), the sidebar and the inbox count exactly the questions ``get_state`` reports, the answer sent
 through the form finishes the run, and afterwards ``get_state`` reports no interrupt and the
@@ -64,7 +64,9 @@ def test_rerun_of_a_waiting_invocation_asks_a_question_one_can_answer(ext_page, 
     expect(row).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)
     expect(sb.locator(".nbflow-sb-summary")).to_contain_text("1 question waiting")
 
-    tl.locator('.nbflow-inv[data-index="0"] [data-testid="nbflow-replay"]').click()
+    replay = tl.locator('.nbflow-inv[data-index="0"] [data-testid="nbflow-replay"]')
+    expect(replay).to_have_text("Re-run from this input (asks again)")  # the head runs again in place: no new branch
+    replay.click()
     run = cell_output(page, 1).locator(LIVE)
     expect(run).to_have_count(1, timeout=RUN_MS)
     expect(run).to_have_attribute("data-status", "interrupted", timeout=RUN_MS)

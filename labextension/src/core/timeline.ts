@@ -101,7 +101,10 @@ function details(inv: Invocation, ui: DetailsUi): HTMLElement {
   const send = ui.send;
   const box = h("div", { class: "nbflow-details" });
   if (inv.status !== "update") {
-    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay", text: "Re-run from this input (same thread, new branch)" });
+    // the newest invocation, waiting for an answer, runs again in place (its question is asked again)
+    const again = inv.head && inv.status === "interrupted";
+    const replay = h("button", { type: "button", class: "nbflow-button", "data-testid": "nbflow-replay",
+      text: again ? "Re-run from this input (asks again)" : "Re-run from this input (same thread, new branch)" });
     replay.addEventListener("click", () => send(msg("replay", { index: inv.index })));
     box.append(h("div", { class: "nbflow-details-actions" }, replay));
   }
