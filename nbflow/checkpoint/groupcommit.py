@@ -17,24 +17,6 @@ from typing import Any
 
 KEEP_FAILURES = 64  # failed batches remembered for callers that may still ask about them
 
-# Threads of the local worker pool set ``POOL_THREAD.on``; while such a thread waits for a commit (its
-# batch's, or its own as the leader) it counts in ``PARKED``, and the pool queues a new job for it
-# rather than starting yet another thread: a fan-out of durable tasks then runs on the threads its
-# commits free, instead of one new thread per task while earlier ones wait for their commit.
-POOL_THREAD = threading.local()
-_parked_lock = threading.Lock()
-_parked = [0]
-
-
-def parked() -> int:
-    """How many pool threads are waiting for a commit now (read without a lock: a hint)."""
-    return _parked[0]
-
-
-def _park(delta: int) -> None:
-    with _parked_lock:
-        _parked[0] += delta
-
 
 class GroupCommit:
     """The queue and batch bookkeeping of one saver (see the module docstring)."""
@@ -50,16 +32,6 @@ class GroupCommit:
         self._failed: dict[int, BaseException] = {}
 
     def submit(self, rows: list[tuple], write: Callable[[list[tuple]], None]) -> None:
-        if getattr(POOL_THREAD, "on", False):
-            _park(1)
-            try:
-                self._submit(rows, write)
-            finally:
-                _park(-1)
-        else:
-            self._submit(rows, write)
-
-    def _submit(self, rows: list[tuple], write: Callable[[list[tuple]], None]) -> None:
         with self._mutex:
             batch = self._open
             self.rows.extend(rows)
