@@ -165,6 +165,13 @@ class BaseCheckpointSaver(ABC):
         table = self.__dict__.setdefault("_nbflow_leases", {})
         table[(lease.thread_id, lease.checkpoint_ns)] = lease
 
+    def put_checkpoint_and_lease(self, record: CheckpointRecord, lease: Any) -> None:
+        """A run's input checkpoint and its lease (who runs it), written together: a reader never sees the
+        unfinished invocation without its lease. The default writes one, then the other; savers other
+        processes read write both in one transaction."""
+        self.put_checkpoint(record)
+        self.put_lease(lease)
+
     def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
         """The thread's lease (a :class:`~nbflow.checkpoint.leases.Lease`), or None."""
         return self.__dict__.get("_nbflow_leases", {}).get((thread_id, checkpoint_ns))

@@ -73,6 +73,12 @@ def owner_here(run_id: str, started: float) -> str:
                       sort_keys=True)
 
 
+def new_lease(thread_id: str, checkpoint_ns: str) -> Lease:
+    """The lease of a run of this process starting now."""
+    started = time.time()
+    return Lease(thread_id, checkpoint_ns, owner_here(uuid.uuid4().hex, started), started)
+
+
 def describe(who: dict) -> str:
     """``process 123 on host h (kernel 1a2b)``."""
     text = f"process {who.get('pid', '?')} on host {who.get('host', '?')}"
@@ -136,14 +142,18 @@ class Keeper:
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
 
-    def hold(self, run: Any, saver: Any, thread_id: str, checkpoint_ns: str) -> None:
-        """``run`` started: write its lease now (a failure is logged, never raised: a lease is advisory)."""
-        run_id, started = uuid.uuid4().hex, time.time()
-        owner = owner_here(run_id, started)
-        try:
-            saver.put_lease(Lease(str(thread_id), checkpoint_ns, owner, started))
-        except Exception:
-            log.warning("nbflow: could not record the lease of thread %s", thread_id, exc_info=True)
+    def hold(self, run: Any, saver: Any, thread_id: str, checkpoint_ns: str, written: Lease | None = None) -> None:
+        """``run`` started: write its lease now (a failure is logged, never raised: a lease is advisory),
+        unless it was ``written`` already (with the run's input checkpoint: :func:`new_lease`); then renew it."""
+        if written is not None:
+            owner, started = written.owner, written.renewed_at
+        else:
+            lease = new_lease(str(thread_id), checkpoint_ns)
+            owner, started = lease.owner, lease.renewed_at
+            try:
+                saver.put_lease(lease)
+            except Exception:
+                log.warning("nbflow: could not record the lease of thread %s", thread_id, exc_info=True)
         with self._lock:
             self._held[run] = (saver, str(thread_id), checkpoint_ns, owner, started)
             if self._thread is None or not self._thread.is_alive():
@@ -169,5 +179,5 @@ class Keeper:
 
 KEEPER = Keeper()
 
-__all__ = ["EXPIRES_AFTER", "HOST", "KEEPER", "Keeper", "Lease", "RENEW_EVERY", "describe", "liveness_of", "owner_here",
-           "set_label", "verdict"]
+__all__ = ["EXPIRES_AFTER", "HOST", "KEEPER", "Keeper", "Lease", "RENEW_EVERY", "describe", "liveness_of", "new_lease",
+           "owner_here", "set_label", "verdict"]

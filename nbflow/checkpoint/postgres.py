@@ -158,6 +158,14 @@ _INSERT_PIECES_AND_CKPT = (
     "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[],"
     " %s::bytea[]) AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING) " + _INSERT_CKPT
 )
+_UPSERT_LEASE = (
+    "INSERT INTO nbflow_leases (thread_id, checkpoint_ns, owner, renewed_at) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT (thread_id, checkpoint_ns) DO UPDATE SET owner = EXCLUDED.owner, renewed_at = EXCLUDED.renewed_at"
+)
+_INSERT_LEASE_PIECES_AND_CKPT = (
+    "WITH l AS (" + _UPSERT_LEASE + "), p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d"
+    " FROM unnest(%s::bytea[], %s::bytea[]) AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING) " + _INSERT_CKPT
+)
 _INSERT_PIECES_CTE = (
     "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT t, h, d FROM unnest(%s::text[], %s::bytea[],"
     " %s::bytea[]) AS x(t, h, d) ON CONFLICT (thread_id, hash) DO NOTHING) "
@@ -336,6 +344,15 @@ class PostgresSaver(BaseCheckpointSaver):
         self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_PIECES_AND_CKPT, args),
                     threads=(record.thread_id,))
 
+    def put_checkpoint_and_lease(self, record: CheckpointRecord, lease: Any) -> None:
+        # the lease, the new pieces and the checkpoint in one statement: one round trip, one commit
+        args = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at,
+                record.thread_id, [h for h, _ in record.pieces], [d for _, d in record.pieces],
+                record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
+                record.created_at, record.step, record.source, pack(record.channels), pack(record.metadata))
+        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_LEASE_PIECES_AND_CKPT, args),
+                    threads=(record.thread_id,))
+
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:
             return
@@ -507,12 +524,8 @@ class PostgresSaver(BaseCheckpointSaver):
     def put_lease(self, lease: Any) -> None:
         row = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at)
 
-        def put(conn: Any) -> None:  # one statement: atomic on its own
-            conn.execute("INSERT INTO nbflow_leases (thread_id, checkpoint_ns, owner, renewed_at)"
-                         " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns)"
-                         " DO UPDATE SET owner = EXCLUDED.owner, renewed_at = EXCLUDED.renewed_at", row)
-
-        self.db.run("lease", put, threads=(lease.thread_id,))
+        self.db.run("lease", lambda conn: conn.execute(_UPSERT_LEASE, row),  # one statement: atomic on its own
+                    threads=(lease.thread_id,))
 
     def get_lease(self, thread_id: str, checkpoint_ns: str = "") -> Any:
         rows = self._fetch("get_lease", "SELECT owner, renewed_at FROM nbflow_leases"

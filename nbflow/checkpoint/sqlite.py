@@ -505,7 +505,7 @@ class SqliteSaver(BaseCheckpointSaver):
 
     # -- writes ----------------------------------------------------------------
 
-    def put_checkpoint(self, record: CheckpointRecord) -> None:
+    def put_checkpoint(self, record: CheckpointRecord, lease: Any = None) -> None:
         row = (
             record.thread_id,
             record.checkpoint_ns,
@@ -522,15 +522,20 @@ class SqliteSaver(BaseCheckpointSaver):
 
         def put() -> None:
             conn = self._conn
-            if not pieces and conn.isolation_level is None and not conn.in_transaction:
+            if not pieces and lease is None and conn.isolation_level is None and not conn.in_transaction:
                 conn.execute(_INSERT_CKPT, row)  # one statement: its own transaction
                 return
             with self._write_tx() as conn:
                 if pieces:  # in the checkpoint's transaction: it never points to a missing piece
                     conn.executemany(_INSERT_PIECE, pieces)
                 conn.execute(_INSERT_CKPT, row)
+                if lease is not None:
+                    conn.execute(_PUT_LEASE, (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at))
 
         self._run(put, write=True, what="write", threads=(record.thread_id,))
+
+    def put_checkpoint_and_lease(self, record: CheckpointRecord, lease: Any) -> None:
+        self.put_checkpoint(record, lease)  # one transaction
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:

@@ -38,6 +38,7 @@ from .. import events as ev
 from .. import tap
 from ..checkpoint import values
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointRecord, new_checkpoint_id
+from ..checkpoint.leases import Lease, new_lease
 from ..compat import lc
 from ..config import (
     END,
@@ -169,6 +170,7 @@ class Run:
         self.body_usage: list = []  # model calls the body's attempts made in their own code (not in tasks)
         self.stream_writer: Callable[[Any], None] = self._write_custom
         self.plan: Plan = _UNPREPARED
+        self.lease_written: Lease | None = None  # (root) written with the input checkpoint (leases.KEEPER.hold)
 
     @property
     def store(self) -> Any:
@@ -244,7 +246,15 @@ class Run:
         rec = CheckpointRecord(ctx.thread_id, ctx.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
                                time.time(), step, source, dumped.blob, meta_blob or ctx.dumps(meta), dumped.pieces)
         self.rec.flush()  # a checkpoint is written after every row before it
-        ctx.saver.put_checkpoint(rec)  # type: ignore[union-attr]
+        saver = ctx.saver
+        assert saver is not None
+        if source == INPUT and self.parent is None and saver.leases_shared and ctx.thread_id is not None:
+            # a new invocation's input and its lease (who runs it) in one write: never one without the other
+            lease = new_lease(ctx.thread_id, ctx.ns_str)
+            saver.put_checkpoint_and_lease(rec, lease)
+            self.lease_written = lease
+        else:
+            saver.put_checkpoint(rec)
         values.adopt(ctx.saver, rec, dumped)  # type: ignore[arg-type]
         if self.out.checkpoints:
             self._emit_checkpoint(rec, channels, meta)

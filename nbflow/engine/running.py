@@ -61,7 +61,8 @@ class Running:
         runs.add(run)
         saver = run.ctx.saver
         if saver is not None and saver.leases_shared:
-            KEEPER.hold(run, saver, run.ctx.thread_id, run.ctx.ns_str)  # type: ignore[arg-type]
+            KEEPER.hold(run, saver, run.ctx.thread_id, run.ctx.ns_str,  # type: ignore[arg-type]
+                        getattr(run, "lease_written", None))
 
     def discard(self, run: RunHost) -> None:
         runs = self._by_thread.get(run.ctx.thread_id)  # type: ignore[arg-type]

@@ -160,6 +160,26 @@ class SaverContract(PiecesContract):
         assert checkpointer.get_lease("t1", "") is None
 
 
+    def test_checkpoint_and_lease_together(self, checkpointer):
+        """A run's input checkpoint and its lease, written by one call (in one transaction where the saver
+        has them): both read back; with pieces, the pieces too; the lease replaces an older one."""
+        from ..leases import Lease
+
+        checkpointer.put_lease(Lease("t1", "", '{"pid": 1}', 100.0))
+        cp = ckpt(source="input", step=-1)
+        checkpointer.put_checkpoint_and_lease(cp, Lease("t1", "", '{"pid": 2}', 200.0))
+        assert checkpointer.get_checkpoint("t1") == cp
+        assert checkpointer.get_lease("t1", "") == Lease("t1", "", '{"pid": 2}', 200.0)
+        if getattr(checkpointer, "supports_pieces", False):
+            h = bytes(range(12))
+            with_pieces = CheckpointRecord(**{**{f: getattr(cp, f) for f in cp.__slots__},
+                                              "checkpoint_id": new_checkpoint_id(), "parent_id": cp.checkpoint_id,
+                                              "pieces": ((h, b"piece"),)})
+            checkpointer.put_checkpoint_and_lease(with_pieces, Lease("t1", "", '{"pid": 3}', 300.0))
+            assert checkpointer.get_pieces("t1", [h]) == {h: b"piece"}
+            assert checkpointer.get_lease("t1", "").owner == '{"pid": 3}'
+            assert checkpointer.get_checkpoint("t1").checkpoint_id == with_pieces.checkpoint_id
+
     def test_put_and_get_latest(self, checkpointer):
         cps = chain(checkpointer, 3)
         latest = checkpointer.get_checkpoint("t1")
