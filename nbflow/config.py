@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, overload
 
 from .errors import ConfigError
-from .serde import default_serializer, vetted
+from .serde import TAG, default_serializer, vetted
 
 START: Final = "__start__"        # the invocation's input
 END: Final = "__end__"            # the value the entrypoint returned
@@ -152,8 +152,8 @@ def stored_metadata(meta: dict[str, Any], config_metadata: Mapping[str, Any], en
     return meta
 
 
-_OWN_KEYS: Final = frozenset({"source", "step", "parents", ENTRYPOINT_KEY})
-_TAILS: dict[tuple, bytes] = {}  # (serializer, entrypoint, config metadata) -> the stored metadata after "parents"
+_OWN_KEYS: Final = frozenset({"source", "step", "parents"})  # a checkpoint's own: the config's do not replace them
+_TAILS: dict[tuple, bytes] = {}  # (entrypoint, config metadata) -> the stored metadata after "parents"
 
 
 def root_metadata_bytes(serde: Any, source: str, step: int, config_metadata: Mapping[str, Any],
@@ -171,9 +171,9 @@ def root_metadata_bytes(serde: Any, source: str, step: int, config_metadata: Map
         return None
     if tail is None:
         rest = {k: v for k, v in config_metadata.items() if k not in _OWN_KEYS}
-        if any(type(v) not in (str, int, bool) for v in rest.values()):
-            return None
-        rest[ENTRYPOINT_KEY] = entrypoint
+        rest[ENTRYPOINT_KEY] = entrypoint  # in the place stored_metadata gives it
+        if TAG in rest or any(type(k) is not str or type(v) not in (str, int, bool) for k, v in rest.items()):
+            return None  # a tagged or non-plain value: the serializer encodes the dict whole
         tail = default_serializer.dumps(rest)[1:]  # '"key":value,...}' (a dict of plain values is plain JSON)
         if len(_TAILS) > 256:
             _TAILS.clear()
