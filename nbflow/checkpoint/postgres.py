@@ -154,18 +154,17 @@ _INSERT_CKPT = (
     " source = EXCLUDED.source, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,"
     " touched = nextval('nbflow_activity')"
 )
-_INSERT_PIECES_AND_CKPT = (
-    "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[],"
-    " %s::bytea[]) AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING) " + _INSERT_CKPT
-)
 _UPSERT_LEASE = (
     "INSERT INTO nbflow_leases (thread_id, checkpoint_ns, owner, renewed_at) VALUES (%s, %s, %s, %s)"
     " ON CONFLICT (thread_id, checkpoint_ns) DO UPDATE SET owner = EXCLUDED.owner, renewed_at = EXCLUDED.renewed_at"
 )
-_INSERT_LEASE_PIECES_AND_CKPT = (
-    "WITH l AS (" + _UPSERT_LEASE + "), p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d"
-    " FROM unnest(%s::bytea[], %s::bytea[]) AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING) " + _INSERT_CKPT
+# A checkpoint's new pieces (one thread's), and its lease, written by the statement that writes it
+_PIECES_CTE = (
+    "p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT %s, h, d FROM unnest(%s::bytea[], %s::bytea[])"
+    " AS x(h, d) ON CONFLICT (thread_id, hash) DO NOTHING)"
 )
+_INSERT_PIECES_AND_CKPT = f"WITH {_PIECES_CTE} {_INSERT_CKPT}"
+_INSERT_LEASE_PIECES_AND_CKPT = f"WITH l AS ({_UPSERT_LEASE}), {_PIECES_CTE} {_INSERT_CKPT}"
 _INSERT_PIECES_CTE = (
     "WITH p AS (INSERT INTO nbflow_pieces (thread_id, hash, data) SELECT t, h, d FROM unnest(%s::text[], %s::bytea[],"
     " %s::bytea[]) AS x(t, h, d) ON CONFLICT (thread_id, hash) DO NOTHING) "
@@ -330,28 +329,24 @@ class PostgresSaver(BaseCheckpointSaver):
 
     # -- writes ----------------------------------------------------------------
 
-    def put_checkpoint(self, record: CheckpointRecord) -> None:
-        row = (
+    def put_checkpoint(self, record: CheckpointRecord, lease: Any = None) -> None:
+        args: tuple = (
             record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
             record.created_at, record.step, record.source, pack(record.channels), pack(record.metadata),
         )
-        if not record.pieces:
-            self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_CKPT, row), threads=(record.thread_id,))
-            return
-        # the new pieces and the checkpoint in one statement (one round trip, atomic: it never points to a
-        # missing piece); idempotent, so a retry after an unknown outcome duplicates nothing
-        args = (record.thread_id, [h for h, _ in record.pieces], [d for _, d in record.pieces], *row)
-        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_PIECES_AND_CKPT, args),
-                    threads=(record.thread_id,))
+        sql = _INSERT_CKPT
+        if record.pieces or lease is not None:
+            # the new pieces (and the run's lease) and the checkpoint in one statement: one round trip, atomic
+            # (it never points to a missing piece); idempotent, so a retry after an unknown outcome duplicates nothing
+            args = (record.thread_id, [h for h, _ in record.pieces], [d for _, d in record.pieces], *args)
+            sql = _INSERT_PIECES_AND_CKPT
+            if lease is not None:
+                args = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at, *args)
+                sql = _INSERT_LEASE_PIECES_AND_CKPT
+        self.db.run("put_checkpoint", lambda conn: conn.execute(sql, args), threads=(record.thread_id,))
 
     def put_checkpoint_and_lease(self, record: CheckpointRecord, lease: Any) -> None:
-        # the lease, the new pieces and the checkpoint in one statement: one round trip, one commit
-        args = (lease.thread_id, lease.checkpoint_ns, lease.owner, lease.renewed_at,
-                record.thread_id, [h for h, _ in record.pieces], [d for _, d in record.pieces],
-                record.thread_id, record.checkpoint_ns, record.checkpoint_id, record.parent_id,
-                record.created_at, record.step, record.source, pack(record.channels), pack(record.metadata))
-        self.db.run("put_checkpoint", lambda conn: conn.execute(_INSERT_LEASE_PIECES_AND_CKPT, args),
-                    threads=(record.thread_id,))
+        self.put_checkpoint(record, lease)  # one statement
 
     def put_writes(self, records: Sequence[WriteRecord]) -> None:
         if not records:

@@ -220,6 +220,8 @@ class Run:
                        extra: dict | None = None) -> CheckpointRecord:
         """Write a checkpoint of this run's thread and namespace, after every journal row before it."""
         ctx = self.ctx
+        saver = ctx.saver
+        assert saver is not None
         meta_blob = None
         if not extra and self.parent is None:
             meta_blob = root_metadata_bytes(ctx.serde, source, step, ctx.config_metadata, ctx.wf.name)
@@ -230,7 +232,7 @@ class Run:
                 meta.update(extra)
             stored_metadata(meta, self.root.ctx.config_metadata, ctx.wf.name)
         try:
-            dumped = values.dump(ctx.saver, ctx.thread_id, ctx.ns_str, channels)  # type: ignore[arg-type]
+            dumped = values.dump(saver, ctx.thread_id, ctx.ns_str, channels)  # type: ignore[arg-type]
         except SerializationError as e:
             what = "input" if source == INPUT else "return value"
             where = steps.future_in(channels.get(START if source == INPUT else END))
@@ -246,8 +248,6 @@ class Run:
         rec = CheckpointRecord(ctx.thread_id, ctx.ns_str, new_checkpoint_id(), parent_id,  # type: ignore[arg-type]
                                time.time(), step, source, dumped.blob, meta_blob or ctx.dumps(meta), dumped.pieces)
         self.rec.flush()  # a checkpoint is written after every row before it
-        saver = ctx.saver
-        assert saver is not None
         if source == INPUT and self.parent is None and saver.leases_shared and ctx.thread_id is not None:
             # a new invocation's input and its lease (who runs it) in one write: never one without the other
             lease = new_lease(ctx.thread_id, ctx.ns_str)
@@ -255,7 +255,7 @@ class Run:
             self.lease_written = lease
         else:
             saver.put_checkpoint(rec)
-        values.adopt(ctx.saver, rec, dumped)  # type: ignore[arg-type]
+        values.adopt(saver, rec, dumped)
         if self.out.checkpoints:
             self._emit_checkpoint(rec, channels, meta)
         return rec

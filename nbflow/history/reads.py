@@ -185,17 +185,17 @@ def _task_record(w: WriteRecord, loads: Any, usage: tuple = ()) -> TaskRecord:
 
 def get_invocations(wf: WorkflowLike, config: Mapping[str, Any]) -> list[Invocation]:
     """The thread's invocations and state edits, oldest first, with their tasks and interrupts."""
-    return _invocations(wf, config, latest_run=False)
+    return _invocations(wf, config, only_latest=False)
 
 
 def latest_run(wf: WorkflowLike, config: Mapping[str, Any], checkpoint_id: str | None = None) -> Invocation | None:
     """The thread's newest invocation that is a run (not a state edit), or the run whose input checkpoint is
     ``checkpoint_id``; None when there is none. Reads only that invocation's own rows."""
-    found = _invocations(wf, config, latest_run=True, checkpoint_id=checkpoint_id)
+    found = _invocations(wf, config, only_latest=True, checkpoint_id=checkpoint_id)
     return found[-1] if found else None
 
 
-def _invocations(wf: WorkflowLike, config: Mapping[str, Any], latest_run: bool,
+def _invocations(wf: WorkflowLike, config: Mapping[str, Any], only_latest: bool,
                  checkpoint_id: str | None = None) -> list[Invocation]:
     saver = saver_of(wf, "get_invocations()")
     t = parse_config(config, needs_thread=True, who=f"get_invocations() of {wf.name!r}")
@@ -203,7 +203,7 @@ def _invocations(wf: WorkflowLike, config: Mapping[str, Any], latest_run: bool,
     records = list(reversed(saver.list_checkpoints(t.thread, t.checkpoint_ns)))
     done_by = {r.parent_id: r for r in records if r.source == LOOP}
     writes: dict[str, list] = {}
-    if latest_run:
+    if only_latest:
         records = [r for r in records if r.source not in (LOOP, UPDATE)
                    and checkpoint_id in (None, r.checkpoint_id)][-1:]
         for rec in records:

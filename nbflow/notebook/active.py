@@ -70,9 +70,11 @@ def active_clock(inv: Any, gaps: list[tuple[float, float]]) -> Callable[[float],
     return clock
 
 
-def invocation_times(inv: Any) -> Times:
-    """Active and waiting seconds of a stored invocation (waiting: only stretches that ended)."""
-    gaps = waiting_gaps(inv)
+def invocation_times(inv: Any, gaps: list[tuple[float, float]] | None = None) -> Times:
+    """Active and waiting seconds of a stored invocation (waiting: only stretches that ended); ``gaps``: its
+    :func:`waiting_gaps`, when the caller has them already."""
+    if gaps is None:
+        gaps = waiting_gaps(inv)
     active = max(0.0, active_clock(inv, gaps)(inv.ended_at or inv.started_at))
     return Times(active, sum(b - a for a, b in gaps))
 

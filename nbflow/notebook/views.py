@@ -225,7 +225,7 @@ def timeline_model(name: str, thread_id: str, invocations: list) -> dict:
         gaps = waiting_gaps(inv)
         clock = active_clock(inv, gaps)
         rows = _task_rows(inv, clock)
-        times = invocation_times(inv)  # the run view's header and the saved view read the same numbers
+        times = invocation_times(inv, gaps)  # the run view's header and the saved view read the same numbers
         span = max([times.active, *(r["offset"] + r["duration"] for r in rows)])
         abandoned = n != last and inv.status == "interrupted"
         out.append({

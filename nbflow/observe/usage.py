@@ -57,13 +57,21 @@ class ModelUsage:
     def from_dict(cls, d: Mapping[str, Any]) -> ModelUsage:
         """A stored record back (unknown keys ignored; wrong types become zero, never an error)."""
         def num(k: str, kind: type = int) -> Any:
-            v = d.get(k)
-            return kind(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else kind(0)
+            return _number(d.get(k), kind)
         cost = d.get("cost")
         return cls(str(d.get("model") or ""), num("input_tokens"), num("output_tokens"), num("total_tokens"),
                    num("cache_read_tokens"), num("reasoning_tokens"), num("latency_s", float),
-                   float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+                   _number(cost, float) if _is_number(cost) else None,
                    max(1, num("attempt")), str(d.get("provider") or ""), num("started_at", float))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _number(v: Any, kind: type = int) -> Any:
+    """``v`` as ``kind`` when it is a number (not a flag), else zero: stored and reported counts never raise."""
+    return kind(v) if _is_number(v) else kind(0)
 
 
 def from_usage_metadata(um: Mapping[str, Any] | None, model: str, latency_s: float, attempt: int = 1,
@@ -71,9 +79,7 @@ def from_usage_metadata(um: Mapping[str, Any] | None, model: str, latency_s: flo
     """A record from LangChain's ``usage_metadata`` (``input_tokens``, ``output_tokens``, ``total_tokens``,
     ``input_token_details.cache_read``, ``output_token_details.reasoning``); ``cost_of`` prices it."""
     um = um or {}
-
-    def n(v: Any) -> int:
-        return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
+    n = _number
     inp, out = n(um.get("input_tokens")), n(um.get("output_tokens"))
     total = n(um.get("total_tokens")) or inp + out
     cache = n((um.get("input_token_details") or {}).get("cache_read"))

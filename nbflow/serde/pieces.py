@@ -212,21 +212,7 @@ def _verified(xs: Sequence[Any], hs: Sequence[bytes], items: dict[int, tuple[Any
     get = items.get
     for x, h in zip(xs, hs, strict=True):
         e = get(id(x))
-        if e is None or e[0] is not x or e[1] != h:
-            return False
-        s = e[2]
-        if s is _SAME:
-            continue
-        if s is None:
-            return False
-        t = type(x)
-        if t is dict:
-            if x != s:
-                return False
-        elif t is list:
-            if len(x) != len(s) or not all(map(is_, x, s)):
-                return False
-        elif x.__dict__ != s:
+        if e is None or e[0] is not x or e[1] != h or not _unchanged(x, e[2]):
             return False
     return True
 
